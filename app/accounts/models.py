@@ -1,0 +1,57 @@
+"""Staff user accounts (admin, marketer, compliance officer)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models_base import UTCDateTime, utcnow
+
+STAFF_ROLES = ("admin", "marketer", "compliance_officer")
+
+
+def new_alt_id() -> str:
+    """A fresh session identifier; replacing it logs out every other session of the account."""
+    return secrets.token_urlsafe(24)
+
+
+class StaffUser(UserMixin, db.Model):
+    """A member of staff who signs in to one console according to their role."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'marketer', 'compliance_officer')", name="role_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    alt_id: Mapped[str] = mapped_column(String(64), unique=True, default=new_alt_id)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    kind = "staff"
+
+    def get_id(self) -> str:
+        """Flask-Login session id: the rotatable alternative id, never the primary key."""
+        return f"staff:{self.alt_id}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """Disabled accounts cannot sign in and lose existing sessions."""
+        return self.active
+
+    @property
+    def display_name(self) -> str:
+        """How the navigation names the signed-in member of staff."""
+        return self.email

@@ -1,0 +1,84 @@
+"""The steps of ``create_app``: extensions, domain services, blueprints and commands."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL journal and enforced foreign keys on every SQLite connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def init_extensions(app: Flask) -> None:
+    """Bind the unbound extensions of ``app.extensions`` to this application."""
+    from app import models  # noqa: F401  (every table on the metadata)
+
+    db.init_app(app)
+    with app.app_context():
+        engine: Engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.session_protection = app.config["SESSION_PROTECTION"]
+    login_manager.login_message = "Please sign in to continue."
+    from app.web import auth_session
+
+    login_manager.user_loader(auth_session.load_user)
+
+
+def init_domains(app: Flask) -> None:
+    """Load the policies, key rings and signing key every request relies on; fail early."""
+    from app import services
+
+    services.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per audience; access rules, headers and error pages for all of them."""
+    from app.web import access, errors, headers
+    from app.web.admin import bp as admin_bp
+    from app.web.auth import bp as auth_bp
+    from app.web.compliance import bp as compliance_bp
+    from app.web.marketing import bp as marketing_bp
+    from app.web.portal import bp as portal_bp
+    from app.web.public import bp as public_bp
+
+    for blueprint in (public_bp, auth_bp, portal_bp, compliance_bp, marketing_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    app.view_functions["static"] = access.public(app.view_functions["static"])
+    app.before_request(access.enforce_access)
+    headers.init_app(app)
+    errors.init_app(app)
+
+    @app.context_processor
+    def navigation():
+        from app.web.navigation import items_for
+
+        return {"nav_items": items_for}
+
+
+def register_cli(app: Flask) -> None:
+    """Register the ``flask`` command groups."""
+    from app.cli import register
+
+    register(app)
+
+
+def _root():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,1 @@
+"""Delivery records shared by the policy facts and the pipeline: suppressions and sends."""

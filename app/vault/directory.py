@@ -1,0 +1,43 @@
+"""Finding customers by e-mail address through the blind index (no plaintext column)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.accounts.passwords import needs_rehash, verify_password
+from app.services import runtime
+from app.transaction import transaction
+from app.vault.blind_index import blind_index
+from app.vault.models import Customer
+
+
+def email_index(email: str) -> str:
+    """The blind index of ``email`` under the active index key."""
+    return blind_index(runtime().blind_index_keys, email)
+
+
+def find_customer_by_email(session: Session, email: str) -> Customer | None:
+    """The customer holding ``email``, or ``None``; malformed addresses find no one."""
+    try:
+        index = email_index(email)
+    except ValueError:
+        return None
+    return session.scalar(
+        select(Customer).where(Customer.email_index == index, Customer.erased_at.is_(None))
+    )
+
+
+def authenticate_customer(session: Session, email: str, password: str) -> Customer | None:
+    """The customer with these credentials, or ``None`` (same work either way)."""
+    customer = find_customer_by_email(session, email)
+    if not verify_password(customer.password_hash if customer else None, password):
+        return None
+    if customer is None or not customer.is_active:
+        return None
+    if needs_rehash(customer.password_hash):
+        from app.accounts.passwords import hash_password
+
+        with transaction(session):
+            customer.password_hash = hash_password(password)
+    return customer

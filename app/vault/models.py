@@ -1,0 +1,167 @@
+"""Vault tables: customers (pseudonymous), wrapped data keys, encrypted fields, sharing choices.
+
+No column here holds personal data in plaintext: profile values are AES-GCM ciphertexts under
+the customer's own data key, e-mail lookups use a keyed HMAC blind index. Time zone, language
+and jurisdiction are kept as operational settings because every send decision needs them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.accounts.models import new_alt_id
+from app.extensions import db
+from app.models_base import UTCDateTime, new_ref, utcnow
+
+
+class Customer(UserMixin, db.Model):
+    """A customer: a pseudonymous id plus the settings every decision needs."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(36), unique=True, default=new_ref)
+    email_index: Mapped[str | None] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    alt_id: Mapped[str] = mapped_column(String(64), unique=True, default=new_alt_id)
+    jurisdiction: Mapped[str] = mapped_column(String(8), default="EU")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Rome")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    age_attested: Mapped[int | None] = mapped_column(Integer)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    objected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    customer_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    kind = "customer"
+    role = "customer"
+
+    def get_id(self) -> str:
+        """Flask-Login session id: the rotatable alternative id."""
+        return f"customer:{self.alt_id}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """Erased customers can no longer sign in."""
+        return self.erased_at is None
+
+    @property
+    def display_name(self) -> str:
+        """How the portal names the signed-in customer without decrypting anything."""
+        return "your account"
+
+
+class CustomerKey(db.Model):
+    """The customer's data key, stored only wrapped by a versioned key-encryption key."""
+
+    __tablename__ = "customer_keys"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    kek_version: Mapped[int] = mapped_column(Integer, index=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProfileField(db.Model):
+    """One encrypted profile value of a customer."""
+
+    __tablename__ = "profile_fields"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProfileFieldHistory(db.Model):
+    """A previous value of a field, kept encrypted after a rectification."""
+
+    __tablename__ = "profile_field_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(32))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SharingChoice(db.Model):
+    """Whether the customer shares one field for one purpose, and since when."""
+
+    __tablename__ = "sharing_choices"
+    __table_args__ = (Index("ix_sharing_choices_purpose_field", "purpose", "field", "shared"),)
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shared: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class VaultAccess(db.Model):
+    """An entry of the access log: who read which fields, for what, of how many customers."""
+
+    __tablename__ = "vault_access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    purpose: Mapped[str] = mapped_column(String(40))
+    fields: Mapped[str] = mapped_column(String(400))
+    customer_count: Mapped[int] = mapped_column(Integer)
+    customer_ref: Mapped[str | None] = mapped_column(String(36), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Erasure(db.Model):
+    """The record that a customer's data was crypto-shredded (kept; names no one)."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_ref: Mapped[str] = mapped_column(String(36), unique=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ContactPreferences(db.Model):
+    """The customer's own limits: contact windows, weekly cap, pause, preferred channel."""
+
+    __tablename__ = "contact_preferences"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    windows_json: Mapped[str] = mapped_column(Text, default="[]")
+    weekly_cap: Mapped[int | None] = mapped_column(Integer)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    preferred_channel: Mapped[str | None] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

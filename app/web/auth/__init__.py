@@ -1,0 +1,7 @@
+"""Sign-in, sign-out and password changes for staff and customers."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from app.web.auth import routes  # noqa: E402,F401

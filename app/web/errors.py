@@ -1,0 +1,59 @@
+"""Error pages for 400/401/403/404/405/413/429/500 that never leak internals."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: "The request could not be understood. Please check what you sent and try again.",
+    401: "Please sign in to continue.",
+    403: "You do not have access to this page.",
+    404: "There is no page at this address.",
+    405: "This page does not accept that kind of request.",
+    413: "What you sent is too large.",
+    429: "Too many attempts. Please wait a minute and try again.",
+    500: "Something went wrong on our side. It has been logged; please try again later.",
+}
+
+
+def wants_json() -> bool:
+    """True for API calls and clients that prefer JSON to HTML."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def render_error(status: int, detail: str | None = None):
+    """The error response for ``status``, as JSON or as the HTML error page."""
+    message = detail or MESSAGES.get(status, MESSAGES[500])
+    if wants_json():
+        return jsonify(error={"status": status, "message": message}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def handle_http_exception(exc: HTTPException):
+    """Map any HTTP exception to our page; the description is shown only for 400s we raise."""
+    status = exc.code or 500
+    detail = exc.description if status == 400 and getattr(exc, "assenso_public", False) else None
+    if isinstance(exc, CSRFError):
+        detail = "Your form expired or was sent from elsewhere. Please reload the page and retry."
+    return render_error(status, detail)
+
+
+def handle_unexpected(exc: Exception):
+    """Log the exception server-side (type and place, no values) and show a plain 500 page."""
+    from flask import current_app
+
+    if isinstance(exc, HTTPException):
+        return handle_http_exception(exc)
+    current_app.logger.exception("unhandled %s on %s", exc.__class__.__name__, request.endpoint)
+    return render_error(InternalServerError.code)
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers on ``app``."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

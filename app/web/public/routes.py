@@ -1,0 +1,28 @@
+"""Routes anyone may open."""
+
+from __future__ import annotations
+
+from flask import jsonify, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from app.extensions import db
+from app.web.access import home_endpoint, public
+from app.web.public import bp
+
+
+@bp.get("/")
+@public
+def index():
+    """Landing page; signed-in users go straight to their own home."""
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint(current_user)))
+    return render_template("public/index.html")
+
+
+@bp.get("/healthz")
+@public
+def health():
+    """Liveness and database reachability for load balancers (no internals disclosed)."""
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")

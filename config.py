@@ -1,0 +1,229 @@
+"""Configuration for Assenso.
+
+Every setting is read from an environment variable with the ``ASSENSO_`` prefix (plus the
+conventional ``DATABASE_URL``). Three classes cover the three ways the app runs:
+
+* ``DevelopmentConfig`` — the embedded default: SQLite under ``instance/``; missing secrets are
+  generated once into ``instance/secrets.json`` with a visible warning.
+* ``TestingConfig`` — used by the test suite; database from ``TEST_DATABASE_URL`` or a
+  temporary SQLite file; fresh throw-away keys.
+* ``ProductionConfig`` — refuses to start, naming the variable, unless every secret is given.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("ASSENSO_INSTANCE_PATH", BASE_DIR / "instance"))
+
+log = logging.getLogger("assenso.config")
+
+#: Secrets the application needs; each maps to an environment variable of the same name.
+SECRET_SETTINGS = (
+    "ASSENSO_SECRET_KEY",
+    "ASSENSO_VAULT_KEYS",
+    "ASSENSO_BLIND_INDEX_KEYS",
+    "ASSENSO_LEDGER_SIGNING_KEY",
+)
+
+
+class ConfigError(RuntimeError):
+    """Raised when configuration is missing or malformed; the message names the variable."""
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """Return the environment variable ``name`` stripped, or ``default`` when unset or blank."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip()
+
+
+def env_int(name: str, default: int) -> int:
+    """Return an integer setting, with a clear error naming the variable when it is not one."""
+    raw = env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Return a boolean setting (1/0, true/false, yes/no, on/off)."""
+    raw = env(name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _new_key_ring() -> str:
+    """A fresh single-version key ring in the ``version:base64`` format."""
+    return "1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def generate_secrets() -> dict[str, str]:
+    """Fresh random values for every secret setting (development and tests only)."""
+    return {
+        "ASSENSO_SECRET_KEY": secrets.token_urlsafe(48),
+        "ASSENSO_VAULT_KEYS": _new_key_ring(),
+        "ASSENSO_BLIND_INDEX_KEYS": _new_key_ring(),
+        "ASSENSO_LEDGER_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
+def load_development_secrets(instance_dir: Path = INSTANCE_DIR) -> dict[str, str]:
+    """Read development secrets from ``instance/secrets.json``, creating it once if absent."""
+    path = instance_dir / "secrets.json"
+    stored: dict[str, str] = {}
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path} is unreadable ({exc.__class__.__name__}); fix or remove it")
+    missing = [name for name in SECRET_SETTINGS if name not in stored]
+    if missing:
+        fresh = generate_secrets()
+        stored.update({name: fresh[name] for name in missing})
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2))
+        path.chmod(0o600)
+        log.warning(
+            "DEVELOPMENT ONLY: generated %s into %s. Never use these keys in production.",
+            ", ".join(missing),
+            path,
+        )
+    return stored
+
+
+class BaseConfig:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    TESTING = False
+    DEBUG = False
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    # Sessions and cookies: never readable by scripts, never sent cross-site.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "assenso_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    SESSION_PROTECTION = "strong"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+    WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ("en", "it")
+
+    def __init__(self) -> None:
+        """Read the environment once, when the configuration object is created."""
+        self.SQLALCHEMY_DATABASE_URI = self.database_url()
+        self.POLICY_DIR = env("ASSENSO_POLICY_DIR", str(BASE_DIR / "policies"))
+        self.DEFAULT_JURISDICTION = env("ASSENSO_DEFAULT_JURISDICTION", "EU")
+        self.RATELIMIT_STORAGE_URI = env("ASSENSO_RATELIMIT_STORAGE_URI", "memory://")
+        self.LOGIN_RATE_LIMIT = env("ASSENSO_LOGIN_RATE_LIMIT", "10 per minute")
+        self.PUBLIC_BASE_URL = env("ASSENSO_PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+        self.LEDGER_ORIGIN = env("ASSENSO_LEDGER_ORIGIN", "assenso.local/consent-ledger")
+        self.SMTP_HOST = env("ASSENSO_SMTP_HOST", "127.0.0.1")
+        self.SMTP_PORT = env_int("ASSENSO_SMTP_PORT", 8025)
+        self.SMTP_SECURITY = env("ASSENSO_SMTP_SECURITY", "none")  # none | starttls | ssl
+        self.SMTP_USERNAME = env("ASSENSO_SMTP_USERNAME")
+        self.SMTP_PASSWORD = env("ASSENSO_SMTP_PASSWORD")
+        self.MAIL_FROM = env("ASSENSO_MAIL_FROM", "Assenso <no-reply@example.com>")
+        self.SMS_WEBHOOK_URL = env("ASSENSO_SMS_WEBHOOK_URL")
+        self.DEV_MAILBOX = env_bool("ASSENSO_DEV_MAILBOX", self.ENV_NAME == "development")
+        self.load_secrets()
+
+    def database_url(self) -> str:
+        """The SQLAlchemy URL: ``DATABASE_URL`` or the embedded SQLite file."""
+        return env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'assenso.sqlite3'}"
+
+    def load_secrets(self) -> None:
+        """Populate the secret settings from the environment (overridden per environment)."""
+        for name in SECRET_SETTINGS:
+            setattr(self, name.removeprefix("ASSENSO_"), env(name))
+        self.SECRET_KEY = getattr(self, "SECRET_KEY", None)
+
+
+class DevelopmentConfig(BaseConfig):
+    """The embedded default: one process, SQLite, generated development secrets."""
+
+    ENV_NAME = "development"
+    DEBUG = False  # the Werkzeug debugger would leak internals; errors use our own pages
+
+    def load_secrets(self) -> None:
+        """Environment first, then ``instance/secrets.json`` (generated once, with a warning)."""
+        stored = load_development_secrets()
+        for name in SECRET_SETTINGS:
+            setattr(self, name.removeprefix("ASSENSO_"), env(name) or stored[name])
+
+
+class TestingConfig(BaseConfig):
+    """The test suite's configuration: throw-away keys, CSRF and rate limits on by default."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    DEV_MAILBOX = False
+
+    def database_url(self) -> str:
+        """``TEST_DATABASE_URL`` when set (PostgreSQL leg), otherwise a temporary SQLite file."""
+        return env("TEST_DATABASE_URL") or "sqlite://"
+
+    def load_secrets(self) -> None:
+        """Fresh random secrets for every application the tests create."""
+        for name, value in generate_secrets().items():
+            setattr(self, name.removeprefix("ASSENSO_"), value)
+
+
+class ProductionConfig(BaseConfig):
+    """Production: every secret must come from the environment; cookies are Secure."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    def load_secrets(self) -> None:
+        """Refuse to start, naming the first missing variable, unless all secrets are set."""
+        for name in SECRET_SETTINGS:
+            value = env(name)
+            if value is None:
+                raise ConfigError(f"{name} is required in production and is not set")
+            setattr(self, name.removeprefix("ASSENSO_"), value)
+        if env("DATABASE_URL") is None:
+            raise ConfigError("DATABASE_URL is required in production and is not set")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> BaseConfig:
+    """Build the configuration object for ``name`` (default: ``ASSENSO_ENV`` or development)."""
+    name = name or env("ASSENSO_ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise ConfigError(
+            f"ASSENSO_ENV must be one of {', '.join(CONFIGS)}, got {name!r}"
+        ) from None
