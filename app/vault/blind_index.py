@@ -1,11 +1,15 @@
 """Keyed blind indexes for looking customers up by e-mail address without storing it.
 
 ``blind_index`` returns ``"v<version>:<64 hex digits>"``: HMAC-SHA256 under the blind-index
-key of that version (a ``KeyRing`` separate from the KEKs) over a domain-separation label and
-the normalised address.  The version prefix lets the database keep one indexed text column,
-look up by the active version, find rows still indexed under an older version
-(``LIKE 'v1:%'``) and re-index them after a rotation; ``blind_index_candidates`` gives every
-configured version's token for lookups during that window.
+key of that version (a ``KeyRing`` separate from the KEKs) over::
+
+    b"assenso.blind-index.email.v1" NUL | version (decimal ASCII) | NUL | normalised address
+
+The label keeps these digests apart from any other HMAC use of a key; the version keeps a
+key reused under two versions from giving equal tokens.  The ``v<version>:`` prefix lets the
+database keep one indexed text column, look up by the active version, find rows still
+indexed under an older version (``LIKE 'v1:%'``) and re-index them after a rotation;
+``blind_index_candidates`` gives every configured version's token for lookups meanwhile.
 
 Normalisation (``normalise_email``): Unicode NFC, trim, lower-case, and the domain converted
 to its IDNA ASCII form (via email-validator, which also checks the address's syntax), so
@@ -35,8 +39,10 @@ def normalise_email(email: str) -> str:
     try:
         checked = validate_email(text, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError:
-        # The library's message can quote parts of the address: never pass it on.
-        raise FieldValidationError("email", "invalid", _INVALID) from None
+        checked = None
+    if checked is None:
+        # Raised outside ``except``: the library's error can quote parts of the address.
+        raise FieldValidationError("email", "invalid", _INVALID)
     local = unicodedata.normalize("NFC", checked.local_part).lower()
     return f"{local}@{checked.ascii_domain.lower()}"
 
@@ -63,6 +69,7 @@ def blind_index_version(token: str) -> int:
 
 
 def _token(keyring: KeyRing, version: int, normalised: str) -> str:
-    """HMAC-SHA256 of the label and normalised address under key ``version``."""
-    digest = hmac.new(keyring.key(version), _LABEL + normalised.encode(), hashlib.sha256)
+    """HMAC-SHA256 of the label, version and normalised address under key ``version``."""
+    message = b"%b%d\x00%b" % (_LABEL, version, normalised.encode())
+    digest = hmac.new(keyring.key(version), message, hashlib.sha256)
     return f"v{version}:{digest.hexdigest()}"

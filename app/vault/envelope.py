@@ -141,10 +141,7 @@ class FieldCipher:
         """Seal ``plaintext`` (already normalised) as the value of ``field_name``."""
         if not isinstance(plaintext, str):
             raise VaultError("field plaintext must be a str")
-        try:
-            data = plaintext.encode()
-        except UnicodeEncodeError:
-            raise VaultError("field plaintext is not valid Unicode text") from None
+        data = _utf8(plaintext)
         nonce = os.urandom(NONCE_BYTES)
         aad = self._aad_prefix + _field_bytes(field_name)
         return self._header + nonce + self._aead.encrypt(nonce, data, aad)
@@ -188,6 +185,16 @@ def encrypt_field(dek: bytes, customer_ref: str, field_name: str, plaintext: str
 def decrypt_field(dek: bytes, customer_ref: str, field_name: str, blob: bytes) -> str:
     """Open one field value; prefer ``FieldCipher`` when handling several fields."""
     return FieldCipher(dek, customer_ref).decrypt(field_name, blob)
+
+
+def _utf8(text: str) -> bytes:
+    """Encode ``text``; the error is raised outside ``except`` so no chained exception keeps
+    a reference to the plaintext (``UnicodeEncodeError.object``)."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        pass
+    raise VaultError("field plaintext is not valid Unicode text")
 
 
 def _header_error(blob: bytes) -> DecryptionError:

@@ -92,9 +92,12 @@ class FieldSpec:
                 raise _Invalid("required", "This field cannot be empty.")
             if len(canonical) > self.max_length:
                 raise _Invalid("too_long", f"Use at most {self.max_length} characters.")
+            return canonical
         except _Invalid as problem:
-            raise FieldValidationError(self.name, problem.code, problem.message) from None
-        return canonical
+            failure = FieldValidationError(self.name, problem.code, problem.message)
+        # Raised outside ``except`` so no chained exception (which may quote the value,
+        # e.g. json's JSONDecodeError.doc) stays attached to the error.
+        raise failure
 
     @property
     def _is_json(self) -> bool:
