@@ -12,7 +12,7 @@ Wrapped DEK (``WrappedKey.blob``, 61 bytes; ``kek_version`` is stored beside it)
 Field ciphertext (``encrypt_field``; 33 bytes + UTF-8 length of the plaintext)::
 
     format (1 byte, 0x01) | key id (4) | nonce (12) | AES-GCM(DEK, plaintext) + tag (16)
-    AAD = b"assenso.vault.field\\0" | format | key id | len(customer_ref) (1) | customer_ref
+    AAD = format | key id | b"assenso.vault.field\\0" | len(customer_ref) (1) | customer_ref
           | field name
 
 The key id is the first 4 bytes of SHA-256(b"assenso.vault.dek-id\\0" | DEK).  It is derived,
@@ -31,7 +31,7 @@ import hashlib
 import os
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -55,12 +55,11 @@ _field_names: dict[str, bytes] = {}
 _dek_aad_prefixes: dict[int, bytes] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class WrappedKey:
+class WrappedKey(NamedTuple):
     """A customer's data key encrypted under KEK ``kek_version`` (see the module docstring)."""
 
     kek_version: int
-    blob: bytes = field(repr=False)
+    blob: bytes
 
     def __repr__(self) -> str:
         return f"WrappedKey(kek_version={self.kek_version}, blob=<{len(self.blob)} bytes>)"
@@ -73,33 +72,16 @@ def new_data_key() -> bytes:
 
 def wrap_data_key(keyring: KeyRing, customer_ref: str, dek: bytes) -> WrappedKey:
     """Encrypt ``dek`` for ``customer_ref`` under the ring's active KEK."""
-    if not isinstance(dek, bytes) or len(dek) != KEY_BYTES:
-        raise VaultError(f"a data key must be {KEY_BYTES} bytes")
+    _check_dek(dek)
     version = keyring.active_version
     nonce = os.urandom(NONCE_BYTES)
-    sealed = keyring.aesgcm(version).encrypt(nonce, dek, _dek_aad(version, customer_ref))
-    return WrappedKey(version, _FORMAT + nonce + sealed)
+    aad = _dek_aad_prefix(version) + _ref_bytes(customer_ref)
+    return WrappedKey(version, _FORMAT + nonce + keyring.aesgcm(version).encrypt(nonce, dek, aad))
 
 
 def unwrap_data_key(keyring: KeyRing, customer_ref: str, wrapped: WrappedKey) -> bytes:
     """Decrypt a customer's data key; raises ``KeyUnavailableError`` or ``DecryptionError``."""
-    blob = wrapped.blob
-    if len(blob) != WRAPPED_KEY_BYTES:
-        raise DecryptionError(
-            f"wrapped data key has {len(blob)} bytes, expected {WRAPPED_KEY_BYTES} "
-            "(truncated or corrupted)"
-        )
-    if blob[0] != FORMAT_VERSION:
-        raise DecryptionError(f"wrapped data key has unknown format version {blob[0]}")
-    aead = keyring.aesgcm(wrapped.kek_version)
-    aad = _dek_aad(wrapped.kek_version, customer_ref)
-    try:
-        return aead.decrypt(blob[1:13], blob[13:], aad)
-    except InvalidTag:
-        raise DecryptionError(
-            f"wrapped data key failed authentication under key version {wrapped.kek_version} "
-            "(wrong key, other customer, or corrupted)"
-        ) from None
+    return _unwrap(keyring, _ref_bytes(customer_ref), wrapped)
 
 
 def rewrap_data_key(keyring: KeyRing, customer_ref: str, wrapped: WrappedKey) -> WrappedKey:
@@ -118,57 +100,79 @@ def data_key_id(dek: bytes) -> bytes:
 
 
 class FieldCipher:
-    """Encrypts and decrypts one customer's fields with a single reusable AES-GCM instance."""
+    """Encrypts and decrypts one customer's fields with a single reusable AES-GCM instance.
 
-    __slots__ = ("_aad_prefix", "_aead", "_header", "customer_ref")
+    Decryption authenticates the blob's own 5-byte header as part of the AAD, so the happy
+    path needs no hashing; the key id is computed only to seal, or to explain a failure.
+    """
+
+    __slots__ = ("_aad_tail", "_aead", "_dek", "_key_id", "customer_ref")
 
     def __init__(self, dek: bytes, customer_ref: str) -> None:
         """Prepare the cipher for ``customer_ref``'s data key ``dek``."""
-        if not isinstance(dek, bytes) or len(dek) != KEY_BYTES:
-            raise VaultError(f"a data key must be {KEY_BYTES} bytes")
-        ref = _ref_bytes(customer_ref)
+        _check_dek(dek)
+        self._setup(dek, customer_ref, _ref_bytes(customer_ref))
+
+    def _setup(self, dek: bytes, customer_ref: str, ref: bytes) -> None:
         self.customer_ref = customer_ref
+        self._dek = dek
         self._aead = AESGCM(dek)
-        self._header = _FORMAT + data_key_id(dek)
-        self._aad_prefix = _FIELD_AAD_LABEL + self._header + bytes([len(ref)]) + ref
+        self._key_id: bytes | None = None
+        self._aad_tail = _FIELD_AAD_LABEL + bytes([len(ref)]) + ref
 
     @classmethod
     def open(cls, keyring: KeyRing, customer_ref: str, wrapped: WrappedKey) -> FieldCipher:
         """Unwrap ``wrapped`` and return the cipher for that customer."""
-        return cls(unwrap_data_key(keyring, customer_ref, wrapped), customer_ref)
+        ref = _ref_bytes(customer_ref)
+        cipher = cls.__new__(cls)
+        cipher._setup(_unwrap(keyring, ref, wrapped), customer_ref, ref)
+        return cipher
+
+    @property
+    def key_id(self) -> bytes:
+        """The data key's 4-byte id (see ``data_key_id``)."""
+        if self._key_id is None:
+            self._key_id = data_key_id(self._dek)
+        return self._key_id
 
     def encrypt(self, field_name: str, plaintext: str) -> bytes:
         """Seal ``plaintext`` (already normalised) as the value of ``field_name``."""
         if not isinstance(plaintext, str):
             raise VaultError("field plaintext must be a str")
         data = _utf8(plaintext)
+        header = _FORMAT + self.key_id
         nonce = os.urandom(NONCE_BYTES)
-        aad = self._aad_prefix + _field_bytes(field_name)
-        return self._header + nonce + self._aead.encrypt(nonce, data, aad)
+        aad = header + self._aad_tail + _field_bytes(field_name)
+        return header + nonce + self._aead.encrypt(nonce, data, aad)
 
     def decrypt(self, field_name: str, blob: bytes) -> str:
         """Open a blob sealed by ``encrypt`` for the same customer and field."""
-        if len(blob) < FIELD_OVERHEAD:
-            raise DecryptionError(
-                f"field ciphertext is truncated ({len(blob)} bytes, at least "
-                f"{FIELD_OVERHEAD} needed)"
-            )
-        if blob[:5] != self._header:
-            raise _header_error(blob)
+        if len(blob) < FIELD_OVERHEAD or blob[0] != FORMAT_VERSION:
+            raise _malformed_field(blob)
+        name = _field_names.get(field_name) or _field_bytes(field_name)
         try:
-            plain = self._aead.decrypt(
-                blob[5:17], blob[17:], self._aad_prefix + _field_bytes(field_name)
-            )
+            plain = self._aead.decrypt(blob[5:17], blob[17:], blob[:5] + self._aad_tail + name)
         except InvalidTag:
-            raise DecryptionError(
-                f"field {field_name!r} failed authentication "
-                "(other customer, other field, or corrupted)"
-            ) from None
-        return plain.decode()
+            failure = self._authentication_error(field_name, blob)
+        else:
+            return plain.decode()
+        raise failure
 
     def decrypt_fields(self, blobs: Mapping[str, bytes]) -> dict[str, str]:
         """Decrypt several fields at once: ``{field name: blob}`` -> ``{field name: text}``."""
         return {name: self.decrypt(name, blob) for name, blob in blobs.items()}
+
+    def _authentication_error(self, field_name: str, blob: bytes) -> DecryptionError:
+        """Tell a blob of another data key apart from one of another customer or field."""
+        if blob[1:5] != self.key_id:
+            return DecryptionError(
+                "field ciphertext was sealed under a different data key "
+                "(or its key id is corrupted)"
+            )
+        return DecryptionError(
+            f"field {field_name!r} failed authentication (other customer, other field, "
+            "or corrupted)"
+        )
 
     def __repr__(self) -> str:
         return f"FieldCipher(customer_ref={self.customer_ref!r})"
@@ -197,23 +201,55 @@ def _utf8(text: str) -> bytes:
     raise VaultError("field plaintext is not valid Unicode text")
 
 
-def _header_error(blob: bytes) -> DecryptionError:
-    """Explain why a field blob's 5-byte header does not match this cipher."""
-    if blob[0] != FORMAT_VERSION:
-        return DecryptionError(f"field ciphertext has unknown format version {blob[0]}")
-    return DecryptionError(
-        "field ciphertext was sealed under a different data key (or its key id is corrupted)"
+def _unwrap(keyring: KeyRing, ref: bytes, wrapped: WrappedKey) -> bytes:
+    """Open a wrapped data key for the already-encoded customer reference ``ref``."""
+    version, blob = wrapped
+    if len(blob) != WRAPPED_KEY_BYTES or blob[0] != FORMAT_VERSION:
+        raise _malformed_wrapped_key(blob)
+    aead = keyring.aesgcm(version)
+    try:
+        return aead.decrypt(blob[1:13], blob[13:], _dek_aad_prefix(version) + ref)
+    except InvalidTag:
+        pass
+    raise DecryptionError(
+        f"wrapped data key failed authentication under key version {version} "
+        "(wrong key, other customer, or corrupted)"
     )
 
 
-def _dek_aad(kek_version: int, customer_ref: str) -> bytes:
-    """Associated data binding a wrapped DEK to its format, KEK version and customer."""
+def _malformed_wrapped_key(blob: bytes) -> DecryptionError:
+    """Explain a wrapped data key of the wrong length or format."""
+    if len(blob) != WRAPPED_KEY_BYTES:
+        return DecryptionError(
+            f"wrapped data key has {len(blob)} bytes, expected {WRAPPED_KEY_BYTES} "
+            "(truncated or corrupted)"
+        )
+    return DecryptionError(f"wrapped data key has unknown format version {blob[0]}")
+
+
+def _malformed_field(blob: bytes) -> DecryptionError:
+    """Explain a field ciphertext that is too short or of an unknown format."""
+    if len(blob) < FIELD_OVERHEAD:
+        return DecryptionError(
+            f"field ciphertext is truncated ({len(blob)} bytes, at least {FIELD_OVERHEAD} needed)"
+        )
+    return DecryptionError(f"field ciphertext has unknown format version {blob[0]}")
+
+
+def _check_dek(dek: object) -> None:
+    """Data keys are exactly 32 bytes."""
+    if not isinstance(dek, bytes) or len(dek) != KEY_BYTES:
+        raise VaultError(f"a data key must be {KEY_BYTES} bytes")
+
+
+def _dek_aad_prefix(kek_version: int) -> bytes:
+    """The AAD of a wrapped DEK up to the customer reference (memoised per version)."""
     prefix = _dek_aad_prefixes.get(kek_version)
     if prefix is None:
         prefix = _DEK_AAD_LABEL + _FORMAT + struct.pack(">I", kek_version)
         if len(_dek_aad_prefixes) < 1024:
             _dek_aad_prefixes[kek_version] = prefix
-    return prefix + _ref_bytes(customer_ref)
+    return prefix
 
 
 def _ref_bytes(customer_ref: str) -> bytes:
