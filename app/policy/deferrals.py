@@ -1,0 +1,154 @@
+"""The deferral rules and the search for a moment that satisfies all of them.
+
+A check receives the plan, the customer, the intent, the candidate instant ``t`` and the
+customer's zone, and returns ``None`` (satisfied at ``t``), an instant after ``t`` worth trying
+next, or a message when no moment can ever satisfy it (the engine then denies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from app.policy.facts import ContactWindow, CustomerFacts, Intent
+from app.policy.zones import instant_of
+
+if TYPE_CHECKING:
+    from app.policy.plan import Plan
+
+DeferCheck = Callable[["Plan", CustomerFacts, Intent, datetime, ZoneInfo], "datetime | str | None"]
+
+WEEK = timedelta(days=7)
+MAX_ROUNDS = 16
+WINDOW_SEARCH_DAYS = 15
+_MIDNIGHT = time(0)
+
+
+def check_pause(
+    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, zone: ZoneInfo
+) -> datetime | str | None:
+    """The customer paused messages: wait until the pause ends."""
+    until = customer.paused_until
+    if until is not None and until > t:
+        return until
+    return None
+
+
+def check_frequency_cap(
+    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, zone: ZoneInfo
+) -> datetime | str | None:
+    """Rolling 7 days per channel: the policy maximum and the customer's weekly cap.
+
+    Defers until enough of the counted sends have left the window.
+    """
+    if intent.transactional and plan.transactional_allowed:
+        return None
+    limit = plan.max_per_week
+    cap = customer.weekly_cap if plan.customer_limits else None
+    if cap is not None and (limit is None or cap < limit):
+        limit = cap
+    if limit is None:
+        return None
+    if limit <= 0:
+        return f"the customer accepts no {plan.channel_id} messages per week"
+    sends = customer.recent_sends.get(plan.channel_id, ())
+    if len(sends) < limit:
+        return None
+    start = t - WEEK
+    counted = sorted(s for s in sends if start < s <= t)
+    if len(counted) < limit:
+        return None
+    return counted[len(counted) - limit] + WEEK
+
+
+def check_quiet_hours(
+    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, zone: ZoneInfo
+) -> datetime | str | None:
+    """Legal quiet hours in the customer's zone: wait until they end."""
+    local = t.astimezone(zone)
+    clock = local.time()
+    for start, end in plan.quiet_segments[local.weekday()]:
+        if start <= clock and (end is None or clock < end):
+            return instant_of(local.date(), end, zone, t) or t + timedelta(minutes=1)
+    return None
+
+
+def _open(window: ContactWindow, weekday: int, clock: time) -> bool:
+    days, start, end = window.weekdays, window.start, window.end
+    if start < end:
+        return weekday in days and start <= clock < end
+    if start == end:
+        return weekday in days
+    return (weekday in days and clock >= start) or ((weekday - 1) % 7 in days and clock < end)
+
+
+def check_contact_window(
+    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, zone: ZoneInfo
+) -> datetime | str | None:
+    """The customer's own contact windows: wait for the next opening of one of them."""
+    windows = customer.contact_windows
+    if not windows:
+        return None
+    local = t.astimezone(zone)
+    clock, weekday = local.time(), local.weekday()
+    for window in windows:
+        if _open(window, weekday, clock):
+            return None
+    return _next_opening(windows, local, t, zone)
+
+
+def _next_opening(
+    windows: tuple[ContactWindow, ...], local: datetime, t: datetime, zone: ZoneInfo
+) -> datetime | str:
+    day, weekday = local.date(), local.weekday()
+    for offset in range(WINDOW_SEARCH_DAYS):
+        best = None
+        for window in windows:
+            if (weekday + offset) % 7 not in window.weekdays:
+                continue
+            # A window with start == end is open all day: it opens at midnight.
+            start = window.start if window.start != window.end else _MIDNIGHT
+            candidate = instant_of(day + timedelta(days=offset), start, zone, t)
+            if candidate is not None and (best is None or candidate < best):
+                best = candidate
+        if best is not None:
+            return best
+    return "none of the customer's contact windows opens in the next two weeks"
+
+
+#: Deferral rules, in evaluation order (after every deny rule and the time-zone check).
+DEFER_RULES: tuple[tuple[str, DeferCheck], ...] = (
+    ("pause", check_pause),
+    ("frequency_cap", check_frequency_cap),
+    ("quiet_hours", check_quiet_hours),
+    ("contact_window", check_contact_window),
+)
+
+
+def settle(
+    plan: Plan, customer: CustomerFacts, intent: Intent, zone: ZoneInfo
+) -> tuple[str | None, datetime | str | None]:
+    """Find the earliest moment from ``intent.at`` when every deferral rule is satisfied.
+
+    Returns ``(None, None)`` when all are satisfied now, ``(rule_id, instant)`` for a deferral
+    (the rule that failed first), or ``(rule_id, message)`` when the rule can never be met or no
+    fixed point was reached within ``MAX_ROUNDS`` rounds (the engine denies).
+    """
+    t = intent.at
+    first = None
+    for _ in range(MAX_ROUNDS):
+        moved = False
+        for rule_id, check in plan.defer_checks:
+            result = check(plan, customer, intent, t, zone)
+            if result is None:
+                continue
+            if isinstance(result, str):
+                return rule_id, result
+            if first is None:
+                first = rule_id
+            t, moved = result, True
+        if not moved:
+            return (first, t) if first is not None else (None, None)
+    return first, f"no moment satisfying every deferral rule found in {MAX_ROUNDS} rounds"
