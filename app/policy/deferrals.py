@@ -1,8 +1,9 @@
 """The deferral rules and the search for a moment that satisfies all of them.
 
-A check receives the plan, the customer, the intent, the candidate instant ``t`` and the
-customer's zone, and returns ``None`` (satisfied at ``t``), an instant after ``t`` worth trying
-next, or a message when no moment can ever satisfy it (the engine then denies).
+A check receives the plan, the customer, the intent, the candidate instant ``t`` and that
+instant in the customer's zone (``local``). It returns ``None`` (satisfied at ``t``), an
+instant after ``t`` worth trying next, or a message when no moment can ever satisfy it (the
+engine then denies).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from app.policy.zones import instant_of
 if TYPE_CHECKING:
     from app.policy.plan import Plan
 
-DeferCheck = Callable[["Plan", CustomerFacts, Intent, datetime, ZoneInfo], "datetime | str | None"]
+DeferCheck = Callable[["Plan", CustomerFacts, Intent, datetime, datetime], "datetime | str | None"]
 
 WEEK = timedelta(days=7)
 MAX_ROUNDS = 16
@@ -27,7 +28,7 @@ _MIDNIGHT = time(0)
 
 
 def check_pause(
-    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, zone: ZoneInfo
+    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, local: datetime
 ) -> datetime | str | None:
     """The customer paused messages: wait until the pause ends."""
     until = customer.paused_until
@@ -37,7 +38,7 @@ def check_pause(
 
 
 def check_frequency_cap(
-    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, zone: ZoneInfo
+    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, local: datetime
 ) -> datetime | str | None:
     """Rolling 7 days per channel: the policy maximum and the customer's weekly cap.
 
@@ -64,45 +65,41 @@ def check_frequency_cap(
 
 
 def check_quiet_hours(
-    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, zone: ZoneInfo
+    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, local: datetime
 ) -> datetime | str | None:
     """Legal quiet hours in the customer's zone: wait until they end."""
-    local = t.astimezone(zone)
     clock = local.time()
     for start, end in plan.quiet_segments[local.weekday()]:
         if start <= clock and (end is None or clock < end):
-            return instant_of(local.date(), end, zone, t) or t + timedelta(minutes=1)
+            return instant_of(local.date(), end, local.tzinfo, t) or t + timedelta(minutes=1)
     return None
 
 
-def _open(window: ContactWindow, weekday: int, clock: time) -> bool:
-    days, start, end = window.weekdays, window.start, window.end
-    if start < end:
-        return weekday in days and start <= clock < end
-    if start == end:
-        return weekday in days
-    return (weekday in days and clock >= start) or ((weekday - 1) % 7 in days and clock < end)
-
-
 def check_contact_window(
-    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, zone: ZoneInfo
+    plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, local: datetime
 ) -> datetime | str | None:
     """The customer's own contact windows: wait for the next opening of one of them."""
     windows = customer.contact_windows
     if not windows:
         return None
-    local = t.astimezone(zone)
     clock, weekday = local.time(), local.weekday()
     for window in windows:
-        if _open(window, weekday, clock):
-            return None
-    return _next_opening(windows, local, t, zone)
+        days, start, end = window.weekdays, window.start, window.end
+        if start < end:
+            if weekday in days and start <= clock < end:
+                return None
+        elif start == end:
+            if weekday in days:
+                return None
+        elif (weekday in days and clock >= start) or ((weekday - 1) % 7 in days and clock < end):
+            return None  # a window crossing midnight, opened today or yesterday
+    return _next_opening(windows, local, t)
 
 
 def _next_opening(
-    windows: tuple[ContactWindow, ...], local: datetime, t: datetime, zone: ZoneInfo
+    windows: tuple[ContactWindow, ...], local: datetime, t: datetime
 ) -> datetime | str:
-    day, weekday = local.date(), local.weekday()
+    day, weekday, zone = local.date(), local.weekday(), local.tzinfo
     for offset in range(WINDOW_SEARCH_DAYS):
         best = None
         for window in windows:
@@ -132,23 +129,34 @@ def settle(
 ) -> tuple[str | None, datetime | str | None]:
     """Find the earliest moment from ``intent.at`` when every deferral rule is satisfied.
 
-    Returns ``(None, None)`` when all are satisfied now, ``(rule_id, instant)`` for a deferral
-    (the rule that failed first), or ``(rule_id, message)`` when the rule can never be met or no
-    fixed point was reached within ``MAX_ROUNDS`` rounds (the engine denies).
+    The rules are tried in turn, cyclically; each failing rule moves the candidate moment
+    forward to the earliest instant it could be satisfied, and the search stops once every
+    rule in a row is satisfied at the same moment (a fixed point), or after ``MAX_ROUNDS``
+    rounds. Returns ``(None, None)`` when all are satisfied now, ``(rule_id, instant)`` for a
+    deferral (the rule that failed first), or ``(rule_id, message)`` when the rule can never be
+    met or no fixed point was found (the engine denies).
     """
+    checks = plan.defer_checks
+    count = len(checks)
     t = intent.at
+    local = t.astimezone(zone)
     first = None
-    for _ in range(MAX_ROUNDS):
-        moved = False
-        for rule_id, check in plan.defer_checks:
-            result = check(plan, customer, intent, t, zone)
-            if result is None:
-                continue
-            if isinstance(result, str):
-                return rule_id, result
+    satisfied = index = 0
+    budget = count * MAX_ROUNDS
+    while satisfied < count:
+        if budget == 0:
+            return first, f"no moment satisfying every deferral rule found in {MAX_ROUNDS} rounds"
+        budget -= 1
+        rule_id, check = checks[index]
+        result = check(plan, customer, intent, t, local)
+        if result is None:
+            satisfied += 1
+        elif isinstance(result, str):
+            return rule_id, result
+        else:
             if first is None:
                 first = rule_id
-            t, moved = result, True
-        if not moved:
-            return (first, t) if first is not None else (None, None)
-    return first, f"no moment satisfying every deferral rule found in {MAX_ROUNDS} rounds"
+            t, satisfied = result, 0
+            local = t.astimezone(zone)
+        index = index + 1 if index + 1 < count else 0
+    return (first, t) if first is not None else (None, None)

@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from datetime import UTC
 
 from app.policy.decision import DEFER, DENY, FAILED, Decision, RuleResult
 from app.policy.deferrals import settle
@@ -76,6 +77,7 @@ def run_plan(plan: Plan, customer: CustomerFacts, intent: Intent) -> Decision:
         if rule_id is not None:
             if isinstance(until, str):
                 return plan.denial(rule_id, until)
+            until = until.astimezone(UTC)
             explanation = (
                 f"{rule_id} defers {plan.label} until {until.isoformat()}, "
                 "when every deferral rule is satisfied"

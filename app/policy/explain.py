@@ -77,7 +77,7 @@ def trace_rules(
         elif zone is None:
             results.append(RuleResult(rule_id, SKIPPED, "needs the customer's time zone"))
         else:
-            outcome = check(plan, customer, intent, intent.at, zone)
+            outcome = check(plan, customer, intent, intent.at, intent.at.astimezone(zone))
             results.append(_defer_result(rule_id, outcome))
     return tuple(results)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _ZONES: dict[str, ZoneInfo | None] = {}
@@ -26,7 +26,9 @@ def zone_for(name: str) -> ZoneInfo | None:
     return zone
 
 
-def instant_of(day: date, clock: time | None, zone: ZoneInfo, after: datetime) -> datetime | None:
+def instant_of(
+    day: date, clock: time | None, zone: tzinfo | None, after: datetime
+) -> datetime | None:
     """The earliest instant strictly after ``after`` whose local reading is ``day`` ``clock``.
 
     ``clock`` of ``None`` means 24:00 (the next day's midnight). A wall time skipped by a DST
@@ -35,15 +37,14 @@ def instant_of(day: date, clock: time | None, zone: ZoneInfo, after: datetime) -
     """
     if clock is None:
         day, clock = day + ONE_DAY, _MIDNIGHT
-    wall = datetime.combine(day, clock)
-    best = None
-    for fold in (0, 1):
-        candidate = wall.replace(tzinfo=zone, fold=fold)
-        if candidate <= after:
-            continue
-        # In a DST gap one fold reads back earlier than the wanted wall time: not a valid reading.
-        if candidate.astimezone(zone).replace(tzinfo=None, fold=0) < wall:
-            continue
-        if best is None or candidate < best:
-            best = candidate
-    return best
+    wall = datetime.combine(day, clock, zone)
+    # fold=0 is the first occurrence of a repeated wall time and, for a wall time skipped by
+    # the clocks going forward, an instant after the gap: always a valid, earliest reading.
+    if wall > after:
+        return wall
+    later = wall.replace(fold=1)
+    # fold=1 is later only for a repeated wall time (its second occurrence); in a gap it
+    # reads back earlier than the wanted wall time and is not a valid reading.
+    if later > after and later.astimezone(zone).replace(tzinfo=None) >= wall.replace(tzinfo=None):
+        return later
+    return None
