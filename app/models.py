@@ -1,6 +1,7 @@
 """Imports every model module so the metadata (and Alembic) know the whole schema."""
 
 from app.accounts import models as accounts_models  # noqa: F401
+from app.campaigns import models as campaigns_models  # noqa: F401
 from app.delivery import models as delivery_models  # noqa: F401
 from app.ledger import models as ledger_models  # noqa: F401
 from app.policy import models as policy_models  # noqa: F401

@@ -70,3 +70,24 @@ def replace_policies(app: Flask, policies) -> None:
         policies=policies,
         ledger_origin=current.ledger_origin,
     )
+
+
+def known_purposes() -> list[str]:
+    """Every purpose declared by any loaded policy, in declaration order."""
+    seen: dict[str, None] = {}
+    for policy in runtime().policies.policies:
+        seen.update(dict.fromkeys(policy.purposes))
+    return list(seen)
+
+
+def known_channels() -> list[str]:
+    """Every channel declared by any loaded policy."""
+    seen: dict[str, None] = {}
+    for policy in runtime().policies.policies:
+        seen.update(dict.fromkeys(policy.channels))
+    return list(seen)
+
+
+def policy_for(jurisdiction: str):
+    """The policy governing ``jurisdiction`` (or the default one), else ``None``."""
+    return runtime().policies.for_jurisdiction(jurisdiction)

@@ -74,6 +74,7 @@ def truncate_all(url: str) -> None:
                 # Replica mode skips the ledger's guards, which refuse TRUNCATE otherwise.
                 conn.execute(text("SET LOCAL session_replication_role = replica"))
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                conn.execute(text("INSERT INTO ledger_head (id, size) VALUES (1, 0)"))
     finally:
         engine.dispose()
 

@@ -41,3 +41,43 @@ class SendLog(db.Model):
     transactional: Mapped[bool] = mapped_column(default=False)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+OUTBOX_STATES = ("pending", "leased", "sent", "failed", "denied", "cancelled")
+
+
+class OutboxEntry(db.Model):
+    """One intended message; its idempotency key makes delivery exactly-once.
+
+    Holds ids only: no address, no name, no rendered text. The worker decrypts and renders at
+    send time, after re-checking the policy.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+        Index("ix_outbox_run_status", "run_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="campaign")
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_runs.id", ondelete="SET NULL"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(40))
+    variant: Mapped[str | None] = mapped_column(String(8))
+    template_key: Mapped[str | None] = mapped_column(String(40))
+    payload_json: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    leased_by: Mapped[str | None] = mapped_column(String(80))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    decision_rule: Mapped[str | None] = mapped_column(String(40))
+    policy_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -130,3 +130,12 @@ class LedgerVerification(db.Model):
     first_bad_seq: Mapped[int | None] = mapped_column(BigInteger)
     message: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(120))
+
+
+class LedgerHead(db.Model):
+    """The ledger's size; appends increment it first, which serialises concurrent writers."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app.accounts.passwords import needs_rehash, verify_password
 from app.services import runtime
 from app.transaction import transaction
-from app.vault.blind_index import blind_index
+from app.vault.blind_index import blind_index, blind_index_candidates
 from app.vault.models import Customer
 
 
@@ -20,11 +20,13 @@ def email_index(email: str) -> str:
 def find_customer_by_email(session: Session, email: str) -> Customer | None:
     """The customer holding ``email``, or ``None``; malformed addresses find no one."""
     try:
-        index = email_index(email)
+        candidates = blind_index_candidates(runtime().blind_index_keys, email)
     except ValueError:
         return None
     return session.scalar(
-        select(Customer).where(Customer.email_index == index, Customer.erased_at.is_(None))
+        select(Customer).where(
+            Customer.email_index.in_(candidates), Customer.erased_at.is_(None)
+        )
     )
 
 

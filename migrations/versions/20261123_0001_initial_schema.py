@@ -150,6 +150,12 @@ def upgrade():
     sa.Column('actor', sa.String(length=120), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_verifications'))
     )
+    op.create_table('ledger_head',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_head'))
+    )
+    op.execute("INSERT INTO ledger_head (id, size) VALUES (1, 0)")
     op.create_table('merkle_nodes',
     sa.Column('level', sa.SmallInteger(), autoincrement=False, nullable=False),
     sa.Column('idx', sa.BigInteger(), autoincrement=False, nullable=False),
@@ -358,6 +364,7 @@ def downgrade():
     op.drop_table('policy_revisions')
     op.drop_table('notices')
     op.drop_table('merkle_nodes')
+    op.drop_table('ledger_head')
     op.drop_table('ledger_verifications')
     op.drop_table('erasures')
     op.drop_table('customers')

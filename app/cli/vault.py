@@ -1,0 +1,50 @@
+"""``flask vault``: key rotation, re-indexing and status of the profile vault."""
+
+from __future__ import annotations
+
+import click
+
+from app.cli import domain_errors
+from app.extensions import db
+from app.vault import rotation
+
+
+@click.group("vault", help="Profile vault: key rotation and status.")
+def group() -> None:
+    """Command group for the vault."""
+
+
+@group.command("status")
+def status() -> None:
+    """Report data keys per master-key version and indexes per index-key version."""
+    report = rotation.vault_status(db.session)
+    click.echo(f"active master key version: {report.active_kek_version}")
+    for version, count in sorted(report.keys_per_kek_version.items()):
+        marker = " (active)" if version == report.active_kek_version else " (needs rotate-kek)"
+        click.echo(f"  data keys under master v{version}: {count}{marker}")
+    click.echo(f"active blind-index key version: {report.active_index_version}")
+    for version, count in sorted(report.indexes_per_version.items()):
+        marker = " (active)" if version == report.active_index_version else " (needs reindex)"
+        click.echo(f"  e-mail indexes under v{version}: {count}{marker}")
+
+
+@group.command("rotate-kek")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@domain_errors
+def rotate_kek(batch_size: int) -> None:
+    """Rewrap every data key under the active master key (resumable, safe to interrupt).
+
+    Add the new key version to ASSENSO_VAULT_KEYS first; remove the old one only after this
+    command reports that no data key remains under it.
+    """
+    total = rotation.rotate_kek(db.session, batch_size, lambda n: click.echo(f"  rewrapped {n}"))
+    click.echo(f"Rewrapped {total} data keys.")
+
+
+@group.command("reindex")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@domain_errors
+def reindex(batch_size: int) -> None:
+    """Recompute e-mail blind indexes under the active index key (resumable)."""
+    total = rotation.reindex_emails(db.session, batch_size, lambda n: click.echo(f"  re-indexed {n}"))
+    click.echo(f"Re-indexed {total} e-mail addresses.")

@@ -1,0 +1,1 @@
+"""The demo data set loaded by ``flask demo seed``."""

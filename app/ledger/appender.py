@@ -1,0 +1,141 @@
+"""Appending consent events: one leaf at a time or in bulk, with the stored Merkle nodes.
+
+Each append first increments ``ledger_head.size`` (a write, so concurrent appenders queue on
+that row in PostgreSQL and on the write lock in SQLite), then inserts the event row and the
+perfect-subtree nodes the new leaf completes. No full-tree recomputation ever happens.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from app.ledger import tree
+from app.ledger.canonical import canonical_bytes
+from app.ledger.merkle import leaf_hash
+from app.ledger.models import ConsentEvent, LedgerHead, MerkleNode
+from app.ledger.records import ACTIONS, LAWFUL_BASES, METHODS, SOURCES, record_of
+from app.models_base import utcnow
+
+
+class LedgerError(ValueError):
+    """An event draft is not a valid consent record."""
+
+
+@dataclass
+class EventDraft:
+    """Everything a consent event records; ``seq`` and ``leaf_hash`` are set on append."""
+
+    customer_ref: str
+    purpose: str
+    channel: str
+    action: str
+    lawful_basis: str
+    method: str
+    source: str
+    actor: str
+    jurisdiction: str
+    language: str
+    notice_id: int | None = None
+    notice_version: int | None = None
+    notice_hash: str | None = None
+    reason: str | None = None
+    expires_at: datetime | None = None
+    evidence: bytes | None = None
+    event_time: datetime = field(default_factory=utcnow)
+    record_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    seq: int = -1
+
+    def check(self) -> None:
+        """Refuse drafts with unknown vocabulary or a staff action without a reason."""
+        for name, allowed in (
+            ("action", ACTIONS),
+            ("method", METHODS),
+            ("source", SOURCES),
+            ("lawful_basis", LAWFUL_BASES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise LedgerError(f"unknown {name} {getattr(self, name)!r}")
+        if self.source == "staff" and not (self.reason and self.reason.strip()):
+            raise LedgerError("staff acting on a customer's behalf must give a reason")
+
+
+def _reserve(session: Session, count: int) -> int:
+    """Advance the ledger size by ``count``; returns the first new leaf index."""
+    new_size = session.execute(
+        update(LedgerHead).where(LedgerHead.id == 1).values(size=LedgerHead.size + count)
+        .returning(LedgerHead.size)
+    ).scalar_one()
+    return new_size - count
+
+
+def _fetch_nodes(session: Session, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(
+            tuple_(MerkleNode.level, MerkleNode.idx).in_(list(ids))
+        )
+    )
+    return {(level, idx): digest for level, idx, digest in rows}
+
+
+def _event_row(draft: EventDraft) -> dict:
+    return {
+        "seq": draft.seq,
+        "record_id": draft.record_id,
+        "customer_ref": draft.customer_ref,
+        "purpose": draft.purpose,
+        "channel": draft.channel,
+        "action": draft.action,
+        "lawful_basis": draft.lawful_basis,
+        "notice_id": draft.notice_id,
+        "notice_version": draft.notice_version,
+        "notice_hash": draft.notice_hash,
+        "method": draft.method,
+        "source": draft.source,
+        "actor": draft.actor,
+        "reason": draft.reason,
+        "jurisdiction": draft.jurisdiction,
+        "language": draft.language,
+        "event_time": draft.event_time,
+        "expires_at": draft.expires_at,
+        "evidence": draft.evidence,
+    }
+
+
+def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[ConsentEvent | dict]:
+    """Append ``drafts`` as consecutive leaves (in the caller's transaction).
+
+    Works for one event and for bulk imports alike: only the O(log n) frontier nodes are read.
+    """
+    if not drafts:
+        return []
+    for draft in drafts:
+        draft.check()
+    start = _reserve(session, len(drafts))
+    hashes = []
+    rows = []
+    for offset, draft in enumerate(drafts):
+        draft.seq = start + offset
+        row = _event_row(draft)
+        row["leaf_hash"] = leaf_hash(canonical_bytes(record_of(draft)))
+        hashes.append(row["leaf_hash"])
+        rows.append(row)
+    frontier = _fetch_nodes(session, tree.frontier_node_ids(start))
+    nodes = tree.append_batch(start, frontier, hashes)
+    session.execute(insert(ConsentEvent), rows)
+    session.execute(
+        insert(MerkleNode), [{"level": lvl, "idx": idx, "hash": digest} for lvl, idx, digest in nodes]
+    )
+    return rows
+
+
+def ledger_size(session: Session) -> int:
+    """The number of events in the ledger."""
+    return session.scalar(select(LedgerHead.size).where(LedgerHead.id == 1)) or 0

@@ -1,0 +1,230 @@
+"""Consent services: grant, withdraw, object, double opt-in, expiry — each one ledger event.
+
+Every change goes through :func:`record`, which appends the event and updates the consent
+state in the same transaction. Withdrawal is exactly as easy as giving: one call, from the
+portal or from a one-click link in any message.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput, NotFound
+from app.ledger.appender import EventDraft, LedgerError, append_events
+from app.ledger.models import ConsentEvent, ConsentState, Notice
+from app.ledger.records import ALL
+from app.ledger.state import apply_event
+from app.models_base import utcnow
+from app.services import policy_for
+from app.transaction import transaction
+from app.vault.models import Customer
+
+DOUBLE_OPT_IN_HOURS = 72
+_DOI_SALT = "assenso.double-opt-in"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How the request reached us; stored encrypted under the customer's own key."""
+
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+    def sealed_for(self, session: Session, customer: Customer, record_id: str) -> bytes | None:
+        """The evidence encrypted under the customer's data key (shredded on erasure)."""
+        if not (self.ip_address or self.user_agent):
+            return None
+        from app.vault.service import open_cipher
+
+        payload = json.dumps({"ip": self.ip_address, "user_agent": (self.user_agent or "")[:400]})
+        return open_cipher(session, customer).encrypt(f"consent_evidence:{record_id}", payload)
+
+
+def _policy_parts(customer: Customer, purpose: str, channel: str):
+    policy = policy_for(customer.jurisdiction)
+    if policy is None:
+        raise InvalidInput(f"No policy governs jurisdiction {customer.jurisdiction!r}.")
+    if purpose != ALL and purpose not in policy.purposes:
+        raise InvalidInput(f"Unknown purpose {purpose!r}.")
+    if channel != ALL and channel not in policy.channels:
+        raise InvalidInput(f"Unknown channel {channel!r}.")
+    return policy
+
+
+def record(
+    session: Session,
+    customer: Customer,
+    *,
+    purpose: str,
+    channel: str,
+    action: str,
+    source: str,
+    method: str,
+    actor: str,
+    lawful_basis: str = "consent",
+    notice: Notice | None = None,
+    reason: str | None = None,
+    expires_at: datetime | None = None,
+    evidence: Evidence | None = None,
+) -> ConsentEvent:
+    """Append one consent event for ``customer`` and update the state, in one transaction."""
+    if customer.erased_at is not None:
+        raise InvalidInput("This customer's data was erased.")
+    _policy_parts(customer, purpose, channel)
+    with transaction(session):
+        draft = EventDraft(
+            customer_ref=customer.ref, purpose=purpose, channel=channel, action=action,
+            lawful_basis=lawful_basis, method=method, source=source, actor=actor,
+            jurisdiction=customer.jurisdiction, language=customer.language, reason=reason,
+            expires_at=expires_at,
+            notice_id=notice.id if notice else None,
+            notice_version=notice.version if notice else None,
+            notice_hash=notice.sha256 if notice else None,
+        )
+        if evidence is not None:
+            draft.evidence = evidence.sealed_for(session, customer, draft.record_id)
+        try:
+            append_events(session, [draft])
+        except LedgerError as exc:
+            raise InvalidInput(str(exc)) from None
+        apply_event(session, customer, draft)
+    return session.get(ConsentEvent, draft.seq)
+
+
+def grant(
+    session: Session,
+    customer: Customer,
+    *,
+    purpose: str,
+    channel: str,
+    notice: Notice,
+    source: str,
+    method: str,
+    actor: str,
+    evidence: Evidence | None = None,
+    reason: str | None = None,
+    skip_double_opt_in: bool = False,
+) -> tuple[ConsentEvent, str | None]:
+    """Give consent under ``notice``; returns the event and, for double opt-in, a link token.
+
+    Where the channel requires double opt-in, the consent is only *pending* until the
+    customer follows the link in the confirmation message.
+    """
+    policy = _policy_parts(customer, purpose, channel)
+    if notice.purpose != purpose:
+        raise InvalidInput("The notice shown does not belong to this purpose.")
+    needs_doi = policy.channels[channel].double_opt_in and not skip_double_opt_in
+    validity = policy.purposes[purpose].consent_validity_days
+    now = utcnow()
+    if needs_doi:
+        event = record(
+            session, customer, purpose=purpose, channel=channel, action="double_opt_in_pending",
+            source=source, method=method, actor=actor, notice=notice, evidence=evidence,
+            reason=reason, expires_at=now + timedelta(hours=DOUBLE_OPT_IN_HOURS),
+        )
+        return event, double_opt_in_token(event)
+    expires = now + timedelta(days=validity) if validity else None
+    event = record(
+        session, customer, purpose=purpose, channel=channel, action="granted", source=source,
+        method=method, actor=actor, notice=notice, evidence=evidence, reason=reason,
+        expires_at=expires,
+    )
+    return event, None
+
+
+def withdraw(
+    session: Session,
+    customer: Customer,
+    *,
+    purpose: str,
+    channel: str,
+    source: str,
+    method: str,
+    actor: str,
+    evidence: Evidence | None = None,
+    reason: str | None = None,
+) -> ConsentEvent:
+    """Withdraw consent (GDPR Art. 7(3)); effective for every send claimed after commit."""
+    return record(
+        session, customer, purpose=purpose, channel=channel, action="withdrawn", source=source,
+        method=method, actor=actor, evidence=evidence, reason=reason,
+    )
+
+
+def object_to_direct_marketing(
+    session: Session, customer: Customer, *, source: str, method: str, actor: str,
+    evidence: Evidence | None = None, reason: str | None = None,
+) -> ConsentEvent:
+    """Object to all direct marketing (GDPR Art. 21): no marketing message on any channel."""
+    return record(
+        session, customer, purpose=ALL, channel=ALL, action="objected", source=source,
+        method=method, actor=actor, evidence=evidence, reason=reason,
+        lawful_basis="legitimate_interest",
+    )
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_DOI_SALT)
+
+
+def double_opt_in_token(event: ConsentEvent) -> str:
+    """A signed token naming the pending event (no personal data inside)."""
+    return _serializer().dumps({"r": event.record_id})
+
+
+def confirm_double_opt_in(session: Session, token: str) -> ConsentEvent:
+    """Confirm a pending consent from the link in the confirmation message."""
+    try:
+        payload = _serializer().loads(token, max_age=DOUBLE_OPT_IN_HOURS * 3600)
+    except SignatureExpired:
+        raise InvalidInput("This confirmation link has expired. Please ask again.") from None
+    except BadSignature:
+        raise InvalidInput("This confirmation link is not valid.") from None
+    pending = session.scalar(select(ConsentEvent).where(ConsentEvent.record_id == str(payload.get("r"))))
+    if pending is None or pending.action != "double_opt_in_pending":
+        raise NotFound("This confirmation link is not valid.")
+    customer = session.scalar(select(Customer).where(Customer.ref == pending.customer_ref))
+    state = session.get(ConsentState, (customer.id, pending.purpose, pending.channel)) if customer else None
+    if state is None or state.status != "pending" or state.last_seq != pending.seq:
+        raise InvalidInput("This request was already confirmed, cancelled or replaced.")
+    policy = _policy_parts(customer, pending.purpose, pending.channel)
+    validity = policy.purposes[pending.purpose].consent_validity_days
+    notice = session.get(Notice, pending.notice_id) if pending.notice_id else None
+    now = utcnow()
+    return record(
+        session, customer, purpose=pending.purpose, channel=pending.channel, action="confirmed",
+        source="portal", method="email_link", actor="customer", notice=notice,
+        expires_at=now + timedelta(days=validity) if validity else None,
+    )
+
+
+def expire_due(session: Session, now: datetime | None = None, limit: int = 1000) -> int:
+    """Record expiry of granted consents past their date and of unconfirmed opt-ins."""
+    moment = now or utcnow()
+    rows = session.execute(
+        select(ConsentState, Customer)
+        .join(Customer, Customer.id == ConsentState.customer_id)
+        .where(
+            ConsentState.status.in_(("granted", "pending")),
+            ConsentState.expires_at.is_not(None),
+            ConsentState.expires_at <= moment,
+            Customer.erased_at.is_(None),
+        )
+        .limit(limit)
+    ).all()
+    for state, customer in rows:
+        action = "expired" if state.status == "granted" else "cancelled"
+        record(
+            session, customer, purpose=state.purpose, channel=state.channel, action=action,
+            source="system", method="system", actor="system",
+            reason="consent validity ended" if action == "expired" else "confirmation link expired",
+            lawful_basis=state.lawful_basis or "consent",
+        )
+    return len(rows)

@@ -1,0 +1,73 @@
+"""Configuration: production refuses to start without secrets; development generates them."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+import config
+from config import ConfigError, ProductionConfig, config_for, env_bool, env_int
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in (*config.SECRET_SETTINGS, "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_production_names_the_first_missing_secret(clean_env):
+    with pytest.raises(ConfigError, match="ASSENSO_SECRET_KEY is required in production"):
+        ProductionConfig()
+
+
+def test_production_names_each_missing_secret_in_turn(clean_env):
+    clean_env.setenv("ASSENSO_SECRET_KEY", "s" * 40)
+    clean_env.setenv("ASSENSO_VAULT_KEYS", config.generate_secrets()["ASSENSO_VAULT_KEYS"])
+    with pytest.raises(ConfigError, match="ASSENSO_BLIND_INDEX_KEYS"):
+        ProductionConfig()
+
+
+def test_production_requires_a_database_url(clean_env):
+    for name, value in config.generate_secrets().items():
+        clean_env.setenv(name, value)
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        ProductionConfig()
+    clean_env.setenv("DATABASE_URL", "postgresql+psycopg://db/assenso")
+    cfg = ProductionConfig()
+    assert cfg.SESSION_COOKIE_SECURE is True
+    assert cfg.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://db/assenso"
+
+
+def test_development_generates_secrets_once_with_a_warning(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="assenso.config"):
+        first = config.load_development_secrets(tmp_path)
+    assert "DEVELOPMENT ONLY" in caplog.text
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
+    caplog.clear()
+    second = config.load_development_secrets(tmp_path)
+    assert first == second
+    assert caplog.text == ""
+    assert set(json.loads((tmp_path / "secrets.json").read_text())) == set(config.SECRET_SETTINGS)
+
+
+def test_unreadable_secrets_file_is_a_clear_error(tmp_path):
+    (tmp_path / "secrets.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="unreadable"):
+        config.load_development_secrets(tmp_path)
+
+
+def test_typed_settings_name_the_variable(monkeypatch):
+    monkeypatch.setenv("ASSENSO_SMTP_PORT", "twenty-five")
+    with pytest.raises(ConfigError, match="ASSENSO_SMTP_PORT must be a whole number"):
+        env_int("ASSENSO_SMTP_PORT", 25)
+    monkeypatch.setenv("ASSENSO_DEV_MAILBOX", "perhaps")
+    with pytest.raises(ConfigError, match="ASSENSO_DEV_MAILBOX must be true or false"):
+        env_bool("ASSENSO_DEV_MAILBOX", False)
+
+
+def test_unknown_environment_name_is_refused():
+    with pytest.raises(ConfigError, match="ASSENSO_ENV must be one of"):
+        config_for("staging")

@@ -1,0 +1,34 @@
+"""Turning the URL map into concrete URLs for tests that walk every route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Flask
+from werkzeug.routing import Rule
+
+#: Sample values for URL arguments, by converter; they need not exist (404 is an answer).
+SAMPLES = {
+    "integer": "1",
+    "path": "sample/path",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+}
+DEFAULT_SAMPLE = "sample"
+
+
+def concrete_url(rule: Rule) -> str:
+    """``rule`` with every argument replaced by a sample value of the right shape."""
+    url = rule.rule
+    for name, converter in rule._converters.items():
+        kind = type(converter).__name__.removesuffix("Converter").lower()
+        sample = SAMPLES.get(kind, DEFAULT_SAMPLE)
+        for pattern in (f"<{name}>", *(f"<{c}:{name}>" for c in ("int", "string", "path", "uuid"))):
+            url = url.replace(pattern, sample)
+    return url
+
+
+def routes_of(app: Flask, method: str) -> Iterator[tuple[Rule, str]]:
+    """Every rule accepting ``method``, with a concrete URL for it."""
+    for rule in app.url_map.iter_rules():
+        if method in (rule.methods or set()):
+            yield rule, concrete_url(rule)
