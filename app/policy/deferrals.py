@@ -9,7 +9,7 @@ engine then denies).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -139,6 +139,8 @@ def settle(
     checks = plan.defer_checks
     count = len(checks)
     t = intent.at
+    if t.tzinfo is zone:
+        t = t.astimezone(UTC)  # astimezone to the same zone would not normalise a wall time
     local = t.astimezone(zone)
     first = None
     satisfied = index = 0
@@ -156,7 +158,7 @@ def settle(
         else:
             if first is None:
                 first = rule_id
-            t, satisfied = result, 0
+            t, satisfied = result.astimezone(UTC), 0
             local = t.astimezone(zone)
         index = index + 1 if index + 1 < count else 0
     return (first, t) if first is not None else (None, None)

@@ -3,7 +3,7 @@ silently. Used by ``flask policy explain`` and the compliance console."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from app.policy.decision import FAILED, PASSED, SKIPPED, RuleResult
 from app.policy.deferrals import DEFER_RULES
@@ -77,7 +77,8 @@ def trace_rules(
         elif zone is None:
             results.append(RuleResult(rule_id, SKIPPED, "needs the customer's time zone"))
         else:
-            outcome = check(plan, customer, intent, intent.at, intent.at.astimezone(zone))
+            local = intent.at.astimezone(UTC).astimezone(zone)
+            outcome = check(plan, customer, intent, intent.at, local)
             results.append(_defer_result(rule_id, outcome))
     return tuple(results)
 

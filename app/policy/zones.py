@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _ZONES: dict[str, ZoneInfo | None] = {}
 _MAX_CACHED = 4096
 _MIDNIGHT = time(0)
 ONE_DAY = timedelta(days=1)
+_SECOND = timedelta(seconds=1)
 
 
 def zone_for(name: str) -> ZoneInfo | None:
@@ -29,22 +30,45 @@ def zone_for(name: str) -> ZoneInfo | None:
 def instant_of(
     day: date, clock: time | None, zone: tzinfo | None, after: datetime
 ) -> datetime | None:
-    """The earliest instant strictly after ``after`` whose local reading is ``day`` ``clock``.
+    """The earliest instant strictly after ``after`` when the local wall clock in ``zone``
+    reads ``day`` ``clock`` or later (in UTC).
 
     ``clock`` of ``None`` means 24:00 (the next day's midnight). A wall time skipped by a DST
-    change resolves to the first instant after the gap; a repeated one to its first occurrence
-    that is still after ``after``. ``None`` when no such instant exists.
+    change resolves to the end of the gap; a repeated one to its first occurrence that is
+    still after ``after``. ``None`` when no such instant exists.
     """
     if clock is None:
         day, clock = day + ONE_DAY, _MIDNIGHT
-    wall = datetime.combine(day, clock, zone)
-    # fold=0 is the first occurrence of a repeated wall time and, for a wall time skipped by
-    # the clocks going forward, an instant after the gap: always a valid, earliest reading.
-    if wall > after:
-        return wall
-    later = wall.replace(fold=1)
-    # fold=1 is later only for a repeated wall time (its second occurrence); in a gap it
-    # reads back earlier than the wanted wall time and is not a valid reading.
-    if later > after and later.astimezone(zone).replace(tzinfo=None) >= wall.replace(tzinfo=None):
-        return later
+    wall = datetime.combine(day, clock)
+    first = wall.replace(tzinfo=zone).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) != wall:
+        first = _end_of_gap(wall, zone)
+    if first > after:
+        return first
+    # A repeated wall time (clocks going back) occurs a second time, with fold=1.
+    second = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if second > after and second.astimezone(zone).replace(tzinfo=None) == wall:
+        return second
     return None
+
+
+def _end_of_gap(wall: datetime, zone: tzinfo | None) -> datetime:
+    """The first instant reading ``wall`` or later, for a wall time skipped by a DST change.
+
+    fold=1 reads back before ``wall`` and fold=0 after it: the change lies between, found to
+    the second by bisection (transitions fall on whole seconds).
+    """
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    high = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if low > high:
+        low, high = high, low
+    while high - low > _SECOND:
+        middle = low + (high - low) / 2
+        middle = middle.replace(microsecond=0)
+        if middle <= low:
+            break
+        if middle.astimezone(zone).replace(tzinfo=None) >= wall:
+            high = middle
+        else:
+            low = middle
+    return high

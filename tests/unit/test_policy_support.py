@@ -95,6 +95,7 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 fields_st = st.frozensets(st.sampled_from(FIELD_LIST), max_size=4)
 clock_st = st.builds(clock, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
 weekdays_st = st.frozensets(st.integers(0, 6), min_size=1)
+rarely = st.integers(0, 9).map(lambda n: n == 0)  # True one time in ten
 moments = st.integers(0, 2 * 365 * 24 * 4).map(lambda q: START + timedelta(minutes=15 * q))
 
 
@@ -165,11 +166,11 @@ policy_sets = st.one_of(st.just(POLICY_SET), policies().map(lambda p: PolicySet(
 def consent_facts(draw, at: datetime) -> ConsentFact:
     offset = st.integers(-900 * 24, 900 * 24).map(lambda h: at + timedelta(hours=h))
     return ConsentFact(
-        status=draw(st.sampled_from(STATUSES)),
+        status=draw(st.sampled_from(STATUSES) if draw(rarely) else st.just("granted")),
         granted_at=draw(st.none() | offset),
         expires_at=draw(st.none() | offset),
         lawful_basis=draw(st.none() | st.just("consent")),
-        confirmed=draw(st.booleans()),
+        confirmed=not draw(rarely),
     )
 
 
@@ -184,13 +185,21 @@ def customers(draw, at: datetime, jurisdictions=("IT", "US", "FR", "CH")) -> Cus
     return CustomerFacts(
         customer_id=draw(st.integers(1, 10**6)),
         jurisdiction=draw(st.sampled_from(jurisdictions)),
-        timezone=draw(st.sampled_from(ZONES)),
-        age_attested=draw(st.none() | st.integers(0, 30)),
-        consents=draw(st.dictionaries(st.sampled_from(keys), consent_facts(at))),
-        objected=draw(st.booleans()),
-        suppressions=draw(st.frozensets(st.sampled_from(("email", "sms", "*")), max_size=1)),
-        verified_channels=draw(st.frozensets(st.sampled_from(CHANNELS))),
-        shared_fields=draw(st.dictionaries(st.sampled_from(("offers", "birthday")), fields_st)),
+        timezone=draw(st.sampled_from(ZONES[:-1]) if not draw(rarely) else st.just(ZONES[-1])),
+        age_attested=draw(st.none() | st.integers(0, 30) if draw(rarely) else st.just(30)),
+        consents=draw(st.fixed_dictionaries({k: consent_facts(at) for k in keys}))
+        if not draw(rarely)
+        else draw(st.dictionaries(st.sampled_from(keys), consent_facts(at))),
+        objected=draw(rarely),
+        suppressions=draw(st.frozensets(st.sampled_from(("email", "sms", "*")), max_size=1))
+        if draw(rarely)
+        else frozenset(),
+        verified_channels=draw(st.frozensets(st.sampled_from(CHANNELS)))
+        if draw(rarely)
+        else frozenset(CHANNELS),
+        shared_fields=draw(st.dictionaries(st.sampled_from(("offers", "birthday")), fields_st))
+        if draw(rarely)
+        else {p: PROFILE_FIELDS for p in ("offers", "birthday", "service")},
         contact_windows=tuple(draw(st.lists(windows, max_size=2))),
         weekly_cap=draw(st.none() | st.integers(0, 4)),
         paused_until=draw(st.none() | st.integers(-72, 72).map(lambda h: at + timedelta(hours=h))),
@@ -202,9 +211,11 @@ def customers(draw, at: datetime, jurisdictions=("IT", "US", "FR", "CH")) -> Cus
 @st.composite
 def intents(draw) -> Intent:
     return Intent(
-        purpose=draw(st.sampled_from(("offers", "birthday", "service", "lottery"))),
-        channel=draw(st.sampled_from(("email", "email", "sms", "fax"))),
+        purpose=draw(
+            st.sampled_from(("offers", "birthday", "service", "offers") * 2 + ("lottery",))
+        ),
+        channel=draw(st.sampled_from(("email", "sms") * 4 + ("fax",))),
         at=draw(moments),
-        template_fields=draw(fields_st),
+        template_fields=draw(st.frozensets(st.sampled_from(FIELD_LIST), max_size=2)),
         transactional=draw(st.booleans()),
     )
