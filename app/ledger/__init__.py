@@ -1,0 +1,1 @@
+"""The consent ledger: Merkle tree, canonical records, checkpoints, proofs and receipts."""

@@ -1,0 +1,80 @@
+"""RFC 8785 (JCS) canonical JSON of consent records: the exact bytes hashed into a leaf.
+
+Records hold only ASCII ``str`` keys and ``str``, ``int`` (``|x| < 2**53``), ``bool``, ``None``
+and nested ``dict``/``list`` values of those. Floats are refused: their JCS form depends on
+ECMAScript number formatting, and nothing in a consent record needs one.
+
+For such records Python's ``json.dumps(sort_keys=True, separators=(",", ":"),
+ensure_ascii=False)`` is byte-for-byte RFC 8785, because
+
+* ASCII keys sort the same by code point (Python) as by UTF-16 code unit (JCS);
+* both escape exactly ``"``, ``\\``, and U+0000 to U+001F (``\\b \\t \\n \\f \\r`` in short form,
+  the rest as lowercase ``\\u00xx``) and write everything else as UTF-8;
+* safe integers, ``true``, ``false`` and ``null`` print identically.
+
+So that fast path (several times quicker) is used when every key is ASCII and the UTF-8
+encoding succeeds; any other record (non-ASCII keys, lone surrogates) goes through the
+``rfc8785`` reference implementation, which raises ``ValueError`` for what JCS cannot encode.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import rfc8785
+
+SAFE_INTEGER_LIMIT = 2**53
+_fast_dumps = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+).encode
+
+
+def canonical_bytes(record: Mapping[str, Any]) -> bytes:
+    """The RFC 8785 canonical JSON bytes of ``record``; ``ValueError`` for non-record content."""
+    if not isinstance(record, Mapping):
+        raise ValueError(f"a consent record must be a JSON object, not {type(record).__name__}")
+    if not isinstance(record, dict):
+        record = dict(record)
+    if _check_object(record, "record"):
+        try:
+            return _fast_dumps(record).encode()
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: let the reference implementation decide
+    return rfc8785.dumps(record)
+
+
+def _check_object(obj: dict, where: str) -> bool:
+    """Refuse non-record content inside ``obj``; True when all of its keys are ASCII."""
+    ascii_keys = True
+    for key, value in obj.items():
+        if type(key) is not str:
+            raise ValueError(f"{where}: key {key!r} is not a string")
+        ascii_keys = ascii_keys and key.isascii()
+        kind = type(value)
+        if kind is str or kind is bool or value is None:
+            continue
+        ascii_keys = _check_value(value, kind, f"{where}.{key}") and ascii_keys
+    return ascii_keys
+
+
+def _check_value(value: Any, kind: type, where: str) -> bool:
+    """Check one non-string value; True when any objects inside have only ASCII keys."""
+    if kind is int:
+        if -SAFE_INTEGER_LIMIT < value < SAFE_INTEGER_LIMIT:
+            return True
+        raise ValueError(f"{where}: integer {value} is outside ±2**53 (not exact in JSON)")
+    if kind is dict:
+        return _check_object(value, where)
+    if kind is list:
+        ascii_keys = True
+        for position, item in enumerate(value):
+            item_kind = type(item)
+            if item_kind is str or item_kind is bool or item is None:
+                continue
+            ascii_keys = _check_value(item, item_kind, f"{where}[{position}]") and ascii_keys
+        return ascii_keys
+    if kind is float:
+        raise ValueError(f"{where}: floats are not allowed in consent records ({value!r})")
+    raise ValueError(f"{where}: values of type {kind.__name__} are not allowed in consent records")
