@@ -1,0 +1,137 @@
+"""What makes a campaign valid: settings shape on every edit, everything before scheduling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.campaigns.models import SCHEDULE_KINDS, Campaign, CampaignTemplate
+from app.campaigns.schedule import check_schedule, cron_trigger, parse_local_time, valid_timezone
+from app.campaigns.segments import parse_segment
+from app.campaigns.templates import templates_problems
+from app.errors import InvalidInput
+from app.models_base import utcnow
+from app.services import known_channels, known_purposes, runtime
+
+MAX_HOLDOUT_PERCENT = 50
+MAX_THROTTLE = 1_000_000
+#: How far in the past an ``at`` time may lie when scheduling (clock skew, slow forms).
+PAST_TOLERANCE = timedelta(minutes=5)
+
+
+def policy_purposes(purpose: str) -> list:
+    """The policy ``Purpose`` of ``purpose`` in every loaded policy that declares it."""
+    return [p.purposes[purpose] for p in runtime().policies.policies if purpose in p.purposes]
+
+
+def check_settings(values: Mapping[str, Any]) -> None:
+    """Refuse a malformed setting among ``values`` (only the keys present are checked)."""
+    for key, value in values.items():
+        check = _CHECKS.get(key)
+        if check is not None and value is not None:
+            problem = check(value)
+            if problem:
+                raise InvalidInput(problem)
+
+
+def _name(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        return "A campaign name has 1 to 200 characters."
+    return None
+
+
+def _purpose(value: Any) -> str | None:
+    if value not in known_purposes():
+        return f"Unknown purpose. Known purposes: {', '.join(known_purposes())}."
+    return None
+
+
+def _channel(value: Any) -> str | None:
+    if value not in known_channels():
+        return f"Unknown channel. Known channels: {', '.join(known_channels())}."
+    return None
+
+
+def _kind(value: Any) -> str | None:
+    return (
+        None if value in SCHEDULE_KINDS else f"Schedule kind is one of {', '.join(SCHEDULE_KINDS)}."
+    )
+
+
+def _moment(value: Any) -> str | None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return "The scheduled time must be a date and time with a time zone."
+    return None
+
+
+def _local_time(value: Any) -> str | None:
+    try:
+        parse_local_time(value)
+    except (ValueError, TypeError):
+        return "A local send time is written HH:MM (24-hour clock)."
+    return None
+
+
+def _cron(value: Any) -> str | None:
+    try:
+        cron_trigger(value, None)
+    except (ValueError, TypeError, AttributeError) as exc:
+        return f"The cron expression is not valid: {exc}."
+    return None
+
+
+def _zone(value: Any) -> str | None:
+    return None if isinstance(value, str) and valid_timezone(value) else "Unknown time zone."
+
+
+def _int_range(low: int, high: int, what: str):
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"{what} must be a whole number from {low} to {high}."
+        return None
+
+    return check
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "Transactional is true or false."
+
+
+_CHECKS = {
+    "name": _name,
+    "purpose": _purpose,
+    "channel": _channel,
+    "schedule_kind": _kind,
+    "scheduled_at": _moment,
+    "local_time": _local_time,
+    "cron": _cron,
+    "cron_timezone": _zone,
+    "throttle_per_minute": _int_range(1, MAX_THROTTLE, "Throttle per minute"),
+    "holdout_percent": _int_range(0, MAX_HOLDOUT_PERCENT, "Holdout percentage"),
+    "transactional": _flag,
+}
+
+
+def campaign_problems(
+    campaign: Campaign, templates: Sequence[CampaignTemplate], now: datetime | None = None
+) -> list[str]:
+    """Every reason ``campaign`` cannot be scheduled now; empty when it can."""
+    purposes = policy_purposes(campaign.purpose)
+    if not purposes:
+        return [f"Purpose '{campaign.purpose}' is not declared by any loaded policy."]
+    problems = [] if campaign.channel in known_channels() else ["The channel is not known."]
+    problems += check_schedule(
+        campaign.schedule_kind, campaign.scheduled_at, campaign.local_time,
+        campaign.cron, campaign.cron_timezone,
+    )  # fmt: skip
+    moment = campaign.scheduled_at
+    if campaign.schedule_kind == "at" and moment and moment < (now or utcnow()) - PAST_TOLERANCE:
+        problems.append("The scheduled time is in the past.")
+    if campaign.transactional and not all(p.transactional for p in purposes):
+        problems.append(f"Purpose '{campaign.purpose}' is not transactional.")
+    try:
+        parse_segment(campaign.segment_json)
+    except InvalidInput as exc:
+        problems.append(str(exc))
+    return problems + templates_problems(purposes, campaign.channel, templates)

@@ -1,0 +1,230 @@
+"""The built-in segment conditions (see :mod:`app.campaigns.segments` for the schema)."""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, select
+
+from app.campaigns.segments import Condition, SegmentContext, register_condition
+from app.errors import InvalidInput
+from app.ledger.models import ConsentState
+from app.vault.models import Customer
+
+MAX_DAYS = 3650
+MAX_VALUES = 200
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+#: Value tiers by spend (cents) over the last 365 days: tier -> [from, to).
+VALUE_TIERS: dict[str, tuple[int, int | None]] = {
+    "none": (0, 1),
+    "low": (1, 10_000),
+    "mid": (10_000, 50_000),
+    "high": (50_000, None),
+}
+
+
+def _days(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+        raise InvalidInput(f"Segment {name} must be a whole number of days from 0 to {MAX_DAYS}.")
+    return value
+
+
+def _strings(name: str, value: Any, pattern: re.Pattern[str] = _CODE) -> frozenset[str]:
+    if not isinstance(value, list) or not value or len(value) > MAX_VALUES:
+        raise InvalidInput(f"Segment {name} must be a list of 1 to {MAX_VALUES} values.")
+    if not all(isinstance(v, str) and pattern.fullmatch(v) for v in value):
+        raise InvalidInput(f"Segment {name} has a value that is not allowed.")
+    return frozenset(value)
+
+
+def _consent_row(ctx: SegmentContext, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists(
+        select(ConsentState.customer_id).where(
+            ConsentState.customer_id == Customer.id,
+            ConsentState.purpose == ctx.purpose,
+            ConsentState.channel == ctx.channel,
+            *conditions,
+        )
+    )
+
+
+class ConsentAge(Condition):
+    """Consent for the campaign's purpose and channel granted at least / at most N days ago."""
+
+    name = "consent_age_days"
+    description = "Consent granted at least / at most N days ago."
+
+    def parse(self, value: Any) -> tuple[int | None, int | None]:
+        """``{"at_least": N, "at_most": M}`` (either may be left out)."""
+        if not isinstance(value, dict) or not value or set(value) - {"at_least", "at_most"}:
+            raise InvalidInput("Segment consent_age_days takes at_least and/or at_most.")
+        low = _days("consent_age_days.at_least", value["at_least"]) if "at_least" in value else None
+        high = _days("consent_age_days.at_most", value["at_most"]) if "at_most" in value else None
+        if low is not None and high is not None and low > high:
+            raise InvalidInput("Segment consent_age_days: at_least is greater than at_most.")
+        return low, high
+
+    def where(self, params: tuple[int | None, int | None], ctx: SegmentContext):
+        """The consent row's ``granted_at`` lies in the window."""
+        low, high = params
+        conditions = [ConsentState.granted_at.is_not(None)]
+        if low is not None:
+            conditions.append(ConsentState.granted_at <= ctx.at - timedelta(days=low))
+        if high is not None:
+            conditions.append(ConsentState.granted_at >= ctx.at - timedelta(days=high))
+        return _consent_row(ctx, *conditions)
+
+
+class ConsentExpiring(Condition):
+    """Granted consent that expires within N days (for re-permission campaigns)."""
+
+    name = "consent_expiring_within_days"
+    description = "Consent that expires within N days."
+
+    def parse(self, value: Any) -> int:
+        """A whole number of days."""
+        return _days(self.name, value)
+
+    def where(self, params: int, ctx: SegmentContext):
+        """Status granted and ``at < expires_at <= at + N days``."""
+        return _consent_row(
+            ctx,
+            ConsentState.status == "granted",
+            ConsentState.expires_at > ctx.at,
+            ConsentState.expires_at <= ctx.at + timedelta(days=params),
+        )
+
+
+class ColumnIn(Condition):
+    """A customer setting (not personal data: needed by every decision) is one of the values."""
+
+    def __init__(self, name: str, column: Any, description: str, check=None) -> None:
+        self.name, self.column, self.description, self.check = name, column, description, check
+
+    def parse(self, value: Any) -> frozenset[str]:
+        """A non-empty list of codes."""
+        values = _strings(self.name, value, re.compile(r"[A-Za-z0-9_+/-]{1,64}"))
+        if self.check and not all(self.check(v) for v in values):
+            raise InvalidInput(f"Segment {self.name} has a value that is not known.")
+        return values
+
+    def where(self, params: frozenset[str], ctx: SegmentContext):
+        """``column IN values``."""
+        return self.column.in_(sorted(params))
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class InterestsAny(Condition):
+    """Shared interests include any of the tags."""
+
+    name = "interests_any"
+    description = "Shared interests include any of these tags."
+    shared_field = "interests"
+
+    def parse(self, value: Any) -> frozenset[str]:
+        """Lower-case tags."""
+        return _strings(self.name, value, re.compile(r"[a-z0-9][a-z0-9-]{0,31}"))
+
+    def matches(self, params: frozenset[str], value: str, ctx: SegmentContext) -> bool:
+        """Any tag in common."""
+        return not params.isdisjoint(value.split(","))
+
+
+class Cities(Condition):
+    """The shared city is one of the names (case- and space-insensitive)."""
+
+    name = "cities"
+    description = "Shared city is one of these."
+    shared_field = "city"
+
+    def parse(self, value: Any) -> frozenset[str]:
+        """City names, compared case-insensitively."""
+        if not isinstance(value, list) or not value or len(value) > MAX_VALUES:
+            raise InvalidInput(f"Segment cities must be a list of 1 to {MAX_VALUES} names.")
+        if not all(isinstance(v, str) and 0 < len(v.strip()) <= 100 for v in value):
+            raise InvalidInput("Segment cities has a name that is empty or too long.")
+        return frozenset(_fold(v) for v in value)
+
+    def matches(self, params: frozenset[str], value: str, ctx: SegmentContext) -> bool:
+        """Equal after folding."""
+        return _fold(value) in params
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+class PostcodePrefixes(Condition):
+    """The shared postcode starts with one of the prefixes."""
+
+    name = "postcode_prefixes"
+    description = "Shared postcode starts with one of these."
+    shared_field = "postcode"
+
+    def parse(self, value: Any) -> tuple[str, ...]:
+        """Upper-case prefixes."""
+        prefixes = _strings(self.name, value, re.compile(r"[A-Za-z0-9 -]{1,10}"))
+        return tuple(sorted(p.upper() for p in prefixes))
+
+    def matches(self, params: tuple[str, ...], value: str, ctx: SegmentContext) -> bool:
+        """Prefix match on the normalised postcode."""
+        return value.upper().startswith(params)
+
+
+class ValueTiers(Condition):
+    """Spend tier over the last 365 days from the shared purchase history (see VALUE_TIERS)."""
+
+    name = "value_tiers"
+    description = "Spend tier over the last year: " + ", ".join(VALUE_TIERS)
+    shared_field = "purchase_history"
+
+    def parse(self, value: Any) -> frozenset[str]:
+        """Tier names."""
+        tiers = _strings(self.name, value)
+        if not tiers <= VALUE_TIERS.keys():
+            raise InvalidInput(f"Segment value_tiers: tiers are {', '.join(VALUE_TIERS)}.")
+        return tiers
+
+    def matches(self, params: frozenset[str], value: str, ctx: SegmentContext) -> bool:
+        """The customer's tier is among the wanted ones."""
+        return value_tier(value, ctx.at) in params
+
+
+def value_tier(purchase_history: str, now: datetime) -> str:
+    """The tier of a (decrypted, normalised) purchase history at ``now``."""
+    since = (now - timedelta(days=365)).strftime("%Y-%m-%d")
+    try:
+        rows = json.loads(purchase_history)
+        spend = sum(int(r["amount_cents"]) for r in rows if str(r["at"])[:10] >= since)
+    except (ValueError, TypeError, KeyError):
+        return "none"
+    for tier, (low, high) in VALUE_TIERS.items():
+        if spend >= low and (high is None or spend < high):
+            return tier
+    return "none"
+
+
+for _condition in (
+    ConsentAge(),
+    ConsentExpiring(),
+    ColumnIn("jurisdictions", Customer.jurisdiction, "Customer jurisdiction is one of these."),
+    ColumnIn("languages", Customer.language, "Customer language is one of these."),
+    ColumnIn(
+        "timezones", Customer.timezone, "Customer time zone is one of these.", _zones().__contains__
+    ),
+    InterestsAny(),
+    Cities(),
+    PostcodePrefixes(),
+    ValueTiers(),
+):
+    register_condition(_condition)

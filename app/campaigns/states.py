@@ -1,0 +1,83 @@
+"""The campaign state machine and the domain errors of campaigns.
+
+::
+
+    draft ──schedule──► scheduled ──start──► running ──finish──► completed
+      ▲                  │  ▲  │               │  │ (recurring: back to scheduled)
+      └──unschedule──────┘  │  └─pause─► paused ◄─pause─┘
+                            └────resume─────┘   (resume returns to running if a run is open)
+    draft / scheduled / running / paused ──cancel──► cancelled
+
+``completed`` and ``cancelled`` are final. Only a draft can be edited.
+"""
+
+from __future__ import annotations
+
+from app.errors import Conflict, InvalidInput
+
+DRAFT, SCHEDULED, RUNNING, PAUSED, COMPLETED, CANCELLED = (
+    "draft",
+    "scheduled",
+    "running",
+    "paused",
+    "completed",
+    "cancelled",
+)
+FINAL_STATES = frozenset({COMPLETED, CANCELLED})
+
+#: action -> {from state: to state}
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "schedule": {DRAFT: SCHEDULED},
+    "unschedule": {SCHEDULED: DRAFT},
+    "start": {SCHEDULED: RUNNING, RUNNING: RUNNING},
+    "finish": {RUNNING: COMPLETED},
+    "await_next": {RUNNING: SCHEDULED},
+    "pause": {SCHEDULED: PAUSED, RUNNING: PAUSED},
+    "resume": {PAUSED: SCHEDULED},
+    "resume_running": {PAUSED: RUNNING},
+    "cancel": {DRAFT: CANCELLED, SCHEDULED: CANCELLED, RUNNING: CANCELLED, PAUSED: CANCELLED},
+}
+
+
+class InvalidTransition(Conflict):
+    """The action is not possible in the campaign's current state."""
+
+    def __init__(self, action: str, state: str) -> None:
+        self.action = action
+        self.state = state
+        allowed = sorted(a for a, moves in TRANSITIONS.items() if state in moves)
+        hint = f" Possible now: {', '.join(allowed)}." if allowed else " The campaign is final."
+        super().__init__(f"Cannot {action.replace('_', ' ')} a campaign that is {state}.{hint}")
+
+
+class StaleCampaign(Conflict):
+    """The campaign changed since the caller read it (optimistic ``version`` check)."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(
+            f"The campaign was changed by someone else (version {actual}, you edited "
+            f"version {expected}). Reload it and try again."
+        )
+
+
+class CampaignInvalid(InvalidInput):
+    """The campaign cannot be scheduled; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("The campaign cannot be scheduled: " + " ".join(self.problems))
+
+
+def next_state(action: str, state: str) -> str:
+    """The state after ``action`` from ``state``; raises :class:`InvalidTransition`."""
+    moves = TRANSITIONS.get(action)
+    if moves is None:
+        raise InvalidInput(f"Unknown campaign action {action!r}.")
+    if state not in moves:
+        raise InvalidTransition(action, state)
+    return moves[state]
+
+
+def can(action: str, state: str) -> bool:
+    """Whether ``action`` is possible from ``state``."""
+    return state in TRANSITIONS.get(action, {})
