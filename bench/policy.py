@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.policy import (  # noqa: E402
+from app.policy import (
     ConsentFact,
     ContactWindow,
     CustomerFacts,
@@ -74,7 +74,8 @@ def mixed_customer(rng: random.Random, i: int) -> CustomerFacts:
         changes["consents"] = {}
         changes["existing_customer"] = False
     elif roll < 0.15:
-        changes["consents"] = {("offers", "email"): ConsentFact("withdrawn", None, None, None, False)}
+        withdrawn = ConsentFact("withdrawn", None, None, None, False)
+        changes["consents"] = {("offers", "email"): withdrawn}
     elif roll < 0.20:
         changes["shared_fields"] = {"offers": frozenset({"language"})}
     elif roll < 0.25:

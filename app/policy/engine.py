@@ -19,7 +19,7 @@ from app.policy.explain import trace_rules
 from app.policy.facts import CustomerFacts, Intent
 from app.policy.plan import Plan, compile_plan
 from app.policy.policyset import PolicySet
-from app.policy.zones import zone_for
+from app.policy.zones import ZONE_CACHE, zone_for
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def run_plan(plan: Plan, customer: CustomerFacts, intent: Intent) -> Decision:
         message = check(plan, customer, intent)
         if message is not None:
             return plan.denial(rule_id, message)
-    zone = zone_for(customer.timezone)
+    zone = ZONE_CACHE.get(customer.timezone) or zone_for(customer.timezone)
     if zone is None:
         return plan.denial(TIMEZONE_RULE, _TIMEZONE_MESSAGE)
     if plan.defer_checks:

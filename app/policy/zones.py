@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_ZONES: dict[str, ZoneInfo | None] = {}
+#: Known (and unknown: None) zone names; read directly by the engine on its hot path.
+ZONE_CACHE: dict[str, ZoneInfo | None] = {}
 _MAX_CACHED = 4096
 _MIDNIGHT = time(0)
 ONE_DAY = timedelta(days=1)
@@ -15,15 +16,15 @@ _SECOND = timedelta(seconds=1)
 def zone_for(name: str) -> ZoneInfo | None:
     """The ``ZoneInfo`` for an IANA name, or ``None`` when the name is unknown or malformed."""
     try:
-        return _ZONES[name]
+        return ZONE_CACHE[name]
     except KeyError:
         pass
     try:
         zone: ZoneInfo | None = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         zone = None
-    if len(_ZONES) < _MAX_CACHED:
-        _ZONES[name] = zone
+    if len(ZONE_CACHE) < _MAX_CACHED:
+        ZONE_CACHE[name] = zone
     return zone
 
 
