@@ -32,9 +32,13 @@ class SendLog(db.Model):
     """One message delivered to a customer: the input of frequency caps and histories."""
 
     __tablename__ = "send_log"
-    __table_args__ = (Index("ix_send_log_customer_channel_at", "customer_id", "channel", "sent_at"),)
+    __table_args__ = (
+        Index("ix_send_log_customer_channel_at", "customer_id", "channel", "sent_at"),
+    )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True
+    )
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
     purpose: Mapped[str] = mapped_column(String(40))
@@ -59,12 +63,16 @@ class OutboxEntry(db.Model):
         Index("ix_outbox_run_status", "run_id", "status"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True
+    )
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="campaign")
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_runs.id", ondelete="SET NULL"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
     channel: Mapped[str] = mapped_column(String(16))
     purpose: Mapped[str] = mapped_column(String(40))
     variant: Mapped[str | None] = mapped_column(String(8))

@@ -1,0 +1,54 @@
+"""``flask worker run``: deliver outbox entries until stopped (Ctrl-C / SIGTERM)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask import current_app
+
+from app.cli import domain_errors
+from app.delivery.settings import worker_settings
+from app.delivery.worker import DeliveryWorker
+
+
+@click.group("worker", help="Delivery workers: send what the outbox holds, exactly once.")
+def group() -> None:
+    """Command group for delivery workers."""
+
+
+@group.command("run")
+@click.option("--once", is_flag=True, help="Stop when no entry is due instead of waiting.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), help="Entries claimed per batch.")
+@click.option("--lease-seconds", type=click.IntRange(5, 86_400), help="Lease length.")
+@click.option("--id", "worker_id", help="Worker id (default: host:pid:random).")
+@domain_errors
+def run_command(
+    once: bool, batch_size: int | None, lease_seconds: int | None, worker_id: str | None
+) -> None:
+    """Claim, re-check, render and deliver batches; print the totals when stopping."""
+    app = current_app._get_current_object()
+    settings = worker_settings(app, batch_size=batch_size, lease_seconds=lease_seconds)
+    worker = DeliveryWorker(app, settings, worker_id)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"worker {worker.worker_id} started (batch {settings.batch_size})", err=True)
+    try:
+        total = worker.run(stop, once=once)
+    except KeyboardInterrupt:
+        stop.set()
+        return
+    click.echo(
+        f"sent {total.sent}, denied {total.denied}, deferred {total.deferred}, "
+        f"retried {total.retried}, failed {total.failed}, recovered {total.recovered}"
+    )
+
+
+def _register_background() -> None:
+    from app.delivery import background
+
+    background.register()
+
+
+_register_background()

@@ -1,0 +1,146 @@
+"""Who a batch goes to: bulk unwrap of data keys and decryption of only the permitted fields.
+
+One vault access-log entry is written per purpose in the batch (not per field or customer).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from app.delivery.templates import TemplateBook
+from app.ledger.models import ConsentState
+from app.services import runtime
+from app.transaction import transaction
+from app.vault.envelope import FieldCipher, WrappedKey
+from app.vault.errors import VaultError
+from app.vault.models import Customer, CustomerKey, ProfileField
+from app.vault.service import log_access
+
+#: The profile field that holds each channel's address.
+ADDRESS_FIELDS = {"email": "email", "sms": "phone"}
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One entry's recipient: pseudonymous ref, language, address and permitted field values."""
+
+    customer_ref: str
+    language: str
+    jurisdiction: str
+    address: str | None
+    fields: dict[str, str]
+    granted_at: datetime | None
+
+
+def _needs(entries: Sequence, templates: TemplateBook) -> dict[int, set[str]]:
+    needed: dict[int, set[str]] = defaultdict(set)
+    for entry in entries:
+        needed[entry.customer_id] |= templates.fields(entry.campaign_id, entry.variant)
+        needed[entry.customer_id].add(ADDRESS_FIELDS.get(entry.channel, entry.channel))
+    return needed
+
+
+def _ciphers(
+    session: Session, customer_ids: list[int]
+) -> dict[int, tuple[tuple[str, str, str], FieldCipher]]:
+    keyring = runtime().vault_keys
+    rows = session.execute(
+        select(
+            Customer.id,
+            Customer.ref,
+            Customer.language,
+            Customer.jurisdiction,
+            CustomerKey.kek_version,
+            CustomerKey.wrapped_key,
+        )
+        .join(CustomerKey, CustomerKey.customer_id == Customer.id)
+        .where(Customer.id.in_(customer_ids), Customer.erased_at.is_(None))
+    )
+    found = {}
+    for cid, ref, language, jurisdiction, version, blob in rows:
+        try:
+            found[cid] = (
+                (ref, language, jurisdiction),
+                FieldCipher.open(keyring, ref, WrappedKey(version, blob)),
+            )
+        except VaultError:
+            continue  # unreadable key: treated like an erased customer, never sent blank
+    return found
+
+
+def load_recipients(
+    session: Session, entries: Sequence, templates: TemplateBook, actor: str
+) -> dict[int, Recipient]:
+    """Recipients by entry id; an entry missing here cannot be sent (erased or unreadable)."""
+    needed = _needs(entries, templates)
+    ciphers = _ciphers(session, sorted(needed))
+    all_fields = set().union(*needed.values()) if needed else set()
+    values: dict[int, dict[str, str]] = defaultdict(dict)
+    rows = session.execute(
+        select(ProfileField.customer_id, ProfileField.field, ProfileField.ciphertext).where(
+            ProfileField.customer_id.in_(list(ciphers)), ProfileField.field.in_(all_fields)
+        )
+    )
+    for cid, name, blob in rows:
+        if name in needed[cid]:
+            values[cid][name] = ciphers[cid][1].decrypt(name, blob)
+    granted = _granted_at(session, entries)
+    recipients = {}
+    for entry in entries:
+        if entry.customer_id not in ciphers:
+            continue
+        (ref, language, jurisdiction), _ = ciphers[entry.customer_id]
+        held = values[entry.customer_id]
+        wanted = templates.fields(entry.campaign_id, entry.variant)
+        recipients[entry.id] = Recipient(
+            ref,
+            language,
+            jurisdiction,
+            held.get(ADDRESS_FIELDS.get(entry.channel, entry.channel)),
+            {k: v for k, v in held.items() if k in wanted},
+            granted.get((entry.customer_id, entry.purpose, entry.channel)),
+        )
+    _log(session, entries, needed, actor)
+    return recipients
+
+
+def _granted_at(session: Session, entries: Sequence) -> dict[tuple[int, str, str], datetime | None]:
+    keys = {(e.customer_id, e.purpose, e.channel) for e in entries}
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(
+            ConsentState.customer_id,
+            ConsentState.purpose,
+            ConsentState.channel,
+            ConsentState.granted_at,
+        ).where(
+            tuple_(ConsentState.customer_id, ConsentState.purpose, ConsentState.channel).in_(
+                list(keys)
+            )
+        )
+    )
+    return {(c, p, ch): at for c, p, ch, at in rows}
+
+
+def _log(session: Session, entries: Sequence, needed: dict[int, set[str]], actor: str) -> None:
+    by_purpose: dict[str, set[int]] = defaultdict(set)
+    for entry in entries:
+        by_purpose[entry.purpose].add(entry.customer_id)
+    with transaction(session):
+        for purpose, customers in sorted(by_purpose.items()):
+            fields = set().union(*(needed[c] for c in customers))
+            log_access(
+                session,
+                actor=actor,
+                purpose=purpose,
+                fields=fields,
+                customer_count=len(customers),
+                reason="message delivery",
+            )

@@ -1,0 +1,169 @@
+"""The delivery worker: claim → re-check → decrypt → render → deliver → record, in batches.
+
+``DeliveryWorker.run_once`` handles one batch; ``run`` loops until stopped. Many workers may
+run at once on PostgreSQL (``FOR UPDATE SKIP LOCKED``); see ``app/delivery/__init__.py`` for
+the exactly-once argument.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask
+from sqlalchemy import text
+
+from app.channels.email import SmtpSender, mail_domain, message_id_for
+from app.channels.sms import SmsGateway
+from app.delivery.claim import ClaimedBatch, claim_batch
+from app.delivery.compose import CannotCompose, Links, compose_email, compose_sms
+from app.delivery.dispatch import EmailDispatch, SmsDispatch, failure_outcome
+from app.delivery.recipients import load_recipients
+from app.delivery.recording import Outcome, Recorder
+from app.delivery.settings import WorkerSettings, dkim_key, number, smtp_settings
+from app.extensions import db
+from app.models_base import utcnow
+
+log = logging.getLogger("assenso.delivery")
+
+SMTP_CONNECTIONS = 8
+
+
+def new_worker_id() -> str:
+    """A worker id unique across machines and restarts: host, process id and a random tag."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(slots=True)
+class BatchReport:
+    """What one batch did (counts only)."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    denied: int = 0
+    deferred: int = 0
+    recovered: int = 0
+    throttled: int = 0
+
+
+class DeliveryWorker:
+    """One worker: its id, settings and channel connections (reused across batches)."""
+
+    def __init__(self, app: Flask, settings: WorkerSettings, worker_id: str | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:  # fmt: skip
+        """Prepare a worker for ``app``; connections open on first use."""
+        self.app = app
+        self.settings = settings
+        self.worker_id = worker_id or new_worker_id()
+        self.clock = clock
+        self.domain = mail_domain(app.config["MAIL_FROM"])
+        self.links = Links(app.config["PUBLIC_BASE_URL"].rstrip("/"), self.domain)
+        self._dispatch: dict[str, object] = {}
+
+    def _dispatcher(self, channel: str):
+        if channel not in self._dispatch:
+            if channel == "email":
+                smtp = smtp_settings(self.app)
+                senders = [
+                    SmtpSender(smtp, self.app.config["MAIL_FROM"]) for _ in range(SMTP_CONNECTIONS)
+                ]
+                self._dispatch[channel] = EmailDispatch(
+                    senders, self.app.config["MAIL_FROM"], dkim_key(self.app)
+                )
+            elif channel == "sms" and self.app.config.get("SMS_WEBHOOK_URL"):
+                gateway = SmsGateway(
+                    self.app.config["SMS_WEBHOOK_URL"],
+                    number(self.app, "SMS_TIMEOUT_SECONDS", float),
+                )
+                self._dispatch[channel] = SmsDispatch(gateway)
+            else:
+                return None
+        return self._dispatch[channel]
+
+    def run_once(self) -> BatchReport:
+        """Claim and deliver one batch; returns its counts."""
+        session = db.session
+        s = self.settings
+        batch = claim_batch(session, self.worker_id, s.batch_size, s.lease_seconds, self.clock())
+        report = BatchReport(
+            batch.claimed,
+            denied=batch.denied,
+            deferred=batch.deferred,
+            recovered=batch.recovered,
+            throttled=batch.throttled,
+        )
+        if batch.ready:
+            self._deliver(batch, report)
+        session.remove()
+        return report
+
+    def _fail(self, entry, exc) -> Outcome:
+        return failure_outcome(
+            entry, exc, self.clock(), self.settings.max_attempts, self.settings.retry_base_seconds
+        )
+
+    def _deliver(self, batch: ClaimedBatch, report: BatchReport) -> None:
+        recipients = load_recipients(
+            db.session, batch.ready, batch.templates, f"delivery-worker:{self.worker_id}"
+        )
+        outcomes: list[Outcome] = []
+        by_channel: dict[str, list] = {}
+        for entry in batch.ready:
+            item = self._compose(entry, recipients.get(entry.id), batch)
+            if isinstance(item, Outcome):
+                outcomes.append(item)
+            else:
+                by_channel.setdefault(entry.channel, []).append(item)
+        with db.engine.connect() as connection:
+            if connection.dialect.name == "postgresql" and self.settings.async_commit:
+                connection.execute(text("SET synchronous_commit TO off"))
+                connection.commit()
+            recorder = Recorder(connection, self.worker_id)
+            for channel, items in by_channel.items():
+                outcomes += self._dispatcher(channel).send(items, recorder, self._fail, self.clock)
+            recorder.finish(outcomes, self.clock())
+        report.sent = recorder.counts["sent"]
+        report.retried = recorder.counts["retry"]
+        report.failed = recorder.counts["failed"]
+
+    def _compose(self, entry, recipient, batch: ClaimedBatch):
+        if recipient is None:
+            return Outcome(entry, "failed", "customer erased or data key unreadable")
+        if self._dispatcher(entry.channel) is None:
+            return Outcome(entry, "failed", f"channel {entry.channel} is not configured")
+        message_id = message_id_for(entry.idempotency_key, self.domain)
+        compose = compose_email if entry.channel == "email" else compose_sms
+        try:
+            return entry, compose(entry, recipient, batch.templates, self.links, message_id)
+        except CannotCompose as exc:
+            return Outcome(entry, "failed", str(exc))
+
+    def close(self) -> None:
+        """Close channel connections."""
+        for dispatch in self._dispatch.values():
+            dispatch.close()
+        self._dispatch.clear()
+
+    def run(self, stop: threading.Event, once: bool = False) -> BatchReport:
+        """Deliver batches until ``stop`` is set (or the queue is empty, with ``once``)."""
+        total = BatchReport()
+        try:
+            while not stop.is_set():
+                report = self.run_once()
+                for name in BatchReport.__slots__:
+                    setattr(total, name, getattr(total, name) + getattr(report, name))
+                if report.claimed == 0:
+                    if once:
+                        break
+                    stop.wait(self.settings.idle_seconds)
+        finally:
+            self.close()
+        return total

@@ -1,0 +1,68 @@
+"""Routes: ``GET/POST /u/<token>`` and ``POST /sms/inbound``."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import abort, current_app, jsonify, render_template, request
+
+from app.delivery import unsubscribe as service
+from app.delivery.settings import setting
+from app.delivery.tokens import InvalidUnsubscribeToken
+from app.errors import InvalidInput
+from app.extensions import csrf, db
+from app.web.access import public
+from app.web.unsubscribe import bp
+
+SECRET_HEADER = "X-Assenso-Sms-Secret"  # noqa: S105 - a header name
+
+
+@bp.get("/u/<token>")
+@public
+def landing(token: str):
+    """A plain page with one button confirming the unsubscribe, and a preferences link."""
+    try:
+        wanted = service.describe(token)
+    except InvalidUnsubscribeToken as exc:
+        return render_template("unsubscribe/invalid.html", message=str(exc)), 400
+    return render_template("unsubscribe/confirm.html", token=token, wanted=wanted)
+
+
+@bp.post("/u/<token>")
+@public
+@csrf.exempt
+def one_click(token: str):
+    """RFC 8058 one-click POST (no login, cookie or CSRF token: the signed token decides)."""
+    try:
+        wanted = service.unsubscribe(db.session, token)
+    except InvalidUnsubscribeToken as exc:
+        return render_template("unsubscribe/invalid.html", message=str(exc)), 400
+    except InvalidInput:
+        return render_template("unsubscribe/invalid.html", message="This link cannot be used."), 400
+    return render_template("unsubscribe/done.html", wanted=wanted), 200
+
+
+@bp.post("/sms/inbound")
+@public
+@csrf.exempt
+def sms_inbound():
+    """The SMS provider's reply webhook; a STOP reply withdraws and suppresses SMS."""
+    expected = setting(current_app, "SMS_INBOUND_SECRET")
+    given = request.headers.get(SECRET_HEADER, "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        abort(403)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
+        return jsonify(error={"status": 400, "message": "Expected JSON with a text field."}), 400
+    try:
+        stopped = service.handle_sms_reply(
+            db.session, payload["text"], _text(payload, "message_id"), _text(payload, "token")
+        )
+    except InvalidInput as exc:
+        return jsonify(error={"status": 400, "message": str(exc)}), 400
+    return jsonify(stopped=stopped)
+
+
+def _text(payload: dict, key: str) -> str | None:
+    value = payload.get(key)
+    return value if isinstance(value, str) and value else None
