@@ -1,0 +1,206 @@
+"""Loading the engine's :class:`CustomerFacts` from the database, many customers at a time.
+
+:func:`load_facts` reads customers, consent state, suppressions, sharing choices, contact
+preferences and the non-transactional sends of the rolling 7 days before ``at`` in six bulk
+queries per chunk of customers. Used by the send-time re-check and by ``explain``; the audience
+uses the smaller :func:`load_recent_sends` and :func:`contact_windows` on its survivors only.
+Erased customers are never loaded (the caller denies them as unknown).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.delivery.models import SendLog, Suppression
+from app.ledger.models import ConsentState
+from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts
+from app.vault.models import ContactPreferences, Customer, SharingChoice
+
+#: Rolling window of the frequency cap.
+SEND_WINDOW = timedelta(days=7)
+#: Customers per bulk query (keeps IN lists within every database's parameter limit).
+CHUNK = 5000
+#: The customer column telling whether a channel's address is verified.
+VERIFIED_COLUMNS = {"email": Customer.email_verified, "sms": Customer.phone_verified}
+
+
+class FactsError(ValueError):
+    """Stored facts cannot be interpreted (a malformed contact window); names no one."""
+
+
+def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[Sequence[int]]:
+    """``ids`` in slices of at most ``size``."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _clock(text: str) -> time:
+    # 24:00 ends a window at midnight: an end of 00:00 closes on the next day, the same moment.
+    return time(0) if text == "24:00" else time.fromisoformat(text)
+
+
+def contact_windows(raw: str | None) -> tuple[ContactWindow, ...]:
+    """The engine's windows from ``ContactPreferences.windows_json``; raises :class:`FactsError`."""
+    if not raw:
+        return ()
+    try:
+        items = json.loads(raw)
+        windows = tuple(
+            ContactWindow(
+                frozenset(int(day) for day in item["days"]),
+                _clock(item["start"]),
+                _clock(item["end"]),
+            )
+            for item in items
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise FactsError(f"malformed contact windows ({type(exc).__name__})") from None
+    if any(not w.weekdays <= frozenset(range(7)) for w in windows):
+        raise FactsError("contact window weekday out of range")
+    return windows
+
+
+def load_recent_sends(
+    session: Session, customer_ids: Sequence[int], at: datetime, channel: str | None = None
+) -> dict[int, dict[str, list[datetime]]]:
+    """Non-transactional sends in ``(at - 7 days, at]``, per customer and channel."""
+    found: dict[int, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+    query = select(SendLog.customer_id, SendLog.channel, SendLog.sent_at).where(
+        SendLog.customer_id.in_(customer_ids),
+        SendLog.transactional.is_(False),
+        SendLog.sent_at > at - SEND_WINDOW,
+        SendLog.sent_at <= at,
+    )
+    if channel is not None:
+        query = query.where(SendLog.channel == channel)
+    for customer_id, name, sent_at in session.execute(query):
+        found[customer_id][name].append(sent_at)
+    return found
+
+
+def _consents(session: Session, ids: Sequence[int]) -> dict[int, dict]:
+    rows = session.execute(
+        select(
+            ConsentState.customer_id,
+            ConsentState.purpose,
+            ConsentState.channel,
+            ConsentState.status,
+            ConsentState.granted_at,
+            ConsentState.expires_at,
+            ConsentState.lawful_basis,
+            ConsentState.confirmed,
+        ).where(ConsentState.customer_id.in_(ids))
+    )
+    found: dict[int, dict] = defaultdict(dict)
+    for cid, purpose, channel, status, granted, expires, basis, confirmed in rows:
+        found[cid][(purpose, channel)] = ConsentFact(status, granted, expires, basis, confirmed)
+    return found
+
+
+def _suppressions(session: Session, ids: Sequence[int]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = defaultdict(set)
+    query = select(Suppression.customer_id, Suppression.channel)
+    for cid, channel in session.execute(query.where(Suppression.customer_id.in_(ids))):
+        found[cid].add(channel)
+    return found
+
+
+def _shares(session: Session, ids: Sequence[int]) -> dict[int, dict[str, set[str]]]:
+    found: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    query = select(SharingChoice.customer_id, SharingChoice.purpose, SharingChoice.field).where(
+        SharingChoice.customer_id.in_(ids), SharingChoice.shared.is_(True)
+    )
+    for cid, purpose, field in session.execute(query):
+        found[cid][purpose].add(field)
+    return found
+
+
+def _preferences(session: Session, ids: Sequence[int]) -> dict[int, tuple]:
+    query = select(
+        ContactPreferences.customer_id,
+        ContactPreferences.windows_json,
+        ContactPreferences.weekly_cap,
+        ContactPreferences.paused_until,
+    ).where(ContactPreferences.customer_id.in_(ids))
+    return {row[0]: tuple(row[1:]) for row in session.execute(query)}
+
+
+def _customers(session: Session, ids: Sequence[int]) -> Iterable:
+    return session.execute(
+        select(
+            Customer.id,
+            Customer.jurisdiction,
+            Customer.timezone,
+            Customer.age_attested,
+            Customer.email_verified,
+            Customer.phone_verified,
+            Customer.objected_at,
+            Customer.customer_since,
+        ).where(Customer.id.in_(ids), Customer.erased_at.is_(None))
+    )
+
+
+def _load_chunk(
+    session: Session, ids: Sequence[int], at: datetime, broken: set[int] | None
+) -> Iterator[CustomerFacts]:
+    consents, suppressions = _consents(session, ids), _suppressions(session, ids)
+    shares, preferences = _shares(session, ids), _preferences(session, ids)
+    sends = load_recent_sends(session, ids, at)
+    for cid, jurisdiction, zone, age, email_ok, phone_ok, objected, since in _customers(
+        session, ids
+    ):
+        raw_windows, cap, paused = preferences.get(cid, (None, None, None))
+        try:
+            windows = contact_windows(raw_windows)
+        except FactsError:
+            if broken is None:
+                raise
+            broken.add(cid)
+            continue
+        verified = {"email"} if email_ok else set()
+        if phone_ok:
+            verified.add("sms")
+        yield CustomerFacts(
+            customer_id=cid,
+            jurisdiction=jurisdiction,
+            timezone=zone,
+            age_attested=age,
+            consents=consents.get(cid, {}),
+            objected=objected is not None,
+            suppressions=frozenset(suppressions.get(cid, ())),
+            verified_channels=frozenset(verified),
+            shared_fields={p: frozenset(f) for p, f in shares.get(cid, {}).items()},
+            contact_windows=windows,
+            weekly_cap=cap,
+            paused_until=paused,
+            recent_sends={c: tuple(sorted(s)) for c, s in sends.get(cid, {}).items()},
+            existing_customer=since is not None,
+        )
+
+
+def load_facts(
+    session: Session,
+    customer_ids: Sequence[int],
+    *,
+    at: datetime,
+    broken: set[int] | None = None,
+) -> dict[int, CustomerFacts]:
+    """The facts of every known, not erased customer among ``customer_ids``, as of ``at``.
+
+    Unknown and erased customers are absent from the result. A customer whose stored facts
+    cannot be interpreted raises :class:`FactsError`, or, when ``broken`` is given, is added to
+    it and left out (so one bad row does not stop a batch; the caller denies it).
+    """
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    ids = sorted(set(customer_ids))
+    facts: dict[int, CustomerFacts] = {}
+    for part in chunks(ids):
+        facts.update((f.customer_id, f) for f in _load_chunk(session, part, at, broken))
+    return facts
