@@ -90,7 +90,7 @@ class DeliveryWorker:
 
     def run_once(self) -> BatchReport:
         """Claim and deliver one batch; returns its counts."""
-        session = db.session
+        session = db.session()
         s = self.settings
         batch = claim_batch(session, self.worker_id, s.batch_size, s.lease_seconds, self.clock())
         report = BatchReport(
@@ -102,7 +102,7 @@ class DeliveryWorker:
         )
         if batch.ready:
             self._deliver(batch, report)
-        session.remove()
+        db.session.remove()
         return report
 
     def _fail(self, entry, exc) -> Outcome:
@@ -112,7 +112,7 @@ class DeliveryWorker:
 
     def _deliver(self, batch: ClaimedBatch, report: BatchReport) -> None:
         recipients = load_recipients(
-            db.session, batch.ready, batch.templates, f"delivery-worker:{self.worker_id}"
+            db.session(), batch.ready, batch.templates, f"delivery-worker:{self.worker_id}"
         )
         outcomes: list[Outcome] = []
         by_channel: dict[str, list] = {}
