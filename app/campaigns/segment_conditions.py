@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.orm import aliased
 
 from app.campaigns.segments import Condition, SegmentContext, register_condition
 from app.errors import InvalidInput
@@ -43,14 +44,22 @@ def _strings(name: str, value: Any, pattern: re.Pattern[str] = _CODE) -> frozens
     return frozenset(value)
 
 
-def _consent_row(ctx: SegmentContext, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+def _consent_row(ctx: SegmentContext, *conditions) -> ColumnElement[bool]:
+    """EXISTS a consent row of the customer for the purpose and channel meeting ``conditions``.
+
+    ``conditions`` are functions of an alias of ``consent_state``: the audience query may
+    already join that table, and the alias keeps this subquery from correlating to it.
+    """
+    state = aliased(ConsentState)
     return exists(
-        select(ConsentState.customer_id).where(
-            ConsentState.customer_id == Customer.id,
-            ConsentState.purpose == ctx.purpose,
-            ConsentState.channel == ctx.channel,
-            *conditions,
+        select(state.customer_id)
+        .where(
+            state.customer_id == Customer.id,
+            state.purpose == ctx.purpose,
+            state.channel == ctx.channel,
+            *(condition(state) for condition in conditions),
         )
+        .correlate(Customer)
     )
 
 
@@ -73,11 +82,11 @@ class ConsentAge(Condition):
     def where(self, params: tuple[int | None, int | None], ctx: SegmentContext):
         """The consent row's ``granted_at`` lies in the window."""
         low, high = params
-        conditions = [ConsentState.granted_at.is_not(None)]
+        conditions = [lambda s: s.granted_at.is_not(None)]
         if low is not None:
-            conditions.append(ConsentState.granted_at <= ctx.at - timedelta(days=low))
+            conditions.append(lambda s: s.granted_at <= ctx.at - timedelta(days=low))
         if high is not None:
-            conditions.append(ConsentState.granted_at >= ctx.at - timedelta(days=high))
+            conditions.append(lambda s: s.granted_at >= ctx.at - timedelta(days=high))
         return _consent_row(ctx, *conditions)
 
 
@@ -95,9 +104,9 @@ class ConsentExpiring(Condition):
         """Status granted and ``at < expires_at <= at + N days``."""
         return _consent_row(
             ctx,
-            ConsentState.status == "granted",
-            ConsentState.expires_at > ctx.at,
-            ConsentState.expires_at <= ctx.at + timedelta(days=params),
+            lambda s: s.status == "granted",
+            lambda s: s.expires_at > ctx.at,
+            lambda s: s.expires_at <= ctx.at + timedelta(days=params),
         )
 
 

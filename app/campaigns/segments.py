@@ -130,20 +130,25 @@ class Segment:
 
 def _shares(field: str, purpose: str) -> ColumnElement[bool]:
     """The customer shared ``field`` for ``purpose`` and holds a value for it."""
+    from sqlalchemy.orm import aliased
+
     from app.vault.models import Customer, ProfileField, SharingChoice
 
+    choice, value = aliased(SharingChoice), aliased(ProfileField)
     shared = exists(
-        select(SharingChoice.customer_id).where(
-            SharingChoice.customer_id == Customer.id,
-            SharingChoice.field == field,
-            SharingChoice.purpose == purpose,
-            SharingChoice.shared.is_(True),
+        select(choice.customer_id)
+        .where(
+            choice.customer_id == Customer.id,
+            choice.field == field,
+            choice.purpose == purpose,
+            choice.shared.is_(True),
         )
+        .correlate(Customer)
     )
     held = exists(
-        select(ProfileField.customer_id).where(
-            ProfileField.customer_id == Customer.id, ProfileField.field == field
-        )
+        select(value.customer_id)
+        .where(value.customer_id == Customer.id, value.field == field)
+        .correlate(Customer)
     )
     return and_(shared, held)
 

@@ -102,7 +102,7 @@ def edit_campaign(
     specs = _specs(changes.pop("templates")) if "templates" in changes else None
     check_settings(_known(changes))
     with transaction(session):
-        campaign = _locked(session, campaign_id, version)
+        campaign = lock_campaign(session, campaign_id, version)
         if campaign.status != states.DRAFT:
             raise states.InvalidTransition("edit", campaign.status)
         check_settings({**{k: getattr(campaign, k) for k in SETTINGS}, **changes})
@@ -123,7 +123,7 @@ def schedule_campaign(
 ) -> Campaign:
     """Schedule a draft; refuses (``CampaignInvalid``) with every problem found."""
     with transaction(session):
-        campaign = _locked(session, campaign_id, version)
+        campaign = lock_campaign(session, campaign_id, version)
         states.next_state("schedule", campaign.status)
         problems = campaign_problems(campaign, campaign_templates(session, campaign.id))
         if problems:
@@ -144,7 +144,7 @@ def pause_campaign(
 ) -> Campaign:
     """Pause: no new run starts and messages not yet claimed by a worker are held back."""
     with transaction(session):
-        campaign = _locked(session, campaign_id, version)
+        campaign = lock_campaign(session, campaign_id, version)
         transition(session, campaign, "pause", actor=actor, held=_hold_outbox(session, campaign.id))
     return campaign
 
@@ -154,7 +154,7 @@ def resume_campaign(
 ) -> Campaign:
     """Resume a paused campaign: held messages are released (the worker re-checks each)."""
     with transaction(session):
-        campaign = _locked(session, campaign_id, version)
+        campaign = lock_campaign(session, campaign_id, version)
         released = _release_outbox(session, campaign.id)
         action = "resume_running" if _has_open_run(session, campaign.id) else "resume"
         transition(session, campaign, action, actor=actor, released=released)
@@ -166,7 +166,7 @@ def cancel_campaign(
 ) -> Campaign:
     """Cancel for good: messages not yet claimed by a worker are cancelled."""
     with transaction(session):
-        campaign = _locked(session, campaign_id, version)
+        campaign = lock_campaign(session, campaign_id, version)
         states.next_state("cancel", campaign.status)
         cancelled = session.execute(
             update(OutboxEntry)
@@ -223,13 +223,13 @@ def _has_open_run(session: Session, campaign_id: int) -> bool:
 
 def _act(session: Session, campaign_id: int, action: str, actor: str, version: int | None):
     with transaction(session):
-        campaign = _locked(session, campaign_id, version)
+        campaign = lock_campaign(session, campaign_id, version)
         transition(session, campaign, action, actor=actor)
     return campaign
 
 
-def _locked(session: Session, campaign_id: int, version: int | None) -> Campaign:
-    """Load the campaign for update and check the editor's ``version``."""
+def lock_campaign(session: Session, campaign_id: int, version: int | None = None) -> Campaign:
+    """Load the campaign for update (in the caller's transaction); check ``version`` if given."""
     query = select(Campaign).where(Campaign.id == campaign_id).with_for_update()
     campaign = session.scalar(query.execution_options(populate_existing=True))
     if campaign is None:

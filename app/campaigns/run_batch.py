@@ -1,0 +1,167 @@
+"""One batch of a run: segment matching, holdout and variants, decision and outbox rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.campaigns.assign import Assigner
+from app.campaigns.models import Campaign, CampaignDecision, CampaignRun, CampaignTemplate
+from app.campaigns.schedule import next_local_time, parse_local_time
+from app.campaigns.segments import Segment, SegmentContext, parse_segment
+from app.campaigns.shared_values import shared_values
+from app.campaigns.sql import insert_ignoring
+from app.campaigns.templates import campaign_template_fields, variant_weights
+from app.delivery.models import OutboxEntry
+from app.models_base import utcnow
+from app.policy import Decision
+from app.transaction import transaction
+from app.vault.models import Customer, VaultAccess
+from app.vault.service import log_access
+
+
+def idempotency_key(run_id: int, customer_id: int, channel: str) -> str:
+    """The outbox key of one recipient of one run: re-running the run never duplicates it."""
+    return f"run:{run_id}:customer:{customer_id}:{channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """Everything a run needs besides the candidates, fixed when the run executes."""
+
+    run_id: int
+    campaign_id: int
+    purpose: str
+    channel: str
+    at: datetime
+    transactional: bool
+    template_fields: frozenset[str]
+    segment: Segment
+    assigner: Assigner
+    local_time: time | None
+
+    @classmethod
+    def build(
+        cls, campaign: Campaign, templates: Sequence[CampaignTemplate], run: CampaignRun
+    ) -> RunPlan:
+        """The plan of ``run`` of ``campaign`` with its ``templates``."""
+        local = campaign.local_time if campaign.schedule_kind == "local_time" else None
+        return cls(
+            run_id=run.id, campaign_id=campaign.id, purpose=campaign.purpose,
+            channel=campaign.channel, at=run.scheduled_for, transactional=campaign.transactional,
+            template_fields=campaign_template_fields(templates),
+            segment=parse_segment(campaign.segment_json),
+            assigner=Assigner.for_campaign(
+                campaign.id, campaign.holdout_percent, variant_weights(templates) or {"A": 1}
+            ),
+            local_time=parse_local_time(local) if local else None,
+        )  # fmt: skip
+
+    @property
+    def context(self) -> SegmentContext:
+        """The segment's view of this run."""
+        return SegmentContext(self.purpose, self.channel, self.at)
+
+    @property
+    def access_actor(self) -> str:
+        """The actor of this run's vault access-log entry."""
+        return f"campaign-run:{self.run_id}"
+
+    def resolve(self, reader: Session, batch_size: int) -> Iterator[tuple[int, Decision]]:
+        """The audience of the segment with one policy decision per candidate."""
+        from app.policy.audience import resolve_audience
+
+        return resolve_audience(
+            reader, purpose=self.purpose, channel=self.channel, at=self.at,
+            template_fields=self.template_fields, transactional=self.transactional,
+            candidate_filter=self.segment.candidate_filter(self.context), batch_size=batch_size,
+        )  # fmt: skip
+
+    def open_access_log(self, session: Session) -> bool:
+        """Write this run's single access-log entry before anything is decrypted."""
+        if not self.segment.shared_fields:
+            return False
+        with transaction(session):
+            if session.scalar(select(VaultAccess.id).where(VaultAccess.actor == self.access_actor)):
+                return True
+            log_access(
+                session, actor=self.access_actor, purpose=self.purpose,
+                fields=self.segment.shared_fields, customer_count=0,
+                reason=f"segment of campaign {self.campaign_id}",
+            )  # fmt: skip
+        return True
+
+    def close_access_log(self, session: Session, decrypted: int) -> None:
+        """Add the number of customers whose values were decrypted (caller's transaction)."""
+        session.execute(
+            update(VaultAccess)
+            .where(VaultAccess.actor == self.access_actor)
+            .values(customer_count=VaultAccess.customer_count + decrypted)
+        )
+
+    def not_before(self, decision: Decision, zone: str | None) -> datetime:
+        """When the recipient's message may go: now, their local time, or the deferral."""
+        moment = decision.defer_until if decision.deferred and decision.defer_until else self.at
+        if self.local_time is not None:
+            moment = max(moment, next_local_time(self.local_time, zone or "UTC", self.at))
+        return moment
+
+
+def record_batch(session: Session, plan: RunPlan, batch: Sequence[tuple[int, Decision]]) -> int:
+    """Insert the decisions and outbox entries of ``batch``; returns customers decrypted."""
+    contactable = [cid for cid, decision in batch if not decision.denied]
+    values = None
+    if plan.segment.shared_fields:
+        values = shared_values(session, contactable, plan.segment.shared_fields, plan.purpose)
+    zones = _zones(session, contactable) if plan.local_time else {}
+    now, context = utcnow(), plan.context
+    decisions, outbox = [], []
+    for customer_id, decision in batch:
+        if not decision.denied and not _in_segment(plan, values, customer_id, context):
+            continue
+        holdout = not decision.denied and plan.assigner.in_holdout(customer_id)
+        variant = None if decision.denied or holdout else plan.assigner.variant(customer_id)
+        decisions.append(_decision_row(plan, customer_id, decision, variant, holdout, now))
+        if variant is not None:
+            outbox.append(_outbox_row(plan, customer_id, decision, variant, zones, now))
+    if decisions:
+        session.execute(insert_ignoring(session, CampaignDecision.__table__), decisions)
+    if outbox:
+        session.execute(insert_ignoring(session, OutboxEntry.__table__), outbox)
+    return len(values or ())
+
+
+def _in_segment(plan: RunPlan, values, customer_id: int, context: SegmentContext) -> bool:
+    return values is None or plan.segment.matches(values.get(customer_id, {}), context)
+
+
+def _decision_row(plan, customer_id, decision: Decision, variant, holdout, now) -> dict:
+    return {
+        "run_id": plan.run_id, "customer_id": customer_id, "outcome": decision.outcome,
+        "rule_id": decision.rule_id, "defer_until": decision.defer_until, "variant": variant,
+        "holdout": holdout, "policy_hash": decision.policy_hash, "decided_at": now,
+    }  # fmt: skip
+
+
+def _outbox_row(plan, customer_id, decision: Decision, variant, zones, now) -> dict:
+    return {
+        "idempotency_key": idempotency_key(plan.run_id, customer_id, plan.channel),
+        "kind": "campaign", "campaign_id": plan.campaign_id, "run_id": plan.run_id,
+        "customer_id": customer_id, "channel": plan.channel, "purpose": plan.purpose,
+        "variant": variant, "status": "pending", "attempts": 0,
+        "not_before": plan.not_before(decision, zones.get(customer_id)),
+        "decision_rule": decision.rule_id, "policy_hash": decision.policy_hash, "created_at": now,
+    }  # fmt: skip
+
+
+def _zones(session: Session, customer_ids: Sequence[int]) -> dict[int, str]:
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(Customer.id, Customer.timezone).where(Customer.id.in_(list(customer_ids)))
+    )
+    return dict(rows.tuples())

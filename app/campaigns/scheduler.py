@@ -1,0 +1,197 @@
+"""The campaign scheduler: APScheduler 3 with a persistent job store, one active process.
+
+Jobs live in the application database (table :data:`JOBSTORE_TABLE`, created by APScheduler
+itself and ignored by Alembic), so schedules and their next fire times survive restarts. Every
+scheduler process runs :meth:`SchedulerService.run`: it waits for the database lock
+(:mod:`app.campaigns.lock`), then schedules until it stops or loses the lock; another process
+waiting on the lock takes over. Campaigns are not added to the job store by the web process:
+the active scheduler reconciles jobs with the campaigns table every few seconds
+(:func:`sync_campaign_jobs`), so any process may schedule, pause or cancel a campaign.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from app.campaigns import jobs
+from app.campaigns.lock import LeaderLock, lock_for
+from app.campaigns.models import Campaign
+from app.campaigns.schedule import cron_trigger
+from app.models_base import utcnow
+
+log = logging.getLogger("assenso.scheduler")
+
+JOBSTORE_TABLE = "apscheduler_jobs"
+CAMPAIGN_JOB_PREFIX = "campaign:"
+#: Periodic jobs: id -> (function reference, setting with its period, default seconds).
+PERIODIC_JOBS = {
+    "campaigns:sync": (jobs.SYNC_CAMPAIGNS, "SCHEDULER_SYNC_SECONDS", 15),
+    "campaigns:refresh-runs": (jobs.REFRESH_RUNS, "SCHEDULER_REFRESH_SECONDS", 30),
+    "ledger:expire-consents": (jobs.EXPIRE_CONSENTS, "SCHEDULER_EXPIRY_SECONDS", 300),
+    "ledger:checkpoint": (jobs.SIGN_CHECKPOINT, "SCHEDULER_CHECKPOINT_SECONDS", 600),
+}
+_ACTIVE: list[BaseScheduler] = []
+
+
+def active_scheduler() -> BaseScheduler | None:
+    """The APScheduler instance of this process while it holds the lock, else ``None``."""
+    return _ACTIVE[0] if _ACTIVE else None
+
+
+def make_scheduler(engine: Engine, workers: int = 4) -> BackgroundScheduler:
+    """A (not started) scheduler whose jobs are stored in ``engine``'s database."""
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
+        executors={"default": ThreadPoolExecutor(workers)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        timezone=UTC,
+    )
+
+
+def install_periodic_jobs(scheduler: BaseScheduler, config, now: datetime | None = None) -> None:
+    """Add (or replace) the periodic jobs; the campaign sync runs at once."""
+    start = now or utcnow()
+    for job_id, (func, setting, default) in PERIODIC_JOBS.items():
+        seconds = float(config.get(setting, default))
+        first = start if job_id == "campaigns:sync" else start + timedelta(seconds=seconds)
+        scheduler.add_job(
+            func, IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, name=job_id,
+            replace_existing=True, next_run_time=first,
+        )  # fmt: skip
+
+
+def campaign_job_id(campaign_id: int) -> str:
+    """The job-store id of a campaign's job."""
+    return f"{CAMPAIGN_JOB_PREFIX}{campaign_id}"
+
+
+def campaign_trigger(campaign: Campaign, now: datetime):
+    """The trigger a campaign needs now, or ``None`` when it needs no job."""
+    if campaign.schedule_kind == "cron" and campaign.status in ("scheduled", "running"):
+        return cron_trigger(campaign.cron or "", campaign.cron_timezone)
+    if campaign.status != "scheduled" or campaign.schedule_kind == "cron":
+        return None
+    when = campaign.scheduled_at if campaign.schedule_kind in ("at", "local_time") else None
+    return DateTrigger(run_date=max(when or now, now), timezone=UTC)
+
+
+@dataclass
+class SyncReport:
+    """What one reconciliation changed (campaign ids)."""
+
+    added: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+
+
+def sync_campaign_jobs(
+    session: Session, scheduler: BaseScheduler, now: datetime | None = None
+) -> SyncReport:
+    """Make the job store match the campaigns: add, replace (new version) or remove jobs."""
+    moment = now or utcnow()
+    report = SyncReport()
+    existing = {j.id: j for j in scheduler.get_jobs() if j.id.startswith(CAMPAIGN_JOB_PREFIX)}
+    rows = session.scalars(select(Campaign).where(Campaign.status.in_(("scheduled", "running"))))
+    wanted: set[str] = set()
+    for campaign in rows:
+        trigger = campaign_trigger(campaign, moment)
+        if trigger is None:
+            continue
+        job_id, name = campaign_job_id(campaign.id), f"campaign {campaign.id} v{campaign.version}"
+        wanted.add(job_id)
+        if job_id in existing and existing[job_id].name == name:
+            continue
+        recurring = campaign.schedule_kind == "cron"
+        scheduler.add_job(
+            jobs.RUN_CAMPAIGN, trigger, args=[campaign.id], id=job_id, name=name,
+            replace_existing=True, misfire_grace_time=3600 if recurring else None,
+        )  # fmt: skip
+        report.added.append(campaign.id)
+    for job_id in existing.keys() - wanted:
+        scheduler.remove_job(job_id)
+        report.removed.append(int(job_id.removeprefix(CAMPAIGN_JOB_PREFIX)))
+    session.rollback()  # end the read transaction; nothing was written through the session
+    return report
+
+
+class SchedulerService:
+    """One scheduler process: wait for the lock, schedule while holding it, hand over."""
+
+    def __init__(self, app: Flask, lock: LeaderLock | None = None) -> None:
+        """Prepare for ``app``; the lock defaults to the one matching its database."""
+        from app.extensions import db
+
+        self.app = app
+        config = app.config
+        with app.app_context():
+            self.engine = db.engine
+        ttl = float(config.get("SCHEDULER_LOCK_TTL_SECONDS", 30))
+        self.lock = lock or lock_for(self.engine, ttl_seconds=ttl)
+        self.poll_seconds = float(config.get("SCHEDULER_LOCK_POLL_SECONDS", 5))
+        self.heartbeat_seconds = float(config.get("SCHEDULER_HEARTBEAT_SECONDS", ttl / 3))
+        self.scheduler: BaseScheduler | None = None
+        self.active = threading.Event()
+
+    def run(self, stop: threading.Event, on_wait: Callable[[], None] | None = None) -> None:
+        """Until ``stop`` is set: wait for the lock, then schedule while it is held."""
+        waited = False
+        while not stop.is_set():
+            if self.lock.try_acquire():
+                self._lead(stop)
+                waited = False
+                continue
+            if not waited and on_wait is not None:
+                on_wait()
+            waited = True
+            stop.wait(self.poll_seconds)
+
+    def _lead(self, stop: threading.Event) -> None:
+        log.info("scheduler %s is now the active scheduler", self.lock.holder)
+        scheduler = make_scheduler(self.engine)
+        jobs.bind_app(self.app)
+        try:
+            scheduler.start(paused=True)
+            install_periodic_jobs(scheduler, self.app.config)
+            self.scheduler, _ACTIVE[:] = scheduler, [scheduler]
+            scheduler.resume()
+            self.active.set()
+            while not stop.wait(self.heartbeat_seconds):
+                if not self.lock.still_held():
+                    log.warning("scheduler %s lost the lock; standing by", self.lock.holder)
+                    break
+        finally:
+            self.active.clear()
+            _ACTIVE.clear()
+            self.scheduler = None
+            if scheduler.running:
+                scheduler.shutdown(wait=stop.is_set())
+            self.lock.release()
+
+
+def start_background(app: Flask) -> Callable[[], None]:
+    """Start a scheduler service in a daemon thread (``flask serve``); returns its stop."""
+    service = SchedulerService(app)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=service.run, args=(stop,), name="assenso-scheduler", daemon=True
+    )
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=60)
+
+    return halt
