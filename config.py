@@ -92,7 +92,9 @@ def load_development_secrets(instance_dir: Path = INSTANCE_DIR) -> dict[str, str
         try:
             stored = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"{path} is unreadable ({exc.__class__.__name__}); fix or remove it")
+            raise ConfigError(
+                f"{path} is unreadable ({exc.__class__.__name__}); fix or remove it"
+            ) from None
     missing = [name for name in SECRET_SETTINGS if name not in stored]
     if missing:
         fresh = generate_secrets()

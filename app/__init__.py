@@ -22,6 +22,7 @@ def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flas
     app.config.update(overrides)
     app.config["ENV_NAME"] = cfg.ENV_NAME
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     from app import bootstrap
 

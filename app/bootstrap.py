@@ -53,14 +53,22 @@ def register_blueprints(app: Flask) -> None:
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.compliance import bp as compliance_bp
+    from app.web.mailbox import bp as mailbox_bp
     from app.web.marketing import bp as marketing_bp
     from app.web.portal import bp as portal_bp
     from app.web.public import bp as public_bp
-    from app.web.mailbox import bp as mailbox_bp
     from app.web.unsubscribe import bp as unsubscribe_bp
 
-    for blueprint in (public_bp, auth_bp, portal_bp, compliance_bp, marketing_bp, admin_bp,
-                      unsubscribe_bp, mailbox_bp):
+    for blueprint in (
+        public_bp,
+        auth_bp,
+        portal_bp,
+        compliance_bp,
+        marketing_bp,
+        admin_bp,
+        unsubscribe_bp,
+        mailbox_bp,
+    ):
         app.register_blueprint(blueprint)
     app.view_functions["static"] = access.public(app.view_functions["static"])
     app.before_request(access.enforce_access)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 
 @contextmanager
@@ -16,6 +16,8 @@ def transaction(session: Session) -> Iterator[Session]:
     transaction; ``Session.begin()`` would refuse to start another, so that case commits the
     already-begun transaction instead.
     """
+    if isinstance(session, scoped_session):
+        session = session()
     if not session.in_transaction():
         with session.begin():
             yield session

@@ -24,6 +24,20 @@ ENGINES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TEST_PASSWORD = "correct horse battery staple"
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own application context.
+
+    Tests hold an application context open for database work; without this, requests would
+    share that context's ``g`` (and so the signed-in user and CSRF token caches) with each
+    other, unlike a real server.
+    """
+
+    def open(self, *args, **kwargs):
+        """Issue the request inside a fresh application context."""
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def _migrate(url: str) -> None:
     from flask_migrate import upgrade
 
@@ -107,6 +121,7 @@ def app_factory(database_url) -> Iterator[Callable[..., Flask]]:
         settings = {"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": False}
         settings.update(overrides)
         app = create_app("testing", **settings)
+        app.test_client_class = IsolatedClient
         built.append(app)
         return app
 

@@ -25,9 +25,7 @@ class StaffUser(UserMixin, db.Model):
 
     __tablename__ = "staff_users"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin', 'marketer', 'compliance_officer')", name="role_known"
-        ),
+        CheckConstraint("role IN ('admin', 'marketer', 'compliance_officer')", name="role_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -57,7 +57,9 @@ class CampaignTemplate(db.Model):
     __table_args__ = (UniqueConstraint("campaign_id", "variant", "language"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
     variant: Mapped[str] = mapped_column(String(8), default="A")
     weight: Mapped[int] = mapped_column(Integer, default=100)
     language: Mapped[str] = mapped_column(String(8), default="en")
@@ -72,7 +74,9 @@ class CampaignRun(db.Model):
     __tablename__ = "campaign_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
     scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -97,7 +101,9 @@ class CampaignDecision(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("campaign_runs.id", ondelete="CASCADE"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
     outcome: Mapped[str] = mapped_column(String(8))
     rule_id: Mapped[str] = mapped_column(String(40))
     defer_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -113,7 +119,9 @@ class CampaignAudit(db.Model):
     __tablename__ = "campaign_audit"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(40))

@@ -46,5 +46,7 @@ def rotate_kek(batch_size: int) -> None:
 @domain_errors
 def reindex(batch_size: int) -> None:
     """Recompute e-mail blind indexes under the active index key (resumable)."""
-    total = rotation.reindex_emails(db.session, batch_size, lambda n: click.echo(f"  re-indexed {n}"))
+    total = rotation.reindex_emails(
+        db.session, batch_size, lambda n: click.echo(f"  re-indexed {n}")
+    )
     click.echo(f"Re-indexed {total} e-mail addresses.")

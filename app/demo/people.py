@@ -11,23 +11,82 @@ DOMAINS = ("example.com", "example.org", "example.net")
 
 #: (language, jurisdiction, time zones, first names, last names, cities with postcodes)
 REGIONS = (
-    ("it", "EU", ("Europe/Rome",), ("Giulia", "Marco", "Chiara", "Luca", "Francesca", "Matteo",
-     "Sara", "Alessandro", "Elena", "Davide"), ("Rossi", "Bianchi", "Esposito", "Romano", "Colombo",
-     "Ricci", "Marino", "Greco", "Bruno", "Gallo"), (("Milano", "20121"), ("Roma", "00184"),
-     ("Torino", "10121"), ("Bologna", "40126"), ("Napoli", "80133"))),
-    ("en", "EU", ("Europe/Dublin", "Europe/London"), ("Aoife", "Liam", "Emma", "Noah", "Olivia",
-     "Jack", "Grace", "Conor"), ("Murphy", "Kelly", "Walsh", "Smith", "Byrne", "Ryan", "Taylor"),
-     (("Dublin", "D02 X285"), ("Cork", "T12 RH3C"), ("Galway", "H91 E2K3"))),
-    ("de", "EU", ("Europe/Berlin", "Europe/Vienna"), ("Lena", "Jonas", "Mia", "Felix", "Hannah",
-     "Lukas"), ("Müller", "Schmidt", "Schneider", "Fischer", "Weber"), (("Berlin", "10115"),
-     ("München", "80331"), ("Wien", "1010"))),
-    ("fr", "EU", ("Europe/Paris",), ("Camille", "Louis", "Léa", "Hugo", "Chloé"), ("Martin",
-     "Bernard", "Dubois", "Durand", "Leroy"), (("Paris", "75003"), ("Lyon", "69002"))),
-    ("es", "EU", ("Europe/Madrid",), ("Lucía", "Hugo", "Martina", "Pablo", "Sofía"), ("García",
-     "Fernández", "López", "Martínez"), (("Madrid", "28013"), ("Sevilla", "41001"))),
-    ("en", "US", ("America/New_York", "America/Chicago", "America/Los_Angeles"), ("Ava", "Ethan",
-     "Mason", "Harper", "Logan", "Ella"), ("Johnson", "Williams", "Brown", "Davis", "Miller"),
-     (("New York", "10001"), ("Chicago", "60601"), ("Seattle", "98101"))),
+    (
+        "it",
+        "IT",
+        ("Europe/Rome",),
+        (
+            "Giulia",
+            "Marco",
+            "Chiara",
+            "Luca",
+            "Francesca",
+            "Matteo",
+            "Sara",
+            "Alessandro",
+            "Elena",
+            "Davide",
+        ),
+        (
+            "Rossi",
+            "Bianchi",
+            "Esposito",
+            "Romano",
+            "Colombo",
+            "Ricci",
+            "Marino",
+            "Greco",
+            "Bruno",
+            "Gallo",
+        ),
+        (
+            ("Milano", "20121"),
+            ("Roma", "00184"),
+            ("Torino", "10121"),
+            ("Bologna", "40126"),
+            ("Napoli", "80133"),
+        ),
+    ),
+    (
+        "en",
+        "IE",
+        ("Europe/Dublin",),
+        ("Aoife", "Liam", "Emma", "Noah", "Olivia", "Jack", "Grace", "Conor"),
+        ("Murphy", "Kelly", "Walsh", "Smith", "Byrne", "Ryan", "Taylor"),
+        (("Dublin", "D02 X285"), ("Cork", "T12 RH3C"), ("Galway", "H91 E2K3")),
+    ),
+    (
+        "de",
+        "DE",
+        ("Europe/Berlin",),
+        ("Lena", "Jonas", "Mia", "Felix", "Hannah", "Lukas"),
+        ("Müller", "Schmidt", "Schneider", "Fischer", "Weber"),
+        (("Berlin", "10115"), ("München", "80331"), ("Hamburg", "20095")),
+    ),
+    (
+        "fr",
+        "FR",
+        ("Europe/Paris",),
+        ("Camille", "Louis", "Léa", "Hugo", "Chloé"),
+        ("Martin", "Bernard", "Dubois", "Durand", "Leroy"),
+        (("Paris", "75003"), ("Lyon", "69002")),
+    ),
+    (
+        "es",
+        "ES",
+        ("Europe/Madrid",),
+        ("Lucía", "Hugo", "Martina", "Pablo", "Sofía"),
+        ("García", "Fernández", "López", "Martínez"),
+        (("Madrid", "28013"), ("Sevilla", "41001")),
+    ),
+    (
+        "en",
+        "US",
+        ("America/New_York", "America/Chicago", "America/Los_Angeles"),
+        ("Ava", "Ethan", "Mason", "Harper", "Logan", "Ella"),
+        ("Johnson", "Williams", "Brown", "Davis", "Miller"),
+        (("New York", "10001"), ("Chicago", "60601"), ("Seattle", "98101")),
+    ),
 )
 CATEGORIES = {
     "books": ("BK-1001", "BK-1002", "BK-2040"),
@@ -56,12 +115,14 @@ def _purchases(rng: random.Random, now: datetime) -> str:
     for _ in range(rng.choice((0, 0, 1, 2, 3, 5, 8))):
         category = rng.choice(tuple(CATEGORIES))
         moment = now - timedelta(days=rng.randint(1, 540), minutes=rng.randint(0, 1440))
-        items.append({
-            "sku": rng.choice(CATEGORIES[category]),
-            "category": category,
-            "amount_cents": rng.randint(5, 180) * 100 + rng.choice((0, 50, 90, 99)),
-            "at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        })
+        items.append(
+            {
+                "sku": rng.choice(CATEGORIES[category]),
+                "category": category,
+                "amount_cents": rng.randint(5, 180) * 100 + rng.choice((0, 50, 90, 99)),
+                "at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
     return json.dumps(items)
 
 

@@ -27,8 +27,8 @@ from app.vault.directory import find_customer_by_email
 from app.vault.models import Customer
 from app.vault.preferences import Window, save_preferences
 
-STAFF_PASSWORD = "assenso-demo-2026"
-CUSTOMER_PASSWORD = "assenso-customer-2026"
+STAFF_PASSWORD = "assenso-demo-2026"  # noqa: S105 - published demo login
+CUSTOMER_PASSWORD = "assenso-customer-2026"  # noqa: S105 - published demo login
 STAFF = (
     ("admin@example.com", "admin"),
     ("marketer@example.com", "marketer"),
@@ -77,7 +77,11 @@ def seed_notices(session: Session) -> None:
             )
             if exists is None:
                 publish_notice(
-                    session, purpose=purpose, language=language, title=title, text=text,
+                    session,
+                    purpose=purpose,
+                    language=language,
+                    title=title,
+                    text=text,
                     effective_at=utcnow() - timedelta(days=400),
                 )
 
@@ -90,7 +94,9 @@ def _share_and_consent(session: Session, customer: Customer, rng: random.Random)
         for field in purpose.fields:
             choices[(field, purpose_id)] = keen and rng.random() < 0.9
     vault.set_sharing(session, customer, choices)
-    for purpose_id in policy.purposes:
+    for purpose_id, purpose in policy.purposes.items():
+        if purpose.lawful_basis == "contract":
+            continue  # service messages need no consent
         for channel in policy.channels:
             if channel == "sms" and rng.random() < 0.5:
                 continue
@@ -98,13 +104,25 @@ def _share_and_consent(session: Session, customer: Customer, rng: random.Random)
                 continue
             notice = current_notice(session, purpose_id, customer.language)
             consent.grant(
-                session, customer, purpose=purpose_id, channel=channel, notice=notice,
-                source="import", method="import", actor="demo-import", skip_double_opt_in=True,
+                session,
+                customer,
+                purpose=purpose_id,
+                channel=channel,
+                notice=notice,
+                source="import",
+                method="import",
+                actor="demo-import",
+                skip_double_opt_in=True,
             )
             if rng.random() < 0.08:
                 consent.withdraw(
-                    session, customer, purpose=purpose_id, channel=channel, source="portal",
-                    method="web_form", actor="customer",
+                    session,
+                    customer,
+                    purpose=purpose_id,
+                    channel=channel,
+                    source="portal",
+                    method="web_form",
+                    actor="customer",
                 )
 
 
@@ -113,26 +131,42 @@ def _limits(session: Session, customer: Customer, rng: random.Random) -> None:
         start, end = sorted(rng.sample(range(8, 21), 2))
         windows = (Window(frozenset(range(5)), time(start), time(end)),)
         save_preferences(
-            session, customer, windows=windows, weekly_cap=rng.choice((None, 1, 2, 3)),
-            paused_until=None, preferred_channel=rng.choice((None, "email", "sms")), expected_version=0,
+            session,
+            customer,
+            windows=windows,
+            weekly_cap=rng.choice((None, 1, 2, 3)),
+            paused_until=None,
+            preferred_channel=rng.choice((None, "email", "sms")),
+            expected_version=0,
         )
     if rng.random() < 0.03:
         with transaction(session):
-            session.add(Suppression(customer_id=customer.id, channel="email", reason="bounce", source="demo"))
+            session.add(
+                Suppression(
+                    customer_id=customer.id, channel="email", reason="bounce", source="demo"
+                )
+            )
     if rng.random() < 0.03:
         consent.object_to_direct_marketing(
             session, customer, source="portal", method="web_form", actor="customer"
         )
 
 
-def seed_customer(session: Session, person: DemoPerson, rng: random.Random, password_hash=None) -> Customer:
+def seed_customer(
+    session: Session, person: DemoPerson, rng: random.Random, password_hash=None
+) -> Customer:
     """Create one demo customer with shares, consents and limits (kept when present)."""
     existing = find_customer_by_email(session, person.email)
     if existing is not None:
         return existing
     customer = vault.register_customer(
-        session, email=person.email, profile=person.profile, password_hash=password_hash,
-        jurisdiction=person.jurisdiction, timezone=person.timezone, language=person.language,
+        session,
+        email=person.email,
+        profile=person.profile,
+        password_hash=password_hash,
+        jurisdiction=person.jurisdiction,
+        timezone=person.timezone,
+        language=person.language,
         age_attested=18,
     )
     with transaction(session):
@@ -153,8 +187,12 @@ def seed_demo(session: Session, customers: int = 300) -> int:
     password = hash_password(CUSTOMER_PASSWORD)
     for index, email in enumerate(DEMO_CUSTOMER_EMAILS):
         person = demo_people(1, seed=100 + index)[0]
-        seed_customer(session, DemoPerson(email, person.profile, person.language, "EU", person.timezone),
-                      rng, password_hash=password)
+        seed_customer(
+            session,
+            DemoPerson(email, person.profile, person.language, "IT", person.timezone),
+            rng,
+            password_hash=password,
+        )
     for person in demo_people(customers):
         seed_customer(session, person, rng)
     make_checkpoint(session, only_if_grown=True)

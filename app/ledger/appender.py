@@ -68,7 +68,9 @@ class EventDraft:
 def _reserve(session: Session, count: int) -> int:
     """Advance the ledger size by ``count``; returns the first new leaf index."""
     new_size = session.execute(
-        update(LedgerHead).where(LedgerHead.id == 1).values(size=LedgerHead.size + count)
+        update(LedgerHead)
+        .where(LedgerHead.id == 1)
+        .values(size=LedgerHead.size + count)
         .returning(LedgerHead.size)
     ).scalar_one()
     return new_size - count
@@ -131,7 +133,8 @@ def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[Consen
     nodes = tree.append_batch(start, frontier, hashes)
     session.execute(insert(ConsentEvent), rows)
     session.execute(
-        insert(MerkleNode), [{"level": lvl, "idx": idx, "hash": digest} for lvl, idx, digest in nodes]
+        insert(MerkleNode),
+        [{"level": lvl, "idx": idx, "hash": digest} for lvl, idx, digest in nodes],
     )
     return rows
 

@@ -80,9 +80,17 @@ def record(
     _policy_parts(customer, purpose, channel)
     with transaction(session):
         draft = EventDraft(
-            customer_ref=customer.ref, purpose=purpose, channel=channel, action=action,
-            lawful_basis=lawful_basis, method=method, source=source, actor=actor,
-            jurisdiction=customer.jurisdiction, language=customer.language, reason=reason,
+            customer_ref=customer.ref,
+            purpose=purpose,
+            channel=channel,
+            action=action,
+            lawful_basis=lawful_basis,
+            method=method,
+            source=source,
+            actor=actor,
+            jurisdiction=customer.jurisdiction,
+            language=customer.language,
+            reason=reason,
             expires_at=expires_at,
             notice_id=notice.id if notice else None,
             notice_version=notice.version if notice else None,
@@ -125,15 +133,33 @@ def grant(
     now = utcnow()
     if needs_doi:
         event = record(
-            session, customer, purpose=purpose, channel=channel, action="double_opt_in_pending",
-            source=source, method=method, actor=actor, notice=notice, evidence=evidence,
-            reason=reason, expires_at=now + timedelta(hours=DOUBLE_OPT_IN_HOURS),
+            session,
+            customer,
+            purpose=purpose,
+            channel=channel,
+            action="double_opt_in_pending",
+            source=source,
+            method=method,
+            actor=actor,
+            notice=notice,
+            evidence=evidence,
+            reason=reason,
+            expires_at=now + timedelta(hours=DOUBLE_OPT_IN_HOURS),
         )
         return event, double_opt_in_token(event)
     expires = now + timedelta(days=validity) if validity else None
     event = record(
-        session, customer, purpose=purpose, channel=channel, action="granted", source=source,
-        method=method, actor=actor, notice=notice, evidence=evidence, reason=reason,
+        session,
+        customer,
+        purpose=purpose,
+        channel=channel,
+        action="granted",
+        source=source,
+        method=method,
+        actor=actor,
+        notice=notice,
+        evidence=evidence,
+        reason=reason,
         expires_at=expires,
     )
     return event, None
@@ -153,19 +179,41 @@ def withdraw(
 ) -> ConsentEvent:
     """Withdraw consent (GDPR Art. 7(3)); effective for every send claimed after commit."""
     return record(
-        session, customer, purpose=purpose, channel=channel, action="withdrawn", source=source,
-        method=method, actor=actor, evidence=evidence, reason=reason,
+        session,
+        customer,
+        purpose=purpose,
+        channel=channel,
+        action="withdrawn",
+        source=source,
+        method=method,
+        actor=actor,
+        evidence=evidence,
+        reason=reason,
     )
 
 
 def object_to_direct_marketing(
-    session: Session, customer: Customer, *, source: str, method: str, actor: str,
-    evidence: Evidence | None = None, reason: str | None = None,
+    session: Session,
+    customer: Customer,
+    *,
+    source: str,
+    method: str,
+    actor: str,
+    evidence: Evidence | None = None,
+    reason: str | None = None,
 ) -> ConsentEvent:
     """Object to all direct marketing (GDPR Art. 21): no marketing message on any channel."""
     return record(
-        session, customer, purpose=ALL, channel=ALL, action="objected", source=source,
-        method=method, actor=actor, evidence=evidence, reason=reason,
+        session,
+        customer,
+        purpose=ALL,
+        channel=ALL,
+        action="objected",
+        source=source,
+        method=method,
+        actor=actor,
+        evidence=evidence,
+        reason=reason,
         lawful_basis="legitimate_interest",
     )
 
@@ -187,11 +235,17 @@ def confirm_double_opt_in(session: Session, token: str) -> ConsentEvent:
         raise InvalidInput("This confirmation link has expired. Please ask again.") from None
     except BadSignature:
         raise InvalidInput("This confirmation link is not valid.") from None
-    pending = session.scalar(select(ConsentEvent).where(ConsentEvent.record_id == str(payload.get("r"))))
+    pending = session.scalar(
+        select(ConsentEvent).where(ConsentEvent.record_id == str(payload.get("r")))
+    )
     if pending is None or pending.action != "double_opt_in_pending":
         raise NotFound("This confirmation link is not valid.")
     customer = session.scalar(select(Customer).where(Customer.ref == pending.customer_ref))
-    state = session.get(ConsentState, (customer.id, pending.purpose, pending.channel)) if customer else None
+    state = (
+        session.get(ConsentState, (customer.id, pending.purpose, pending.channel))
+        if customer
+        else None
+    )
     if state is None or state.status != "pending" or state.last_seq != pending.seq:
         raise InvalidInput("This request was already confirmed, cancelled or replaced.")
     policy = _policy_parts(customer, pending.purpose, pending.channel)
@@ -199,8 +253,15 @@ def confirm_double_opt_in(session: Session, token: str) -> ConsentEvent:
     notice = session.get(Notice, pending.notice_id) if pending.notice_id else None
     now = utcnow()
     return record(
-        session, customer, purpose=pending.purpose, channel=pending.channel, action="confirmed",
-        source="portal", method="email_link", actor="customer", notice=notice,
+        session,
+        customer,
+        purpose=pending.purpose,
+        channel=pending.channel,
+        action="confirmed",
+        source="portal",
+        method="email_link",
+        actor="customer",
+        notice=notice,
         expires_at=now + timedelta(days=validity) if validity else None,
     )
 
@@ -222,8 +283,14 @@ def expire_due(session: Session, now: datetime | None = None, limit: int = 1000)
     for state, customer in rows:
         action = "expired" if state.status == "granted" else "cancelled"
         record(
-            session, customer, purpose=state.purpose, channel=state.channel, action=action,
-            source="system", method="system", actor="system",
+            session,
+            customer,
+            purpose=state.purpose,
+            channel=state.channel,
+            action=action,
+            source="system",
+            method="system",
+            actor="system",
             reason="consent validity ended" if action == "expired" else "confirmation link expired",
             lawful_basis=state.lawful_basis or "consent",
         )

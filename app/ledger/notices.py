@@ -33,7 +33,9 @@ def publish_notice(
         raise InvalidInput("A notice needs a title and a text.")
     with transaction(session):
         latest = session.scalar(
-            select(func.max(Notice.version)).where(Notice.purpose == purpose, Notice.language == language)
+            select(func.max(Notice.version)).where(
+                Notice.purpose == purpose, Notice.language == language
+            )
         )
         notice = Notice(
             purpose=purpose,
@@ -48,13 +50,17 @@ def publish_notice(
     return notice
 
 
-def current_notice(session: Session, purpose: str, language: str, at: datetime | None = None) -> Notice:
+def current_notice(
+    session: Session, purpose: str, language: str, at: datetime | None = None
+) -> Notice:
     """The notice in force for ``purpose`` in ``language`` (falling back to English)."""
     moment = at or utcnow()
     for lang in dict.fromkeys((language, "en")):
         notice = session.scalar(
             select(Notice)
-            .where(Notice.purpose == purpose, Notice.language == lang, Notice.effective_at <= moment)
+            .where(
+                Notice.purpose == purpose, Notice.language == lang, Notice.effective_at <= moment
+            )
             .order_by(Notice.version.desc())
             .limit(1)
         )

@@ -35,8 +35,12 @@ def root_at(session: Session, size: int) -> bytes:
 def signed(row: Checkpoint) -> SignedCheckpoint:
     """The stored checkpoint as the signed-note dataclass."""
     return SignedCheckpoint(
-        origin=row.origin, tree_size=row.tree_size, root_hash=row.root_hash,
-        timestamp=row.timestamp, key_id=row.key_id, signature=row.signature,
+        origin=row.origin,
+        tree_size=row.tree_size,
+        root_hash=row.root_hash,
+        timestamp=row.timestamp,
+        key_id=row.key_id,
+        signature=row.signature,
     )
 
 
@@ -51,10 +55,16 @@ def make_checkpoint(session: Session, *, only_if_grown: bool = False) -> Checkpo
         latest = latest_checkpoint(session)
         if only_if_grown and latest is not None and latest.tree_size == size:
             return None
-        cp = sign_checkpoint(rt.signing_key, rt.ledger_origin, size, root_at(session, size), utcnow())
+        cp = sign_checkpoint(
+            rt.signing_key, rt.ledger_origin, size, root_at(session, size), utcnow()
+        )
         row = Checkpoint(
-            origin=cp.origin, tree_size=cp.tree_size, root_hash=cp.root_hash,
-            timestamp=cp.timestamp, key_id=cp.key_id, signature=cp.signature,
+            origin=cp.origin,
+            tree_size=cp.tree_size,
+            root_hash=cp.root_hash,
+            timestamp=cp.timestamp,
+            key_id=cp.key_id,
+            signature=cp.signature,
         )
         session.add(row)
     return row
@@ -128,9 +138,14 @@ def _notice_dict(notice: Notice | None) -> dict | None:
     if notice is None:
         return None
     return {
-        "id": notice.id, "purpose": notice.purpose, "language": notice.language,
-        "version": notice.version, "title": notice.title, "text": notice.text,
-        "sha256": notice.sha256, "effective_at": _iso(notice.effective_at),
+        "id": notice.id,
+        "purpose": notice.purpose,
+        "language": notice.language,
+        "version": notice.version,
+        "title": notice.title,
+        "text": notice.text,
+        "sha256": notice.sha256,
+        "effective_at": _iso(notice.effective_at),
     }
 
 

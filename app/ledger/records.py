@@ -42,7 +42,11 @@ def record_of(event: Any) -> dict[str, Any]:
     """The canonical record (JSON-ready dict, no floats) of a consent event row or draft."""
     notice = None
     if event.notice_id is not None:
-        notice = {"id": event.notice_id, "version": event.notice_version, "sha256": event.notice_hash}
+        notice = {
+            "id": event.notice_id,
+            "version": event.notice_version,
+            "sha256": event.notice_hash,
+        }
     return {
         "format": RECORD_FORMAT,
         "seq": event.seq,

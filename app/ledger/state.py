@@ -39,37 +39,68 @@ def project(current: StateValues | None, event) -> StateValues | None:
     base = current or StateValues("none", None, False, None, None, None, event.seq)
     if action in ("granted", "renewed", "confirmed"):
         return StateValues(
-            "granted", event.lawful_basis, True, event.event_time, event.expires_at,
-            event.notice_version, event.seq,
+            "granted",
+            event.lawful_basis,
+            True,
+            event.event_time,
+            event.expires_at,
+            event.notice_version,
+            event.seq,
         )
     if action == "double_opt_in_pending":
         if base.status == "granted":  # a repeated request must not undo a confirmed consent
             return _touch(base, event.seq)
         return StateValues(
-            "pending", event.lawful_basis, False, None, event.expires_at, event.notice_version, event.seq
+            "pending",
+            event.lawful_basis,
+            False,
+            None,
+            event.expires_at,
+            event.notice_version,
+            event.seq,
         )
     if action == "cancelled":
         if base.status != "pending":
             return _touch(base, event.seq)
-        return StateValues("none", base.lawful_basis, False, None, None, base.notice_version, event.seq)
+        return StateValues(
+            "none", base.lawful_basis, False, None, None, base.notice_version, event.seq
+        )
     if action == "withdrawn":
-        return StateValues("withdrawn", base.lawful_basis, False, None, None, base.notice_version, event.seq)
+        return StateValues(
+            "withdrawn", base.lawful_basis, False, None, None, base.notice_version, event.seq
+        )
     if action == "expired":
         if base.status != "granted":
             return _touch(base, event.seq)
-        return StateValues("expired", base.lawful_basis, False, base.granted_at, base.expires_at,
-                           base.notice_version, event.seq)
+        return StateValues(
+            "expired",
+            base.lawful_basis,
+            False,
+            base.granted_at,
+            base.expires_at,
+            base.notice_version,
+            event.seq,
+        )
     return _touch(base, event.seq)
 
 
 def _touch(values: StateValues, seq: int) -> StateValues:
-    return StateValues(**{**{f.name: getattr(values, f.name) for f in fields(values)}, "last_seq": seq})
+    return StateValues(
+        **{**{f.name: getattr(values, f.name) for f in fields(values)}, "last_seq": seq}
+    )
 
 
 def values_of(row: ConsentState) -> StateValues:
     """The projected values held in a stored row."""
-    return StateValues(row.status, row.lawful_basis, row.confirmed, row.granted_at, row.expires_at,
-                       row.notice_version, row.last_seq)
+    return StateValues(
+        row.status,
+        row.lawful_basis,
+        row.confirmed,
+        row.granted_at,
+        row.expires_at,
+        row.notice_version,
+        row.last_seq,
+    )
 
 
 def apply_event(session: Session, customer: Customer, event) -> None:
@@ -106,7 +137,9 @@ def replay(session: Session, batch: int = 5000) -> tuple[dict, dict[str, datetim
     state: dict[tuple[str, str, str], StateValues] = {}
     objected: dict[str, datetime | None] = {}
     count = 0
-    for event in session.scalars(select(ConsentEvent).order_by(ConsentEvent.seq).execution_options(yield_per=batch)):
+    for event in session.scalars(
+        select(ConsentEvent).order_by(ConsentEvent.seq).execution_options(yield_per=batch)
+    ):
         count += 1
         if event.action == "objected":
             objected[event.customer_ref] = event.event_time
@@ -135,13 +168,17 @@ def rebuild_state(session: Session, *, fix: bool = True) -> RebuildReport:
             want, have = expected.get(key), stored.get(key)
             if have is not None and want == values_of(have):
                 continue
-            differences.append(f"{key[0]} {key[1]}/{key[2]}: stored {_show(have)}, ledger says {_show(want)}")
+            differences.append(
+                f"{key[0]} {key[1]}/{key[2]}: stored {_show(have)}, ledger says {_show(want)}"
+            )
             if fix:
                 _repair(session, customers, key, have, want)
         for ref, moment in objected.items():
             customer = customers.get(ref)
             if customer is not None and customer.objected_at != moment:
-                differences.append(f"{ref} objection: stored {customer.objected_at}, ledger says {moment}")
+                differences.append(
+                    f"{ref} objection: stored {customer.objected_at}, ledger says {moment}"
+                )
                 if fix:
                     customer.objected_at = moment
         if not fix:

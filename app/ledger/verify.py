@@ -73,9 +73,13 @@ def _check_rows(session: Session, result: VerificationResult, checkpoints, progr
             return
         recomputed = leaf_hash(canonical_bytes(record_of(row)))
         if recomputed != row.leaf_hash:
-            result.fail(f"entry {row.seq} ({row.record_id}): content altered since it was appended", row.seq)
+            result.fail(
+                f"entry {row.seq} ({row.record_id}): content altered since it was appended", row.seq
+            )
         elif row.node_hash != recomputed:
-            result.fail(f"entry {row.seq}: tree node missing or altered (inserted out of band?)", row.seq)
+            result.fail(
+                f"entry {row.seq}: tree node missing or altered (inserted out of band?)", row.seq
+            )
         stream.append(recomputed)
         expected += 1
         while pending and pending[0].tree_size == expected:
@@ -84,18 +88,24 @@ def _check_rows(session: Session, result: VerificationResult, checkpoints, progr
         if progress and expected % batch == 0:
             progress(expected, result.tree_size)
     if expected != result.tree_size:
-        result.fail(f"entry {expected}: ledger head says {result.tree_size} events, rows end at {expected}", expected)
+        result.fail(
+            f"entry {expected}: ledger head says {result.tree_size} events, rows end at {expected}",
+            expected,
+        )
     for cp in pending:
         if cp.tree_size == 0:
             _check_root(result, cp, root_hash([]), 0)
         else:
-            result.fail(f"checkpoint #{cp.id} claims {cp.tree_size} events; only {expected} rows exist")
+            result.fail(
+                f"checkpoint #{cp.id} claims {cp.tree_size} events; only {expected} rows exist"
+            )
 
 
 def _check_root(result: VerificationResult, cp: Checkpoint, root: bytes, size: int) -> None:
     if cp.root_hash != root:
         result.fail(
-            f"checkpoint #{cp.id} (size {size}) root differs from the rows: an entry before {size} was changed",
+            f"checkpoint #{cp.id} (size {size}) root differs from the rows: "
+            f"an entry before {size} was changed",
             max(size - 1, 0),
         )
 
@@ -110,27 +120,41 @@ def _check_checkpoints(session: Session, result: VerificationResult, checkpoints
             result.fail(f"checkpoint #{cp.id}: stored tree nodes give a different root")
         if previous is not None and previous.tree_size <= cp.tree_size <= result.tree_size:
             proof = consistency_proof(session, previous.tree_size, cp.tree_size)
-            if not verify_consistency(previous.tree_size, cp.tree_size, previous.root_hash, cp.root_hash, proof):
-                result.fail(f"checkpoints #{previous.id} → #{cp.id}: not consistent (history rewritten)")
+            if not verify_consistency(
+                previous.tree_size, cp.tree_size, previous.root_hash, cp.root_hash, proof
+            ):
+                result.fail(
+                    f"checkpoints #{previous.id} → #{cp.id}: not consistent (history rewritten)"
+                )
         previous = cp
 
 
-def verify_ledger(session: Session, progress: Progress | None = None, batch: int = 10_000) -> VerificationResult:
+def verify_ledger(
+    session: Session, progress: Progress | None = None, batch: int = 10_000
+) -> VerificationResult:
     """Verify the whole ledger; never raises on tampering, reports it."""
     result = VerificationResult(tree_size=ledger_size(session))
-    checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size, Checkpoint.id)))
+    checkpoints = list(
+        session.scalars(select(Checkpoint).order_by(Checkpoint.tree_size, Checkpoint.id))
+    )
     result.checkpoints = len(checkpoints)
     _check_rows(session, result, checkpoints, progress, batch)
     _check_checkpoints(session, result, checkpoints)
     return result
 
 
-def record_verification(session: Session, result: VerificationResult, actor: str) -> LedgerVerification:
+def record_verification(
+    session: Session, result: VerificationResult, actor: str
+) -> LedgerVerification:
     """Store the outcome so the console can show the history (and a banner on failure)."""
     with transaction(session):
         row = LedgerVerification(
-            finished_at=utcnow(), ok=result.ok, tree_size=result.tree_size, checked=result.checked,
-            first_bad_seq=result.first_bad_seq, message="; ".join(result.problems[:5]) or "all checks passed",
+            finished_at=utcnow(),
+            ok=result.ok,
+            tree_size=result.tree_size,
+            checked=result.checked,
+            first_bad_seq=result.first_bad_seq,
+            message="; ".join(result.problems[:5]) or "all checks passed",
             actor=actor,
         )
         session.add(row)

@@ -24,9 +24,7 @@ def find_customer_by_email(session: Session, email: str) -> Customer | None:
     except ValueError:
         return None
     return session.scalar(
-        select(Customer).where(
-            Customer.email_index.in_(candidates), Customer.erased_at.is_(None)
-        )
+        select(Customer).where(Customer.email_index.in_(candidates), Customer.erased_at.is_(None))
     )
 
 

@@ -29,7 +29,9 @@ from app.vault.service import CustomerErased
 SHREDDED = (ProfileField, ProfileFieldHistory, SharingChoice, ContactPreferences, CustomerKey)
 
 
-def erase_customer(session: Session, customer: Customer, *, actor: str, reason: str | None) -> Erasure:
+def erase_customer(
+    session: Session, customer: Customer, *, actor: str, reason: str | None
+) -> Erasure:
     """Shred the customer's data key and data, keep a pseudonymous stub and a record."""
     if customer.erased_at is not None:
         raise CustomerErased("This customer's data was already erased.")
@@ -38,8 +40,9 @@ def erase_customer(session: Session, customer: Customer, *, actor: str, reason: 
             session.execute(delete(model).where(model.customer_id == customer.id))
         # A global suppression keeps the pseudonymous stub out of every audience for good.
         session.merge(
-            Suppression(customer_id=customer.id, channel="*", reason="global_opt_out",
-                        source="erasure")
+            Suppression(
+                customer_id=customer.id, channel="*", reason="global_opt_out", source="erasure"
+            )
         )
         customer.email_index = None
         customer.password_hash = None

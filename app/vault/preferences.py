@@ -32,8 +32,11 @@ class Window:
 
     def to_json(self) -> dict:
         """The stored form."""
-        return {"days": sorted(self.weekdays), "start": self.start.strftime("%H:%M"),
-                "end": self.end.strftime("%H:%M")}
+        return {
+            "days": sorted(self.weekdays),
+            "start": self.start.strftime("%H:%M"),
+            "end": self.end.strftime("%H:%M"),
+        }
 
 
 def parse_windows(raw: str | list) -> tuple[Window, ...]:
@@ -53,7 +56,9 @@ def parse_windows(raw: str | list) -> tuple[Window, ...]:
             windows.append(Window(days, start, end))
         return tuple(windows)
     except (ValueError, TypeError, KeyError):
-        raise InvalidInput("Contact windows need days (Mon–Sun) and a start and end time that differ.") from None
+        raise InvalidInput(
+            "Contact windows need days (Monday to Sunday) and a start and end time that differ."
+        ) from None
 
 
 def preferences_of(session: Session, customer: Customer) -> ContactPreferences:
@@ -83,7 +88,9 @@ def save_preferences(
         row = session.get(ContactPreferences, customer.id, with_for_update=True)
         current = row.version if row else 0
         if current != expected_version:
-            raise Conflict("These settings were changed in another window. Reload to see them, then try again.")
+            raise Conflict(
+                "These settings were changed in another window. Reload to see them, then try again."
+            )
         if row is None:
             row = ContactPreferences(customer_id=customer.id, version=0)
             session.add(row)

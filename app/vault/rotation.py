@@ -48,7 +48,9 @@ def vault_status(session: Session) -> VaultStatus:
     ):
         version = int(token.split(":")[0].lstrip("v"))
         indexes[version] = indexes.get(version, 0) + count
-    return VaultStatus(keys, indexes, rt.vault_keys.active_version, rt.blind_index_keys.active_version)
+    return VaultStatus(
+        keys, indexes, rt.vault_keys.active_version, rt.blind_index_keys.active_version
+    )
 
 
 def rotate_kek(session: Session, batch_size: int = 500, progress: Progress | None = None) -> int:
@@ -67,7 +69,9 @@ def rotate_kek(session: Session, batch_size: int = 500, progress: Progress | Non
             for key, ref in rows:
                 fresh = rewrap_data_key(keyring, ref, WrappedKey(key.kek_version, key.wrapped_key))
                 key.kek_version, key.wrapped_key, key.rotated_at = (
-                    fresh.kek_version, fresh.blob, utcnow()
+                    fresh.kek_version,
+                    fresh.blob,
+                    utcnow(),
                 )
         done += len(rows)
         if progress:
@@ -76,7 +80,9 @@ def rotate_kek(session: Session, batch_size: int = 500, progress: Progress | Non
             return done
 
 
-def reindex_emails(session: Session, batch_size: int = 500, progress: Progress | None = None) -> int:
+def reindex_emails(
+    session: Session, batch_size: int = 500, progress: Progress | None = None
+) -> int:
     """Recompute blind indexes still under an older index key (decrypting each address)."""
     rt = runtime()
     prefix = f"v{rt.blind_index_keys.active_version}:"
@@ -86,14 +92,21 @@ def reindex_emails(session: Session, batch_size: int = 500, progress: Progress |
             rows = session.execute(
                 select(Customer, CustomerKey, ProfileField.ciphertext)
                 .join(CustomerKey, CustomerKey.customer_id == Customer.id)
-                .join(ProfileField, (ProfileField.customer_id == Customer.id) & (ProfileField.field == "email"))
+                .join(
+                    ProfileField,
+                    (ProfileField.customer_id == Customer.id) & (ProfileField.field == "email"),
+                )
                 .where(Customer.email_index.is_not(None), ~Customer.email_index.startswith(prefix))
                 .order_by(Customer.id)
                 .limit(batch_size)
             ).all()
             for customer, key, blob in rows:
-                cipher = FieldCipher.open(rt.vault_keys, customer.ref, WrappedKey(key.kek_version, key.wrapped_key))
-                customer.email_index = blind_index(rt.blind_index_keys, cipher.decrypt("email", blob))
+                cipher = FieldCipher.open(
+                    rt.vault_keys, customer.ref, WrappedKey(key.kek_version, key.wrapped_key)
+                )
+                customer.email_index = blind_index(
+                    rt.blind_index_keys, cipher.decrypt("email", blob)
+                )
         done += len(rows)
         if progress:
             progress(done)

@@ -96,12 +96,16 @@ def register_customer(
         dek = new_data_key()
         wrapped = wrap_data_key(keys.vault_keys, customer.ref, dek)
         session.add(
-            CustomerKey(customer_id=customer.id, kek_version=wrapped.kek_version, wrapped_key=wrapped.blob)
+            CustomerKey(
+                customer_id=customer.id, kek_version=wrapped.kek_version, wrapped_key=wrapped.blob
+            )
         )
         cipher = FieldCipher(dek, customer.ref)
         for name, value in clean.items():
             session.add(
-                ProfileField(customer_id=customer.id, field=name, ciphertext=cipher.encrypt(name, value))
+                ProfileField(
+                    customer_id=customer.id, field=name, ciphertext=cipher.encrypt(name, value)
+                )
             )
     return customer
 
@@ -177,8 +181,13 @@ def read_fields(
     values = {row.field: cipher.decrypt(row.field, row.ciphertext) for row in rows}
     with transaction(session):
         log_access(
-            session, actor=actor, purpose=purpose, fields=wanted, customer_count=1,
-            customer_ref=customer.ref, reason=reason,
+            session,
+            actor=actor,
+            purpose=purpose,
+            fields=wanted,
+            customer_count=1,
+            customer_ref=customer.ref,
+            reason=reason,
         )
     return values
 
@@ -211,8 +220,11 @@ def update_field(
         if row is not None:
             session.add(
                 ProfileFieldHistory(
-                    customer_id=customer.id, field=field, ciphertext=row.ciphertext,
-                    actor=actor, reason=reason,
+                    customer_id=customer.id,
+                    field=field,
+                    ciphertext=row.ciphertext,
+                    actor=actor,
+                    reason=reason,
                 )
             )
         if field not in clean:
@@ -237,7 +249,8 @@ def _reindex_email(session: Session, customer: Customer, email: str | None) -> N
     index = blind_index(keys, email)
     taken = session.scalar(
         select(Customer.id).where(
-            Customer.email_index.in_(blind_index_candidates(keys, email)), Customer.id != customer.id
+            Customer.email_index.in_(blind_index_candidates(keys, email)),
+            Customer.id != customer.id,
         )
     )
     if taken:
@@ -268,8 +281,15 @@ def set_sharing(
         for (field, purpose), shared in choices.items():
             row = existing.get((field, purpose))
             if row is None:
-                session.add(SharingChoice(customer_id=customer.id, field=field, purpose=purpose,
-                                          shared=bool(shared), changed_at=now))
+                session.add(
+                    SharingChoice(
+                        customer_id=customer.id,
+                        field=field,
+                        purpose=purpose,
+                        shared=bool(shared),
+                        changed_at=now,
+                    )
+                )
                 changed += 1
             elif row.shared != bool(shared):
                 row.shared, row.changed_at = bool(shared), now

@@ -72,7 +72,8 @@ def live_server(app) -> Iterator[str]:
 @pytest.fixture
 def page(browser, live_server):
     """A fresh browser page (own cookies) with ``base_url`` set to the live server."""
-    context = browser.new_context(base_url=live_server)
+    # bypass_csp only lets the tests inject axe-core; the CSP itself is tested on the headers.
+    context = browser.new_context(base_url=live_server, bypass_csp=True)
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page

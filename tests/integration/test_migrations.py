@@ -20,7 +20,9 @@ def test_models_and_migrations_agree(app):
     assert differences == []
 
 
-@pytest.mark.parametrize("statement", ["UPDATE notices SET text = 'changed'", "DELETE FROM notices"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE notices SET text = 'changed'", "DELETE FROM notices"]
+)
 def test_the_database_refuses_to_alter_ledger_tables(app, statement):
     with db.engine.begin() as connection:
         connection.execute(
@@ -39,12 +41,18 @@ def test_every_ledger_table_is_guarded(app):
     with db.engine.connect() as connection:
         if dialect == "sqlite":
             names = set(
-                connection.execute(text("SELECT name FROM sqlite_master WHERE type='trigger'")).scalars()
+                connection.execute(
+                    text("SELECT name FROM sqlite_master WHERE type='trigger'")
+                ).scalars()
             )
             expected = {f"{t}_no_{verb}" for t in APPEND_ONLY for verb in ("update", "delete")}
         else:
             names = set(
-                connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars()
+                connection.execute(
+                    text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+                ).scalars()
             )
-            expected = {f"{t}_append_only" for t in APPEND_ONLY} | {f"{t}_no_truncate" for t in APPEND_ONLY}
+            expected = {f"{t}_append_only" for t in APPEND_ONLY} | {
+                f"{t}_no_truncate" for t in APPEND_ONLY
+            }
     assert expected <= names

@@ -17,7 +17,9 @@ AREAS = {
 
 
 def test_every_endpoint_declares_an_access_rule(app):
-    missing = [rule.endpoint for rule in app.url_map.iter_rules() if rule_for(app, rule.endpoint) is None]
+    missing = [
+        rule.endpoint for rule in app.url_map.iter_rules() if rule_for(app, rule.endpoint) is None
+    ]
     assert missing == []
 
 

@@ -79,7 +79,9 @@ def test_wrong_current_password_does_not_change_anything(client, create_staff, l
 def test_sign_in_attempts_are_rate_limited(app_factory):
     app = app_factory(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
     client = app.test_client()
-    statuses = [sign_in(client, "x@staff.example.com", "wrong password!").status_code for _ in range(5)]
+    statuses = [
+        sign_in(client, "x@staff.example.com", "wrong password!").status_code for _ in range(5)
+    ]
     assert statuses[:3] == [200, 200, 200]
     assert statuses[3:] == [429, 429]
 

@@ -24,9 +24,30 @@ JUNK_VALUES = [
     "",
 ]
 FIELD_NAMES = [
-    "email", "password", "name", "role", "purpose", "channel", "reason", "value", "field",
-    "shared", "subject", "body", "start", "end", "weekly_cap", "paused_until", "q", "at",
-    "confirm", "new_password", "current_password", "language", "timezone", "version",
+    "email",
+    "password",
+    "name",
+    "role",
+    "purpose",
+    "channel",
+    "reason",
+    "value",
+    "field",
+    "shared",
+    "subject",
+    "body",
+    "start",
+    "end",
+    "weekly_cap",
+    "paused_until",
+    "q",
+    "at",
+    "confirm",
+    "new_password",
+    "current_password",
+    "language",
+    "timezone",
+    "version",
 ]
 
 
