@@ -10,7 +10,9 @@ from flask import Flask
 from app.errors import AssensoError
 
 #: Modules under ``app.cli`` that each define a click group named ``group``.
-COMMAND_MODULES = ("users", "demo", "serve", "vault", "ledger", "worker", "policy")
+COMMAND_MODULES = (
+    "users", "demo", "serve", "vault", "ledger", "worker", "policy", "scheduler", "campaigns",
+)  # fmt: skip
 
 
 def fail(message: str, code: int = 1) -> None:
