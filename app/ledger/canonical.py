@@ -46,14 +46,17 @@ def canonical_bytes(record: Mapping[str, Any]) -> bytes:
 
 
 def _check_object(obj: dict, where: str) -> bool:
-    """Refuse non-record content inside ``obj``; True when all of its keys are ASCII."""
-    ascii_keys = True
+    """Refuse non-record content inside ``obj``; True when all keys inside are ASCII."""
+    try:
+        ascii_keys = all(map(str.isascii, obj))
+    except TypeError:
+        bad = next(key for key in obj if not isinstance(key, str))
+        raise ValueError(f"{where}: key {bad!r} is not a string") from None
     for key, value in obj.items():
-        if type(key) is not str:
-            raise ValueError(f"{where}: key {key!r} is not a string")
-        ascii_keys = ascii_keys and key.isascii()
         kind = type(value)
-        if kind is str or kind is bool or value is None:
+        if kind is str or value is None or kind is bool:
+            continue
+        if kind is int and -SAFE_INTEGER_LIMIT < value < SAFE_INTEGER_LIMIT:
             continue
         ascii_keys = _check_value(value, kind, f"{where}.{key}") and ascii_keys
     return ascii_keys

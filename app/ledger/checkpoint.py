@@ -3,7 +3,7 @@
 Modelled on the C2SP tlog-checkpoint "signed note" but self-contained. The signed body is
 UTF-8 text of exactly four lines, each ending in ``"\\n"``::
 
-    <origin>                       e.g. "assenso.example/consent-ledger" (no newline inside)
+    <origin>                       e.g. "assenso.example/consent-ledger" (printable text)
     <tree size, decimal>           e.g. "1042"
     <root hash, standard base64>   44 characters for 32 bytes
     <timestamp, RFC 3339 UTC>      "2026-11-23T02:14:05Z" (".ffffffZ" only if sub-second)
@@ -91,8 +91,10 @@ def parse_timestamp(text: str) -> datetime:
 
 def checkpoint_body(origin: str, size: int, root: bytes, timestamp: datetime) -> bytes:
     """The signed text: origin, decimal size, base64 root, RFC 3339 timestamp, one per line."""
-    if not origin or "\n" in origin or origin != origin.strip():
-        raise ValueError("checkpoint origin must be one non-empty line without edge spaces")
+    if not (
+        isinstance(origin, str) and origin and origin.isprintable() and origin == origin.strip()
+    ):
+        raise ValueError("checkpoint origin must be non-empty printable text without edge spaces")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise ValueError("checkpoint tree size must be a non-negative integer")
     if not isinstance(root, bytes) or len(root) != 32:
