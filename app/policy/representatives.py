@@ -1,0 +1,123 @@
+"""Decisions for whole classes of customers, each taken by the engine on a representative.
+
+The set-wise audience classifies customers in SQL by *reason code* (see
+:mod:`app.policy.setwise_sql`). Customers of one class have the same facts as far as the engine
+looks, so one call of :func:`~app.policy.engine.decide` on a representative decides them all:
+a representative passes every prefilter rule except the one its reason code names, which it
+fails in the same way (hence with the engine's very message). Each class decision is checked to
+end with the rule its code names; a mismatch is a bug and raises (no message is sent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from app.policy.decision import Decision
+from app.policy.engine import decide
+from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts, Intent
+from app.policy.policyset import PolicySet
+from app.policy.prefilter import PREFILTER_RULES
+
+_LONG_AGO = datetime(1, 1, 1, tzinfo=UTC)
+_ADULT = 1000
+
+
+class ClassMismatch(RuntimeError):
+    """The engine decided a class representative by another rule than SQL classified it."""
+
+
+class Representatives:
+    """Decisions per reason code and per (jurisdiction, time zone), cached for one intent."""
+
+    def __init__(self, policy_set: PolicySet, intent: Intent) -> None:
+        self.policy_set, self.intent = policy_set, intent
+        self._cache: dict[tuple[str, str, str], Decision] = {}
+
+    def _passing(self, jurisdiction: str, timezone: str) -> dict[str, Any]:
+        """Facts passing every prefilter rule of any policy for this intent."""
+        intent = self.intent
+        consent = ConsentFact("granted", intent.at, None, "consent", True)
+        return {
+            "customer_id": 0,
+            "jurisdiction": jurisdiction,
+            "timezone": timezone,
+            "age_attested": _ADULT,
+            "consents": {(intent.purpose, intent.channel): consent},
+            "verified_channels": frozenset({intent.channel}),
+            "shared_fields": {intent.purpose: intent.template_fields},
+            "existing_customer": True,
+        }
+
+    def _failing(self, code: str) -> dict[str, Any]:
+        """The change that makes the passing facts fail the way ``code`` says."""
+        rule, _, detail = code.partition(":")
+        at, key = self.intent.at, (self.intent.purpose, self.intent.channel)
+        consent = {
+            "consent_expired": ConsentFact("expired"),
+            "consent_expired:undated": ConsentFact("granted", None, None, "consent", True),
+            "consent_expired:old": ConsentFact("granted", _LONG_AGO, None, "consent", True),
+            "double_opt_in:pending": ConsentFact("pending", at),
+            "double_opt_in:unconfirmed": ConsentFact("granted", at, None, "consent", False),
+        }.get(code)
+        if consent is not None:
+            return {"consents": {key: consent}}
+        if rule == "lawful_basis":
+            return {"consents": {key: ConsentFact(detail)}, "existing_customer": False}
+        if rule == "data_minimisation" and detail:
+            unshared = frozenset(detail.split(",")) - {""}
+            return {"shared_fields": {key[0]: self.intent.template_fields - unshared}}
+        return {
+            "objection": {"objected": True},
+            "suppression": {"suppressions": frozenset({self.intent.channel})},
+            "suppression:*": {"suppressions": frozenset({"*"})},
+            "minimum_age": {"age_attested": None},
+            "channel_address": {"verified_channels": frozenset()},
+        }.get(code, {})
+
+    def denial(self, jurisdiction: str, timezone: str, code: str) -> Decision:
+        """The decision for customers SQL classified with the prefilter reason ``code``."""
+        key = (jurisdiction, timezone, code)
+        found = self._cache.get(key)
+        if found is None:
+            facts = CustomerFacts(**(self._passing(jurisdiction, timezone) | self._failing(code)))
+            found = decide(self.policy_set, facts, self.intent)
+            if found.rule_id != code.partition(":")[0]:
+                raise ClassMismatch(f"reason {code} was decided by rule {found.rule_id}")
+            self._cache[key] = found
+        return found
+
+    def unlimited(self, jurisdiction: str, timezone: str) -> Decision:
+        """The decision for survivors without limits or recent sends, by zone."""
+        key = (jurisdiction, timezone, "")
+        found = self._cache.get(key)
+        if found is None:
+            found = self.limited(jurisdiction, timezone, (), None, None, ())
+            self._cache[key] = found
+        return found
+
+    def limited(
+        self,
+        jurisdiction: str,
+        timezone: str,
+        windows: tuple[ContactWindow, ...],
+        weekly_cap: int | None,
+        paused_until: datetime | None,
+        sends: Sequence[datetime],
+    ) -> Decision:
+        """The decision for one survivor, on their own limits and recent sends."""
+        facts = CustomerFacts(
+            **self._passing(jurisdiction, timezone),
+            contact_windows=windows,
+            weekly_cap=weekly_cap,
+            paused_until=paused_until,
+            recent_sends={self.intent.channel: tuple(sends)},
+        )
+        decision = decide(self.policy_set, facts, self.intent)
+        if decision.rule_id in PREFILTER_RULES and decision.rule_id not in _LOOKUPS:
+            raise ClassMismatch(f"a survivor was denied by {decision.rule_id}")
+        return decision
+
+
+_LOOKUPS = frozenset({"jurisdiction_unknown", "purpose_unknown", "channel_unknown"})
