@@ -37,11 +37,19 @@ def outbox_counts(session: Session, *, campaign_id: int | None = None, run_id: i
     """
     o = OutboxEntry
     scope = o.run_id == run_id if run_id is not None else o.campaign_id == campaign_id
-    state = (
-        select(o.variant, o.status, o.last_error == HELD_MARK, _bounced(), func.count())
+    rows = (
+        select(
+            o.variant.label("variant"),
+            o.status.label("status"),
+            func.coalesce(o.last_error == HELD_MARK, False).label("held"),
+            _bounced().label("bounced"),
+        )
         .where(scope)
-        .group_by(o.variant, o.status, o.last_error == HELD_MARK, _bounced())
+        .subquery()
     )
+    state = select(
+        rows.c.variant, rows.c.status, rows.c.held, rows.c.bounced, func.count()
+    ).group_by(rows.c.variant, rows.c.status, rows.c.held, rows.c.bounced)
     counts: dict[tuple[str | None, str], int] = defaultdict(int)
     for variant, status, held, bounced, count in session.execute(state):
         if status == "cancelled" and held:

@@ -164,4 +164,4 @@ def _zones(session: Session, customer_ids: Sequence[int]) -> dict[int, str]:
     rows = session.execute(
         select(Customer.id, Customer.timezone).where(Customer.id.in_(list(customer_ids)))
     )
-    return dict(rows.tuples())
+    return {customer_id: zone for customer_id, zone in rows}
