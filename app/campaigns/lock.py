@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import Engine, create_engine, delete, or_, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from app.campaigns.models import SchedulerLock
@@ -51,6 +51,14 @@ class LeaderLock(Protocol):
         """Give the lock up (idempotent)."""
 
 
+#: Whether this session holds the advisory lock on the bigint key split as (hi, lo).
+_HELD = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND classid::bigint = :hi AND objid::bigint = :lo"
+    " AND objsubid = 1)"
+)
+
+
 class AdvisoryLock:
     """The PostgreSQL advisory lock, held by a dedicated connection."""
 
@@ -73,24 +81,31 @@ class AdvisoryLock:
                 text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
             ).scalar_one()
             self._connection.commit()  # the lock is session-level: it outlives the transaction
-        except DBAPIError:
+        except SQLAlchemyError:
             self._drop_connection()
             return False
         self._held = bool(got)
         return self._held
 
     def still_held(self) -> bool:
-        """Ping the lock's connection; a lost connection means a lost lock."""
+        """Ask PostgreSQL whether this connection's session still holds the lock.
+
+        A broken or silently re-opened connection answers no (or fails): the lock is lost.
+        """
         if not self._held or self._connection is None:
             return False
         try:
-            self._connection.execute(text("SELECT 1")).scalar_one()
+            held = self._connection.execute(
+                _HELD, {"hi": self.key >> 32, "lo": self.key & 0xFFFFFFFF}
+            )
+            held = bool(held.scalar_one())
             self._connection.commit()
-        except DBAPIError:
-            log.warning("scheduler lock connection lost")
+        except SQLAlchemyError:
+            held = False
+        if not held:
+            log.warning("scheduler lock lost (its connection was closed or replaced)")
             self._drop_connection()
-            return False
-        return True
+        return held
 
     def release(self) -> None:
         """Unlock and close the dedicated connection."""
@@ -98,7 +113,7 @@ class AdvisoryLock:
             try:
                 self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
                 self._connection.commit()
-            except DBAPIError:
+            except SQLAlchemyError:
                 log.warning("scheduler lock could not be released cleanly")
         self._drop_connection()
         self._engine.dispose()
@@ -108,7 +123,7 @@ class AdvisoryLock:
         if self._connection is not None:
             try:
                 self._connection.close()
-            except DBAPIError:
+            except SQLAlchemyError:
                 log.debug("closing a broken lock connection failed")
             self._connection = None
 
