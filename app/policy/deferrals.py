@@ -142,23 +142,28 @@ def settle(
     if t.tzinfo is zone:
         t = t.astimezone(UTC)  # astimezone to the same zone would not normalise a wall time
     local = t.astimezone(zone)
-    first = None
-    satisfied = index = 0
-    budget = count * MAX_ROUNDS
-    while satisfied < count:
-        if budget == 0:
-            return first, f"no moment satisfying every deferral rule found in {MAX_ROUNDS} rounds"
-        budget -= 1
+    index = 0
+    while True:  # the common case first: every rule satisfied right away
         rule_id, check = checks[index]
         result = check(plan, customer, intent, t, local)
+        if result is not None:
+            break
+        index += 1
+        if index == count:
+            return None, None
+    first = rule_id
+    satisfied = 0
+    for _ in range(count * MAX_ROUNDS):
         if result is None:
             satisfied += 1
+            if satisfied == count:
+                return first, t
         elif isinstance(result, str):
             return rule_id, result
         else:
-            if first is None:
-                first = rule_id
             t, satisfied = result.astimezone(UTC), 0
             local = t.astimezone(zone)
         index = index + 1 if index + 1 < count else 0
-    return (first, t) if first is not None else (None, None)
+        rule_id, check = checks[index]
+        result = check(plan, customer, intent, t, local)
+    return first, f"no moment satisfying every deferral rule found in {MAX_ROUNDS} rounds"
