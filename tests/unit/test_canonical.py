@@ -106,3 +106,14 @@ def test_top_level_must_be_an_object():
     """A list or string is not a consent record."""
     with pytest.raises(ValueError, match="JSON object"):
         canonical_bytes(["not", "a", "record"])  # type: ignore[arg-type]
+
+
+def test_same_bytes_without_the_c_accelerator(monkeypatch):
+    """Where the stdlib's C encoder is missing, the public-API fast path gives the same bytes."""
+    import json.encoder
+
+    from app.ledger import canonical
+
+    record = {"b": [1, None, True], "a": {"z": "é\n", "y": -5}}
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    assert canonical._make_fast_dumps()(record).encode() == rfc8785.dumps(record)
