@@ -221,10 +221,23 @@ class SmtpSender:
         return replies + [(0, b"")] * (len(commands) - len(replies))
 
     def commit(self) -> None:
-        """Send the final dot: from here the message belongs to the server (on a 250)."""
+        """Send the final dot and wait for the reply (:meth:`send_dot` + :meth:`confirm`)."""
+        self.send_dot()
+        self.confirm()
+
+    def send_dot(self) -> None:
+        """Send the final dot: from here the message belongs to the server."""
         assert self._smtp is not None, "stage() first"
         try:
             self._smtp.send(b".\r\n")
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise TransientFailure(f"SMTP connection lost ({exc.__class__.__name__})") from None
+
+    def confirm(self) -> None:
+        """Read the server's reply to the dot; raises unless it accepted the message."""
+        assert self._smtp is not None, "stage() first"
+        try:
             code, _text = self._smtp.getreply()
         except (OSError, smtplib.SMTPException) as exc:
             self.close()

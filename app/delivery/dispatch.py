@@ -59,18 +59,30 @@ class EmailDispatch:
                     done.append(fail(entry, exc))
             ids = {entry.id: email.message_id for _, entry, email in staged}
             kept = recorder.hand_over([e for _, e, _ in staged], ids, done, clock())
-            done = []
-            for sender, entry, _email in staged:
-                done.append(self._commit(sender, entry, kept, fail))
+            done = self._commit_wave(staged, kept, fail)
         return [o for o in done if o is not None]
 
     @staticmethod
-    def _commit(sender: SmtpSender, entry, kept: set[int], fail: Callable) -> Outcome | None:
-        if entry.id not in kept:
-            sender.abort()  # lease lost: the server discards the unfinished message
-            return None
+    def _commit_wave(staged: list, kept: set[int], fail: Callable) -> list[Outcome]:
+        """All dots first (the hand-over is committed), then every reply."""
+        dotted, done = [], []
+        for sender, entry, _email in staged:
+            if entry.id not in kept:
+                sender.abort()  # lease lost: the server discards the unfinished message
+                continue
+            try:
+                sender.send_dot()
+                dotted.append((sender, entry))
+            except ChannelError:  # the dot may have left: never send twice
+                done.append(Outcome(entry, "sent", UNCERTAIN_NOTE))
+        for sender, entry in dotted:
+            done.append(EmailDispatch._confirm(sender, entry, fail))
+        return done
+
+    @staticmethod
+    def _confirm(sender: SmtpSender, entry, fail: Callable) -> Outcome:
         try:
-            sender.commit()
+            sender.confirm()
         except PermanentFailure as exc:
             return fail(entry, exc)
         except ChannelError as exc:

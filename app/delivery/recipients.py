@@ -46,31 +46,29 @@ def _needs(entries: Sequence, templates: TemplateBook) -> dict[int, set[str]]:
     return needed
 
 
-def _ciphers(
-    session: Session, customer_ids: list[int]
-) -> dict[int, tuple[tuple[str, str, str], FieldCipher]]:
+def _ciphers(session: Session, customer_ids: list[int]) -> dict[int, tuple[tuple, FieldCipher]]:
+    """Unwrap the data keys of ``customer_ids`` (keys may live in a separate key store)."""
     keyring = runtime().vault_keys
-    rows = session.execute(
-        select(
-            Customer.id,
-            Customer.ref,
-            Customer.language,
-            Customer.jurisdiction,
-            CustomerKey.kek_version,
-            CustomerKey.wrapped_key,
+    people = {
+        cid: (ref, language, jurisdiction)
+        for cid, ref, language, jurisdiction in session.execute(
+            select(Customer.id, Customer.ref, Customer.language, Customer.jurisdiction).where(
+                Customer.id.in_(customer_ids), Customer.erased_at.is_(None)
+            )
         )
-        .join(CustomerKey, CustomerKey.customer_id == Customer.id)
-        .where(Customer.id.in_(customer_ids), Customer.erased_at.is_(None))
+    }
+    keys = session.execute(
+        select(CustomerKey.customer_id, CustomerKey.kek_version, CustomerKey.wrapped_key).where(
+            CustomerKey.customer_id.in_(list(people))
+        )
     )
     found = {}
-    for cid, ref, language, jurisdiction, version, blob in rows:
+    for cid, version, blob in keys:
         try:
-            found[cid] = (
-                (ref, language, jurisdiction),
-                FieldCipher.open(keyring, ref, WrappedKey(version, blob)),
-            )
+            cipher = FieldCipher.open(keyring, people[cid][0], WrappedKey(version, blob))
         except VaultError:
             continue  # unreadable key: treated like an erased customer, never sent blank
+        found[cid] = (people[cid], cipher)
     return found
 
 

@@ -19,7 +19,10 @@ from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault import service as vault
 
-TEMPLATE = {"subject": "Hello {{ first_name }}", "body_text": "Dear {{ first_name }},\n{{ offer }}\n"}
+TEMPLATE = {
+    "subject": "Hello {{ first_name }}",
+    "body_text": "Dear {{ first_name }},\n{{ offer }}\n",
+}
 
 
 def relaxed_policies(folder: Path) -> str:
@@ -85,7 +88,11 @@ class Sink:
 def audience(session, count: int, purpose: str = "offers", channel: str = "email") -> list:
     """``count`` customers who share first_name for ``purpose`` and consent on ``channel``."""
     notice = publish_notice(
-        session, purpose=purpose, language="en", title="Offers", text="We send offers.",
+        session,
+        purpose=purpose,
+        language="en",
+        title="Offers",
+        text="We send offers.",
         effective_at=utcnow(),
     )
     people = []
@@ -94,13 +101,23 @@ def audience(session, count: int, purpose: str = "offers", channel: str = "email
         if channel == "sms":
             profile["phone"] = f"+3933312{index:05d}"
         customer = vault.register_customer(
-            session, email=f"person{index}@example.org", profile=profile, timezone="UTC",
+            session,
+            email=f"person{index}@example.org",
+            profile=profile,
+            timezone="UTC",
             age_attested=30,
         )
         vault.set_sharing(session, customer, {("first_name", purpose): True})
         consent.grant(
-            session, customer, purpose=purpose, channel=channel, notice=notice, source="import",
-            method="import", actor="test", skip_double_opt_in=True,
+            session,
+            customer,
+            purpose=purpose,
+            channel=channel,
+            notice=notice,
+            source="import",
+            method="import",
+            actor="test",
+            skip_double_opt_in=True,
         )
         people.append(customer)
     with transaction(session):
@@ -110,10 +127,14 @@ def audience(session, count: int, purpose: str = "offers", channel: str = "email
     return people
 
 
-def campaign_outbox(session, customer_ids, copies: int = 1, channel: str = "email", **campaign) -> int:
+def campaign_outbox(
+    session, customer_ids, copies: int = 1, channel: str = "email", **campaign
+) -> int:
     """A campaign with one template and run, and its outbox entries; returns the campaign id."""
     with transaction(session):
-        row = Campaign(name="Spring", purpose="offers", channel=channel, created_by="test", **campaign)
+        row = Campaign(
+            name="Spring", purpose="offers", channel=channel, created_by="test", **campaign
+        )
         session.add(row)
         session.flush()
         session.add(CampaignTemplate(campaign_id=row.id, **TEMPLATE))
@@ -121,11 +142,19 @@ def campaign_outbox(session, customer_ids, copies: int = 1, channel: str = "emai
         session.add(run)
         session.flush()
         entries = [
-            {"idempotency_key": f"run:{run.id}:customer:{cid}:{channel}:{copy}",
-             "campaign_id": row.id, "run_id": run.id, "customer_id": cid, "channel": channel,
-             "purpose": "offers", "variant": "A", "payload_json": '{"offer": "20% off"}',
-             "not_before": utcnow()}
-            for copy in range(copies) for cid in customer_ids
+            {
+                "idempotency_key": f"run:{run.id}:customer:{cid}:{channel}:{copy}",
+                "campaign_id": row.id,
+                "run_id": run.id,
+                "customer_id": cid,
+                "channel": channel,
+                "purpose": "offers",
+                "variant": "A",
+                "payload_json": '{"offer": "20% off"}',
+                "not_before": utcnow(),
+            }
+            for copy in range(copies)
+            for cid in customer_ids
         ]
         session.execute(insert(OutboxEntry), entries)
         return row.id

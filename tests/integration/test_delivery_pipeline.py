@@ -13,7 +13,12 @@ from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
 from app.ledger import consent
 from app.vault.models import VaultAccess
-from tests.integration.test_delivery_helpers import Sink, audience, campaign_outbox, relaxed_policies
+from tests.integration.test_delivery_helpers import (
+    Sink,
+    audience,
+    campaign_outbox,
+    relaxed_policies,
+)
 
 
 @pytest.fixture
@@ -22,8 +27,10 @@ def mail_app(app_factory, tmp_path):
 
     def build(sink: Sink):
         application = app_factory(
-            POLICY_DIR=relaxed_policies(tmp_path / "policies"), SMTP_PORT=sink.port,
-            MAIL_FROM="Shop <news@shop.example>", PUBLIC_BASE_URL="https://shop.example",
+            POLICY_DIR=relaxed_policies(tmp_path / "policies"),
+            SMTP_PORT=sink.port,
+            MAIL_FROM="Shop <news@shop.example>",
+            PUBLIC_BASE_URL="https://shop.example",
         )
         return application
 
@@ -40,7 +47,9 @@ def statuses(app):
     from app.extensions import db
 
     with app.app_context():
-        rows = db.session.execute(select(OutboxEntry.status, func.count()).group_by(OutboxEntry.status))
+        rows = db.session.execute(
+            select(OutboxEntry.status, func.count()).group_by(OutboxEntry.status)
+        )
         return dict(rows.all())
 
 
@@ -86,8 +95,13 @@ def test_withdrawal_before_claim_means_no_message(mail_app):
             withdrawn = people[0].id
             campaign_outbox(db.session(), [p.id for p in people])
             consent.withdraw(
-                db.session(), people[0], purpose="offers", channel="email", source="portal",
-                method="web_form", actor="customer",
+                db.session(),
+                people[0],
+                purpose="offers",
+                channel="email",
+                source="portal",
+                method="web_form",
+                actor="customer",
             )
         run_worker(app)
         assert len(sink.messages) == 1
@@ -111,7 +125,11 @@ def test_refused_recipient_is_suppressed_as_bounce(mail_app):
         assert statuses(app) == {"sent": 1, "failed": 1}
         with app.app_context():
             bounce = db.session.scalar(select(Suppression))
-            assert (bounce.customer_id, bounce.channel, bounce.reason) == (bounced, "email", "bounce")
+            assert (bounce.customer_id, bounce.channel, bounce.reason) == (
+                bounced,
+                "email",
+                "bounce",
+            )
 
 
 def test_unreachable_relay_retries_with_backoff(app_factory, tmp_path):

@@ -1,0 +1,99 @@
+"""Transactional messages (double opt-in confirmations, password resets), sent at once.
+
+Campaign messages go through the outbox and the worker; a transactional message answers a
+request the customer just made, so it is handed to the SMTP relay (or SMS gateway) right away
+through the channels' own senders, and recorded in the send log as ``transactional`` under the
+``service`` purpose (lawful basis: contract). The text lives only in memory; nothing personal
+is logged. Written for the customer portal (issue 7); the delivery worker is not involved.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from app.channels.email import SmtpSender, dkim_sign, mail_domain, message_id_for
+from app.channels.errors import PermanentFailure, TransientFailure
+from app.channels.sms import OutgoingSms, SmsGateway
+from app.delivery.models import SendLog
+from app.delivery.settings import dkim_key, number, smtp_settings
+from app.transaction import transaction
+
+SERVICE_PURPOSE = "service"
+
+
+class TransactionalSendFailed(Exception):
+    """The relay or gateway could not take the message (the reason names no address)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionalEmail:
+    """One transactional e-mail: where to, subject and plain text."""
+
+    recipient: str
+    subject: str
+    text: str
+    template_key: str
+
+
+def build_transactional_message(app: Flask, email: TransactionalEmail) -> bytes:
+    """The RFC 5322 message (CRLF line ends, DKIM-signed when configured)."""
+    mail_from = app.config["MAIL_FROM"]
+    message = EmailMessage(policy=SMTP)
+    message["From"] = mail_from
+    message["To"] = email.recipient
+    message["Subject"] = email.subject
+    message["Message-ID"] = message_id_for(
+        f"transactional:{email.template_key}:{uuid.uuid4()}", mail_domain(mail_from)
+    )
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(email.text)
+    raw = message.as_bytes()
+    key = dkim_key(app)
+    return dkim_sign(raw, key) + raw if key is not None else raw
+
+
+def send_transactional_email(
+    session: Session, customer_id: int, email: TransactionalEmail, app: Flask | None = None
+) -> None:
+    """Hand ``email`` to the SMTP relay now and record it; raises ``TransactionalSendFailed``."""
+    app = app or current_app._get_current_object()
+    sender = SmtpSender(smtp_settings(app), app.config["MAIL_FROM"])
+    try:
+        sender.stage(email.recipient, build_transactional_message(app, email))
+        sender.commit()
+    except (TransientFailure, PermanentFailure) as exc:
+        raise TransactionalSendFailed(str(exc)) from None
+    finally:
+        sender.close()
+    _record(session, customer_id, "email")
+
+
+def send_transactional_sms(session: Session, customer_id: int, recipient: str, text: str) -> None:
+    """Send a text message through the SMS gateway now; raises when none is configured."""
+    url = current_app.config.get("SMS_WEBHOOK_URL")
+    if not url:
+        raise TransactionalSendFailed("no SMS gateway is configured")
+    gateway = SmsGateway(url, number(current_app, "SMS_TIMEOUT_SECONDS", float))
+    try:
+        gateway.send(OutgoingSms(recipient, text, f"transactional-{uuid.uuid4()}"))
+    except (TransientFailure, PermanentFailure) as exc:
+        raise TransactionalSendFailed(str(exc)) from None
+    _record(session, customer_id, "sms")
+
+
+def _record(session: Session, customer_id: int, channel: str) -> None:
+    with transaction(session):
+        session.add(
+            SendLog(
+                customer_id=customer_id,
+                channel=channel,
+                purpose=SERVICE_PURPOSE,
+                transactional=True,
+            )
+        )
