@@ -144,8 +144,9 @@ def verify_consistency(
 ) -> bool:
     """Whether ``proof`` shows the tree ``old_root`` of ``old_size`` is a prefix of ``new_root``.
 
-    RFC 9162 §2.1.4.2; the empty tree is a prefix of every tree (empty proof), equal sizes
-    need equal roots and an empty proof. ``False`` for any wrong or malformed input.
+    RFC 9162 §2.1.4.2; the empty tree (root ``SHA-256("")``) is a prefix of every tree with an
+    empty proof, equal sizes need equal roots and an empty proof. ``False`` for any wrong or
+    malformed input.
     """
     sizes_ok = _is_size(old_size) and _is_size(new_size) and old_size <= new_size
     if not (sizes_ok and _is_hash(old_root) and _is_hash(new_root) and _is_path(proof)):
@@ -153,7 +154,7 @@ def verify_consistency(
     if old_size == new_size:
         return not proof and old_root == new_root
     if old_size == 0:
-        return not proof
+        return not proof and old_root == EMPTY_ROOT
     if not proof:
         return False
     path = list(proof)

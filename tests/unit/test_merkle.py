@@ -158,6 +158,13 @@ def test_consistency_verifier_rejects_malformed_input(old, new, old_root, new_ro
     assert merkle.verify_consistency(old, new, old_root, new_root, proof) is False
 
 
+def test_the_empty_tree_is_a_prefix_of_every_tree():
+    """Size 0 proves with an empty proof, but only with the empty tree's root."""
+    root = merkle.root_hash([merkle.leaf_hash(b"a")])
+    assert merkle.verify_consistency(0, 1, merkle.root_hash([]), root, [])
+    assert not merkle.verify_consistency(0, 1, root, root, [])
+
+
 def test_proof_builders_refuse_impossible_positions():
     """Asking for a leaf or size outside the tree is a caller error."""
     leaves = [merkle.leaf_hash(b"a")]
