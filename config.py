@@ -137,6 +137,7 @@ class BaseConfig:
     def __init__(self) -> None:
         """Read the environment once, when the configuration object is created."""
         self.SQLALCHEMY_DATABASE_URI = self.database_url()
+        self.SQLALCHEMY_BINDS = {"keystore": self.keystore_url()}
         self.POLICY_DIR = env("ASSENSO_POLICY_DIR", str(BASE_DIR / "policies"))
         self.DEFAULT_JURISDICTION = env("ASSENSO_DEFAULT_JURISDICTION", "EU")
         self.RATELIMIT_STORAGE_URI = env("ASSENSO_RATELIMIT_STORAGE_URI", "memory://")
@@ -156,6 +157,10 @@ class BaseConfig:
     def database_url(self) -> str:
         """The SQLAlchemy URL: ``DATABASE_URL`` or the embedded SQLite file."""
         return env("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'assenso.sqlite3'}"
+
+    def keystore_url(self) -> str:
+        """Where wrapped data keys live: a database apart from the main one (and its backups)."""
+        return env("ASSENSO_KEYSTORE_URL") or f"sqlite:///{INSTANCE_DIR / 'keystore.sqlite3'}"
 
     def load_secrets(self) -> None:
         """Populate the secret settings from the environment (overridden per environment)."""
@@ -188,6 +193,10 @@ class TestingConfig(BaseConfig):
         """``TEST_DATABASE_URL`` when set (PostgreSQL leg), otherwise a temporary SQLite file."""
         return env("TEST_DATABASE_URL") or "sqlite://"
 
+    def keystore_url(self) -> str:
+        """``TEST_KEYSTORE_URL`` when set, otherwise an in-memory key store (tests override)."""
+        return env("TEST_KEYSTORE_URL") or "sqlite://"
+
     def load_secrets(self) -> None:
         """Fresh random secrets for every application the tests create."""
         for name, value in generate_secrets().items():
@@ -211,6 +220,11 @@ class ProductionConfig(BaseConfig):
             setattr(self, name.removeprefix("ASSENSO_"), value)
         if env("DATABASE_URL") is None:
             raise ConfigError("DATABASE_URL is required in production and is not set")
+        if env("ASSENSO_KEYSTORE_URL") is None:
+            raise ConfigError(
+                "ASSENSO_KEYSTORE_URL is required in production and is not set "
+                "(the key store must be a database apart from DATABASE_URL)"
+            )
 
 
 CONFIGS = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 
@@ -25,9 +24,9 @@ def init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
-        engine: Engine = db.engine
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -43,8 +42,10 @@ def init_extensions(app: Flask) -> None:
 def init_domains(app: Flask) -> None:
     """Load the policies, key rings and signing key every request relies on; fail early."""
     from app import services
+    from app.vault import keystore
 
     services.init_app(app)
+    keystore.ensure_schema(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -113,12 +113,22 @@ def database_url(engine_name, tmp_path, request) -> str:
 
 
 @pytest.fixture
-def app_factory(database_url) -> Iterator[Callable[..., Flask]]:
+def keystore_url(tmp_path) -> str:
+    """A fresh key store (wrapped data keys live apart from the main database)."""
+    return f"sqlite:///{tmp_path / 'keystore.sqlite3'}"
+
+
+@pytest.fixture
+def app_factory(database_url, keystore_url) -> Iterator[Callable[..., Flask]]:
     """Build applications on this test's database, with extra settings when needed."""
     built: list[Flask] = []
 
     def build(**overrides) -> Flask:
-        settings = {"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": False}
+        settings = {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SQLALCHEMY_BINDS": {"keystore": keystore_url},
+            "RATELIMIT_ENABLED": False,
+        }
         settings.update(overrides)
         app = create_app("testing", **settings)
         app.test_client_class = IsolatedClient
@@ -131,7 +141,8 @@ def app_factory(database_url) -> Iterator[Callable[..., Flask]]:
     for app in built:
         with app.app_context():
             db.session.remove()
-            db.engine.dispose()
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 @pytest.fixture

@@ -66,13 +66,18 @@ class Customer(UserMixin, db.Model):
 
 
 class CustomerKey(db.Model):
-    """The customer's data key, stored only wrapped by a versioned key-encryption key."""
+    """The customer's data key, wrapped by a versioned key-encryption key.
 
+    Stored in the separate key store (bind ``keystore``), never in the main database: a copy
+    or backup of the main database therefore holds no key, and deleting this row shreds the
+    customer's data in every copy of it. No foreign key can cross databases; the erasure
+    service removes the row together with the customer's ciphertexts.
+    """
+
+    __bind_key__ = "keystore"
     __tablename__ = "customer_keys"
 
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
+    customer_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kek_version: Mapped[int] = mapped_column(Integer, index=True)
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

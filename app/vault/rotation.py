@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models_base import utcnow
@@ -17,6 +17,7 @@ from app.services import runtime
 from app.transaction import transaction
 from app.vault.blind_index import blind_index
 from app.vault.envelope import FieldCipher, WrappedKey, rewrap_data_key
+from app.vault.keystore import wrapped_keys
 from app.vault.models import Customer, CustomerKey, ProfileField
 
 Progress = Callable[[int], None]
@@ -41,16 +42,26 @@ def vault_status(session: Session) -> VaultStatus:
         ).all()
     )
     indexes: dict[int, int] = {}
-    for token, count in session.execute(
-        select(func.substr(Customer.email_index, 1, 6), func.count())
+    prefix = func.substr(Customer.email_index, 1, 6).label("prefix")
+    rows = session.execute(
+        select(prefix, func.count())
         .where(Customer.email_index.is_not(None))
-        .group_by(func.substr(Customer.email_index, 1, 6))
-    ):
+        .group_by(text("prefix"))  # by alias: bound parameters would differ per clause
+    )
+    for token, count in rows:
         version = int(token.split(":")[0].lstrip("v"))
         indexes[version] = indexes.get(version, 0) + count
     return VaultStatus(
         keys, indexes, rt.vault_keys.active_version, rt.blind_index_keys.active_version
     )
+
+
+def _refs(session: Session, customer_ids: list[int]) -> dict[int, str]:
+    """Customer refs by id (the key store holds ids only)."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(select(Customer.id, Customer.ref).where(Customer.id.in_(customer_ids)))
+    return dict(rows.all())
 
 
 def rotate_kek(session: Session, batch_size: int = 500, progress: Progress | None = None) -> int:
@@ -59,15 +70,16 @@ def rotate_kek(session: Session, batch_size: int = 500, progress: Progress | Non
     done = 0
     while True:
         with transaction(session):
-            rows = session.execute(
-                select(CustomerKey, Customer.ref)
-                .join(Customer, Customer.id == CustomerKey.customer_id)
+            rows = session.scalars(
+                select(CustomerKey)
                 .where(CustomerKey.kek_version != keyring.active_version)
                 .order_by(CustomerKey.customer_id)
                 .limit(batch_size)
             ).all()
-            for key, ref in rows:
-                fresh = rewrap_data_key(keyring, ref, WrappedKey(key.kek_version, key.wrapped_key))
+            refs = _refs(session, [key.customer_id for key in rows])
+            for key in rows:
+                wrapped = WrappedKey(key.kek_version, key.wrapped_key)
+                fresh = rewrap_data_key(keyring, refs[key.customer_id], wrapped)
                 key.kek_version, key.wrapped_key, key.rotated_at = (
                     fresh.kek_version,
                     fresh.blob,
@@ -90,8 +102,7 @@ def reindex_emails(
     while True:
         with transaction(session):
             rows = session.execute(
-                select(Customer, CustomerKey, ProfileField.ciphertext)
-                .join(CustomerKey, CustomerKey.customer_id == Customer.id)
+                select(Customer, ProfileField.ciphertext)
                 .join(
                     ProfileField,
                     (ProfileField.customer_id == Customer.id) & (ProfileField.field == "email"),
@@ -100,13 +111,11 @@ def reindex_emails(
                 .order_by(Customer.id)
                 .limit(batch_size)
             ).all()
-            for customer, key, blob in rows:
-                cipher = FieldCipher.open(
-                    rt.vault_keys, customer.ref, WrappedKey(key.kek_version, key.wrapped_key)
-                )
-                customer.email_index = blind_index(
-                    rt.blind_index_keys, cipher.decrypt("email", blob)
-                )
+            keys = wrapped_keys(session, [customer.id for customer, _ in rows])
+            for customer, blob in rows:
+                cipher = FieldCipher.open(rt.vault_keys, customer.ref, keys[customer.id])
+                email = cipher.decrypt("email", blob)
+                customer.email_index = blind_index(rt.blind_index_keys, email)
         done += len(rows)
         if progress:
             progress(done)

@@ -1,5 +1,8 @@
 """Initial schema: accounts, vault, ledger (with append-only guards), policy, delivery.
 
+The customers' wrapped data keys are not here: they live in the separate key store
+(``app/vault/keystore.py``), so that a copy of this database holds no key at all.
+
 Revision ID: 0001_initial
 Revises: 
 Create Date: 2026-11-23 02:02:24.944923
@@ -251,18 +254,6 @@ def upgrade():
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_contact_preferences_customer_id_customers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_contact_preferences'))
     )
-    op.create_table('customer_keys',
-    sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('kek_version', sa.Integer(), nullable=False),
-    sa.Column('wrapped_key', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('rotated_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_keys_customer_id_customers'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_customer_keys'))
-    )
-    with op.batch_alter_table('customer_keys', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customer_keys_kek_version'), ['kek_version'], unique=False)
-
     op.create_table('profile_field_history',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
@@ -342,10 +333,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_profile_field_history_customer_id'))
 
     op.drop_table('profile_field_history')
-    with op.batch_alter_table('customer_keys', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customer_keys_kek_version'))
-
-    op.drop_table('customer_keys')
     op.drop_table('contact_preferences')
     with op.batch_alter_table('consent_state', schema=None) as batch_op:
         batch_op.drop_index('ix_consent_state_purpose_channel')

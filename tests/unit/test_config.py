@@ -13,7 +13,7 @@ from config import ConfigError, ProductionConfig, config_for, env_bool, env_int
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in (*config.SECRET_SETTINGS, "DATABASE_URL"):
+    for name in (*config.SECRET_SETTINGS, "DATABASE_URL", "ASSENSO_KEYSTORE_URL"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -36,7 +36,11 @@ def test_production_requires_a_database_url(clean_env):
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         ProductionConfig()
     clean_env.setenv("DATABASE_URL", "postgresql+psycopg://db/assenso")
+    with pytest.raises(ConfigError, match="ASSENSO_KEYSTORE_URL"):
+        ProductionConfig()
+    clean_env.setenv("ASSENSO_KEYSTORE_URL", "postgresql+psycopg://keys/assenso_keys")
     cfg = ProductionConfig()
+    assert cfg.SQLALCHEMY_BINDS == {"keystore": "postgresql+psycopg://keys/assenso_keys"}
     assert cfg.SESSION_COOKIE_SECURE is True
     assert cfg.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://db/assenso"
 

@@ -26,3 +26,22 @@ def health():
     """Liveness and database reachability for load balancers (no internals disclosed)."""
     db.session.execute(text("SELECT 1"))
     return jsonify(status="ok")
+
+
+@bp.get("/ledger/checkpoint")
+@public
+def ledger_checkpoint():
+    """The latest signed checkpoint and the public key, for anyone to hold us to them."""
+    from app.ledger.proofs import public_checkpoint
+
+    return jsonify(public_checkpoint(db.session))
+
+
+@bp.get("/ledger/public-key.pem")
+@public
+def ledger_public_key():
+    """The checkpoint-signing public key (PEM), for offline receipt verification."""
+    from app.ledger.proofs import public_checkpoint
+
+    pem = public_checkpoint(db.session)["public_key_pem"]
+    return pem, 200, {"Content-Type": "application/x-pem-file; charset=utf-8"}

@@ -1,0 +1,44 @@
+"""The key store: customers' wrapped data keys, in a database apart from the main one.
+
+Keeping the keys apart is what makes erasure reach backups: a copy of the main database holds
+ciphertexts but no key, and once a customer's key is deleted from the live key store nothing
+can decrypt their ciphertexts in any copy. The key store must itself be replicated for
+availability but not kept in long-lived backups (see README, "Key store").
+
+Its one table is created on start-up when missing (it has no migrations of its own yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.vault.envelope import WrappedKey
+from app.vault.models import CustomerKey
+
+BIND = "keystore"
+_CHUNK = 900  # below SQLite's default limit of bound parameters per statement
+
+
+def ensure_schema(app: Flask) -> None:
+    """Create the key store's table when it does not exist yet."""
+    with app.app_context():
+        db.metadatas[BIND].create_all(bind=db.engines[BIND])
+
+
+def wrapped_keys(session: Session, customer_ids: Iterable[int]) -> dict[int, WrappedKey]:
+    """The wrapped data keys of ``customer_ids`` (erased customers are simply absent)."""
+    ids = list(customer_ids)
+    found: dict[int, WrappedKey] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(CustomerKey.customer_id, CustomerKey.kek_version, CustomerKey.wrapped_key).where(
+                CustomerKey.customer_id.in_(ids[start : start + _CHUNK])
+            )
+        )
+        found.update({cid: WrappedKey(version, blob) for cid, version, blob in rows})
+    return found
