@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 
 from app.ledger import consent
-from app.ledger.notices import current_notice, publish_notice
 from app.ledger.models import Notice
+from app.ledger.notices import current_notice, publish_notice
 from app.vault import service as vault
 
 _numbers = itertools.count(1)
