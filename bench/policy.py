@@ -131,21 +131,32 @@ def bench_decisions(quick: bool) -> list[str]:
 
 
 # --- Audience benchmark -------------------------------------------------------------------
-# To be added once the database models exist: define ``bench_audience(quick) -> list[str]``
-# here (seed customers, build ``prefilter_for(...)``, translate it to SQL, ``decide_many`` on
-# the survivors) and append it to SECTIONS. It reports e.g.
-# ``RESULT policy_audience_customers_per_s <value> customers/s``.
+# Owned by the audience work (app/policy/audience.py); the data builder and measurements live in
+# bench/policy_audience.py. Run alone with ``--audience-only``; skip with ``--no-audience``.
 
-SECTIONS: list[Callable[[bool], list[str]]] = [bench_decisions]
+
+def bench_audience(quick: bool) -> list[str]:
+    """Audience resolution of 1,000,000 customers on SQLite and PostgreSQL vs a bare COUNT."""
+    from bench.policy_audience import bench_audience as run
+
+    return run(quick)
+
+
+SECTIONS: list[Callable[[bool], list[str]]] = [bench_decisions, bench_audience]
 
 
 def main() -> None:
     """Run every section and print the RESULT lines last."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI")
+    parser.add_argument("--audience-only", action="store_true", help="only bench_audience")
+    parser.add_argument("--no-audience", action="store_true", help="skip bench_audience")
     args = parser.parse_args()
     results: list[str] = []
-    for section in SECTIONS:
+    sections = [bench_audience] if args.audience_only else SECTIONS
+    if args.no_audience:
+        sections = [s for s in sections if s is not bench_audience]
+    for section in sections:
         print(f"== {section.__name__}", flush=True)
         results.extend(section(args.quick))
     print("\n".join(results))

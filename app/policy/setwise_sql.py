@@ -23,7 +23,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     literal,
     not_,
@@ -65,21 +64,24 @@ def consent_on(purpose: str, channel: str) -> ColumnElement[bool]:
 
 
 def _suppressed(channels: Sequence[str]) -> ColumnElement[bool]:
-    return exists(
-        sql_select(Suppression.customer_id).where(
-            Suppression.customer_id == Customer.id, Suppression.channel.in_(channels)
-        )
+    # Uncorrelated IN: one hashed set per query (PostgreSQL hashed SubPlan, SQLite ephemeral
+    # index) instead of one correlated lookup per candidate.
+    return Customer.id.in_(
+        sql_select(Suppression.customer_id).where(Suppression.channel.in_(channels))
     )
 
 
-def _shared(purpose: str, field: str) -> ColumnElement[bool]:
-    return exists(
-        sql_select(SharingChoice.customer_id).where(
-            SharingChoice.customer_id == Customer.id,
+def _shared(purpose: str, fields: Sequence[str]) -> ColumnElement[bool]:
+    """Whether the customer shares every one of ``fields`` for ``purpose``."""
+    return Customer.id.in_(
+        sql_select(SharingChoice.customer_id)
+        .where(
             SharingChoice.purpose == purpose,
-            SharingChoice.field == field,
+            SharingChoice.field.in_(fields),
             SharingChoice.shared.is_(True),
         )
+        .group_by(SharingChoice.customer_id)
+        .having(func.count() == len(fields))
     )
 
 
@@ -87,20 +89,11 @@ def _unshared_codes(prefilter: Prefilter) -> list[tuple[ColumnElement[bool], Col
     fields = sorted(prefilter.required_shared_fields)
     if not fields:
         return []
-    count = (
-        sql_select(func.count())
-        .where(
-            SharingChoice.customer_id == Customer.id,
-            SharingChoice.purpose == prefilter.purpose,
-            SharingChoice.field.in_(fields),
-            SharingChoice.shared.is_(True),
-        )
-        .scalar_subquery()
-    )
+    purpose = prefilter.purpose
     detail: ColumnElement = _text("data_minimisation:")
     for name in fields:
-        detail = detail + case((_shared(prefilter.purpose, name), _text("")), else_=f"{name},")
-    return [(count < len(fields), detail)]
+        detail = detail + case((_shared(purpose, [name]), _text("")), else_=_text(f"{name},"))
+    return [(not_(_shared(purpose, fields)), detail)]
 
 
 def _status() -> ColumnElement[str]:
@@ -202,23 +195,17 @@ def jurisdiction_reason(parts: list[Branch], channel: str, at: datetime) -> Colu
 
 def limited(channel: str, at: datetime) -> ColumnElement[bool]:
     """Whether the customer set any limit or had a counted send on ``channel`` recently."""
-    recent = exists(
-        sql_select(SendLog.customer_id).where(
-            SendLog.customer_id == Customer.id,
-            SendLog.channel == channel,
-            SendLog.transactional.is_(False),
-            SendLog.sent_at > at - SEND_WINDOW,
-            SendLog.sent_at <= at,
+    recent = sql_select(SendLog.customer_id).where(
+        SendLog.channel == channel,
+        SendLog.transactional.is_(False),
+        SendLog.sent_at > at - SEND_WINDOW,
+        SendLog.sent_at <= at,
+    )
+    limits = sql_select(ContactPreferences.customer_id).where(
+        or_(
+            ContactPreferences.windows_json.not_in(NO_WINDOWS),
+            ContactPreferences.weekly_cap.is_not(None),
+            ContactPreferences.paused_until.is_not(None),
         )
     )
-    limits = exists(
-        sql_select(ContactPreferences.customer_id).where(
-            ContactPreferences.customer_id == Customer.id,
-            or_(
-                ContactPreferences.windows_json.not_in(NO_WINDOWS),
-                ContactPreferences.weekly_cap.is_not(None),
-                ContactPreferences.paused_until.is_not(None),
-            ),
-        )
-    )
-    return or_(limits, recent)
+    return or_(Customer.id.in_(limits), Customer.id.in_(recent))

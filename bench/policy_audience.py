@@ -1,0 +1,238 @@
+"""Audience benchmark (used by ``bench/policy.py --audience``): 1,000,000 customers.
+
+Builds a realistic population with raw bulk inserts in a temporary SQLite file and in a fresh
+PostgreSQL database (``assenso_bench_policy``, dropped and re-created; server from
+``BENCH_POSTGRES_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``),
+then times, in the same run:
+
+* the baseline: a bare ``COUNT(*)`` over the campaign's consent rows (purpose and channel);
+* ``count_audience``: a decision for every candidate, every rule applied, counts per reason
+  (prefilter classes counted in SQL, survivors with limits decided in Python, streamed);
+* ``resolve_audience``: the same, yielding ``(customer_id, decision)`` for every candidate.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.policy import load_policies
+from app.policy.audience import count_audience, resolve_audience
+
+AT = datetime(2024, 5, 15, 10, 30, tzinfo=UTC)  # a Wednesday
+FIELDS = frozenset({"first_name", "language"})
+PG_SERVER = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PG_DB = "assenso_bench_policy"
+ZONES = {
+    "eu": ["Europe/Rome", "Europe/Berlin", "Europe/Paris", "Europe/Madrid"],
+    "us": ["America/New_York", "America/Chicago", "America/Los_Angeles"],
+}
+TABLES = {
+    "customers": "id, ref, alt_id, jurisdiction, timezone, language, age_attested, "
+    "email_verified, phone_verified, objected_at, customer_since, created_at",
+    "consent_state": "customer_id, purpose, channel, status, lawful_basis, confirmed, "
+    "granted_at, expires_at, last_seq, updated_at",
+    "suppressions": "customer_id, channel, reason, source, created_at",
+    "sharing_choices": "customer_id, field, purpose, shared, changed_at",
+    "contact_preferences": "customer_id, windows_json, weekly_cap, paused_until, version, "
+    "updated_at",
+    "send_log": "customer_id, channel, purpose, transactional, sent_at",
+}
+
+
+def population(n: int, seed: int = 11) -> dict[str, list[tuple]]:
+    """Rows of every table for ``n`` customers (realistic shares of each situation)."""
+    rng = random.Random(seed)
+    rows: dict[str, list[tuple]] = {name: [] for name in TABLES}
+    windows = ['[{"days":[0,1,2,3,4],"start":"09:00","end":"19:00"}]',
+               '[{"days":[5,6],"start":"10:00","end":"12:00"}]']  # fmt: skip
+    for i in range(1, n + 1):
+        us = rng.random() < 0.25
+        jurisdiction = "US" if us else rng.choice(["IT", "DE", "FR", "ES", "EU"])
+        zone = rng.choice(ZONES["us" if us else "eu"])
+        age = None if rng.random() < 0.03 else (14 if rng.random() < 0.02 else 30)
+        objected = AT - timedelta(days=9) if rng.random() < 0.03 else None
+        since = AT - timedelta(days=500) if rng.random() < 0.6 else None
+        verified = (rng.random() < 0.92, rng.random() < 0.6)
+        rows["customers"].append(
+            (i, f"r{i}", f"a{i}", jurisdiction, zone, "en", age, *verified, objected, since, AT)
+        )
+        roll = rng.random()
+        if roll < 0.75:
+            status = rng.choices(["granted", "pending", "withdrawn", "expired"], [80, 4, 11, 5])[0]
+            granted = AT - timedelta(days=rng.randint(1, 760))
+            rows["consent_state"].append((i, "offers", "email", status, "consent",
+                                          rng.random() < 0.97, granted, None, i, AT))  # fmt: skip
+        if rng.random() < 0.4:
+            rows["consent_state"].append((i, "offers", "sms", "granted", "consent", True,
+                                          AT - timedelta(days=30), None, i, AT))  # fmt: skip
+        if rng.random() < 0.025:
+            channel = "*" if rng.random() < 0.2 else "email"
+            rows["suppressions"].append((i, channel, "bounce", "bench", AT))
+        if rng.random() < 0.88:
+            for field in ("first_name", "language", "city"):
+                rows["sharing_choices"].append((i, field, "offers", True, AT))
+        if rng.random() < 0.3:
+            kind = rng.random()
+            rows["contact_preferences"].append((
+                i, rng.choice(windows) if kind < 0.3 else "[]",
+                3 if 0.3 <= kind < 0.45 else None,
+                AT + timedelta(days=2) if 0.45 <= kind < 0.5 else None, 1, AT,
+            ))  # fmt: skip
+        if rng.random() < 0.15:
+            for _ in range(rng.randint(1, 3)):
+                sent = AT - timedelta(hours=rng.randint(1, 160))
+                rows["send_log"].append((i, "email", "offers", False, sent))
+    return rows
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def load_sqlite(engine: Engine, rows: dict[str, list[tuple]]) -> None:
+    """Bulk insert with ``executemany`` on the raw DB-API connection."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for table, columns in TABLES.items():
+            marks = ", ".join("?" * len(columns.split(",")))
+            data = ([_sqlite_value(v) for v in row] for row in rows[table])
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", data)
+        raw.commit()
+        cursor.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _copy_lines(rows: list[tuple]) -> Iterator[str]:
+    for row in rows:
+        yield "\t".join("\\N" if v is None else str(v) for v in row) + "\n"
+
+
+def load_postgresql(engine: Engine, rows: dict[str, list[tuple]]) -> None:
+    """Bulk load with ``COPY`` (psycopg), then ``ANALYZE``."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for table, columns in TABLES.items():
+            buffer = io.StringIO("".join(_copy_lines(rows[table])))
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                copy.write(buffer.read())
+        raw.commit()
+        raw.driver_connection.autocommit = True
+        cursor.execute("VACUUM ANALYZE")
+    finally:
+        raw.close()
+
+
+def fresh_postgresql() -> Engine:
+    """Drop and create the benchmark database; its engine with the schema created."""
+    server = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB}"))
+        conn.execute(text(f"CREATE DATABASE {PG_DB}"))
+    server.dispose()
+    engine = create_engine(PG_SERVER.rsplit("/", 1)[0] + f"/{PG_DB}")
+    db.metadata.create_all(engine, tables=[db.metadata.tables[name] for name in TABLES])
+    return engine
+
+
+def fresh_sqlite(directory: str) -> Engine:
+    """A new SQLite file with the app's pragmas and the schema created."""
+    engine = create_engine(f"sqlite:///{Path(directory) / 'bench.sqlite3'}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    db.metadata.create_all(engine, tables=[db.metadata.tables[name] for name in TABLES])
+    return engine
+
+
+def best_of(label: str, runs: int, work: Callable[[], object]) -> tuple[float, object]:
+    """The fastest of ``runs`` timings of ``work`` and its last result."""
+    best, result = float("inf"), None
+    for attempt in range(runs):
+        start = time.perf_counter()
+        result = work()
+        elapsed = time.perf_counter() - start
+        best = min(best, elapsed)
+        print(f"  {label} run {attempt + 1}: {elapsed:.3f} s", flush=True)
+    return best, result
+
+
+def measure(engine: Engine, name: str, n: int) -> list[str]:
+    """Time the baseline count, count_audience and resolve_audience on one database."""
+    policy_set = load_policies("policies")
+    intent = {"purpose": "offers", "channel": "email", "at": AT, "template_fields": FIELDS}
+    count_sql = text(
+        "SELECT count(*) FROM consent_state WHERE purpose = 'offers' AND channel = 'email'"
+    )
+    scale = 1_000_000 / n
+    with Session(engine) as session:
+        base, rows = best_of("bare COUNT", 5, lambda: session.execute(count_sql).scalar())
+        print(f"  consent rows counted: {rows:,}", flush=True)
+        spent, counts = best_of(
+            "count_audience", 3, lambda: count_audience(session, **intent, policy_set=policy_set)
+        )
+        total = sum(counts.values())
+        print(f"  decided {total:,} candidates:", flush=True)
+        for (outcome, rule), k in sorted(counts.items(), key=lambda kv: -kv[1]):
+            print(f"    {outcome:<6} {rule:<20} {k:>9,}", flush=True)
+        assert total == n, (total, n)
+
+        def every_id() -> int:
+            return sum(1 for _ in resolve_audience(session, **intent, policy_set=policy_set))
+
+        listed, seen = best_of("resolve_audience (every id)", 2, every_id)
+        assert seen == n, (seen, n)
+    if n != 1_000_000:
+        print(f"  (--quick: {n:,} customers; seconds below are scaled to 1,000,000)")
+    return [
+        f"RESULT audience_1m_s_{name} {spent * scale:.2f} s",
+        f"RESULT audience_vs_count_{name} {spent / base:.1f} ratio",
+        f"RESULT audience_ids_1m_s_{name} {listed * scale:.2f} s",
+    ]
+
+
+def bench_audience(quick: bool) -> list[str]:
+    """Audience resolution on SQLite and PostgreSQL; returns the RESULT lines."""
+    n = 20_000 if quick else 1_000_000
+    start = time.perf_counter()
+    rows = population(n)
+    print(f"population of {n:,} built in {time.perf_counter() - start:.1f} s", flush=True)
+    results: list[str] = []
+    with tempfile.TemporaryDirectory() as directory:
+        engine = fresh_sqlite(directory)
+        start = time.perf_counter()
+        load_sqlite(engine, rows)
+        print(f"sqlite: loaded in {time.perf_counter() - start:.1f} s", flush=True)
+        results += measure(engine, "sqlite", n)
+        engine.dispose()
+    engine = fresh_postgresql()
+    start = time.perf_counter()
+    load_postgresql(engine, rows)
+    print(f"postgresql: loaded in {time.perf_counter() - start:.1f} s", flush=True)
+    results += measure(engine, "postgresql", n)
+    engine.dispose()
+    return results
