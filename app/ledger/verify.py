@@ -63,10 +63,17 @@ def _event_rows(session: Session, batch: int):
 
 
 def _check_rows(session: Session, result: VerificationResult, checkpoints, progress, batch):
+    rows = _event_rows(session, batch)
+    try:
+        _check_stream(rows, result, list(checkpoints), progress, batch)
+    finally:
+        rows.close()  # a server-side cursor must be closed when we stop early
+
+
+def _check_stream(rows, result: VerificationResult, pending, progress, batch) -> None:
     stream = tree.StreamingRoot()
-    pending = list(checkpoints)
     expected = 0
-    for row in _event_rows(session, batch):
+    for row in rows:
         if row.seq != expected:
             what = "missing or deleted" if row.seq > expected else "duplicated or reordered"
             result.fail(f"entry {expected}: {what} (next row has seq {row.seq})", expected)
