@@ -1,0 +1,113 @@
+"""Choosing and recording next-best offers (service layer over :mod:`app.marketing.offers`).
+
+Only customers who may be profiled (consent for ``recommendations`` granted and purchase
+history shared for it, see :mod:`app.marketing.eligibility`) get an offer; everyone else gets
+none. Each call decrypts the histories it needs with **one** vault access-log entry, and
+records each offer made in ``offer_history`` so the variety rule can skip it next time.
+
+Campaign runs attach offers to outbox entries with :func:`offer_payloads`: the payload holds
+the offer's catalogue text (the same for everyone who gets that offer) under ``offer``, the
+name :mod:`app.campaigns.render` reserves for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE, histories, profiled_ids
+from app.marketing.models import OfferHistory
+from app.marketing.offers import VARIETY_DAYS, CoPurchases, Offer, co_purchases, next_best_offer
+from app.marketing.value import parse_purchases
+from app.models_base import utcnow
+from app.transaction import transaction
+from app.vault.models import Customer
+from app.vault.service import log_access
+
+ACTOR = "marketing:offers"
+
+
+def recent_offers(
+    session: Session, customer_ids: Sequence[int], at: datetime, days: int = VARIETY_DAYS
+) -> dict[int, set[str]]:
+    """Offer ids each customer was given in the ``days`` before ``at``."""
+    found: dict[int, set[str]] = {}
+    if not customer_ids:
+        return found
+    rows = session.execute(
+        select(OfferHistory.customer_id, OfferHistory.offer_id).where(
+            OfferHistory.customer_id.in_(list(customer_ids)),
+            OfferHistory.offered_at > at - timedelta(days=days),
+        )
+    )
+    for customer_id, offer_id in rows:
+        found.setdefault(customer_id, set()).add(offer_id)
+    return found
+
+
+def choose_offers(
+    session: Session,
+    customer_ids: Sequence[int],
+    at: datetime | None = None,
+    *,
+    campaign_id: int | None = None,
+    record: bool = True,
+) -> dict[int, Offer]:
+    """The next-best offer of each profiled customer among ``customer_ids`` (others: none)."""
+    moment = at or utcnow()
+    targets = profiled_ids(session, among=customer_ids)
+    if not targets:
+        return {}
+    everyone = profiled_ids(session)
+    purchases = {cid: parse_purchases(raw) for cid, raw in histories(session, everyone)}
+    population: CoPurchases = co_purchases(
+        {p.category for p in rows} for rows in purchases.values()
+    )
+    given = recent_offers(session, targets, moment)
+    chosen: dict[int, Offer] = {}
+    for customer_id in targets:
+        offer = next_best_offer(
+            purchases.get(customer_id, []), population, moment, given.get(customer_id, ())
+        )
+        if offer is not None:
+            chosen[customer_id] = offer
+    with transaction(session):
+        log_access(
+            session, actor=ACTOR, purpose=PROFILING_PURPOSE, fields=[HISTORY_FIELD],
+            customer_count=len(everyone), reason=f"next-best offers for {len(targets)} customers",
+        )  # fmt: skip
+        if record:
+            session.add_all(
+                OfferHistory(customer_id=cid, offer_id=offer.offer_id, campaign_id=campaign_id,
+                             offered_at=moment)
+                for cid, offer in chosen.items()
+            )  # fmt: skip
+    return chosen
+
+
+def offer_payloads(
+    session: Session,
+    customer_ids: Sequence[int],
+    at: datetime | None = None,
+    *,
+    campaign_id: int | None = None,
+) -> dict[int, str]:
+    """``{customer id: payload_json}`` with the ``offer`` text in the customer's language.
+
+    Customers without an offer are left out: a template that uses ``offer`` renders it empty
+    for them (the offer is context, not a profile field).
+    """
+    offers = choose_offers(session, customer_ids, at, campaign_id=campaign_id)
+    if not offers:
+        return {}
+    languages = dict(
+        session.execute(select(Customer.id, Customer.language).where(Customer.id.in_(list(offers))))
+    )
+    return {
+        cid: json.dumps({"offer": offer.text(languages.get(cid, "en"))}, ensure_ascii=False)
+        for cid, offer in offers.items()
+    }

@@ -1,0 +1,65 @@
+"""Next-best offers: affinity, co-purchase lift and the variety rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.marketing.offers import (
+    affinity,
+    category_scores,
+    co_purchases,
+    next_best_offer,
+    offer_for,
+)
+from app.marketing.value import Purchase
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def bought(category: str, days_ago: float = 0) -> Purchase:
+    return Purchase("SKU", category, 1000, NOW - timedelta(days=days_ago))
+
+
+POPULATION = co_purchases([{"wine", "cheese"}, {"wine", "cheese"}, {"wine", "books"}, {"books"}])
+
+
+def test_co_purchases_count_customers_per_pair():
+    assert POPULATION.buyers == {"wine": 3, "cheese": 2, "books": 2}
+    assert POPULATION.pairs["wine"] == {"cheese": 2, "books": 1}
+    assert POPULATION.conditional("wine", "cheese") == 2 / 3
+    assert POPULATION.conditional("unknown", "wine") == 0.0
+
+
+def test_recent_purchases_weigh_more_with_a_90_day_half_life():
+    scores = affinity([bought("wine", 0), bought("books", 90)], NOW)
+    assert scores["wine"] == 1.0 and scores["books"] == 0.5
+
+
+def test_the_favourite_category_is_offered_first():
+    offer = next_best_offer([bought("wine"), bought("wine", 10)], POPULATION, NOW)
+    assert offer == offer_for("wine")
+    assert offer.offer_id == "category:wine"
+
+
+def test_co_purchases_suggest_a_category_never_bought():
+    scores = category_scores([bought("wine")], POPULATION, NOW)
+    assert scores["cheese"] > scores["books"] > 0
+
+
+def test_the_variety_rule_skips_offers_made_recently():
+    purchases = [bought("wine"), bought("wine", 10)]
+    offer = next_best_offer(purchases, POPULATION, NOW, recent_offers={"category:wine"})
+    assert offer == offer_for("cheese")
+    everything = {"category:wine", "category:cheese", "category:books"}
+    assert next_best_offer(purchases, POPULATION, NOW, recent_offers=everything) is None
+
+
+def test_no_history_means_no_offer():
+    assert next_best_offer([], POPULATION, NOW) is None
+
+
+def test_offer_text_is_the_same_for_everyone_and_localised():
+    offer = offer_for("home-garden")
+    assert offer.text() == "New in home garden: our selection for you"
+    assert offer.text("it").startswith("Novità in home garden")
+    assert offer.text("xx") == offer.text("en")
