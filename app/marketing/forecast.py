@@ -1,0 +1,156 @@
+"""Audience forecast before scheduling: counts per outcome, rule and time zone — never people.
+
+Counts come from the policy's set-wise :func:`~app.policy.audience.count_audience` with the
+campaign's segment as candidate filter. Conditions on shared attributes (cities, interests…)
+are applied in the forecast only as far as SQL can ("shared and held"); their values are
+matched when the run decrypts them, so for such segments the forecast is an upper bound.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign
+from app.campaigns.segments import SegmentContext, parse_segment
+from app.campaigns.service import campaign_templates
+from app.campaigns.templates import campaign_template_fields
+from app.models_base import utcnow
+from app.policy.audience import count_audience
+from app.vault.models import Customer
+
+#: Time zones listed one by one (the rest are summed as "other").
+MAX_ZONES = 40
+RULE_LABELS = {
+    "objection": "Objected to direct marketing",
+    "suppression": "Address suppressed (bounce, complaint, opt-out)",
+    "minimum_age": "Below the minimum age",
+    "lawful_basis": "No consent (or other lawful basis) for this purpose and channel",
+    "consent_expired": "Consent expired",
+    "double_opt_in": "Double opt-in not confirmed",
+    "channel_address": "No verified address for the channel",
+    "data_minimisation": "Template uses fields not shared for this purpose",
+    "timezone_unknown": "Time zone unknown",
+    "jurisdiction_unknown": "Jurisdiction without a policy",
+    "purpose_unknown": "Purpose not declared by the policy",
+    "channel_unknown": "Channel not declared by the policy",
+    "policy_error": "Policy error (fails closed)",
+    "pause": "Customer paused contact",
+    "frequency_cap": "Weekly cap reached",
+    "quiet_hours": "Legal quiet hours",
+    "contact_window": "Outside the customer's contact window",
+}
+
+
+@dataclass(slots=True)
+class ZoneForecast:
+    """Outcomes in one time zone."""
+
+    zone: str
+    allowed: int = 0
+    deferred: int = 0
+    denied: int = 0
+
+
+@dataclass(slots=True)
+class Forecast:
+    """The forecast of one campaign at one moment (aggregates only)."""
+
+    at: datetime
+    candidates: int = 0
+    allowed: int = 0
+    deferred: int = 0
+    denied: int = 0
+    holdout_estimate: int = 0
+    excluded_by_rule: dict[str, int] = field(default_factory=dict)
+    deferred_by_rule: dict[str, int] = field(default_factory=dict)
+    zones: list[ZoneForecast] = field(default_factory=list)
+    upper_bound: bool = False
+
+    @property
+    def eligible(self) -> int:
+        """Allowed now plus deferred (sent later): who the campaign will reach."""
+        return self.allowed + self.deferred
+
+
+def forecast_moment(campaign: Campaign, now: datetime | None = None) -> datetime:
+    """When to forecast: the scheduled time of an ``at``/``local_time`` campaign, else now."""
+    now = now or utcnow()
+    if campaign.schedule_kind in ("at", "local_time") and campaign.scheduled_at:
+        return max(campaign.scheduled_at, now)
+    return now
+
+
+def forecast_campaign(session: Session, campaign: Campaign, at: datetime | None = None) -> Forecast:
+    """Forecast ``campaign``'s audience at ``at``; raises ``InvalidInput`` for a bad segment."""
+    moment = at or forecast_moment(campaign)
+    segment = parse_segment(campaign.segment_json)
+    ctx = SegmentContext(campaign.purpose, campaign.channel, moment)
+    narrow = segment.candidate_filter(ctx)
+    fields = campaign_template_fields(campaign_templates(session, campaign.id))
+
+    def count(zone_filter=None) -> Counter:
+        def candidate_filter(query):
+            query = narrow(query) if narrow else query
+            return zone_filter(query) if zone_filter else query
+
+        return count_audience(
+            session, purpose=campaign.purpose, channel=campaign.channel, at=moment,
+            template_fields=fields, transactional=campaign.transactional,
+            candidate_filter=candidate_filter,
+        )  # fmt: skip
+
+    result = Forecast(at=moment, upper_bound=bool(segment.shared_fields))
+    _add(result, count())
+    result.holdout_estimate = round(result.eligible * campaign.holdout_percent / 100)
+    for zone in _zones(session):
+        zone_counts = count(lambda q, z=zone: q.where(Customer.timezone == z))
+        row = ZoneForecast(zone)
+        for (outcome, _), n in zone_counts.items():
+            _bump_zone(row, outcome, n)
+        if row.allowed or row.deferred or row.denied:
+            result.zones.append(row)
+    return result
+
+
+def _add(result: Forecast, counts: Counter) -> None:
+    for (outcome, rule_id), n in sorted(counts.items()):
+        result.candidates += n
+        if outcome == "allow":
+            result.allowed += n
+        elif outcome == "defer":
+            result.deferred += n
+            result.deferred_by_rule[rule_id] = result.deferred_by_rule.get(rule_id, 0) + n
+        else:
+            result.denied += n
+            result.excluded_by_rule[rule_id] = result.excluded_by_rule.get(rule_id, 0) + n
+
+
+def _bump_zone(row: ZoneForecast, outcome: str, n: int) -> None:
+    if outcome == "allow":
+        row.allowed += n
+    elif outcome == "defer":
+        row.deferred += n
+    else:
+        row.denied += n
+
+
+def _zones(session: Session) -> list[str]:
+    """The most common customer time zones (at most :data:`MAX_ZONES`)."""
+    query = (
+        select(Customer.timezone)
+        .where(Customer.erased_at.is_(None))
+        .group_by(Customer.timezone)
+        .order_by(func.count().desc(), Customer.timezone)
+        .limit(MAX_ZONES)
+    )
+    return list(session.scalars(query))
+
+
+def rule_label(rule_id: str) -> str:
+    """A marketer-readable name of a policy rule."""
+    return RULE_LABELS.get(rule_id, rule_id.replace("_", " "))
