@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.ledger import tree
@@ -65,26 +65,75 @@ class EventDraft:
             raise LedgerError("staff acting on a customer's behalf must give a reason")
 
 
-def _reserve(session: Session, count: int) -> int:
+# Statements of the hot path, built once (building them per call costs more than running them).
+_HEAD = LedgerHead.__table__
+_RESERVE = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(size=_HEAD.c.size + bindparam("count"))
+    .returning(_HEAD.c.size)
+)
+_INSERT_EVENTS = ConsentEvent.__table__.insert()
+_INSERT_NODES = MerkleNode.__table__.insert()
+
+
+def _reserve(connection, count: int) -> int:
     """Advance the ledger size by ``count``; returns the first new leaf index."""
-    new_size = session.execute(
-        update(LedgerHead)
-        .where(LedgerHead.id == 1)
-        .values(size=LedgerHead.size + count)
-        .returning(LedgerHead.size)
-    ).scalar_one()
-    return new_size - count
+    return connection.execute(_RESERVE, {"count": count}).scalar_one() - count
 
 
 def _fetch_nodes(session: Session, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of the given (level, idx) nodes, in one query.
+
+    One ``idx IN (…)`` per level, so both engines use the primary key (a row-value IN list is
+    not index-assisted on SQLite).
+    """
     if not ids:
         return {}
-    rows = session.execute(
-        select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(
-            tuple_(MerkleNode.level, MerkleNode.idx).in_(list(ids))
+    by_level: dict[int, list[int]] = {}
+    for level, idx in ids:
+        by_level.setdefault(level, []).append(idx)
+    condition = or_(
+        *(
+            and_(MerkleNode.level == level, MerkleNode.idx.in_(indexes))
+            for level, indexes in by_level.items()
         )
     )
+    rows = session.execute(
+        select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(condition)
+    )
     return {(level, idx): digest for level, idx, digest in rows}
+
+
+# The frontier after the last committed append of this process, per database. Stored nodes
+# never change, so the frontier of a given size is the same whoever appended; it is promoted
+# only when the appending transaction commits and dropped on rollback.
+_frontiers: dict[str, tree.StreamingRoot] = {}
+_PENDING = "assenso.ledger.pending_frontier"
+
+
+@event.listens_for(Session, "after_commit")
+def _promote_frontier(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending is not None:
+        _frontiers[pending[0]] = pending[1]
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_frontier(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending is not None:
+        _frontiers.pop(pending[0], None)
+
+
+def _stream_at(session: Session, connection, start: int) -> tree.StreamingRoot:
+    """A streaming tree positioned at ``start`` leaves (cached, else from stored nodes)."""
+    key = str(connection.engine.url)
+    cached = _frontiers.pop(key, None)
+    if cached is not None and cached.size == start:
+        return cached
+    frontier = _fetch_nodes(session, tree.frontier_node_ids(start))
+    return tree.StreamingRoot.resume(start, frontier)
 
 
 def _event_row(draft: EventDraft) -> dict:
@@ -111,31 +160,32 @@ def _event_row(draft: EventDraft) -> dict:
     }
 
 
-def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[ConsentEvent | dict]:
+def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[dict]:
     """Append ``drafts`` as consecutive leaves (in the caller's transaction).
 
-    Works for one event and for bulk imports alike: only the O(log n) frontier nodes are read.
+    Works for one event and for bulk imports alike: only the O(log n) frontier nodes are read,
+    and not even those when this process made the previous append.
     """
     if not drafts:
         return []
     for draft in drafts:
         draft.check()
-    start = _reserve(session, len(drafts))
-    hashes = []
-    rows = []
+    connection = session.connection()
+    start = _reserve(connection, len(drafts))
+    stream = _stream_at(session, connection, start)
+    rows, nodes = [], []
     for offset, draft in enumerate(drafts):
         draft.seq = start + offset
         row = _event_row(draft)
         row["leaf_hash"] = leaf_hash(canonical_bytes(record_of(draft)))
-        hashes.append(row["leaf_hash"])
         rows.append(row)
-    frontier = _fetch_nodes(session, tree.frontier_node_ids(start))
-    nodes = tree.append_batch(start, frontier, hashes)
-    session.execute(insert(ConsentEvent), rows)
-    session.execute(
-        insert(MerkleNode),
+        nodes.extend(stream.append(row["leaf_hash"]))
+    connection.execute(_INSERT_EVENTS, rows)
+    connection.execute(
+        _INSERT_NODES,
         [{"level": lvl, "idx": idx, "hash": digest} for lvl, idx, digest in nodes],
     )
+    session.info[_PENDING] = (str(connection.engine.url), stream)
     return rows
 
 

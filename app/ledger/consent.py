@@ -73,8 +73,11 @@ def record(
     reason: str | None = None,
     expires_at: datetime | None = None,
     evidence: Evidence | None = None,
-) -> ConsentEvent:
-    """Append one consent event for ``customer`` and update the state, in one transaction."""
+) -> EventDraft:
+    """Append one consent event for ``customer`` and update the state, in one transaction.
+
+    Returns the appended event (``seq`` and ``record_id`` set) without reading it back.
+    """
     if customer.erased_at is not None:
         raise InvalidInput("This customer's data was erased.")
     _policy_parts(customer, purpose, channel)
@@ -103,7 +106,7 @@ def record(
         except LedgerError as exc:
             raise InvalidInput(str(exc)) from None
         apply_event(session, customer, draft)
-    return session.get(ConsentEvent, draft.seq)
+    return draft
 
 
 def grant(

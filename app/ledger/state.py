@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from app.ledger.models import ConsentEvent, ConsentState
 from app.ledger.records import ALL
-from app.models_base import utcnow
+from app.models_base import UTCDateTime, utcnow
 from app.transaction import transaction
 from app.vault.models import Customer
 
@@ -103,6 +103,31 @@ def values_of(row: ConsentState) -> StateValues:
     )
 
 
+_STATE = ConsentState.__table__
+_VALUE_COLUMNS = [_STATE.c[name] for name in StateValues.__dataclass_fields__]
+
+
+_VALUE_NAMES = (*StateValues.__dataclass_fields__, "updated_at")
+_TIMES = ("granted_at", "expires_at", "updated_at")
+# One statement text for SQLite and PostgreSQL (both support ON CONFLICT … DO UPDATE); a
+# text() statement is compiled once and cached, unlike the dialect insert constructs.
+UPSERT_STATE = text(
+    "INSERT INTO consent_state (customer_id, purpose, channel, "
+    + ", ".join(_VALUE_NAMES)
+    + ") VALUES (:customer_id, :purpose, :channel, "
+    + ", ".join(f":{name}" for name in _VALUE_NAMES)
+    + ") ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _VALUE_NAMES)
+).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in _TIMES))
+
+
+_CURRENT = select(*_VALUE_COLUMNS).where(
+    _STATE.c.customer_id == bindparam("cid"),
+    _STATE.c.purpose == bindparam("purpose"),
+    _STATE.c.channel == bindparam("channel"),
+)
+
+
 def apply_event(session: Session, customer: Customer, event) -> None:
     """Update the projection for one appended event (in the caller's transaction)."""
     if event.action == "objected":
@@ -110,14 +135,15 @@ def apply_event(session: Session, customer: Customer, event) -> None:
         return
     if event.purpose == ALL or event.channel == ALL:
         return
-    row = session.get(ConsentState, (customer.id, event.purpose, event.channel))
-    new = project(values_of(row) if row else None, event)
-    if row is None:
-        row = ConsentState(customer_id=customer.id, purpose=event.purpose, channel=event.channel)
-        session.add(row)
-    for name, value in new.__dict__.items():
-        setattr(row, name, value)
-    row.updated_at = utcnow()
+    connection = session.connection()
+    customer_id = customer.id
+    current = connection.execute(
+        _CURRENT, {"cid": customer_id, "purpose": event.purpose, "channel": event.channel}
+    ).first()
+    new = project(StateValues(*current) if current else None, event)
+    row = {"customer_id": customer_id, "purpose": event.purpose, "channel": event.channel}
+    row.update(new.__dict__, updated_at=utcnow())
+    connection.execute(UPSERT_STATE, row)
     if event.action in ("granted", "confirmed") and customer.objected_at is not None:
         # A new, explicit consent after an objection is the customer's newer choice.
         customer.objected_at = None
