@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.services import runtime
-from app.vault.envelope import FieldCipher, WrappedKey
+from app.vault.envelope import FieldCipher
 from app.vault.errors import VaultError
-from app.vault.models import Customer, CustomerKey, ProfileField, SharingChoice
+from app.vault.keystore import wrapped_keys
+from app.vault.models import Customer, ProfileField, SharingChoice
 
 log = logging.getLogger("assenso.campaigns")
 
@@ -29,17 +30,20 @@ def shared_values(
     if not customer_ids or not fields:
         return {}
     blobs = _shared_blobs(session, customer_ids, fields, purpose)
-    keys = session.execute(
-        select(Customer.id, Customer.ref, CustomerKey.kek_version, CustomerKey.wrapped_key)
-        .join(CustomerKey, CustomerKey.customer_id == Customer.id)
-        .where(Customer.id.in_(list(blobs)), Customer.erased_at.is_(None))
+    refs = session.execute(
+        select(Customer.id, Customer.ref).where(
+            Customer.id.in_(list(blobs)), Customer.erased_at.is_(None)
+        )
     ).all()
+    keys = wrapped_keys(session, [customer_id for customer_id, _ in refs])  # key store
     keyring = runtime().vault_keys
     values: dict[int, dict[str, str]] = {}
     failures = 0
-    for customer_id, ref, kek_version, wrapped in keys:
+    for customer_id, ref in refs:
+        if customer_id not in keys:
+            continue  # erased: the key is gone
         try:
-            cipher = FieldCipher.open(keyring, ref, WrappedKey(kek_version, wrapped))
+            cipher = FieldCipher.open(keyring, ref, keys[customer_id])
             values[customer_id] = cipher.decrypt_fields(blobs[customer_id])
         except VaultError:
             failures += 1
