@@ -1,0 +1,158 @@
+"""Campaign editor: list, create, edit with preview, and state changes (thin views)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.campaigns import service, states
+from app.campaigns.models import Campaign, CampaignAudit
+from app.campaigns.segments import registered_conditions
+from app.errors import AssensoError, NotFound
+from app.extensions import db
+from app.web.access import roles_required
+from app.web.marketing import MARKETER, bp
+from app.web.marketing.editor import (
+    campaign_settings,
+    form_data,
+    preview,
+    segment_value,
+    template_specs,
+)
+from app.web.marketing.forms import ActionForm, CampaignForm
+
+ACTIONS = {
+    "schedule": service.schedule_campaign,
+    "unschedule": service.unschedule_campaign,
+    "pause": service.pause_campaign,
+    "resume": service.resume_campaign,
+    "cancel": service.cancel_campaign,
+}
+DONE = {
+    "schedule": "scheduled",
+    "unschedule": "taken back to draft",
+    "pause": "paused",
+    "resume": "resumed",
+    "cancel": "cancelled",
+}
+
+
+def _actor() -> str:
+    return f"staff:{current_user.email}"
+
+
+def _campaign_or_404(campaign_id: int) -> Campaign:
+    try:
+        return service.get_campaign(db.session, campaign_id)
+    except NotFound:
+        abort(404)
+
+
+def _editor(form: CampaignForm, campaign: Campaign | None, status: int, shown=None):
+    return render_template(
+        "marketing/editor.html", form=form, campaign=campaign, preview=shown,
+        conditions=registered_conditions(),
+    ), status  # fmt: skip
+
+
+@bp.get("/campaigns")
+@roles_required(MARKETER)
+def campaigns():
+    """Every campaign with its state (no audience members listed)."""
+    rows = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
+    return render_template("marketing/campaigns.html", campaigns=rows)
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@roles_required(MARKETER)
+def new_campaign():
+    """Create a draft; the Preview button renders it with placeholder data instead."""
+    form = CampaignForm()
+    return _save(form, None)
+
+
+@bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
+@roles_required(MARKETER)
+def edit_campaign(campaign_id: int):
+    """Edit a draft (optimistic version check); Preview renders without saving."""
+    campaign = _campaign_or_404(campaign_id)
+    templates = service.campaign_templates(db.session, campaign.id)
+    form = CampaignForm(data=None if request.method == "POST" else form_data(campaign, templates))
+    return _save(form, campaign)
+
+
+def _save(form: CampaignForm, campaign: Campaign | None):
+    if request.method == "GET" or not form.validate_on_submit():
+        return _editor(form, campaign, 400 if form.errors else 200)
+    if form.preview.data:
+        return _editor(form, campaign, 200, preview(form))
+    try:
+        settings = campaign_settings(form)
+        templates = template_specs(form)
+        if campaign is None:
+            campaign = service.create_campaign(
+                db.session, actor=_actor(), templates=templates, segment=segment_value(form),
+                **settings,
+            )  # fmt: skip
+        else:
+            version = int(form.version.data) if (form.version.data or "").isdigit() else -1
+            service.edit_campaign(
+                db.session, campaign.id, actor=_actor(), version=version, templates=templates,
+                segment=segment_value(form), **settings,
+            )  # fmt: skip
+    except AssensoError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return _editor(form, campaign, exc.status)
+    flash("Draft saved.", "success")
+    return redirect(url_for("marketing.campaign", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/preview.json")
+@roles_required(MARKETER)
+def preview_json():
+    """JSON preview for the editor's script: problems and placeholder renderings."""
+    form = CampaignForm()
+    if not form.validate_on_submit():
+        return jsonify(problems=_form_errors(form), previews=[]), 400
+    return jsonify(preview(form))
+
+
+def _form_errors(form: CampaignForm) -> list[str]:
+    return [f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()
+            if name in form]  # fmt: skip
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@roles_required(MARKETER)
+def campaign(campaign_id: int):
+    """A campaign's settings, templates, possible actions and audit trail."""
+    row = _campaign_or_404(campaign_id)
+    audit = db.session.scalars(
+        select(CampaignAudit).where(CampaignAudit.campaign_id == row.id).order_by(CampaignAudit.id)
+    ).all()
+    possible = [action for action in ACTIONS if states.can(action, row.status)]
+    return render_template(
+        "marketing/campaign.html", campaign=row, audit=audit, actions=possible,
+        templates=service.campaign_templates(db.session, row.id), form=ActionForm(),
+    )  # fmt: skip
+
+
+@bp.post("/campaigns/<int:campaign_id>/<any(schedule,unschedule,pause,resume,cancel):action>")
+@roles_required(MARKETER)
+def campaign_action(campaign_id: int, action: str):
+    """Schedule, unschedule, pause, resume or cancel, with the version the page showed."""
+    row = _campaign_or_404(campaign_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(url_for("marketing.campaign", campaign_id=row.id))
+    try:
+        ACTIONS[action](db.session, row.id, actor=_actor(), version=int(form.version.data))
+    except AssensoError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("marketing.campaign", campaign_id=row.id))
+    flash(f"Campaign {DONE[action]}.", "success")
+    return redirect(url_for("marketing.campaign", campaign_id=row.id))

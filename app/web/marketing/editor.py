@@ -1,0 +1,151 @@
+"""Between the campaign form and the campaign services: settings, templates and previews.
+
+Previews render with **placeholder** values only (:data:`PLACEHOLDERS`), never with a real
+customer's data; test recipients are not implemented.
+"""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from datetime import UTC, datetime, time
+from typing import Any
+
+from app.campaigns.checks import policy_purposes
+from app.campaigns.models import Campaign, CampaignTemplate
+from app.campaigns.render import TemplateError, render_message, template_fields, validate_template
+from app.campaigns.templates import TemplateSpec
+from app.marketing.calendar import moment, schedule_for
+from app.models_base import utcnow
+
+#: Obviously fictional values used for every profile field in previews.
+PLACEHOLDERS = {
+    "first_name": "Alex",
+    "last_name": "Sample",
+    "email": "recipient@example.invalid",
+    "phone": "+10000000000",
+    "birthday": "2000-01-01",
+    "postcode": "00000",
+    "city": "Sampletown",
+    "language": "en",
+    "timezone": "UTC",
+    "interests": "books,wine",
+    "purchase_history": "[]",
+}
+
+
+def preview_context(form_name: str, purpose: str, channel: str) -> dict[str, str]:
+    """Sender context for a preview: sample links, reason line and offer."""
+    return {
+        "unsubscribe_url": "https://example.invalid/u/preview",
+        "preferences_url": "https://example.invalid/me/",
+        "privacy_url": "https://example.invalid/privacy",
+        "reason_line": f"You receive this because you agreed to receive {purpose} by {channel}.",
+        "purpose_label": purpose,
+        "campaign_name": form_name,
+        "brand": "Assenso",
+        "offer": "New in wine: our selection for you",
+    }
+
+
+def template_specs(form) -> list[TemplateSpec]:
+    """Variant A, and variant B when it has a text, from the form (language ``en``)."""
+    specs = [_spec(form, "a", "A")]
+    if (form.body_text_b.data or "").strip():
+        specs.append(_spec(form, "b", "B"))
+    return specs
+
+
+def _spec(form, suffix: str, variant: str) -> TemplateSpec:
+    weight = getattr(form, f"weight_{suffix}").data
+    return TemplateSpec(
+        body_text=getattr(form, f"body_text_{suffix}").data or "",
+        subject=getattr(form, f"subject_{suffix}").data or "",
+        body_html=(getattr(form, f"body_html_{suffix}").data or "").strip() or None,
+        variant=variant, weight=100 if weight is None else weight,
+    )  # fmt: skip
+
+
+def campaign_settings(form, now: datetime | None = None) -> dict[str, Any]:
+    """The service keyword arguments of a valid form (schedule in its time zone)."""
+    zone = zoneinfo.ZoneInfo(form.timezone.data)
+    settings: dict[str, Any] = {
+        "name": form.name.data.strip(), "purpose": form.purpose.data,
+        "channel": form.channel.data, "schedule_kind": form.schedule_kind.data,
+        "scheduled_at": None, "local_time": form.local_time.data or None,
+        "cron": (form.cron.data or "").strip() or None, "cron_timezone": form.timezone.data,
+        "throttle_per_minute": form.throttle_per_minute.data,
+        "holdout_percent": form.holdout_percent.data or 0,
+    }  # fmt: skip
+    if form.scheduled_at.data:
+        settings["scheduled_at"] = form.scheduled_at.data.replace(tzinfo=zone).astimezone(UTC)
+    chosen = moment(form.moment.data) if form.moment.data else None
+    if chosen is not None:
+        at = _time(form.local_time.data) or time(9, 0)
+        today = (now or utcnow()).astimezone(zone).date()
+        settings.update(schedule_for(chosen, at, form.timezone.data, today))
+        if settings["schedule_kind"] != "local_time":
+            settings["local_time"] = None
+    return settings
+
+
+def _time(text: str | None) -> time | None:
+    if not text:
+        return None
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def segment_value(form) -> dict | str:
+    """The segment text of the form (``{}`` when empty)."""
+    return (form.segment.data or "").strip() or {}
+
+
+def form_data(campaign: Campaign, templates: list[CampaignTemplate]) -> dict[str, Any]:
+    """Form values showing ``campaign`` and its templates (English ones)."""
+    zone = campaign.cron_timezone or "UTC"
+    data: dict[str, Any] = {
+        "name": campaign.name, "purpose": campaign.purpose, "channel": campaign.channel,
+        "segment": _pretty(campaign.segment_json), "schedule_kind": campaign.schedule_kind,
+        "timezone": zone, "local_time": campaign.local_time, "cron": campaign.cron,
+        "holdout_percent": campaign.holdout_percent,
+        "throttle_per_minute": campaign.throttle_per_minute, "version": str(campaign.version),
+    }  # fmt: skip
+    if campaign.scheduled_at:
+        local = campaign.scheduled_at.astimezone(zoneinfo.ZoneInfo(zone))
+        data["scheduled_at"] = local.replace(tzinfo=None)
+    for template in templates:
+        suffix = {"A": "a", "B": "b"}.get(template.variant)
+        if suffix and template.language == "en":
+            data[f"subject_{suffix}"] = template.subject
+            data[f"body_text_{suffix}"] = template.body_text
+            data[f"body_html_{suffix}"] = template.body_html or ""
+            data[f"weight_{suffix}"] = template.weight
+    return data
+
+
+def _pretty(segment_json: str) -> str:
+    data = json.loads(segment_json or "{}")
+    data.pop("version", None)
+    return json.dumps(data, indent=2, ensure_ascii=False) if data else ""
+
+
+def preview(form) -> dict[str, Any]:
+    """Problems (each naming a template field) and a placeholder rendering of each variant."""
+    purposes = policy_purposes(form.purpose.data)
+    problems: list[str] = []
+    rendered = []
+    context = preview_context(form.name.data or "", form.purpose.data, form.channel.data)
+    for spec in template_specs(form):
+        where = f"Variant {spec.variant}: "
+        for purpose in purposes:
+            problems += [where + p for p in validate_template(purpose, spec)]
+        try:
+            fields = {f: PLACEHOLDERS[f] for f in template_fields(spec) if f in PLACEHOLDERS}
+            message = render_message(spec, fields, context)
+        except TemplateError as exc:
+            problems.append(where + str(exc))
+            continue
+        rendered.append({"variant": spec.variant, "subject": message.subject,
+                         "text": message.text, "html": message.html})  # fmt: skip
+    return {"problems": list(dict.fromkeys(problems)), "previews": rendered}
