@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported from test_portal_support)
 """The signed-in portal: my data, sharing, contact choices and limits, history, export, erasure."""
 
 from __future__ import annotations

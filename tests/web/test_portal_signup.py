@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported from test_portal_support)
 """Sign-up with explicit consents and double opt-in, password reset, language switcher."""
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def test_signup_page_shows_notices_and_nothing_ticked(portal_client):
     page = portal_client.get("/signup").get_data(as_text=True)
     assert 'name="consent"' in page and "checked" not in page
     assert "at least 16 years old" in page
-    assert "<pre class=\"notice\"" in page
+    assert '<pre class="notice"' in page
 
 
 def test_signup_records_pending_consent_and_double_opt_in_confirms_it(portal_client, mailbox):

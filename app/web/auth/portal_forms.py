@@ -68,9 +68,7 @@ class SignUpForm(FlaskForm):
     )
     password = _new_password(_l("Password"))
     confirm = _repeat()
-    language = SelectField(
-        _l("Language"), choices=LANGUAGE_CHOICES, validate_choice=True
-    )
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=True)
     timezone = SelectField(_l("Time zone"), validate_choice=True)
     age_confirmed = BooleanField()
     submit = SubmitField(_l("Create my account"))
@@ -103,7 +101,5 @@ class ConfirmForm(FlaskForm):
 class LanguageForm(FlaskForm):
     """The language switcher."""
 
-    lang = SelectField(
-        _l("Language"), choices=LANGUAGE_CHOICES, validate_choice=True
-    )
+    lang = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=True)
     next = HiddenField()
