@@ -104,9 +104,8 @@ def offer_payloads(
     offers = choose_offers(session, customer_ids, at, campaign_id=campaign_id)
     if not offers:
         return {}
-    languages = dict(
-        session.execute(select(Customer.id, Customer.language).where(Customer.id.in_(list(offers))))
-    )
+    query = select(Customer.id, Customer.language).where(Customer.id.in_(list(offers)))
+    languages = {customer_id: language for customer_id, language in session.execute(query)}
     return {
         cid: json.dumps({"offer": offer.text(languages.get(cid, "en"))}, ensure_ascii=False)
         for cid, offer in offers.items()

@@ -1,0 +1,53 @@
+"""Marketing services on the database: offers with history, value_tier segments, withdrawal."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from app.campaigns import service
+from app.campaigns.run import start_run
+from app.ledger import consent
+from app.marketing.models import OfferHistory
+from app.marketing.offer_service import choose_offers, offer_payloads
+from app.marketing.value_service import compute_values, tier_summary
+from app.vault.models import Customer, VaultAccess
+from tests.web.test_marketing_console import seed_people
+
+TEMPLATE = {"subject": "Hi {{ first_name }}", "body_text": "Dear {{ first_name }}"}
+
+
+def test_offers_follow_history_and_the_variety_rule(session):
+    ids = seed_people(session, count=4)
+    now = datetime.now(UTC)
+    first = choose_offers(session, ids, now)
+    assert {o.category for o in first.values()} <= {"wine", "books"} and len(first) == 4
+    again = choose_offers(session, ids, now + timedelta(days=1))
+    assert all(again[c] != first[c] for c in again)  # never the same offer within 30 days
+    assert len(session.scalars(select(OfferHistory)).all()) == len(first) + len(again)
+    actors = session.scalars(
+        select(VaultAccess.actor).where(VaultAccess.actor == "marketing:offers")
+    )
+    assert len(actors.all()) == 2  # one access-log entry per computation
+    payloads = offer_payloads(session, ids[:1], now + timedelta(days=60))
+    assert json.loads(payloads[ids[0]])["offer"].startswith("New in ")
+
+
+def test_withdrawn_customers_get_no_offer_and_leave_value_segments(session):
+    ids = seed_people(session, count=5)
+    assert compute_values(session) == 5
+    assert sum(row.customers for row in tier_summary(session)) == 5
+    withdrawn = session.get(Customer, ids[0])
+    consent.withdraw(session, withdrawn, purpose="recommendations", channel="email",
+                     source="portal", method="web_form", actor="customer")  # fmt: skip
+    assert ids[0] not in choose_offers(session, ids, record=False)
+    everyone = ["champions", "loyal", "promising", "at_risk", "dormant"]
+    campaign = service.create_campaign(
+        session, actor="test", name="Tiers", purpose="offers", channel="email",
+        templates=[TEMPLATE], segment={"value_tier": everyone},
+    )  # fmt: skip
+    service.schedule_campaign(session, campaign.id, actor="test")
+    run = start_run(session, campaign.id, datetime.now(UTC))
+    assert run.candidates == 4  # the withdrawn customer is no longer in any tier segment
