@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.delivery.models import OutboxEntry, SendLog, Suppression
@@ -129,27 +129,31 @@ class Recorder:
 
         An entry whose lease expired or was taken over is not marked and must not be sent.
         """
-        kept: set[int] = set()
         with self.connection.begin():
             self._outcomes(done, now)
-            for entry in wave:
-                result = self.connection.execute(
-                    update(OutboxEntry)
-                    .where(
-                        OutboxEntry.id == entry.id,
-                        OutboxEntry.status == "leased",
-                        OutboxEntry.leased_by == self.worker_id,
-                        OutboxEntry.lease_until > now,
-                    )
-                    .values(
-                        message_id=message_ids[entry.id],
-                        decision_rule=entry.decision.rule_id,
-                        policy_hash=entry.decision.policy_hash,
-                    )
+            if not wave:
+                return set()
+            ids = [entry.id for entry in wave]
+            statement = (
+                update(OutboxEntry)
+                .where(
+                    OutboxEntry.id.in_(ids),
+                    OutboxEntry.status == "leased",
+                    OutboxEntry.leased_by == self.worker_id,
+                    OutboxEntry.lease_until > now,
                 )
-                if result.rowcount == 1:
-                    kept.add(entry.id)
-        return kept
+                .values(
+                    message_id=case(message_ids, value=OutboxEntry.id),
+                    decision_rule=case(
+                        {e.id: e.decision.rule_id for e in wave}, value=OutboxEntry.id
+                    ),
+                    policy_hash=case(
+                        {e.id: e.decision.policy_hash for e in wave}, value=OutboxEntry.id
+                    ),
+                )
+                .returning(OutboxEntry.id)
+            )
+            return set(self.connection.execute(statement).scalars())
 
     def finish(self, done: Sequence[Outcome], now: datetime) -> None:
         """Record the last outcomes of a batch."""

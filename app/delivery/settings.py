@@ -21,6 +21,7 @@ DEFAULTS: dict[str, str] = {
     "WORKER_MAX_ATTEMPTS": "8",
     "WORKER_RETRY_BASE_SECONDS": "30",
     "WORKER_ASYNC_COMMIT": "true",
+    "WORKER_SMTP_CONNECTIONS": "16",
     "UNSUBSCRIBE_TOKEN_DAYS": "400",
     "SMS_TIMEOUT_SECONDS": "10",
     "SMTP_TIMEOUT_SECONDS": "30",
@@ -59,6 +60,7 @@ class WorkerSettings:
     max_attempts: int
     retry_base_seconds: int
     async_commit: bool
+    smtp_connections: int = 16
 
 
 def worker_settings(app: Flask, **overrides) -> WorkerSettings:
@@ -70,6 +72,7 @@ def worker_settings(app: Flask, **overrides) -> WorkerSettings:
         "max_attempts": number(app, "WORKER_MAX_ATTEMPTS"),
         "retry_base_seconds": number(app, "WORKER_RETRY_BASE_SECONDS"),
         "async_commit": flag(app, "WORKER_ASYNC_COMMIT"),
+        "smtp_connections": number(app, "WORKER_SMTP_CONNECTIONS"),
     }
     values.update({key: value for key, value in overrides.items() if value is not None})
     if values["batch_size"] < 1 or values["lease_seconds"] < 5:

@@ -32,8 +32,6 @@ from app.models_base import utcnow
 
 log = logging.getLogger("assenso.delivery")
 
-SMTP_CONNECTIONS = 8
-
 
 def new_worker_id() -> str:
     """A worker id unique across machines and restarts: host, process id and a random tag."""
@@ -73,7 +71,8 @@ class DeliveryWorker:
             if channel == "email":
                 smtp = smtp_settings(self.app)
                 senders = [
-                    SmtpSender(smtp, self.app.config["MAIL_FROM"]) for _ in range(SMTP_CONNECTIONS)
+                    SmtpSender(smtp, self.app.config["MAIL_FROM"])
+                    for _ in range(self.settings.smtp_connections)
                 ]
                 self._dispatch[channel] = EmailDispatch(
                     senders, self.app.config["MAIL_FROM"], dkim_key(self.app)
