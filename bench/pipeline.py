@@ -65,7 +65,7 @@ def start_sink(port: int):
     from aiosmtpd.controller import Controller
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        async def handle_DATA(self, server, session, envelope):
             return "250 OK"
 
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
