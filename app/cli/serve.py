@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from werkzeug.serving import run_simple
 
 from app import background
 
@@ -22,7 +23,10 @@ def group(host: str, port: int, no_background: bool) -> None:
     stoppers = [] if no_background else background.start_all(app)
     click.echo(f"Assenso is running at http://{host}:{port}/ (Ctrl-C stops everything)")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+        # Werkzeug's threaded server, started directly: Flask refuses app.run() inside its CLI.
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    except KeyboardInterrupt:
+        pass
     finally:
         background.stop_all(stoppers)
         click.echo("Stopped.")
