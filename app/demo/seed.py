@@ -196,4 +196,16 @@ def seed_demo(session: Session, customers: int = 300) -> int:
     for person in demo_people(customers):
         seed_customer(session, person, rng)
     make_checkpoint(session, only_if_grown=True)
+    _derived(session)
     return (session.scalar(select(func.count()).select_from(Customer)) or 0) - before
+
+
+def _derived(session: Session) -> None:
+    """What the running system would compute: policy revisions on record, value tiers."""
+    from app.marketing.value_service import compute_values
+    from app.policy.revisions import ensure_recorded
+    from app.services import runtime
+
+    ensure_recorded(session, runtime().policies, actor="demo-seed")
+    compute_values(session)
+    session.commit()
