@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.delivery.templates import TemplateBook
@@ -112,18 +112,17 @@ def _granted_at(session: Session, entries: Sequence) -> dict[tuple[int, str, str
     keys = {(e.customer_id, e.purpose, e.channel) for e in entries}
     if not keys:
         return {}
+    # By customer id (indexed on both engines), then narrowed in Python: a row-value IN list
+    # is not index-assisted on SQLite and would scan the whole consent state per batch.
     rows = session.execute(
         select(
             ConsentState.customer_id,
             ConsentState.purpose,
             ConsentState.channel,
             ConsentState.granted_at,
-        ).where(
-            tuple_(ConsentState.customer_id, ConsentState.purpose, ConsentState.channel).in_(
-                list(keys)
-            )
-        )
+        ).where(ConsentState.customer_id.in_(sorted({key[0] for key in keys})))
     )
+    rows = [row for row in rows if (row[0], row[1], row[2]) in keys]
     return {(c, p, ch): at for c, p, ch, at in rows}
 
 
