@@ -19,7 +19,7 @@ from app.services import runtime
 from app.transaction import transaction
 from app.vault.envelope import FieldCipher, WrappedKey
 from app.vault.errors import VaultError
-from app.vault.models import Customer, CustomerKey, ProfileField
+from app.vault.models import Customer, CustomerKey, ProfileField, VaultAccess
 from app.vault.service import log_access
 
 #: The profile field that holds each channel's address.
@@ -127,17 +127,41 @@ def _granted_at(session: Session, entries: Sequence) -> dict[tuple[int, str, str
 
 
 def _log(session: Session, entries: Sequence, needed: dict[int, set[str]], actor: str) -> None:
-    by_purpose: dict[str, set[int]] = defaultdict(set)
+    """One access-log entry per campaign run (its count grows batch by batch); one per batch
+    and purpose for messages outside a run (transactional)."""
+    groups: dict[tuple[int | None, str], set[int]] = defaultdict(set)
     for entry in entries:
-        by_purpose[entry.purpose].add(entry.customer_id)
+        groups[(entry.run_id, entry.purpose)].add(entry.customer_id)
     with transaction(session):
-        for purpose, customers in sorted(by_purpose.items()):
+        for (run_id, purpose), customers in sorted(
+            groups.items(), key=lambda g: (g[0][0] or 0, g[0][1])
+        ):
             fields = set().union(*(needed[c] for c in customers))
+            if run_id is not None and _add_to_run_entry(
+                session, run_id, purpose, fields, len(customers)
+            ):
+                continue
             log_access(
                 session,
-                actor=actor,
+                actor=f"delivery:run:{run_id}" if run_id is not None else actor,
                 purpose=purpose,
                 fields=fields,
                 customer_count=len(customers),
                 reason="message delivery",
             )
+
+
+def _add_to_run_entry(
+    session: Session, run_id: int, purpose: str, fields: set[str], count: int
+) -> bool:
+    """Add customers (and any new fields) to the run's entry; False when there is none yet."""
+    entry = session.scalar(
+        select(VaultAccess)
+        .where(VaultAccess.actor == f"delivery:run:{run_id}", VaultAccess.purpose == purpose)
+        .with_for_update()
+    )
+    if entry is None:
+        return False
+    entry.customer_count += count
+    entry.fields = ",".join(sorted(set(entry.fields.split(",")) | fields))
+    return True
