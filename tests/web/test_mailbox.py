@@ -38,9 +38,13 @@ def test_staff_read_what_the_smtp_server_stored(app_factory, tmp_path, create_st
     with app.app_context():
         client = app.test_client()
         assert client.get("/dev/mailbox/").status_code == 302  # sign-in needed
-        staff = create_staff("marketer")
         from tests.helpers import sign_in
 
+        marketer = create_staff("marketer")
+        sign_in(client, marketer.email, "correct horse battery staple")
+        assert client.get("/dev/mailbox/").status_code == 403  # marketers see no one's mail
+        client.post("/logout", data={"csrf_token": _token(client)})
+        staff = create_staff("admin")
         sign_in(client, staff.email, "correct horse battery staple")
         listing = client.get("/dev/mailbox/").get_data(as_text=True)
         assert "Hello" in listing
@@ -48,3 +52,10 @@ def test_staff_read_what_the_smtp_server_stored(app_factory, tmp_path, create_st
         page = client.get(f"/dev/mailbox/{name}").get_data(as_text=True)
         assert "Body text" in page and 'href="https://shop.example/u/TOKEN"' in page
         assert client.get("/dev/mailbox/../../etc").status_code == 404
+
+
+def _token(client) -> str:
+    from tests.helpers import CSRF_RE
+
+    match = CSRF_RE.search(client.get("/account/password").get_data(as_text=True))
+    return match.group(1) or match.group(2)

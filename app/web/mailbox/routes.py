@@ -9,7 +9,9 @@ from app.delivery.settings import mailbox_folder
 from app.web.access import roles_required
 from app.web.mailbox import bp
 
-STAFF_ROLES = ("admin", "marketer", "compliance_officer")
+# Messages show recipients' addresses and personalised text: marketers see aggregates only
+# (campaign results), so the mailbox is for administrators and compliance officers.
+STAFF_ROLES = ("admin", "compliance_officer")
 
 
 def _store() -> MailboxStore:
