@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
 MESSAGES = {
     400: "The request could not be understood. Please check what you sent and try again.",
@@ -32,6 +34,13 @@ def render_error(status: int, detail: str | None = None):
     if wants_json():
         return jsonify(error={"status": status, "message": message}), status
     return render_template("errors/error.html", status=status, message=message), status
+
+
+def bad_request(message: str) -> NoReturn:
+    """Stop the request with a 400 whose ``message`` (written for the user) is shown."""
+    exc = BadRequest(description=message)
+    exc.assenso_public = True  # type: ignore[attr-defined]
+    raise exc
 
 
 def handle_http_exception(exc: HTTPException):

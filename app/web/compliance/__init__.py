@@ -1,7 +1,23 @@
-"""The compliance console (role compliance_officer)."""
+"""The compliance console (role compliance_officer).
+
+Officers audit consent, prove it, verify the ledger's integrity and answer data-subject
+requests. Personal data is shown only where a task needs it, through the vault, with a reason
+that the access log records. Every table shown can be exported as CSV or JSON.
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
+OFFICER = "compliance_officer"
 
-from app.web.compliance import routes  # noqa: E402,F401
+from app.web.compliance import (  # noqa: E402,F401
+    access_log_routes,
+    dashboard_routes,
+    evidence_routes,
+    integrity_routes,
+    ledger_routes,
+    policy_routes,
+    request_routes,
+    routes,
+    trace_routes,
+)

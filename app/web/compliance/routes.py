@@ -1,15 +1,32 @@
-"""Compliance console pages."""
+"""Compliance console: the overview page and what every console page shares (integrity banner)."""
 
 from __future__ import annotations
 
 from flask import render_template
+from sqlalchemy import select
 
 from app.extensions import db
+from app.ledger.models import LedgerVerification
 from app.ledger.overview import ledger_overview
 from app.web.access import roles_required
-from app.web.compliance import bp
+from app.web.compliance import OFFICER, bp
 
-OFFICER = "compliance_officer"
+
+def last_failed_verification() -> LedgerVerification | None:
+    """The most recent finished verification if it failed, else ``None``."""
+    last = db.session.scalar(
+        select(LedgerVerification)
+        .where(LedgerVerification.finished_at.is_not(None))
+        .order_by(LedgerVerification.id.desc())
+        .limit(1)
+    )
+    return last if last is not None and last.ok is False else None
+
+
+@bp.context_processor
+def integrity_banner() -> dict:
+    """Every console page learns whether the last ledger verification failed."""
+    return {"integrity_failure": last_failed_verification()}
 
 
 @bp.get("/")
