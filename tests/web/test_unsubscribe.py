@@ -67,8 +67,12 @@ def test_one_click_post_needs_no_session_cookie_or_csrf(app, client, session):
 
 def test_landing_page_has_one_button_and_a_preferences_link(app, client, session):
     _customer_id, ref = _customer(session())
-    page = client.get(f"/u/{unsubscribe_token(ref, 'offers', 'email')}").get_data(as_text=True)
-    assert page.count("<button") == 1 and 'method="post"' in page and 'href="/me/"' in page
+    token = unsubscribe_token(ref, "offers", "email")
+    page = client.get(f"/u/{token}").get_data(as_text=True)
+    assert page.count("<button") == 1 and 'method="post"' in page
+    # The way to finer choices needs no sign-in: the same signed token opens them.
+    assert f'href="/me/refine/{token}"' in page
+    assert client.get(f"/me/refine/{token}").status_code == 200
 
 
 @pytest.mark.parametrize("token", ["nonsense", "a.b.c", "x" * 300])

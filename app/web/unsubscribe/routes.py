@@ -39,7 +39,7 @@ def one_click(token: str):
         return render_template("unsubscribe/invalid.html", message=str(exc)), 400
     except InvalidInput:
         return render_template("unsubscribe/invalid.html", message="This link cannot be used."), 400
-    return render_template("unsubscribe/done.html", wanted=wanted), 200
+    return render_template("unsubscribe/done.html", token=token, wanted=wanted), 200
 
 
 @bp.post("/sms/inbound")
