@@ -31,12 +31,21 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["page_language"] = _page_language
     login_manager.init_app(app)
     login_manager.session_protection = app.config["SESSION_PROTECTION"]
     login_manager.login_message = "Please sign in to continue."
     from app.web import auth_session
 
     login_manager.user_loader(auth_session.load_user)
+
+
+def _page_language() -> str:
+    """The language the page is rendered in, for ``<html lang>`` (the portal may set ``g.lang``)."""
+    from flask import g
+    from flask_babel import get_locale
+
+    return g.get("lang") or str(get_locale() or "en")
 
 
 def init_domains(app: Flask) -> None:

@@ -144,3 +144,13 @@ def test_sms_stop_reply_withdraws_and_suppresses(app, client, session):
     assert stop.reason == "sms_stop"
     bad = client.post("/sms/inbound", data="x", headers={"X-Assenso-Sms-Secret": SECRET})
     assert bad.status_code == 400
+
+
+def test_pages_speak_the_browsers_language(app, client, session):
+    """The unsubscribe page and the shared layout around it follow Accept-Language."""
+    _customer_id, ref = _customer(session())
+    token = unsubscribe_token(ref, "offers", "email")
+    page = client.get(f"/u/{token}", headers={"Accept-Language": "it"}).get_data(as_text=True)
+    assert '<html lang="it">' in page
+    assert "Smettere di ricevere" in page and "Vai al contenuto" in page
+    assert "Skip to content" not in page
