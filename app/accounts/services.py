@@ -68,6 +68,14 @@ def change_password(session: Session, account, current: str, new: str) -> None:
     """
     if not verify_password(account.password_hash, current):
         raise InvalidInput("The current password is not correct.")
+    set_password(session, account, new)
+
+
+def set_password(session: Session, account, new: str) -> None:
+    """Store ``new`` (checked against the password policy) and sign out every other session.
+
+    Rotating the alternative id invalidates every session cookie issued before the change.
+    """
     try:
         new_hash = hash_password(new)
     except PasswordPolicyError as exc:

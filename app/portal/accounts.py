@@ -7,15 +7,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from app.accounts.models import new_alt_id
 from app.accounts.passwords import PasswordPolicyError, hash_password, verify_password
+from app.accounts.services import set_password
 from app.errors import InvalidInput
 from app.ledger.consent import Evidence
 from app.portal import consents
 from app.portal.mail import send_confirmations, send_password_reset
 from app.portal.tokens import customer_for_reset, reset_token
 from app.services import policy_for
-from app.transaction import transaction
 from app.vault.directory import find_customer_by_email
 from app.vault.erasure import erase_customer
 from app.vault.models import Customer
@@ -119,13 +118,7 @@ def request_password_reset(session: Session, email: str) -> None:
 def reset_password(session: Session, token: str, new_password: str) -> Customer:
     """Set a new password from a valid link; every session of the account is signed out."""
     customer = customer_for_reset(session, token)
-    try:
-        new_hash = hash_password(new_password)
-    except PasswordPolicyError as exc:
-        raise InvalidInput(str(exc)) from None
-    with transaction(session):
-        customer.password_hash = new_hash
-        customer.alt_id = new_alt_id()
+    set_password(session, customer, new_password)
     return customer
 
 

@@ -57,6 +57,19 @@ def browser():
 
 
 @pytest.fixture
+def mailbox(tmp_path):
+    """A development mailbox (local SMTP server storing what it receives); yields (store, port)."""
+    from app.channels.devmailbox import MailboxStore, start_mailbox_server
+    from tests.web.test_portal_support import free_port
+
+    store = MailboxStore(tmp_path / "mailbox")
+    port = free_port()
+    controller = start_mailbox_server(store, "127.0.0.1", port)
+    yield store, port
+    controller.stop()
+
+
+@pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The application under test served on a free local port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -3,7 +3,6 @@ delivers it to the development mailbox."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from datetime import UTC, datetime
 
@@ -11,28 +10,11 @@ import pytest
 
 from app.campaigns.models import Campaign
 from app.campaigns.run import run_if_due
-from app.channels.devmailbox import MailboxStore, start_mailbox_server
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
 from tests.browser.conftest import axe_violations
 from tests.conftest import TEST_PASSWORD
 from tests.web.test_marketing_console import seed_people
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def mailbox(tmp_path):
-    """A development mailbox (SMTP server storing messages) on a free port."""
-    store = MailboxStore(tmp_path / "mailbox")
-    port = free_port()
-    controller = start_mailbox_server(store, "127.0.0.1", port)
-    yield store, port
-    controller.stop()
 
 
 @pytest.fixture

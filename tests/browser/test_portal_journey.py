@@ -9,19 +9,7 @@ import pytest
 
 from tests.browser.conftest import axe_violations
 from tests.conftest import TEST_PASSWORD
-from tests.web.test_portal_support import free_port, links_in, wait_for_mail
-
-
-@pytest.fixture
-def mailbox(tmp_path):
-    """A local SMTP server storing what it receives; yields (store, port)."""
-    from app.channels.devmailbox import MailboxStore, start_mailbox_server
-
-    store = MailboxStore(tmp_path / "mailbox")
-    port = free_port()
-    controller = start_mailbox_server(store, "127.0.0.1", port)
-    yield store, port
-    controller.stop()
+from tests.web.test_portal_support import links_in, wait_for_mail
 
 
 @pytest.fixture
