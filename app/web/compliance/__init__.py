@@ -10,6 +10,14 @@ from flask import Blueprint
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 OFFICER = "compliance_officer"
 
+
+def officer_actor() -> str:
+    """How the signed-in officer is named in logs and ledger events."""
+    from flask_login import current_user
+
+    return f"staff:{current_user.email}"
+
+
 from app.web.compliance import (  # noqa: E402,F401
     access_log_routes,
     dashboard_routes,

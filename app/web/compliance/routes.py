@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import render_template
 from sqlalchemy import select
 
@@ -21,6 +23,18 @@ def last_failed_verification() -> LedgerVerification | None:
         .limit(1)
     )
     return last if last is not None and last.ok is False else None
+
+
+@bp.app_template_filter("cell")
+def cell(value) -> str:
+    """How a table cell shows a value: UTC times to the second, a dash for nothing."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
 
 
 @bp.context_processor
