@@ -199,3 +199,35 @@ def test_checkpoint_on_demand(officer, people):
     again = officer.post(f"{path}/checkpoint", data={"csrf_token": csrf_token(officer, path)},
                          follow_redirects=True)  # fmt: skip
     assert "already covers" in again.get_data(as_text=True)
+
+
+def test_messages_and_why_a_message_was_sent(officer, people, session):
+    from app.delivery.models import OutboxEntry, SendLog
+    from app.models_base import utcnow
+    from app.transaction import transaction
+
+    anna, _ = people
+    with transaction(session):
+        entry = OutboxEntry(idempotency_key="trace-1", kind="campaign", customer_id=anna.id,
+                            channel="email", purpose="offers", status="sent",
+                            decision_rule="allowed", policy_hash="f" * 64,
+                            sent_at=utcnow())  # fmt: skip
+        session.add(entry)
+        session.flush()
+        session.add(SendLog(customer_id=anna.id, channel="email", purpose="offers",
+                            outbox_id=entry.id, sent_at=entry.sent_at))  # fmt: skip
+    listing = officer.get(f"/compliance/customers/{anna.id}/messages").get_data(as_text=True)
+    assert f'href="/compliance/messages/{entry.id}"' in listing
+    rows = officer.get(f"/compliance/customers/{anna.id}/messages?format=json").get_json()["rows"]
+    assert rows[0]["decision_rule"] == "allowed" and rows[0]["policy_hash"] == "f" * 64
+    page = officer.get(f"/compliance/messages/{entry.id}").get_data(as_text=True)
+    assert "Recorded by the pipeline" in page and "f" * 64 in page
+    assert "Rule by rule (recomputed)" in page and "The policy changed since" in page
+    assert "granted" in page  # the consent it rests on
+    assert officer.get("/compliance/messages/999999").status_code == 404
+    path = f"/compliance/customers/{anna.id}"
+    archive = zipfile.ZipFile(io.BytesIO(officer.post(
+        f"{path}/evidence", data={"csrf_token": csrf_token(officer, path), "reason": REASON}
+    ).data))  # fmt: skip
+    messages = json.loads(archive.read("messages.json"))
+    assert [m["policy_sha256"] for m in messages] == ["f" * 64]

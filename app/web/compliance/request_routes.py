@@ -1,6 +1,218 @@
-"""Compliance console: request_routes (being built).
+"""Compliance console: data-subject requests — list, file on behalf, and fulfil."""
 
-Register this module's navigation entries with app.web.navigation.register(OFFICER, ...).
-"""
+from __future__ import annotations
 
-from app.web.compliance import OFFICER, bp  # noqa: F401
+import json
+from datetime import UTC, date, datetime, time
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.accounts.models import StaffUser
+from app.compliance import requests as dsr
+from app.compliance.models import REQUEST_KINDS, DataSubjectRequest
+from app.compliance.tables import Column, Table
+from app.errors import AssensoError, NotFound
+from app.extensions import db
+from app.models_base import utcnow
+from app.vault.directory import find_customer_by_email
+from app.vault.fields import FIELDS
+from app.web.access import roles_required
+from app.web.compliance import OFFICER, bp, officer_actor
+from app.web.compliance.exporting import export_response, requested_format
+from app.web.errors import bad_request
+from app.web.navigation import register
+
+register(OFFICER, "compliance.requests", "Requests")
+
+COLUMNS = (
+    Column("id", "Request"),
+    Column("kind", "Kind"),
+    Column("status", "Status"),
+    Column("urgency", "Deadline status"),
+    Column("received_at", "Received (UTC)"),
+    Column("due_at", "Due (UTC)"),
+    Column("extended", "Extended"),
+    Column("channel", "Arrived via"),
+    Column("assignee", "Assignee"),
+    Column("customer_ref", "Customer (pseudonym)"),
+    Column("closed_at", "Closed (UTC)"),
+)
+
+
+def _staff() -> list[StaffUser]:
+    return list(
+        db.session.scalars(
+            select(StaffUser)
+            .where(StaffUser.role.in_(("compliance_officer", "admin")))
+            .order_by(StaffUser.email)
+        )
+    )
+
+
+def _urgency(row: DataSubjectRequest, now: datetime) -> str:
+    if row.status not in ("received", "in_progress"):
+        return "closed"
+    if row.due_at < now:
+        return "OVERDUE"
+    days = (row.due_at - now).days
+    return f"due in {days} day{'s' if days != 1 else ''}"
+
+
+def _table(rows: list[DataSubjectRequest]) -> Table:
+    names = {s.id: s.email for s in _staff()}
+    now = utcnow()
+    out = []
+    for row in rows:
+        item = {c.key: getattr(row, c.key, None) for c in COLUMNS}
+        item.update(
+            urgency=_urgency(row, now),
+            extended=row.extended_at is not None,
+            assignee=names.get(row.assignee_id),
+            _links={"id": url_for("compliance.request_detail", request_id=row.id)},
+            _overdue=dsr.is_overdue(row, now),
+        )
+        out.append(item)
+    return Table("data-subject-requests", COLUMNS, out)
+
+
+@bp.get("/requests")
+@roles_required(OFFICER)
+def requests():
+    """Requests, most urgent first; overdue ones stand out; filters and exports."""
+    flt, errors = dsr.parse_request_filter(request.args)
+    fmt = requested_format()
+    if errors:
+        if fmt is not None:
+            bad_request(" ".join(errors.values()))
+        rows = []
+    else:
+        rows = dsr.list_requests(db.session, flt)
+    table = _table(rows)
+    if fmt is not None:
+        return export_response(table, fmt)
+    page = render_template("compliance/requests.html", table=table, flt=flt, errors=errors,
+                           kinds=REQUEST_KINDS, labels=dsr.KIND_LABELS,
+                           counts=dsr.request_counts(db.session))  # fmt: skip
+    return page, (400 if errors else 200)
+
+
+def _received(text: str) -> datetime | None:
+    if not text:
+        return None
+    day = date.fromisoformat(text)
+    return datetime.combine(day, time(12, 0), UTC) if day != date.today() else utcnow()
+
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@roles_required(OFFICER)
+def new_request():
+    """File a request on a customer's behalf (by letter, phone or e-mail to the operator)."""
+    form = {"email": "", "kind": "", "received": date.today().isoformat(), "details": ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form.update({k: (request.form.get(k) or "").strip() for k in form})
+        customer = find_customer_by_email(db.session, form["email"]) if form["email"] else None
+        if customer is None:
+            errors["email"] = "No customer holds this e-mail address (or it was erased)."
+        if form["kind"] not in REQUEST_KINDS:
+            errors["kind"] = "Choose the kind of request."
+        try:
+            received = _received(form["received"])
+        except ValueError:
+            errors["received"], received = "Enter the date as YYYY-MM-DD.", None
+        if not errors:
+            try:
+                row = dsr.file_request(db.session, customer, form["kind"], channel="staff",
+                                       actor=officer_actor(), details=form["details"],
+                                       received_at=received)  # fmt: skip
+            except AssensoError as exc:
+                errors["details"] = str(exc)
+            else:
+                flash(f"Request #{row.id} recorded; due {row.due_at:%Y-%m-%d}.", "success")
+                return redirect(url_for("compliance.request_detail", request_id=row.id), code=303)
+    status = 400 if errors else 200
+    return render_template("compliance/request_new.html", form=form, errors=errors,
+                           kinds=REQUEST_KINDS, labels=dsr.KIND_LABELS), status  # fmt: skip
+
+
+def _load(request_id: int) -> DataSubjectRequest:
+    try:
+        return dsr.get_request(db.session, request_id)
+    except NotFound:
+        abort(404)
+
+
+def _detail(row: DataSubjectRequest, status: int = 200, error: str | None = None,
+            details: str | None = None, form: dict | None = None):  # fmt: skip
+    return render_template(
+        "compliance/request_detail.html",
+        r=row,
+        overdue=dsr.is_overdue(row),
+        urgency=_urgency(row, utcnow()),
+        history=dsr.history(db.session, row),
+        staff=_staff(),
+        labels=dsr.KIND_LABELS,
+        fields=[name for name in FIELDS if name != "email"] + ["email"],
+        error=error,
+        details=details,
+        form=form or {},
+    ), status
+
+
+@bp.get("/requests/<int:request_id>")
+@roles_required(OFFICER)
+def request_detail(request_id: int):
+    """One request: deadline, history and the actions that fulfil it."""
+    return _detail(_load(request_id))
+
+
+@bp.post("/requests/<int:request_id>/<action>")
+@roles_required(OFFICER)
+def request_action(request_id: int, action: str):
+    """Act on a request: assign, extend, refuse, show details, or fulfil it."""
+    row = _load(request_id)
+    actor = officer_actor()
+    form = request.form
+    try:
+        if action == "assign":
+            raw = form.get("assignee", "")
+            dsr.assign(db.session, row, int(raw) if raw.isdigit() else None, actor=actor)
+            flash("Assignment saved.", "success")
+        elif action == "extend":
+            dsr.extend(db.session, row, form.get("reason"), actor=actor)
+            flash(f"Deadline extended to {row.due_at:%Y-%m-%d}.", "success")
+        elif action == "refuse":
+            dsr.refuse(db.session, row, form.get("reason"), actor=actor)
+            flash("Request closed as refused.", "success")
+        elif action == "details":
+            return _detail(row, details=dsr.read_details(db.session, row, actor=actor) or "")
+        elif action == "export":
+            document = dsr.fulfil_export(db.session, row, actor=actor)
+            body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+            return Response(body, mimetype="application/json", headers={
+                "Content-Disposition": f'attachment; filename="request-{row.id}-export.json"',
+                "Cache-Control": "no-store"})  # fmt: skip
+        elif action == "rectify":
+            dsr.fulfil_rectification(db.session, row, form.get("field", ""),
+                                     form.get("value", ""), actor=actor)  # fmt: skip
+            flash(f"Field {form.get('field')} corrected.", "success")
+        elif action == "complete":
+            dsr.complete(db.session, row, actor=actor, outcome=form.get("outcome", ""))
+            flash("Request fulfilled.", "success")
+        elif action == "erase":
+            dsr.fulfil_erasure(db.session, row, form.get("confirm", ""), actor=actor)
+            flash("The customer's data was erased by crypto-shredding.", "success")
+        elif action == "object":
+            dsr.fulfil_objection(db.session, row, actor=actor)
+            flash("The objection is recorded in the ledger.", "success")
+        else:
+            abort(404)
+    except AssensoError as exc:
+        db.session.rollback()
+        return _detail(row, status=exc.status, error=str(exc),
+                       form={k: v for k, v in form.items() if k != "csrf_token"})  # fmt: skip
+    except ValueError as exc:
+        db.session.rollback()
+        return _detail(row, status=400, error=str(exc))
+    return redirect(url_for("compliance.request_detail", request_id=row.id), code=303)

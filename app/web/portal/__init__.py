@@ -11,8 +11,9 @@ for _endpoint, _label in (
     ("portal.data", _l("My data")),
     ("portal.contact", _l("How you may contact me")),
     ("portal.history", _l("History")),
+    ("portal.requests", _l("My requests")),
     ("portal.account", _l("My account")),
 ):
     register("customer", _endpoint, _label)
 
-from app.web.portal import account, contact, history, refine, routes  # noqa: E402,F401
+from app.web.portal import account, contact, history, refine, requests, routes  # noqa: E402,F401

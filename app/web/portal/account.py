@@ -8,6 +8,7 @@ from flask import Response, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import logout_user
 
+from app.compliance.requests import record_erasure, record_fulfilled
 from app.errors import AssensoError
 from app.extensions import db
 from app.portal.accounts import delete_account
@@ -30,6 +31,8 @@ def account():
 def export():
     """Everything held about the customer as JSON (format ``assenso-export/1``)."""
     body = json.dumps(export_customer(db.session, customer()), indent=2, ensure_ascii=False)
+    record_fulfilled(db.session, customer(), "export", actor="customer",
+                     outcome="downloaded by the customer in the portal")  # fmt: skip
     return Response(
         body + "\n",
         mimetype="application/json",
@@ -47,6 +50,7 @@ def delete():
         return render("portal/account.html", 400, form=form)
     try:
         delete_account(db.session, customer(), form.password.data)
+        record_erasure(db.session, customer())
     except AssensoError as exc:
         return render("portal/account.html", flash_problem(exc), form=form)
     language = session.get("lang")

@@ -1,0 +1,60 @@
+"""Data-subject requests (GDPR Arts. 15 to 22) and the history of what was done about them.
+
+A request names its customer by id and pseudonymous reference only. What the customer wrote
+with it is sealed with the customer's own data key, so erasing the customer shreds it too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models_base import UTCDateTime, utcnow
+
+REQUEST_KINDS = ("access", "export", "rectification", "erasure", "objection")
+REQUEST_STATUSES = ("received", "in_progress", "fulfilled", "refused")
+OPEN_STATUSES = ("received", "in_progress")
+REQUEST_CHANNELS = ("portal", "staff")
+
+
+class DataSubjectRequest(db.Model):
+    """One request from a customer about their data, with its legal deadline."""
+
+    __tablename__ = "data_subject_requests"
+    __table_args__ = (Index("ix_data_subject_requests_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_ref: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    details: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(120))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class RequestAction(db.Model):
+    """One step taken on a request: who, when, what (no personal data in ``note``)."""
+
+    __tablename__ = "data_subject_request_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("data_subject_requests.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)

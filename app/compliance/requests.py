@@ -1,0 +1,368 @@
+"""Data-subject requests: filing, deadlines, assignment, and the actions that fulfil them.
+
+Deadlines follow GDPR Art. 12(3): an answer within one month of receipt, extendable once by two
+further months when the request is complex or requests are numerous, with the reason recorded
+(and the customer told within the first month). Months are calendar months: a request received
+on 31 January is due on the last day of February.
+
+Fulfilment goes through the services that own the data: the vault's export, rectification and
+crypto-shredding erasure, and the ledger's objection event. Each step is written to the
+request's history with who did it and when.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import StaffUser
+from app.compliance.models import (
+    OPEN_STATUSES,
+    REQUEST_CHANNELS,
+    REQUEST_KINDS,
+    DataSubjectRequest,
+    RequestAction,
+)
+from app.errors import Conflict, InvalidInput, NotFound
+from app.ledger.consent import object_to_direct_marketing
+from app.models_base import utcnow
+from app.transaction import transaction
+from app.vault.erasure import erase_customer
+from app.vault.export import export_customer
+from app.vault.models import Customer
+from app.vault.service import log_access, open_cipher, update_field
+
+DETAILS_FIELD = "dsr_details"
+MAX_DETAILS = 2_000
+MIN_REASON = 10
+KIND_LABELS = {
+    "access": "Access (Art. 15)",
+    "export": "Portability (Art. 20)",
+    "rectification": "Rectification (Art. 16)",
+    "erasure": "Erasure (Art. 17)",
+    "objection": "Objection (Art. 21)",
+}
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus calendar ``months``; the day is clamped to the target month's length."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def due_date(received_at: datetime, extended: bool = False) -> datetime:
+    """The legal deadline: one month after receipt, three when extended."""
+    return add_months(received_at, 3 if extended else 1)
+
+
+def is_overdue(request: DataSubjectRequest, now: datetime | None = None) -> bool:
+    """True when the request is still open after its deadline."""
+    return request.status in OPEN_STATUSES and request.due_at < (now or utcnow())
+
+
+def _reason(text: str | None, what: str) -> str:
+    clean = (text or "").strip()
+    if len(clean) < MIN_REASON:
+        raise InvalidInput(f"Give {what} (at least {MIN_REASON} characters).")
+    return clean[:1000]
+
+
+def _note(session: Session, request: DataSubjectRequest, actor: str, action: str,
+          note: str | None = None) -> None:  # fmt: skip
+    session.add(RequestAction(request_id=request.id, actor=actor, action=action, note=note))
+
+
+def file_request(
+    session: Session,
+    customer: Customer,
+    kind: str,
+    *,
+    channel: str,
+    actor: str,
+    details: str | None = None,
+    received_at: datetime | None = None,
+) -> DataSubjectRequest:
+    """Record a new request; its deadline runs from ``received_at`` (default now)."""
+    if kind not in REQUEST_KINDS:
+        raise InvalidInput(f"Unknown kind of request {kind!r}.")
+    if channel not in REQUEST_CHANNELS:
+        raise InvalidInput(f"Unknown channel {channel!r}.")
+    if customer.erased_at is not None:
+        raise InvalidInput("This customer's data was erased; there is nothing left to act on.")
+    text = (details or "").strip()
+    if len(text) > MAX_DETAILS:
+        raise InvalidInput(f"The details are too long (at most {MAX_DETAILS} characters).")
+    received = received_at or utcnow()
+    if received > utcnow() + timedelta(minutes=5):
+        raise InvalidInput("A request cannot be received in the future.")
+    sealed = open_cipher(session, customer).encrypt(DETAILS_FIELD, text) if text else None
+    with transaction(session):
+        request = DataSubjectRequest(
+            customer_id=customer.id,
+            customer_ref=customer.ref,
+            kind=kind,
+            channel=channel,
+            status="received",
+            received_at=received,
+            due_at=due_date(received),
+            details=sealed,
+            created_by=actor,
+        )
+        session.add(request)
+        session.flush()
+        _note(session, request, actor, "received", f"{KIND_LABELS[kind]} via {channel}")
+    return request
+
+
+def record_fulfilled(session: Session, customer: Customer, kind: str, *, actor: str,
+                     outcome: str) -> DataSubjectRequest:  # fmt: skip
+    """A request the customer fulfilled themselves in the portal (download, deletion)."""
+    request = file_request(session, customer, kind, channel="portal", actor=actor)
+    with transaction(session):
+        request.status, request.closed_at, request.outcome = "fulfilled", utcnow(), outcome
+        _note(session, request, actor, "fulfilled", outcome)
+    return request
+
+
+def record_erasure(session: Session, customer: Customer) -> DataSubjectRequest:
+    """The erasure a customer carried out themselves (after it happened: nothing is sealed)."""
+    now = utcnow()
+    outcome = "account deleted by the customer in the portal (crypto-shredding)"
+    with transaction(session):
+        request = DataSubjectRequest(
+            customer_id=customer.id, customer_ref=customer.ref, kind="erasure",
+            channel="portal", status="fulfilled", received_at=now, due_at=due_date(now),
+            created_by="customer", closed_at=now, outcome=outcome,
+        )  # fmt: skip
+        session.add(request)
+        session.flush()
+        _note(session, request, "customer", "fulfilled", outcome)
+    return request
+
+
+def get_request(session: Session, request_id: int) -> DataSubjectRequest:
+    """The request ``request_id``, or :class:`NotFound`."""
+    request = session.get(DataSubjectRequest, request_id)
+    if request is None:
+        raise NotFound("No such request.")
+    return request
+
+
+def _open(request: DataSubjectRequest) -> None:
+    if request.status not in OPEN_STATUSES:
+        raise Conflict(f"This request is already {request.status}.")
+
+
+def assign(session: Session, request: DataSubjectRequest, assignee_id: int | None, *,
+           actor: str) -> None:  # fmt: skip
+    """Give the request to a staff member (or to no one); starts work on it."""
+    _open(request)
+    name = "no one"
+    if assignee_id is not None:
+        staff = session.get(StaffUser, assignee_id)
+        if staff is None or staff.role not in ("compliance_officer", "admin"):
+            raise InvalidInput("Assign the request to a compliance officer or an administrator.")
+        name = staff.email
+    with transaction(session):
+        request.assignee_id = assignee_id
+        if request.status == "received":
+            request.status = "in_progress"
+        _note(session, request, actor, "assigned", f"to {name}")
+
+
+def extend(session: Session, request: DataSubjectRequest, reason: str | None, *,
+           actor: str) -> None:  # fmt: skip
+    """Extend the deadline by two further months (once), recording why (Art. 12(3))."""
+    _open(request)
+    if request.extended_at is not None:
+        raise Conflict("The deadline was already extended; the law allows it once.")
+    why = _reason(reason, "the reason for the extension")
+    now = utcnow()
+    if now > request.due_at:
+        raise Conflict("The deadline has passed; it can no longer be extended.")
+    with transaction(session):
+        request.extended_at, request.extension_reason = now, why
+        request.due_at = due_date(request.received_at, extended=True)
+        _note(session, request, actor, "extended", why)
+
+
+def refuse(session: Session, request: DataSubjectRequest, reason: str | None, *,
+           actor: str) -> None:  # fmt: skip
+    """Close the request without acting, with the reason the customer will be given."""
+    _open(request)
+    why = _reason(reason, "the reason for refusing (it is sent to the customer)")
+    with transaction(session):
+        request.status, request.closed_at, request.outcome = "refused", utcnow(), why
+        _note(session, request, actor, "refused", why)
+
+
+def _customer(session: Session, request: DataSubjectRequest) -> Customer:
+    customer = session.get(Customer, request.customer_id)
+    if customer is None or customer.erased_at is not None:
+        raise Conflict("The customer's data was erased; close the request instead.")
+    return customer
+
+
+def _fulfilled(session: Session, request: DataSubjectRequest, actor: str, outcome: str) -> None:
+    request.status, request.closed_at, request.outcome = "fulfilled", utcnow(), outcome
+    _note(session, request, actor, "fulfilled", outcome)
+
+
+def fulfil_export(session: Session, request: DataSubjectRequest, *, actor: str) -> dict[str, Any]:
+    """Access or portability: the customer's full export, for the officer to send them."""
+    _open(request)
+    if request.kind not in ("access", "export"):
+        raise Conflict("Only access and portability requests are answered with an export.")
+    customer = _customer(session, request)
+    document = export_customer(session, customer)
+    with transaction(session):
+        log_access(session, actor=actor, purpose="data_subject_request",
+                   fields=("all",), customer_count=1, customer_ref=customer.ref,
+                   reason=f"request #{request.id} ({request.kind})")  # fmt: skip
+        _fulfilled(session, request, actor, "export produced for the customer")
+    return document
+
+
+def fulfil_rectification(session: Session, request: DataSubjectRequest, field: str, value: str,
+                         *, actor: str) -> None:  # fmt: skip
+    """Correct one field through the vault (the previous value stays in the history)."""
+    _open(request)
+    if request.kind != "rectification":
+        raise Conflict("This is not a rectification request.")
+    customer = _customer(session, request)
+    update_field(session, customer, field, value, actor=actor,
+                 reason=f"request #{request.id} (rectification)")  # fmt: skip
+    with transaction(session):
+        _note(session, request, actor, "rectified", f"field {field}")
+
+
+def complete(session: Session, request: DataSubjectRequest, *, actor: str, outcome: str) -> None:
+    """Close a rectification once every field asked for is corrected."""
+    _open(request)
+    if request.kind != "rectification":
+        raise Conflict("Only rectifications are closed by hand; the others close by acting.")
+    with transaction(session):
+        _fulfilled(session, request, actor, (outcome or "rectified").strip()[:500])
+
+
+def fulfil_erasure(session: Session, request: DataSubjectRequest, confirm_ref: str, *,
+                   actor: str) -> None:  # fmt: skip
+    """Crypto-shred the customer, after the officer types their reference to confirm."""
+    _open(request)
+    if request.kind != "erasure":
+        raise Conflict("This is not an erasure request.")
+    customer = _customer(session, request)
+    if (confirm_ref or "").strip() != customer.ref:
+        raise InvalidInput("Type the customer's reference exactly to confirm the erasure.")
+    erase_customer(session, customer, actor=actor, reason=f"request #{request.id} (erasure)")
+    with transaction(session):
+        request.details = None
+        _fulfilled(session, request, actor, "data key and data destroyed (crypto-shredding)")
+
+
+def fulfil_objection(session: Session, request: DataSubjectRequest, *, actor: str) -> None:
+    """Record the objection to all direct marketing in the ledger (GDPR Art. 21)."""
+    _open(request)
+    if request.kind != "objection":
+        raise Conflict("This is not an objection.")
+    customer = _customer(session, request)
+    event = object_to_direct_marketing(session, customer, source="staff", method="staff",
+                                       actor=actor, reason=f"request #{request.id}")  # fmt: skip
+    with transaction(session):
+        _fulfilled(session, request, actor, f"objection recorded (ledger entry {event.seq})")
+
+
+def read_details(session: Session, request: DataSubjectRequest, *, actor: str) -> str | None:
+    """What the customer wrote with the request (decrypted; the look is logged)."""
+    if request.details is None:
+        return None
+    customer = session.get(Customer, request.customer_id)
+    if customer is None or customer.erased_at is not None:
+        return None
+    text = open_cipher(session, customer).decrypt(DETAILS_FIELD, request.details)
+    with transaction(session):
+        log_access(session, actor=actor, purpose="data_subject_request",
+                   fields=(DETAILS_FIELD,), customer_count=1, customer_ref=customer.ref,
+                   reason=f"handling request #{request.id}")  # fmt: skip
+    return text
+
+
+@dataclass
+class RequestFilter:
+    """List filters: status (or ``open``), kind, overdue only."""
+
+    status: str = "open"
+    kind: str = ""
+    overdue: bool = False
+
+
+def parse_request_filter(args: Mapping[str, str]) -> tuple[RequestFilter, dict[str, str]]:
+    """Filters from a query string, with a message per bad value."""
+    errors: dict[str, str] = {}
+    status = args.get("status", "open") or "open"
+    if status not in ("open", "all", "received", "in_progress", "fulfilled", "refused"):
+        errors["status"] = f"Unknown status {status!r}."
+    kind = args.get("kind", "")
+    if kind and kind not in REQUEST_KINDS:
+        errors["kind"] = f"Unknown kind {kind!r}."
+    return RequestFilter(status=status, kind=kind, overdue=args.get("overdue") == "1"), errors
+
+
+def list_requests(session: Session, flt: RequestFilter, limit: int = 1000):
+    """Requests matching ``flt``, most urgent first (open ones by deadline)."""
+    query = select(DataSubjectRequest)
+    if flt.status == "open":
+        query = query.where(DataSubjectRequest.status.in_(OPEN_STATUSES))
+    elif flt.status != "all":
+        query = query.where(DataSubjectRequest.status == flt.status)
+    if flt.kind:
+        query = query.where(DataSubjectRequest.kind == flt.kind)
+    if flt.overdue:
+        query = query.where(
+            DataSubjectRequest.status.in_(OPEN_STATUSES), DataSubjectRequest.due_at < utcnow()
+        )
+    still_open = case((DataSubjectRequest.status.in_(OPEN_STATUSES), 0), else_=1)
+    query = query.order_by(still_open, DataSubjectRequest.due_at, DataSubjectRequest.id)
+    return list(session.scalars(query.limit(limit)))
+
+
+def request_counts(session: Session) -> dict[str, int]:
+    """Open and overdue requests, for the console's overview."""
+    now = utcnow()
+    open_, overdue = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((DataSubjectRequest.due_at < now, 1), else_=0)), 0),
+        ).where(DataSubjectRequest.status.in_(OPEN_STATUSES))
+    ).one()
+    return {"open": open_ or 0, "overdue": overdue or 0}
+
+
+def history(session: Session, request: DataSubjectRequest) -> list[RequestAction]:
+    """What was done about the request, oldest first."""
+    return list(
+        session.scalars(
+            select(RequestAction)
+            .where(RequestAction.request_id == request.id)
+            .order_by(RequestAction.at, RequestAction.id)
+        )
+    )
+
+
+def customer_requests(session: Session, customer: Customer) -> list[DataSubjectRequest]:
+    """A customer's own requests, newest first (for the portal)."""
+    return list(
+        session.scalars(
+            select(DataSubjectRequest)
+            .where(DataSubjectRequest.customer_id == customer.id)
+            .order_by(DataSubjectRequest.id.desc())
+        )
+    )
