@@ -250,3 +250,34 @@ def test_access_log_filters_pages_and_exports(officer, session):
     everything = officer.get("/compliance/access-log?purpose=support&format=csv")
     assert len(everything.get_data(as_text=True).strip().splitlines()) == 61
     assert officer.get("/compliance/access-log?since=yesterday").status_code == 400
+
+
+def test_dashboards_draw_every_panel_with_its_table_and_export(officer, session):
+    from app.delivery.models import OutboxEntry
+    from app.ledger import consent
+    from app.transaction import transaction
+
+    people = [make_customer(session, email=f"dash{n}@example.org") for n in range(4)]
+    for person in people:
+        grant(session, person, "offers", "email")
+    consent.withdraw(session, people[0], purpose="offers", channel="email", source="portal",
+                     method="web_form", actor="customer")  # fmt: skip
+    with transaction(session):
+        session.add(OutboxEntry(idempotency_key="dash-1", customer_id=people[1].id,
+                                channel="email", purpose="offers", status="denied",
+                                decision_rule="quiet_hours"))  # fmt: skip
+    dsr.file_request(session, people[2], "access", channel="staff", actor="t")
+    page = officer.get("/compliance/dashboards")
+    body = page.get_data(as_text=True)
+    # Nothing expires within 90 days (consent lasts two years): that panel says so.
+    assert page.status_code == 200 and body.count('role="img"') == 4
+    assert body.count("No data yet") == 1
+    assert "offers · email" in body and "75.0%" in body and "quiet_hours" in body
+    rates = officer.get("/compliance/dashboards?panel=consent-rates&format=json").get_json()
+    assert rates["rows"] == [{"purpose": "offers", "channel": "email", "customers": 3,
+                              "rate": "75.0%"}]  # fmt: skip
+    activity = officer.get("/compliance/dashboards?panel=consent-activity&format=csv")
+    assert activity.get_data(as_text=True).splitlines()[1].endswith(",offers,4,1")
+    expiring = officer.get("/compliance/dashboards?panel=expiring&format=json").get_json()
+    assert expiring["table"] == "consents-expiring"
+    assert officer.get("/compliance/dashboards?panel=nope&format=csv").status_code == 404
