@@ -7,6 +7,8 @@ from datetime import datetime
 from flask import render_template
 from sqlalchemy import select
 
+from app.compliance.integrity import verification_history
+from app.compliance.requests import request_counts
 from app.extensions import db
 from app.ledger.models import LedgerVerification
 from app.ledger.overview import ledger_overview
@@ -47,4 +49,10 @@ def integrity_banner() -> dict:
 @roles_required(OFFICER)
 def home():
     """Overview: ledger size, latest checkpoint, consent totals."""
-    return render_template("compliance/home.html", overview=ledger_overview(db.session))
+    last = verification_history(db.session, limit=1)
+    return render_template(
+        "compliance/home.html",
+        overview=ledger_overview(db.session),
+        requests=request_counts(db.session),
+        last_verification=last[0] if last else None,
+    )
