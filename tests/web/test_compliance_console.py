@@ -133,6 +133,38 @@ def test_evidence_package_needs_a_reason_and_its_proofs_verify_offline(officer, 
     assert any(entry.reason == REASON for entry in logged)
 
 
+def test_the_bundled_verifier_runs_on_its_own(officer, people, tmp_path):
+    """Unzipped anywhere, the package's verifier checks its receipts with no platform code."""
+    import os
+    import subprocess
+    import sys
+
+    anna, _ = people
+    path = f"/compliance/customers/{anna.id}"
+    response = officer.post(
+        f"{path}/evidence", data={"csrf_token": csrf_token(officer, path), "reason": REASON}
+    )
+    zipfile.ZipFile(io.BytesIO(response.data)).extractall(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    receipts = sorted((tmp_path / "receipts").iterdir())
+    for receipt in receipts:
+        run = subprocess.run(
+            [sys.executable, "-m", "app.ledger.receipt_verify", str(receipt),
+             "--public-key", str(tmp_path / "public-key.pem")],
+            cwd=tmp_path / "verifier", env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0 and "VALID" in run.stdout, run.stdout + run.stderr
+    tampered = json.loads(receipts[0].read_text())
+    tampered["record"]["action"] = "withdrawn"
+    receipts[0].write_text(json.dumps(tampered))
+    run = subprocess.run(
+        [sys.executable, "-m", "app.ledger.receipt_verify", str(receipts[0]),
+         "--public-key", str(tmp_path / "public-key.pem")],
+        cwd=tmp_path / "verifier", env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 1
+
+
 def test_evidence_report_on_screen(officer, people):
     anna, _ = people
     path = f"/compliance/customers/{anna.id}"
