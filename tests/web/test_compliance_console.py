@@ -50,6 +50,7 @@ def test_ledger_lists_events_newest_first_and_filters(officer, people):
     anna, _bruno = people
     page = officer.get("/compliance/ledger").get_data(as_text=True)
     assert anna.ref in page and "withdrawn" in page
+    assert f'href="/compliance/customers/{anna.id}"' in page
     only_anna = officer.get("/compliance/ledger?email=anna.ledger@example.org")
     only_anna = only_anna.get_data(as_text=True)
     assert anna.ref in only_anna and people[1].ref not in only_anna

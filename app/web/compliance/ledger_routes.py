@@ -83,7 +83,7 @@ def ledger():
         links = {"seq": url_for("compliance.receipt", record_id=row["record_id"])}
         if row["customer_ref"] in customers:
             links["customer_ref"] = url_for(
-                "compliance.evidence", customer_id=customers[row["customer_ref"]]
+                "compliance.customer", customer_id=customers[row["customer_ref"]]
             )
         row["_links"] = links
     status = 400 if not flt.valid else 200
