@@ -15,8 +15,9 @@ from app.campaigns.schedule import next_local_time, parse_local_time
 from app.campaigns.segments import Segment, SegmentContext, parse_segment
 from app.campaigns.shared_values import shared_values
 from app.campaigns.sql import insert_ignoring
-from app.campaigns.templates import campaign_template_fields, variant_weights
+from app.campaigns.templates import campaign_template_fields, templates_use, variant_weights
 from app.delivery.models import OutboxEntry
+from app.marketing.offer_service import offer_payloads
 from app.models_base import utcnow
 from app.policy import Decision
 from app.transaction import transaction
@@ -43,6 +44,7 @@ class RunPlan:
     segment: Segment
     assigner: Assigner
     local_time: time | None
+    uses_offer: bool = False
 
     @classmethod
     def build(
@@ -59,6 +61,7 @@ class RunPlan:
                 campaign.id, campaign.holdout_percent, variant_weights(templates) or {"A": 1}
             ),
             local_time=parse_local_time(local) if local else None,
+            uses_offer=templates_use(templates, "offer"),
         )  # fmt: skip
 
     @property
@@ -128,6 +131,13 @@ def record_batch(session: Session, plan: RunPlan, batch: Sequence[tuple[int, Dec
         decisions.append(_decision_row(plan, customer_id, decision, variant, holdout, now))
         if variant is not None:
             outbox.append(_outbox_row(plan, customer_id, decision, variant, zones, now))
+    if outbox and plan.uses_offer:
+        # One-to-one offers, only when a template shows one: each customer's next-best offer
+        # (profiling consent checked inside) travels in the entry's payload, not re-derived.
+        payloads = offer_payloads(session, [row["customer_id"] for row in outbox], plan.at,
+                                  campaign_id=plan.campaign_id)  # fmt: skip
+        for row in outbox:
+            row["payload_json"] = payloads.get(row["customer_id"])
     if decisions:
         session.execute(insert_ignoring(session, CampaignDecision.__table__), decisions)
     if outbox:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.campaigns.models import CampaignTemplate
-from app.campaigns.render import TemplateError, template_fields, validate_template
+from app.campaigns.render import TemplateError, template_fields, template_names, validate_template
 from app.errors import InvalidInput
 from app.vault.fields import SUPPORTED_LANGUAGES
 
@@ -116,6 +116,17 @@ def campaign_template_fields(templates: Iterable[CampaignTemplate]) -> frozenset
         except TemplateError:
             continue  # reported by templates_problems; a broken template never schedules
     return frozenset(fields)
+
+
+def templates_use(templates: Iterable[CampaignTemplate], name: str) -> bool:
+    """True when any template of the campaign refers to ``name`` (e.g. the ``offer``)."""
+    for template in templates:
+        try:
+            if name in template_names(template):
+                return True
+        except TemplateError:
+            continue
+    return False
 
 
 def pick_template(

@@ -67,6 +67,9 @@ def test_marketer_creates_previews_forecasts_and_schedules_a_delivered_campaign(
     DeliveryWorker(app, worker_settings(app)).run(threading.Event(), once=True)
     subjects = [m.subject for m in store.summaries()]
     assert subjects == ["Hello Zebulonia", "Hello Zebulonia"]
+    # Each message carries the customer's own next-best offer (they allow recommendations).
+    bodies = [store.read(name).text for name in store.names()]
+    assert all("New in " in body for body in bodies), bodies
 
     page.get_by_role("link", name="Progress", exact=True).click()
     assert axe_violations(page) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.campaigns import service
 from app.campaigns.run import start_run
@@ -51,3 +51,41 @@ def test_withdrawn_customers_get_no_offer_and_leave_value_segments(session):
     service.schedule_campaign(session, campaign.id, actor="test")
     run = start_run(session, campaign.id, datetime.now(UTC))
     assert run.candidates == 4  # the withdrawn customer is no longer in any tier segment
+
+
+def test_campaign_runs_carry_each_customers_offer_only_when_a_template_shows_it(session):
+    from app.delivery.models import OutboxEntry
+
+    ids = seed_people(session, count=4)
+    withdrawn = session.get(Customer, ids[0])
+    consent.withdraw(session, withdrawn, purpose="recommendations", channel="email",
+                     source="portal", method="web_form", actor="customer")  # fmt: skip
+    with_offer = {"subject": "Hi {{ first_name }}", "body_text": "{{ first_name }}: {{ offer }}"}
+    campaign = service.create_campaign(
+        session, actor="test", name="Picks", purpose="offers", channel="email",
+        templates=[with_offer],
+    )  # fmt: skip
+    service.schedule_campaign(session, campaign.id, actor="test")
+    start_run(session, campaign.id, datetime.now(UTC))
+    entries = session.scalars(select(OutboxEntry).where(OutboxEntry.campaign_id == campaign.id))
+    payloads = {e.customer_id: e.payload_json for e in entries}
+    assert set(payloads) == set(ids)  # the withdrawn customer still gets the offers campaign
+    assert payloads[ids[0]] is None  # ...but no personalised offer: no profiling consent
+    for cid in ids[1:]:
+        assert json.loads(payloads[cid])["offer"].startswith("New in ")
+    offered = session.scalars(
+        select(OfferHistory.customer_id).where(OfferHistory.campaign_id == campaign.id)
+    ).all()
+    assert sorted(offered) == sorted(ids[1:])
+
+    plain = service.create_campaign(
+        session, actor="test", name="Plain", purpose="offers", channel="email",
+        templates=[TEMPLATE],
+    )  # fmt: skip
+    service.schedule_campaign(session, plain.id, actor="test")
+    before = session.scalar(select(func.count()).select_from(VaultAccess))
+    start_run(session, plain.id, datetime.now(UTC))
+    entries = session.scalars(select(OutboxEntry).where(OutboxEntry.campaign_id == plain.id))
+    assert all(e.payload_json is None for e in entries)
+    actors = session.scalars(select(VaultAccess.actor).offset(before)).all()
+    assert "marketing:offers" not in actors  # no purchase history read for a plain campaign
