@@ -60,35 +60,32 @@ def make_customers(session, count: int):
 
 
 def bench_appends(session, customers, count: int) -> float:
-    """Single consent changes through the service layer, each its own transaction."""
-    from app.ledger import consent
-    from app.ledger.notices import publish_notice
+    """Single consent changes through the service layer, each its own transaction.
 
-    notice = publish_notice(session, purpose="offers", language="en", title="Offers", text="x")
+    Each change is run the way a portal request runs it: load the customer by id, record the
+    change (ledger append and state projection, committed), end the session.
+    """
+    from app.ledger import consent
+    from app.ledger.models import Notice
+    from app.ledger.notices import publish_notice
+    from app.vault.models import Customer
+
+    notice_id = publish_notice(
+        session, purpose="offers", language="en", title="Offers", text="x"
+    ).id
+    ids = [customer.id for customer in customers]
+    session.remove()
     started = time.perf_counter()
     for n in range(count):
-        customer = customers[n % len(customers)]
+        customer = session.get(Customer, ids[n % len(ids)])
         if n % 2:
-            consent.withdraw(
-                session,
-                customer,
-                purpose="offers",
-                channel="sms",
-                source="portal",
-                method="web_form",
-                actor="customer",
-            )
+            consent.withdraw(session, customer, purpose="offers", channel="sms",
+                             source="portal", method="web_form", actor="customer")  # fmt: skip
         else:
-            consent.grant(
-                session,
-                customer,
-                purpose="offers",
-                channel="sms",
-                notice=notice,
-                source="portal",
-                method="web_form",
-                actor="customer",
-            )
+            notice = session.get(Notice, notice_id)
+            consent.grant(session, customer, purpose="offers", channel="sms", notice=notice,
+                          source="portal", method="web_form", actor="customer")  # fmt: skip
+        session.remove()
     return count / (time.perf_counter() - started)
 
 
@@ -126,6 +123,7 @@ def main() -> None:
     from app.extensions import db
     from app.ledger import proofs, verify
     from app.ledger.importer import import_consents
+    from app.vault.models import Customer
 
     with tempfile.TemporaryDirectory() as tmp:
         app = build_app(Path(tmp))
@@ -134,6 +132,7 @@ def main() -> None:
             customers = make_customers(session, 200)
             print(f"appending {appends} single changes…", flush=True)
             appends_per_s = bench_appends(session, customers, appends)
+            customers = [session.get(Customer, customer.id) for customer in customers]
             print(f"  {appends_per_s:,.0f} appends/s", flush=True)
 
             print(f"importing {events:,} events…", flush=True)

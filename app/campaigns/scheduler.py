@@ -24,7 +24,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 from app.campaigns import jobs
@@ -52,10 +52,41 @@ def active_scheduler() -> BaseScheduler | None:
     return _ACTIVE[0] if _ACTIVE else None
 
 
-def make_scheduler(engine: Engine, workers: int = 4) -> BackgroundScheduler:
+class _JobStore(SQLAlchemyJobStore):
+    """The SQLAlchemy job store on an engine of its own, disposed only once the scheduler's
+    thread has stopped (APScheduler disposes the engine before joining that thread, which can
+    orphan the connection of a query still running)."""
+
+    def shutdown(self) -> None:
+        """Leave the engine to :meth:`AssensoScheduler.shutdown`."""
+
+
+class AssensoScheduler(BackgroundScheduler):
+    """A background scheduler that releases its job store's connections after it stopped."""
+
+    def shutdown(self, *args, **kwargs) -> None:
+        """Stop the scheduler (joining its thread), then close the job store's connections."""
+        stores = list(self._jobstores.values())
+        super().shutdown(*args, **kwargs)
+        for store in stores:
+            store.engine.dispose()
+
+
+def jobstore_engine(engine: Engine) -> Engine:
+    """A small engine of its own for the job store, to ``engine``'s database.
+
+    Disposing it never touches the connections the application's requests and workers hold.
+    """
+    if engine.dialect.name == "sqlite":
+        return create_engine(engine.url, connect_args={"timeout": 10})
+    return create_engine(engine.url, pool_size=2, max_overflow=2, pool_pre_ping=True)
+
+
+def make_scheduler(engine: Engine, workers: int = 4) -> AssensoScheduler:
     """A (not started) scheduler whose jobs are stored in ``engine``'s database."""
-    return BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
+    store = _JobStore(engine=jobstore_engine(engine), tablename=JOBSTORE_TABLE)
+    return AssensoScheduler(
+        jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(workers)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=UTC,

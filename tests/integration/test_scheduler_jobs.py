@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
 import threading
 import time
@@ -39,6 +40,7 @@ def fast_app(app_factory):
         db.session.remove()
         with db.engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
+    gc.collect()  # a connection left open by the scheduler fails this test, not a later one
 
 
 def campaign(status="scheduled", **settings):
