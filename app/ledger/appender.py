@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, event, or_, select, update
+from sqlalchemy import TextClause, bindparam, event, select, text, update
 from sqlalchemy.orm import Session
 
 from app.ledger import tree
@@ -82,27 +82,34 @@ def _reserve(connection, count: int) -> int:
     return connection.execute(_RESERVE, {"count": count}).scalar_one() - count
 
 
-def _fetch_nodes(session: Session, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored hashes of the given (level, idx) nodes, in one query.
+_NODE_QUERIES: dict[int, TextClause] = {}
 
-    One ``idx IN (…)`` per level, so both engines use the primary key (a row-value IN list is
-    not index-assisted on SQLite).
+
+def _nodes_query(count: int) -> TextClause:
+    """``SELECT`` of ``count`` (level, idx) nodes by primary key, built once per count.
+
+    A disjunction of point lookups: both engines answer each term from the primary key (a
+    row-value ``IN`` list is not index-assisted on SQLite), and reusing one statement per count
+    keeps SQLAlchemy's compiled cache warm (building the clause anew per proof cost more than
+    running it).
     """
+    query = _NODE_QUERIES.get(count)
+    if query is None:
+        terms = " OR ".join(f"(level = :l{i} AND idx = :x{i})" for i in range(count))
+        query = text(f"SELECT level, idx, hash FROM merkle_nodes WHERE {terms}")
+        _NODE_QUERIES[count] = query
+    return query
+
+
+def _fetch_nodes(session: Session, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of the given (level, idx) nodes, in one query."""
     if not ids:
         return {}
-    by_level: dict[int, list[int]] = {}
-    for level, idx in ids:
-        by_level.setdefault(level, []).append(idx)
-    condition = or_(
-        *(
-            and_(MerkleNode.level == level, MerkleNode.idx.in_(indexes))
-            for level, indexes in by_level.items()
-        )
-    )
-    rows = session.execute(
-        select(MerkleNode.level, MerkleNode.idx, MerkleNode.hash).where(condition)
-    )
-    return {(level, idx): digest for level, idx, digest in rows}
+    params = {}
+    for i, (level, idx) in enumerate(ids):
+        params[f"l{i}"], params[f"x{i}"] = level, idx
+    rows = session.execute(_nodes_query(len(ids)), params)
+    return {(level, idx): bytes(digest) for level, idx, digest in rows}
 
 
 # The frontier after the last committed append of this process, per database. Stored nodes
