@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.vault.directory import find_customer_by_email
+from app.compliance.filters import check_range, customer_ref_for_email, parse_day, within_days
 from app.vault.models import VaultAccess
 
 PAGE_SIZE = 50
@@ -40,16 +40,6 @@ class AccessFilter:
         return {key: value for key, value in args.items() if value}
 
 
-def _day(value: str, name: str, errors: dict[str, str]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = "Enter a date as YYYY-MM-DD."
-        return None
-
-
 def parse_access_filter(session: Session, args: Mapping[str, str]) -> AccessFilter:
     """Read the filters; problems are collected for the form, never raised."""
     errors: dict[str, str] = {}
@@ -57,18 +47,13 @@ def parse_access_filter(session: Session, args: Mapping[str, str]) -> AccessFilt
         actor=(args.get("actor") or "").strip()[:120],
         purpose=(args.get("purpose") or "").strip()[:40],
         email=(args.get("email") or "").strip()[:320],
-        since=_day((args.get("since") or "").strip(), "since", errors),
-        until=_day((args.get("until") or "").strip(), "until", errors),
+        since=parse_day(args, "since", errors),
+        until=parse_day(args, "until", errors),
         errors=errors,
     )
-    if flt.since and flt.until and flt.since > flt.until:
-        errors["until"] = "The end date is before the start date."
+    check_range(flt.since, flt.until, errors)
     if flt.email:
-        customer = find_customer_by_email(session, flt.email)
-        if customer is None:
-            errors["email"] = "No customer holds this e-mail address (or it was erased)."
-        else:
-            flt.customer_ref = customer.ref
+        flt.customer_ref = customer_ref_for_email(session, flt.email, errors)
     return flt
 
 
@@ -80,12 +65,7 @@ def _filtered(flt: AccessFilter) -> Select:
         query = query.where(VaultAccess.purpose == flt.purpose)
     if flt.customer_ref:
         query = query.where(VaultAccess.customer_ref == flt.customer_ref)
-    if flt.since:
-        query = query.where(VaultAccess.at >= datetime.combine(flt.since, time(), UTC))
-    if flt.until:
-        end = datetime.combine(flt.until + timedelta(days=1), time(), UTC)
-        query = query.where(VaultAccess.at < end)
-    return query
+    return within_days(query, VaultAccess.at, flt.since, flt.until)
 
 
 def access_page(

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from app.compliance.filters import check_range, customer_ref_for_email, parse_day, within_days
 from app.ledger.models import ConsentEvent
 from app.ledger.records import ACTIONS, SOURCES
 from app.services import known_channels, known_purposes
-from app.vault.directory import find_customer_by_email
 from app.vault.models import Customer
 
 PAGE_SIZE = 50
@@ -67,17 +67,6 @@ def _choice(args: Mapping[str, str], name: str, allowed, errors: dict[str, str])
     return value
 
 
-def _day(args: Mapping[str, str], name: str, errors: dict[str, str]) -> date | None:
-    value = (args.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = "Enter a date as YYYY-MM-DD."
-        return None
-
-
 def parse_filter(session: Session, args: Mapping[str, str]) -> LedgerFilter:
     """Read the filters from a query string; problems are collected, never raised."""
     errors: dict[str, str] = {}
@@ -88,25 +77,22 @@ def parse_filter(session: Session, args: Mapping[str, str]) -> LedgerFilter:
         channel=_choice(args, "channel", known_channels(), errors),
         action=_choice(args, "action", ACTIONS, errors),
         source=_choice(args, "source", SOURCES, errors),
-        since=_day(args, "since", errors),
-        until=_day(args, "until", errors),
+        since=parse_day(args, "since", errors),
+        until=parse_day(args, "until", errors),
         errors=errors,
     )
-    if flt.since and flt.until and flt.since > flt.until:
-        errors["until"] = "The end date is before the start date."
+    check_range(flt.since, flt.until, errors)
     if flt.ref:
         if session.scalar(select(Customer.id).where(Customer.ref == flt.ref)) is None:
             errors["ref"] = "No customer has this reference."
         else:
             flt.customer_ref = flt.ref
     if flt.email:
-        customer = find_customer_by_email(session, flt.email)
-        if customer is None:
-            errors["email"] = "No customer holds this e-mail address (or it was erased)."
-        else:
-            if flt.customer_ref not in (None, customer.ref):
+        ref = customer_ref_for_email(session, flt.email, errors)
+        if ref is not None:
+            if flt.customer_ref not in (None, ref):
                 errors["email"] = "This address belongs to another customer than the reference."
-            flt.customer_ref = customer.ref
+            flt.customer_ref = ref
     return flt
 
 
@@ -122,12 +108,7 @@ def _filtered(flt: LedgerFilter) -> Select:
     ):
         if value:
             query = query.where(column == value)
-    if flt.since:
-        query = query.where(ConsentEvent.event_time >= datetime.combine(flt.since, time(), UTC))
-    if flt.until:
-        end = datetime.combine(flt.until + timedelta(days=1), time(), UTC)
-        query = query.where(ConsentEvent.event_time < end)
-    return query
+    return within_days(query, ConsentEvent.event_time, flt.since, flt.until)
 
 
 @dataclass(frozen=True)
