@@ -7,6 +7,8 @@ that the access log records. Every table shown can be exported as CSV or JSON.
 
 from flask import Blueprint
 
+from app.web.navigation import register
+
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 OFFICER = "compliance_officer"
 
@@ -17,6 +19,17 @@ def officer_actor() -> str:
 
     return f"staff:{current_user.email}"
 
+
+for _endpoint, _label in (
+    ("compliance.ledger", "Ledger"),
+    ("compliance.customers", "Customers"),
+    ("compliance.requests", "Requests"),
+    ("compliance.integrity", "Integrity"),
+    ("compliance.dashboards", "Dashboards"),
+    ("compliance.policies", "Policies"),
+    ("compliance.access_log", "Access log"),
+):
+    register(OFFICER, _endpoint, _label)
 
 from app.web.compliance import (  # noqa: E402,F401
     access_log_routes,

@@ -16,9 +16,6 @@ from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format
 from app.web.errors import bad_request
-from app.web.navigation import register
-
-register(OFFICER, "compliance.access_log", "Access log")
 
 COLUMNS = (
     Column("id", "Entry"),

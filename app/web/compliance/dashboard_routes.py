@@ -9,9 +9,6 @@ from app.extensions import db
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format
-from app.web.navigation import register
-
-register(OFFICER, "compliance.dashboards", "Dashboards")
 
 
 @bp.get("/dashboards")

@@ -14,9 +14,6 @@ from app.vault.directory import find_customer_by_email
 from app.vault.models import Customer
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp, officer_actor
-from app.web.navigation import register
-
-register(OFFICER, "compliance.customers", "Customers")
 
 
 def _customer_or_404(customer_id: int) -> Customer:

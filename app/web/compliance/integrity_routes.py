@@ -12,9 +12,6 @@ from app.ledger.proofs import latest_checkpoint, make_checkpoint, public_checkpo
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp, officer_actor
 from app.web.compliance.exporting import export_response, requested_format
-from app.web.navigation import register
-
-register(OFFICER, "compliance.integrity", "Integrity")
 
 HISTORY_COLUMNS = (
     Column("id", "Run"),

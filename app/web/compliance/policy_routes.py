@@ -11,9 +11,6 @@ from app.policy.models import PolicyRevision
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format
-from app.web.navigation import register
-
-register(OFFICER, "compliance.policies", "Policies")
 
 ACTIVE_COLUMNS = (
     Column("policy_id", "Policy"),

@@ -21,9 +21,6 @@ from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp, officer_actor
 from app.web.compliance.exporting import export_response, requested_format
 from app.web.errors import bad_request
-from app.web.navigation import register
-
-register(OFFICER, "compliance.requests", "Requests")
 
 COLUMNS = (
     Column("id", "Request"),
