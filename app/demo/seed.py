@@ -197,7 +197,35 @@ def seed_demo(session: Session, customers: int = 300) -> int:
         seed_customer(session, person, rng)
     make_checkpoint(session, only_if_grown=True)
     _derived(session)
+    _requests(session)
     return (session.scalar(select(func.count()).select_from(Customer)) or 0) - before
+
+
+#: Demo data-subject requests: (customer index, kind, days ago, details); one is overdue.
+DEMO_REQUESTS = (
+    (3, "access", 40, "Please send me a copy of everything you hold about me."),
+    (11, "rectification", 12, "My postcode changed when I moved."),
+    (27, "objection", 3, None),
+)
+
+
+def _requests(session: Session) -> None:
+    """A few open data-subject requests (once), so the console shows deadlines at work."""
+    from datetime import timedelta
+
+    from app.compliance.models import DataSubjectRequest
+    from app.compliance.requests import file_request
+    from app.models_base import utcnow
+
+    if session.scalar(select(func.count()).select_from(DataSubjectRequest)):
+        return
+    people = list(
+        session.scalars(select(Customer).where(Customer.erased_at.is_(None)).order_by(Customer.id))
+    )
+    for index, kind, days, details in DEMO_REQUESTS:
+        if index < len(people):
+            file_request(session, people[index], kind, channel="staff", actor="demo-seed",
+                         details=details, received_at=utcnow() - timedelta(days=days))  # fmt: skip
 
 
 def _derived(session: Session) -> None:
