@@ -31,6 +31,7 @@ from app.campaigns.service import (
     transition,
 )
 from app.delivery.models import OutboxEntry
+from app.marketing.offer_service import OfferBook
 from app.models_base import utcnow
 from app.transaction import transaction
 
@@ -71,12 +72,15 @@ def execute_run(session: Session, run_id: int, *, batch_size: int = BATCH_SIZE) 
     campaign = get_campaign(session, run.campaign_id)
     plan = RunPlan.build(campaign, campaign_templates(session, campaign.id), run)
     access_log = plan.open_access_log(session)
+    offers = None
+    if plan.uses_offer:  # purchase histories are read only when a template shows an offer
+        offers = OfferBook.load(session, plan.at, reason=f"next-best offers for run {run_id}")
     reader = Session(bind=session.get_bind())  # a long read of its own; writes commit per batch
     decrypted = 0
     try:
         for batch in _batched(plan.resolve(reader, batch_size), batch_size):
             with transaction(session):
-                decrypted += record_batch(session, plan, batch)
+                decrypted += record_batch(session, plan, batch, offers)
     finally:
         reader.close()
     with transaction(session):

@@ -17,7 +17,7 @@ from app.campaigns.shared_values import shared_values
 from app.campaigns.sql import insert_ignoring
 from app.campaigns.templates import campaign_template_fields, templates_use, variant_weights
 from app.delivery.models import OutboxEntry
-from app.marketing.offer_service import offer_payloads
+from app.marketing.offer_service import OfferBook, offer_payloads
 from app.models_base import utcnow
 from app.policy import Decision
 from app.transaction import transaction
@@ -114,8 +114,17 @@ class RunPlan:
         return moment
 
 
-def record_batch(session: Session, plan: RunPlan, batch: Sequence[tuple[int, Decision]]) -> int:
-    """Insert the decisions and outbox entries of ``batch``; returns customers decrypted."""
+def record_batch(
+    session: Session,
+    plan: RunPlan,
+    batch: Sequence[tuple[int, Decision]],
+    offers: OfferBook | None = None,
+) -> int:
+    """Insert the decisions and outbox entries of ``batch``; returns customers decrypted.
+
+    ``offers`` (loaded once per run when a template shows ``{{ offer }}``) gives each
+    contactable customer who may be profiled their next-best offer in the entry's payload.
+    """
     contactable = [cid for cid, decision in batch if not decision.denied]
     values = None
     if plan.segment.shared_fields:
@@ -131,11 +140,11 @@ def record_batch(session: Session, plan: RunPlan, batch: Sequence[tuple[int, Dec
         decisions.append(_decision_row(plan, customer_id, decision, variant, holdout, now))
         if variant is not None:
             outbox.append(_outbox_row(plan, customer_id, decision, variant, zones, now))
-    if outbox and plan.uses_offer:
-        # One-to-one offers, only when a template shows one: each customer's next-best offer
-        # (profiling consent checked inside) travels in the entry's payload, not re-derived.
+    if outbox and offers is not None:
+        # Each customer's next-best offer (profiling consent checked per batch) travels in the
+        # entry's payload, so the worker renders exactly what was chosen here.
         payloads = offer_payloads(session, [row["customer_id"] for row in outbox], plan.at,
-                                  campaign_id=plan.campaign_id)  # fmt: skip
+                                  campaign_id=plan.campaign_id, book=offers)  # fmt: skip
         for row in outbox:
             row["payload_json"] = payloads.get(row["customer_id"])
     if decisions:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -49,6 +50,65 @@ def recent_offers(
     return found
 
 
+@dataclass(frozen=True)
+class OfferBook:
+    """The profiled population's purchases and co-purchase statistics, decrypted once.
+
+    A campaign run loads one book and chooses offers batch by batch from it, so the purchase
+    histories are read (and logged) once per run, not once per batch. Who may be profiled is
+    still checked for every batch: a withdrawal during the run is honoured.
+    """
+
+    at: datetime
+    purchases: dict[int, list]
+    population: CoPurchases
+
+    @classmethod
+    def load(cls, session: Session, at: datetime | None = None, *, reason: str) -> OfferBook:
+        """Decrypt the purchase histories shared for profiling (one access-log entry)."""
+        everyone = profiled_ids(session)
+        purchases = {cid: parse_purchases(raw) for cid, raw in histories(session, everyone)}
+        population = co_purchases({p.category for p in rows} for rows in purchases.values())
+        with transaction(session):
+            log_access(
+                session, actor=ACTOR, purpose=PROFILING_PURPOSE, fields=[HISTORY_FIELD],
+                customer_count=len(everyone), reason=reason,
+            )  # fmt: skip
+        return cls(at or utcnow(), purchases, population)
+
+    def choose(
+        self,
+        session: Session,
+        customer_ids: Sequence[int],
+        *,
+        campaign_id: int | None = None,
+        record: bool = True,
+    ) -> dict[int, Offer]:
+        """The next-best offer of each customer among ``customer_ids`` who may be profiled now
+        (and was when the book was loaded); the offers made are added to the offer history in
+        the caller's transaction (the variety rule reads it)."""
+        targets = [
+            cid for cid in profiled_ids(session, among=customer_ids) if cid in self.purchases
+        ]
+        if not targets:
+            return {}
+        given = recent_offers(session, targets, self.at)
+        chosen: dict[int, Offer] = {}
+        for customer_id in targets:
+            offer = next_best_offer(
+                self.purchases[customer_id], self.population, self.at, given.get(customer_id, ())
+            )
+            if offer is not None:
+                chosen[customer_id] = offer
+        if record and chosen:  # in the caller's transaction: with the entries they go to
+            session.add_all(
+                OfferHistory(customer_id=cid, offer_id=offer.offer_id,
+                             campaign_id=campaign_id, offered_at=self.at)
+                for cid, offer in chosen.items()
+            )  # fmt: skip
+        return chosen
+
+
 def choose_offers(
     session: Session,
     customer_ids: Sequence[int],
@@ -58,35 +118,11 @@ def choose_offers(
     record: bool = True,
 ) -> dict[int, Offer]:
     """The next-best offer of each profiled customer among ``customer_ids`` (others: none)."""
-    moment = at or utcnow()
-    targets = profiled_ids(session, among=customer_ids)
-    if not targets:
+    if not profiled_ids(session, among=customer_ids):
         return {}
-    everyone = profiled_ids(session)
-    purchases = {cid: parse_purchases(raw) for cid, raw in histories(session, everyone)}
-    population: CoPurchases = co_purchases(
-        {p.category for p in rows} for rows in purchases.values()
-    )
-    given = recent_offers(session, targets, moment)
-    chosen: dict[int, Offer] = {}
-    for customer_id in targets:
-        offer = next_best_offer(
-            purchases.get(customer_id, []), population, moment, given.get(customer_id, ())
-        )
-        if offer is not None:
-            chosen[customer_id] = offer
+    book = OfferBook.load(session, at, reason=f"next-best offers for {len(customer_ids)} customers")
     with transaction(session):
-        log_access(
-            session, actor=ACTOR, purpose=PROFILING_PURPOSE, fields=[HISTORY_FIELD],
-            customer_count=len(everyone), reason=f"next-best offers for {len(targets)} customers",
-        )  # fmt: skip
-        if record:
-            session.add_all(
-                OfferHistory(customer_id=cid, offer_id=offer.offer_id, campaign_id=campaign_id,
-                             offered_at=moment)
-                for cid, offer in chosen.items()
-            )  # fmt: skip
-    return chosen
+        return book.choose(session, customer_ids, campaign_id=campaign_id, record=record)
 
 
 def offer_payloads(
@@ -95,13 +131,18 @@ def offer_payloads(
     at: datetime | None = None,
     *,
     campaign_id: int | None = None,
+    book: OfferBook | None = None,
 ) -> dict[int, str]:
     """``{customer id: payload_json}`` with the ``offer`` text in the customer's language.
 
     Customers without an offer are left out: a template that uses ``offer`` renders it empty
-    for them (the offer is context, not a profile field).
+    for them (the offer is context, not a profile field). A campaign run passes the ``book``
+    it loaded once.
     """
-    offers = choose_offers(session, customer_ids, at, campaign_id=campaign_id)
+    if book is None:
+        offers = choose_offers(session, customer_ids, at, campaign_id=campaign_id)
+    else:
+        offers = book.choose(session, customer_ids, campaign_id=campaign_id)
     if not offers:
         return {}
     query = select(Customer.id, Customer.language).where(Customer.id.in_(list(offers)))

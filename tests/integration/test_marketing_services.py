@@ -53,8 +53,14 @@ def test_withdrawn_customers_get_no_offer_and_leave_value_segments(session):
     assert run.candidates == 4  # the withdrawn customer is no longer in any tier segment
 
 
-def test_campaign_runs_carry_each_customers_offer_only_when_a_template_shows_it(session):
+def test_campaign_runs_carry_each_customers_offer_only_when_a_template_shows_it(
+    session, monkeypatch
+):
+    from app.campaigns import run as run_module
     from app.delivery.models import OutboxEntry
+
+    # One customer per batch: the purchase histories must still be read once per run.
+    monkeypatch.setattr(run_module.execute_run, "__kwdefaults__", {"batch_size": 1})
 
     ids = seed_people(session, count=4)
     withdrawn = session.get(Customer, ids[0])
@@ -66,7 +72,9 @@ def test_campaign_runs_carry_each_customers_offer_only_when_a_template_shows_it(
         templates=[with_offer],
     )  # fmt: skip
     service.schedule_campaign(session, campaign.id, actor="test")
+    reads_before = _offer_reads(session)
     start_run(session, campaign.id, datetime.now(UTC))
+    assert _offer_reads(session) == reads_before + 1
     entries = session.scalars(select(OutboxEntry).where(OutboxEntry.campaign_id == campaign.id))
     payloads = {e.customer_id: e.payload_json for e in entries}
     assert set(payloads) == set(ids)  # the withdrawn customer still gets the offers campaign
@@ -89,3 +97,10 @@ def test_campaign_runs_carry_each_customers_offer_only_when_a_template_shows_it(
     assert all(e.payload_json is None for e in entries)
     actors = session.scalars(select(VaultAccess.actor).offset(before)).all()
     assert "marketing:offers" not in actors  # no purchase history read for a plain campaign
+
+
+def _offer_reads(session) -> int:
+    query = (
+        select(func.count()).select_from(VaultAccess).where(VaultAccess.actor == "marketing:offers")
+    )
+    return session.scalar(query)
