@@ -38,32 +38,46 @@ def format_time(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+#: The event columns a record is made of, in the order :func:`record_from_values` takes them.
+RECORD_COLUMNS = (
+    "seq", "record_id", "customer_ref", "purpose", "channel", "action", "lawful_basis",
+    "notice_id", "notice_version", "notice_hash", "method", "source", "actor", "reason",
+    "jurisdiction", "language", "event_time", "expires_at", "evidence",
+)  # fmt: skip
+
+
 def record_of(event: Any) -> dict[str, Any]:
     """The canonical record (JSON-ready dict, no floats) of a consent event row or draft."""
+    return record_from_values(*(getattr(event, name) for name in RECORD_COLUMNS))
+
+
+def record_from_values(
+    seq, record_id, customer_ref, purpose, channel, action, lawful_basis, notice_id,
+    notice_version, notice_hash, method, source, actor, reason, jurisdiction, language,
+    event_time, expires_at, evidence,
+) -> dict[str, Any]:  # fmt: skip
+    """The canonical record from the column values in :data:`RECORD_COLUMNS` order (the
+    verifier passes result rows positionally; everything else goes through :func:`record_of`)."""
     notice = None
-    if event.notice_id is not None:
-        notice = {
-            "id": event.notice_id,
-            "version": event.notice_version,
-            "sha256": event.notice_hash,
-        }
+    if notice_id is not None:
+        notice = {"id": notice_id, "version": notice_version, "sha256": notice_hash}
     return {
         "format": RECORD_FORMAT,
-        "seq": event.seq,
-        "record_id": event.record_id,
-        "subject": event.customer_ref,
-        "purpose": event.purpose,
-        "channel": event.channel,
-        "action": event.action,
-        "lawful_basis": event.lawful_basis,
+        "seq": seq,
+        "record_id": record_id,
+        "subject": customer_ref,
+        "purpose": purpose,
+        "channel": channel,
+        "action": action,
+        "lawful_basis": lawful_basis,
         "notice": notice,
-        "method": event.method,
-        "source": event.source,
-        "actor": event.actor,
-        "reason": event.reason,
-        "jurisdiction": event.jurisdiction,
-        "language": event.language,
-        "event_time": format_time(event.event_time),
-        "expires_at": format_time(event.expires_at),
-        "evidence": base64.b64encode(event.evidence).decode() if event.evidence else None,
+        "method": method,
+        "source": source,
+        "actor": actor,
+        "reason": reason,
+        "jurisdiction": jurisdiction,
+        "language": language,
+        "event_time": format_time(event_time),
+        "expires_at": format_time(expires_at),
+        "evidence": base64.b64encode(evidence).decode() if evidence else None,
     }

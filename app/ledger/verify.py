@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from app.ledger import tree
 from app.ledger.appender import ledger_size
-from app.ledger.canonical import canonical_bytes
+from app.ledger.canonical import canonical_record_bytes
 from app.ledger.checkpoint import verify_checkpoint
 from app.ledger.merkle import leaf_hash, root_hash, verify_consistency
 from app.ledger.models import Checkpoint, ConsentEvent, LedgerVerification, MerkleNode
 from app.ledger.proofs import consistency_proof, root_at, signed
-from app.ledger.records import record_of
+from app.ledger.records import RECORD_COLUMNS, record_from_values
 from app.models_base import utcnow
 from app.services import runtime
 from app.transaction import transaction
@@ -52,7 +52,12 @@ class VerificationResult:
 
 
 def _event_rows(session: Session, batch: int):
-    columns = [*ConsentEvent.__table__.c, MerkleNode.hash.label("node_hash")]
+    table = ConsentEvent.__table__.c
+    columns = [
+        *(table[name] for name in RECORD_COLUMNS),
+        table.leaf_hash,
+        MerkleNode.hash.label("node_hash"),
+    ]
     query = (
         select(*columns)
         .outerjoin(MerkleNode, and_(MerkleNode.level == 0, MerkleNode.idx == ConsentEvent.seq))
@@ -74,19 +79,17 @@ def _check_stream(rows, result: VerificationResult, pending, progress, batch) ->
     stream = tree.StreamingRoot()
     expected = 0
     for row in rows:
-        if row.seq != expected:
-            what = "missing or deleted" if row.seq > expected else "duplicated or reordered"
-            result.fail(f"entry {expected}: {what} (next row has seq {row.seq})", expected)
+        *values, stored_leaf, node = row  # RECORD_COLUMNS, then the two hashes (see _event_rows)
+        seq = values[0]
+        if seq != expected:
+            what = "missing or deleted" if seq > expected else "duplicated or reordered"
+            result.fail(f"entry {expected}: {what} (next row has seq {seq})", expected)
             return
-        recomputed = leaf_hash(canonical_bytes(record_of(row)))
-        if recomputed != row.leaf_hash:
-            result.fail(
-                f"entry {row.seq} ({row.record_id}): content altered since it was appended", row.seq
-            )
-        elif row.node_hash != recomputed:
-            result.fail(
-                f"entry {row.seq}: tree node missing or altered (inserted out of band?)", row.seq
-            )
+        recomputed = leaf_hash(canonical_record_bytes(record_from_values(*values)))
+        if recomputed != stored_leaf:
+            result.fail(f"entry {seq} ({values[1]}): content altered since it was appended", seq)
+        elif node != recomputed:
+            result.fail(f"entry {seq}: tree node missing or altered (inserted out of band?)", seq)
         stream.append(recomputed)
         expected += 1
         while pending and pending[0].tree_size == expected:

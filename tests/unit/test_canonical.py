@@ -117,3 +117,35 @@ def test_same_bytes_without_the_c_accelerator(monkeypatch):
     record = {"b": [1, None, True], "a": {"z": "é\n", "y": -5}}
     monkeypatch.setattr(json.encoder, "c_make_encoder", None)
     assert canonical._make_fast_dumps()(record).encode() == rfc8785.dumps(record)
+
+
+def test_the_verifiers_record_path_gives_the_same_bytes():
+    """Records rebuilt positionally and encoded without the shape check hash the same."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from app.ledger.canonical import canonical_bytes, canonical_record_bytes
+    from app.ledger.records import RECORD_COLUMNS, record_from_values, record_of
+
+    base = dict.fromkeys(RECORD_COLUMNS)
+    base.update(seq=7, record_id="r-1", customer_ref="c-1", purpose="offers", channel="email",
+                action="granted", lawful_basis="consent", method="web_form", source="portal",
+                actor="customer", jurisdiction="IT", language="it",
+                event_time=datetime(2026, 11, 23, 5, 0, 1, 2, tzinfo=UTC))  # fmt: skip
+    variants = [
+        base,
+        {**base, "notice_id": 3, "notice_version": 2, "notice_hash": "a" * 64},
+        {**base, "reason": 'Città, naïve ☃ \u2028 \x01 "quoted"', "evidence": b"\x00\xff"},
+        {**base, "reason": "lone \ud800 surrogate"},
+    ]
+    for values in variants:
+        row = SimpleNamespace(**values)
+        record = record_of(row)
+        assert record_from_values(*(values[name] for name in RECORD_COLUMNS)) == record
+        try:
+            expected = canonical_bytes(record)
+        except ValueError:
+            with pytest.raises(ValueError):
+                canonical_record_bytes(record)
+        else:
+            assert canonical_record_bytes(record) == expected
