@@ -7,12 +7,11 @@ table it is drawn from, which the page shows as the accessible alternative and e
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import CampaignDecision
@@ -145,15 +144,28 @@ def weekly_consent_activity(session: Session, now: datetime | None = None) -> Pa
     now = now or utcnow()
     first = _week_start(now) - timedelta(weeks=WEEKS - 1)
     weeks = [first + timedelta(weeks=i) for i in range(WEEKS)]
-    counts: dict[tuple[datetime, str, str], int] = defaultdict(int)
-    rows = session.execute(
-        select(ConsentEvent.event_time, ConsentEvent.purpose, ConsentEvent.action)
-        .where(ConsentEvent.event_time >= first, ConsentEvent.action.in_(GIVING + ENDING))
-        .execution_options(yield_per=5_000)
+    # Counted in SQL: each event falls in the first week whose end is after it.
+    week_of = case(
+        *((ConsentEvent.event_time < week + timedelta(weeks=1), index)
+          for index, week in enumerate(weeks)),
+        else_=WEEKS,
+    )  # fmt: skip
+    kind = case((ConsentEvent.action.in_(GIVING), "given"), else_="ended")
+    events = (
+        select(week_of.label("week"), ConsentEvent.purpose, kind.label("kind"))
+        .where(
+            ConsentEvent.event_time >= first,
+            ConsentEvent.event_time < first + timedelta(weeks=WEEKS),
+            ConsentEvent.action.in_(GIVING + ENDING),
+        )
+        .subquery()
     )
-    for moment, purpose, action in rows:
-        kind = "given" if action in GIVING else "ended"
-        counts[(_week_start(moment), purpose, kind)] += 1
+    rows = session.execute(
+        select(events.c.week, events.c.purpose, events.c.kind, func.count()).group_by(
+            events.c.week, events.c.purpose, events.c.kind
+        )
+    )
+    counts = {(weeks[index], purpose, how): n for index, purpose, how, n in rows}
     purposes = sorted({purpose for (_, purpose, _) in counts})
     data = []
     for week in weeks:
@@ -199,24 +211,24 @@ def weekly_consent_activity(session: Session, now: datetime | None = None) -> Pa
 def expiring_soon(session: Session, now: datetime | None = None) -> Panel:
     """Consents in force that expire within 30, 60 and 90 days, per purpose."""
     now = now or utcnow()
+    within = [
+        func.sum(case((ConsentState.expires_at < now + timedelta(days=days), 1), else_=0))
+        for days in (30, 60, 90)
+    ]
     rows = session.execute(
-        select(ConsentState.purpose, ConsentState.expires_at)
+        select(ConsentState.purpose, *within)
         .where(
             ConsentState.status == "granted",
             ConsentState.expires_at.is_not(None),
             ConsentState.expires_at >= now,
             ConsentState.expires_at < now + timedelta(days=90),
         )
-        .execution_options(yield_per=5_000)
+        .group_by(ConsentState.purpose)
+        .order_by(ConsentState.purpose)
     )
-    buckets: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for purpose, expires in rows:
-        days = (expires - now).days
-        for index, limit in enumerate((30, 60, 90)):
-            if days < limit:
-                buckets[purpose][index] += 1
     data = [
-        {"purpose": p, "d30": b[0], "d60": b[1], "d90": b[2]} for p, b in sorted(buckets.items())
+        {"purpose": purpose, "d30": int(d30), "d60": int(d60), "d90": int(d90)}
+        for purpose, d30, d60, d90 in rows
     ]
     chart = bar_chart(
         "Consents expiring within 90 days",

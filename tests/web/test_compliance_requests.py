@@ -281,3 +281,24 @@ def test_dashboards_draw_every_panel_with_its_table_and_export(officer, session)
     expiring = officer.get("/compliance/dashboards?panel=expiring&format=json").get_json()
     assert expiring["table"] == "consents-expiring"
     assert officer.get("/compliance/dashboards?panel=nope&format=csv").status_code == 404
+
+
+def test_expiring_consents_are_counted_in_30_60_90_day_buckets(session):
+    from sqlalchemy import update
+
+    from app.compliance.dashboards import expiring_soon
+    from app.ledger.models import ConsentState
+    from app.models_base import utcnow
+    from app.transaction import transaction
+
+    people = [make_customer(session, email=f"exp{n}@example.org") for n in range(4)]
+    for person, days in zip(people, (10, 45, 80, 200), strict=True):
+        grant(session, person, "offers", "email")
+        with transaction(session):
+            session.execute(
+                update(ConsentState)
+                .where(ConsentState.customer_id == person.id)
+                .values(expires_at=utcnow() + timedelta(days=days))
+            )
+    panel = expiring_soon(session)
+    assert panel.table.rows == [{"purpose": "offers", "d30": 1, "d60": 2, "d90": 3}]
