@@ -7,14 +7,19 @@ from sqlalchemy import event
 
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 
+SQLITE_CACHE_KIB = 65536
+
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL journal and enforced foreign keys on every SQLite connection."""
+    """WAL journal, enforced foreign keys and a larger page cache on every SQLite connection."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # 64 MiB page cache (default 2 MiB), filled only as pages are used: large ledgers and
+    # audiences otherwise re-read their index pages from the OS on every batch.
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 

@@ -16,8 +16,13 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.ledger.appender import EventDraft, append_events
-from app.ledger.models import ConsentState
-from app.ledger.state import UPSERT_STATE, StateValues, project, values_of
+from app.ledger.state import (
+    STATE_TABLE,
+    STATE_VALUE_COLUMNS,
+    UPSERT_STATE,
+    StateValues,
+    project,
+)
 from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault.models import Customer
@@ -27,6 +32,9 @@ _OBJECT = (
     .where(Customer.__table__.c.id == bindparam("cid"))
     .values(objected_at=bindparam("at"))
 )
+
+
+_KEY_COLUMNS = (STATE_TABLE.c.customer_id, STATE_TABLE.c.purpose, STATE_TABLE.c.channel)
 
 
 @dataclass(frozen=True)
@@ -82,15 +90,15 @@ def _project_batch(
     current: dict[tuple, StateValues] = {}
     customer_ids = sorted({key[0] for key in keys})
     for start in range(0, len(customer_ids), 500):
-        rows = session.scalars(
-            select(ConsentState).where(
-                ConsentState.customer_id.in_(customer_ids[start : start + 500])
+        rows = session.execute(
+            select(*_KEY_COLUMNS, *STATE_VALUE_COLUMNS).where(
+                STATE_TABLE.c.customer_id.in_(customer_ids[start : start + 500])
             )
         )
-        for row in rows:
-            key = (row.customer_id, row.purpose, row.channel)
+        for customer_id, purpose, channel, *values in rows:
+            key = (customer_id, purpose, channel)
             if key in keys:
-                current[key] = values_of(row)
+                current[key] = StateValues(*values)
     for item, draft in zip(batch, drafts, strict=True):
         key = (item.customer_id, item.purpose, item.channel)
         if key in keys:

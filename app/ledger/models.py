@@ -49,7 +49,10 @@ class ConsentEvent(db.Model):
         Index("ix_consent_events_purpose_seq", "purpose", "seq"),
     )
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # On SQLite an INTEGER primary key is the rowid: the table is stored in ledger order.
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     record_id: Mapped[str] = mapped_column(String(36), unique=True)
     customer_ref: Mapped[str] = mapped_column(String(36))
     purpose: Mapped[str] = mapped_column(String(40))
@@ -75,6 +78,7 @@ class MerkleNode(db.Model):
     """The hash of a complete perfect subtree: level 0 are leaves (insert-only)."""
 
     __tablename__ = "merkle_nodes"
+    __table_args__ = {"sqlite_with_rowid": False}  # clustered on (level, idx) on SQLite
 
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

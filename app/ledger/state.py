@@ -103,8 +103,8 @@ def values_of(row: ConsentState) -> StateValues:
     )
 
 
-_STATE = ConsentState.__table__
-_VALUE_COLUMNS = [_STATE.c[name] for name in StateValues.__dataclass_fields__]
+STATE_TABLE = ConsentState.__table__
+STATE_VALUE_COLUMNS = [STATE_TABLE.c[name] for name in StateValues.__dataclass_fields__]
 
 
 _VALUE_NAMES = (*StateValues.__dataclass_fields__, "updated_at")
@@ -121,10 +121,10 @@ UPSERT_STATE = text(
 ).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in _TIMES))
 
 
-_CURRENT = select(*_VALUE_COLUMNS).where(
-    _STATE.c.customer_id == bindparam("cid"),
-    _STATE.c.purpose == bindparam("purpose"),
-    _STATE.c.channel == bindparam("channel"),
+_CURRENT = select(*STATE_VALUE_COLUMNS).where(
+    STATE_TABLE.c.customer_id == bindparam("cid"),
+    STATE_TABLE.c.purpose == bindparam("purpose"),
+    STATE_TABLE.c.channel == bindparam("channel"),
 )
 
 

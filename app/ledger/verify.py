@@ -8,20 +8,21 @@ recomputed from the rows at that size, and that the stored tree nodes give the s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.ledger import tree
 from app.ledger.appender import ledger_size
-from app.ledger.canonical import canonical_record_bytes
 from app.ledger.checkpoint import verify_checkpoint
 from app.ledger.merkle import leaf_hash, root_hash, verify_consistency
-from app.ledger.models import Checkpoint, ConsentEvent, LedgerVerification, MerkleNode
+from app.ledger.models import Checkpoint, LedgerVerification
 from app.ledger.proofs import consistency_proof, root_at, signed
-from app.ledger.records import RECORD_COLUMNS, record_from_values
+from app.ledger.records import RECORD_COLUMNS
+from app.ledger.row_bytes import record_bytes, reference_bytes
 from app.models_base import utcnow
 from app.services import runtime
 from app.transaction import transaction
@@ -51,58 +52,101 @@ class VerificationResult:
             self.first_bad_seq = seq
 
 
-def _event_rows(session: Session, batch: int):
-    table = ConsentEvent.__table__.c
-    columns = [
-        *(table[name] for name in RECORD_COLUMNS),
-        table.leaf_hash,
-        MerkleNode.hash.label("node_hash"),
-    ]
-    query = (
-        select(*columns)
-        .outerjoin(MerkleNode, and_(MerkleNode.level == 0, MerkleNode.idx == ConsentEvent.seq))
-        .order_by(ConsentEvent.seq)
-        .execution_options(yield_per=batch)
-    )
-    return session.execute(query)
+_EVENTS_SQL = "SELECT " + ", ".join(RECORD_COLUMNS) + ", leaf_hash FROM consent_events ORDER BY seq"
+_LEAVES_SQL = "SELECT idx, hash FROM merkle_nodes WHERE level = 0 ORDER BY idx"
+_NO_MORE = (float("inf"), None)
+
+
+def _cursor(session: Session, name: str):
+    """A DBAPI cursor in the session's transaction; server-side on PostgreSQL (flat memory)."""
+    dbapi = session.connection().connection.dbapi_connection
+    if session.get_bind().dialect.name == "postgresql":
+        return dbapi.cursor(name=f"assenso_verify_{name}")
+    return dbapi.cursor()  # SQLite steps through the table as rows are fetched
+
+
+def _batches(cursor, sql: str, batch: int) -> Iterator[list[tuple]]:
+    """Rows as the driver returns them, ``batch`` at a time (no SQLAlchemy processing: it
+    cost about a third of the verifier's time)."""
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield rows
+    finally:
+        cursor.close()  # also when we stop early
+
+
+def _stored_leaves(session: Session, batch: int) -> Iterator[tuple]:
+    """The stored level-0 tree nodes in index order, then an endless end marker.
+
+    Read side by side with the events (a merge of two ordered scans), which costs a fraction
+    of joining each event to its node.
+    """
+    for rows in _batches(_cursor(session, "leaves"), _LEAVES_SQL, batch):
+        yield from rows
+    while True:
+        yield _NO_MORE
+
+
+def _reference_leaf(values) -> bytes | None:
+    """The leaf hash by the record's definition; None when the values cannot be read at all."""
+    try:
+        return leaf_hash(reference_bytes(*values))
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _check_rows(session: Session, result: VerificationResult, checkpoints, progress, batch):
-    rows = _event_rows(session, batch)
-    try:
-        _check_stream(rows, result, list(checkpoints), progress, batch)
-    finally:
-        rows.close()  # a server-side cursor must be closed when we stop early
-
-
-def _check_stream(rows, result: VerificationResult, pending, progress, batch) -> None:
-    stream = tree.StreamingRoot()
+    pending = [cp.tree_size for cp in checkpoints]  # sizes, compared per row
+    checkpoints = list(checkpoints)
+    frontier: list[bytes] = []  # perfect subtrees of the leaves so far, largest first
     expected = 0
-    for row in rows:
-        *values, stored_leaf, node = row  # RECORD_COLUMNS, then the two hashes (see _event_rows)
-        seq = values[0]
-        if seq != expected:
-            what = "missing or deleted" if seq > expected else "duplicated or reordered"
-            result.fail(f"entry {expected}: {what} (next row has seq {seq})", expected)
-            return
-        recomputed = leaf_hash(canonical_record_bytes(record_from_values(*values)))
-        if recomputed != stored_leaf:
-            result.fail(f"entry {seq} ({values[1]}): content altered since it was appended", seq)
-        elif node != recomputed:
-            result.fail(f"entry {seq}: tree node missing or altered (inserted out of band?)", seq)
-        stream.append(recomputed)
-        expected += 1
-        while pending and pending[0].tree_size == expected:
-            _check_root(result, pending.pop(0), stream.root(), expected)
+    sha256 = hashlib.sha256
+    width = len(RECORD_COLUMNS)
+    leaves = _stored_leaves(session, batch)
+    node_idx, node = next(leaves)
+    for rows in _batches(_cursor(session, "events"), _EVENTS_SQL, batch):
+        for row in rows:
+            seq, stored_leaf = row[0], row[width]
+            while node_idx < seq:  # a leaf node without its event: caught by the sizes
+                node_idx, node = next(leaves)
+            if seq != expected:
+                what = "missing or deleted" if seq > expected else "duplicated or reordered"
+                result.fail(f"entry {expected}: {what} (next row has seq {seq})", expected)
+                return
+            values = row[:width]
+            try:
+                digest = sha256(b"\x00" + record_bytes(*values)).digest()
+            except (TypeError, ValueError):  # outside the fast path's exact shapes
+                digest = _reference_leaf(values)
+                if digest is None:
+                    result.fail(f"entry {seq}: a column cannot be read as a record value", seq)
+                    return
+            if digest != stored_leaf:
+                result.fail(f"entry {seq} ({row[1]}): content altered since it was appended", seq)
+            elif node_idx != seq or node != digest:
+                result.fail(
+                    f"entry {seq}: tree node missing or altered (inserted out of band?)", seq
+                )
+            # RFC 9162 streaming root: merge equal-sized subtrees as the leaf completes them.
+            index = expected
+            while index & 1:
+                digest = sha256(b"\x01" + frontier.pop() + digest).digest()
+                index >>= 1
+            frontier.append(digest)
+            expected += 1
+            while pending and pending[0] == expected:
+                pending.pop(0)
+                _check_root(result, checkpoints.pop(0), tree.fold_subtrees(frontier), expected)
         result.checked = expected
-        if progress and expected % batch == 0:
+        if progress:
             progress(expected, result.tree_size)
     if expected != result.tree_size:
         result.fail(
             f"entry {expected}: ledger head says {result.tree_size} events, rows end at {expected}",
             expected,
         )
-    for cp in pending:
+    for cp in checkpoints:
         if cp.tree_size == 0:
             _check_root(result, cp, root_hash([]), 0)
         else:

@@ -245,3 +245,22 @@ def test_consistency_between_checkpoints_is_proven(session):
         first.tree_size, second.tree_size, first.root_hash, second.root_hash, proof
     )
     assert db.session is not None
+
+
+@pytest.mark.parametrize(
+    ("statement", "bad_seq"),
+    [
+        ("UPDATE consent_events SET event_time = 'yesterday' WHERE seq = 2", 2),
+        ("UPDATE consent_events SET evidence = 42 WHERE seq = 1", 1),
+        ("UPDATE consent_events SET evidence = X'00' WHERE seq = 3", 3),
+    ],
+    ids=["unreadable-time", "number-as-evidence", "evidence-added"],
+)
+def test_values_changed_in_shape_only_are_detected_on_sqlite(session, statement, bad_seq):
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's loose column types allow these; PostgreSQL refuses them")
+    _ledger_with_checkpoint(session)
+    _unguarded(session, statement)
+    result = verify.verify_ledger(session)
+    assert not result.ok
+    assert result.first_bad_seq == bad_seq, result.problems
