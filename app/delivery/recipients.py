@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.delivery.templates import TemplateBook
 from app.ledger.models import ConsentState
+from app.models_base import among
 from app.services import runtime
 from app.transaction import transaction
 from app.vault.envelope import FieldCipher, WrappedKey
@@ -53,13 +54,13 @@ def _ciphers(session: Session, customer_ids: list[int]) -> dict[int, tuple[tuple
         cid: (ref, language, jurisdiction)
         for cid, ref, language, jurisdiction in session.execute(
             select(Customer.id, Customer.ref, Customer.language, Customer.jurisdiction).where(
-                Customer.id.in_(customer_ids), Customer.erased_at.is_(None)
+                among(session, Customer.id, customer_ids), Customer.erased_at.is_(None)
             )
         )
     }
     keys = session.execute(
         select(CustomerKey.customer_id, CustomerKey.kek_version, CustomerKey.wrapped_key).where(
-            CustomerKey.customer_id.in_(list(people))
+            among(session, CustomerKey.customer_id, people)
         )
     )
     found = {}
@@ -82,7 +83,7 @@ def load_recipients(
     values: dict[int, dict[str, str]] = defaultdict(dict)
     rows = session.execute(
         select(ProfileField.customer_id, ProfileField.field, ProfileField.ciphertext).where(
-            ProfileField.customer_id.in_(list(ciphers)), ProfileField.field.in_(all_fields)
+            among(session, ProfileField.customer_id, ciphers), ProfileField.field.in_(all_fields)
         )
     )
     for cid, name, blob in rows:
@@ -120,7 +121,7 @@ def _granted_at(session: Session, entries: Sequence) -> dict[tuple[int, str, str
             ConsentState.purpose,
             ConsentState.channel,
             ConsentState.granted_at,
-        ).where(ConsentState.customer_id.in_(sorted({key[0] for key in keys})))
+        ).where(among(session, ConsentState.customer_id, sorted({key[0] for key in keys})))
     )
     rows = [row for row in rows if (row[0], row[1], row[2]) in keys]
     return {(c, p, ch): at for c, p, ch, at in rows}

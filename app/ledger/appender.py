@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
+from itertools import product
 
 from sqlalchemy import TextClause, bindparam, event, select, text, update
 from sqlalchemy.orm import Session
@@ -77,16 +78,25 @@ class EventDraft:
 
     def check(self) -> None:
         """Refuse drafts with unknown vocabulary or a staff action without a reason."""
-        for name, allowed in (
-            ("action", ACTIONS),
-            ("method", METHODS),
-            ("source", SOURCES),
-            ("lawful_basis", LAWFUL_BASES),
-        ):
-            if getattr(self, name) not in allowed:
-                raise LedgerError(f"unknown {name} {getattr(self, name)!r}")
+        try:
+            known = (self.action, self.method, self.source, self.lawful_basis) in _KNOWN
+        except TypeError:  # an unhashable value: certainly not a known word
+            known = False
+        if not known:
+            for name, allowed in (
+                ("action", ACTIONS),
+                ("method", METHODS),
+                ("source", SOURCES),
+                ("lawful_basis", LAWFUL_BASES),
+            ):
+                if getattr(self, name) not in allowed:
+                    raise LedgerError(f"unknown {name} {getattr(self, name)!r}")
         if self.source == "staff" and not (self.reason and self.reason.strip()):
             raise LedgerError("staff acting on a customer's behalf must give a reason")
+
+
+# Every valid (action, method, source, lawful basis): one set lookup checks a draft.
+_KNOWN = frozenset(product(ACTIONS, METHODS, SOURCES, LAWFUL_BASES))
 
 
 # Statements of the hot path, built once (building them per call costs more than running them).
@@ -168,18 +178,18 @@ def _stream_at(session: Session, connection, start: int) -> tree.StreamingRoot:
 _EVENT_COLUMNS = (*RECORD_COLUMNS, "leaf_hash")
 # Positions 16 and 17 of a record's values are its two timestamps.
 assert RECORD_COLUMNS[16:18] == ("event_time", "expires_at")
-_DRIVER_INSERTS: dict[tuple[str, str], str] = {}
+_DRIVER_INSERTS: dict[tuple[str, str, str], str] = {}
 
 
-def _driver_insert(dialect, table: str, columns: Sequence[str]) -> str:
+def driver_insert(dialect, table: str, columns: Sequence[str], suffix: str = "") -> str:
     """``INSERT`` text in the driver's own parameter style, built once per dialect and table."""
-    key = (dialect.name, table)
+    key = (dialect.name, table, suffix)
     sql = _DRIVER_INSERTS.get(key)
     if sql is None:
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         sql = (
             f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join([mark] * len(columns))})"
+            f"VALUES ({', '.join([mark] * len(columns))}){suffix}"
         )
         _DRIVER_INSERTS[key] = sql
     return sql
@@ -189,15 +199,25 @@ def _sqlite_time(moment: datetime | None) -> str | None:
     """An aware datetime as SQLAlchemy stores it in SQLite (naive UTC, microseconds)."""
     if moment is None:
         return None
-    if moment.tzinfo is None:
+    offset = moment.utcoffset()
+    if offset is None:
         raise LedgerError("naive datetimes are not recorded; use an aware UTC datetime")
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if offset:
+        moment = moment.astimezone(UTC)
+    if moment.year < 1000:  # isoformat pads years differently; let the slow path decide
+        return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return moment.isoformat(" ", "microseconds")[:26]  # drop the "+00:00"
 
 
 def _aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         raise LedgerError("naive datetimes are not recorded; use an aware UTC datetime")
     return moment
+
+
+def time_binder(dialect) -> Callable[[datetime | None], object]:
+    """How a ``UTCDateTime`` value goes to this dialect's driver (text on SQLite)."""
+    return _sqlite_time if dialect.name == "sqlite" else _aware
 
 
 def _values(draft: EventDraft) -> tuple:
@@ -234,7 +254,7 @@ def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[EventD
         draft.check()
     connection = session.connection()
     dialect = connection.dialect
-    bind_time = _sqlite_time if dialect.name == "sqlite" else _aware
+    bind_time = time_binder(dialect)
     start = _reserve(connection, len(drafts))
     stream = _stream_at(session, connection, start)
     rows, nodes = [], []
@@ -246,9 +266,9 @@ def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[EventD
         leaf = _leaf(values, draft)
         rows.append((*values, leaf))
         nodes.extend(stream.append(leaf))
-    connection.exec_driver_sql(_driver_insert(dialect, "consent_events", _EVENT_COLUMNS), rows)
+    connection.exec_driver_sql(driver_insert(dialect, "consent_events", _EVENT_COLUMNS), rows)
     connection.exec_driver_sql(
-        _driver_insert(dialect, "merkle_nodes", ("level", "idx", "hash")), nodes
+        driver_insert(dialect, "merkle_nodes", ("level", "idx", "hash")), nodes
     )
     session.info[_PENDING] = (str(connection.engine.url), stream)
     return list(drafts)

@@ -19,9 +19,9 @@ from app.ledger.appender import EventDraft, append_events
 from app.ledger.state import (
     STATE_TABLE,
     STATE_VALUE_COLUMNS,
-    UPSERT_STATE,
     StateValues,
     project,
+    upsert_states,
 )
 from app.models_base import utcnow
 from app.transaction import transaction
@@ -104,18 +104,7 @@ def _project_batch(
         if key in keys:
             current[key] = project(current.get(key), draft)
     now = utcnow()
-    rows = [
-        {
-            "customer_id": k[0],
-            "purpose": k[1],
-            "channel": k[2],
-            **current[k].__dict__,
-            "updated_at": now,
-        }
-        for k in keys
-    ]
-    if rows:
-        session.connection().execute(UPSERT_STATE, rows)
+    upsert_states(session.connection(), [(*key, current[key], now) for key in keys])
     objections = [
         {"cid": i.customer_id, "at": i.event_time} for i in batch if i.action == "objected"
     ]

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
+from app.ledger.appender import driver_insert, time_binder
 from app.ledger.models import ConsentEvent, ConsentState
 from app.ledger.records import ALL
 from app.models_base import UTCDateTime, utcnow
@@ -119,6 +120,36 @@ UPSERT_STATE = text(
     + ") ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in _VALUE_NAMES)
 ).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in _TIMES))
+
+
+assert _VALUE_NAMES == (  # the tuple order upsert_states writes
+    "status", "lawful_basis", "confirmed", "granted_at", "expires_at", "notice_version",
+    "last_seq", "updated_at",
+)  # fmt: skip
+_UPSERT_COLUMNS = ("customer_id", "purpose", "channel", *_VALUE_NAMES)
+_UPSERT_SUFFIX = " ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET " + ", ".join(
+    f"{name} = excluded.{name}" for name in _VALUE_NAMES
+)
+
+
+def upsert_states(connection, rows: list[tuple]) -> None:
+    """Write many projected rows in one driver ``executemany`` (bulk imports).
+
+    Each row is ``(customer_id, purpose, channel, StateValues, updated_at)``. The values go to
+    the driver as plain tuples, timestamps bound as ``UTCDateTime`` binds them: SQLAlchemy's
+    per-parameter processing cost more than the upsert itself.
+    """
+    if not rows:
+        return
+    dialect = connection.dialect
+    bind = time_binder(dialect)
+    sql = driver_insert(dialect, "consent_state", _UPSERT_COLUMNS, _UPSERT_SUFFIX)
+    binds = [
+        (cid, purpose, channel, v.status, v.lawful_basis, v.confirmed, bind(v.granted_at),
+         bind(v.expires_at), v.notice_version, v.last_seq, bind(at))
+        for cid, purpose, channel, v, at in rows
+    ]  # fmt: skip
+    connection.exec_driver_sql(sql, binds)
 
 
 _CURRENT = select(*STATE_VALUE_COLUMNS).where(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.delivery.models import SendLog, Suppression
 from app.ledger.models import ConsentState
+from app.models_base import among
 from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts
 from app.vault.models import ContactPreferences, Customer, SharingChoice
 
@@ -72,7 +73,7 @@ def load_recent_sends(
     """Non-transactional sends in ``(at - 7 days, at]``, per customer and channel."""
     found: dict[int, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
     query = select(SendLog.customer_id, SendLog.channel, SendLog.sent_at).where(
-        SendLog.customer_id.in_(customer_ids),
+        among(session, SendLog.customer_id, customer_ids),
         SendLog.transactional.is_(False),
         SendLog.sent_at > at - SEND_WINDOW,
         SendLog.sent_at <= at,
@@ -95,7 +96,7 @@ def _consents(session: Session, ids: Sequence[int]) -> dict[int, dict]:
             ConsentState.expires_at,
             ConsentState.lawful_basis,
             ConsentState.confirmed,
-        ).where(ConsentState.customer_id.in_(ids))
+        ).where(among(session, ConsentState.customer_id, ids))
     )
     found: dict[int, dict] = defaultdict(dict)
     for cid, purpose, channel, status, granted, expires, basis, confirmed in rows:
@@ -106,7 +107,7 @@ def _consents(session: Session, ids: Sequence[int]) -> dict[int, dict]:
 def _suppressions(session: Session, ids: Sequence[int]) -> dict[int, set[str]]:
     found: dict[int, set[str]] = defaultdict(set)
     query = select(Suppression.customer_id, Suppression.channel)
-    for cid, channel in session.execute(query.where(Suppression.customer_id.in_(ids))):
+    for cid, channel in session.execute(query.where(among(session, Suppression.customer_id, ids))):
         found[cid].add(channel)
     return found
 
@@ -114,7 +115,7 @@ def _suppressions(session: Session, ids: Sequence[int]) -> dict[int, set[str]]:
 def _shares(session: Session, ids: Sequence[int]) -> dict[int, dict[str, set[str]]]:
     found: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     query = select(SharingChoice.customer_id, SharingChoice.purpose, SharingChoice.field).where(
-        SharingChoice.customer_id.in_(ids), SharingChoice.shared.is_(True)
+        among(session, SharingChoice.customer_id, ids), SharingChoice.shared.is_(True)
     )
     for cid, purpose, field in session.execute(query):
         found[cid][purpose].add(field)
@@ -127,7 +128,7 @@ def _preferences(session: Session, ids: Sequence[int]) -> dict[int, tuple]:
         ContactPreferences.windows_json,
         ContactPreferences.weekly_cap,
         ContactPreferences.paused_until,
-    ).where(ContactPreferences.customer_id.in_(ids))
+    ).where(among(session, ContactPreferences.customer_id, ids))
     return {row[0]: tuple(row[1:]) for row in session.execute(query)}
 
 
@@ -142,7 +143,7 @@ def _customers(session: Session, ids: Sequence[int]) -> Iterable:
             Customer.phone_verified,
             Customer.objected_at,
             Customer.customer_since,
-        ).where(Customer.id.in_(ids), Customer.erased_at.is_(None))
+        ).where(among(session, Customer.id, ids), Customer.erased_at.is_(None))
     )
 
 
