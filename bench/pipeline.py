@@ -1,7 +1,8 @@
 """Benchmark: the delivery pipeline end to end against postfix's ``smtp-sink``.
 
-Builds N customers (encrypted profiles, granted consent, shared first name) and N outbox
-entries directly in the database (bypassing the ledger: this measures delivery), then runs
+Builds N customers (encrypted profiles, granted consent, shared first name, one earlier send
+a month ago) and N outbox entries directly in the database (bypassing the ledger: this
+measures delivery), then runs
 ``--workers`` worker processes: claim with policy re-check, bulk decrypt, render, SMTP with
 the hand-over marker, record. Baseline in the same run: plain smtplib sending pre-built
 messages over one connection to the same sink.
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +109,7 @@ def seed(app, customers: int, entries: int) -> None:
     from sqlalchemy import insert
 
     from app.campaigns.models import Campaign, CampaignRun, CampaignTemplate
-    from app.delivery.models import OutboxEntry
+    from app.delivery.models import OutboxEntry, SendLog
     from app.extensions import db
     from app.ledger.models import ConsentState
     from app.models_base import new_ref, utcnow
@@ -121,7 +123,7 @@ def seed(app, customers: int, entries: int) -> None:
         session = db.session()
         for start in range(0, customers, CHUNK):
             ids = range(start + 1, min(start + CHUNK, customers) + 1)
-            rows, keys, fields, shares, states = [], [], [], [], []
+            rows, keys, fields, shares, states, history = [], [], [], [], [], []
             for cid in ids:
                 ref, dek = new_ref(), new_data_key()
                 wrapped = wrap_data_key(ring, ref, dek)
@@ -161,6 +163,17 @@ def seed(app, customers: int, entries: int) -> None:
                 shares.append(
                     {"customer_id": cid, "field": "first_name", "purpose": "offers", "shared": True}
                 )
+                # A platform that has been sending for a while: one earlier message, outside
+                # the 7-day frequency window (so it changes no decision, only table sizes).
+                history.append(
+                    {
+                        "customer_id": cid,
+                        "channel": "email",
+                        "purpose": "offers",
+                        "transactional": False,
+                        "sent_at": now - timedelta(days=30),
+                    }
+                )
                 states.append(
                     {
                         "customer_id": cid,
@@ -179,6 +192,7 @@ def seed(app, customers: int, entries: int) -> None:
                 (ProfileField, fields),
                 (SharingChoice, shares),
                 (ConsentState, states),
+                (SendLog, history),
             ):
                 session.execute(insert(model), data)
             session.commit()

@@ -168,6 +168,7 @@ class SmtpSender:
         self.envelope_from = parseaddr(envelope_from)[1]
         self._smtp: smtplib.SMTP | None = None
         self._pipelining = False
+        self._replies = None  # envelope replies (or their reader) awaiting send_content
 
     def _open(self) -> smtplib.SMTP:
         s = self.settings
@@ -196,11 +197,31 @@ class SmtpSender:
 
     def stage(self, recipient: str, message: bytes) -> None:
         """Send envelope and content, all but the final dot; nothing is delivered yet."""
+        self.send_envelope(recipient)
+        self.send_content(message)
+
+    def send_envelope(self, recipient: str) -> None:
+        """First half of :meth:`stage`: MAIL, RCPT and DATA, pipelined when the server allows.
+
+        The replies are read by :meth:`send_content`, so a dispatcher can send the envelopes of
+        a whole wave before waiting for any server (one round trip per wave, not per message).
+        """
         if self._smtp is None:
             self._smtp = self._open()
         smtp = self._smtp
         try:
-            replies = self._envelope(smtp, recipient)
+            self._replies = self._envelope(smtp, recipient)
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise TransientFailure(f"SMTP connection lost ({exc.__class__.__name__})") from None
+
+    def send_content(self, message: bytes) -> None:
+        """Second half of :meth:`stage`: check the envelope's replies, send the content."""
+        assert self._smtp is not None and self._replies is not None, "send_envelope() first"
+        smtp, replies, self._replies = self._smtp, self._replies, None
+        try:
+            if callable(replies):
+                replies = replies()
             for (code, _text), expected in zip(replies, (250, 250, 354), strict=True):
                 if code != expected:
                     self._reset()
@@ -211,11 +232,12 @@ class SmtpSender:
             self.close()
             raise TransientFailure(f"SMTP connection lost ({exc.__class__.__name__})") from None
 
-    def _envelope(self, smtp: smtplib.SMTP, recipient: str) -> list[tuple[int, bytes]]:
+    def _envelope(self, smtp: smtplib.SMTP, recipient: str):
+        """Replies of the envelope commands, or (pipelining) a function that reads them."""
         commands = [f"MAIL FROM:<{self.envelope_from}>", f"RCPT TO:<{recipient}>", "DATA"]
         if self._pipelining:
             smtp.send("".join(c + "\r\n" for c in commands).encode())
-            return [smtp.getreply() for _ in commands]
+            return lambda: [smtp.getreply() for _ in commands]
         replies = []
         for command in commands:
             smtp.putcmd(command)
@@ -262,7 +284,7 @@ class SmtpSender:
 
     def close(self) -> None:
         """Close the connection (politely if possible)."""
-        smtp, self._smtp = self._smtp, None
+        smtp, self._smtp, self._replies = self._smtp, None, None
         if smtp is None:
             return
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from app.delivery.models import OutboxEntry
@@ -74,21 +74,35 @@ class ClaimedBatch:
         return len(self.ready) + self.denied + self.deferred + self.recovered + self.throttled
 
 
-def _due(now: datetime):
-    return or_(
-        and_(OutboxEntry.status == "pending", OutboxEntry.not_before <= now),
-        and_(OutboxEntry.status == "leased", OutboxEntry.lease_until < now),
-    )
+def _expired(now: datetime):
+    return and_(OutboxEntry.status == "leased", OutboxEntry.lease_until < now)
+
+
+def _pending(now: datetime):
+    return and_(OutboxEntry.status == "pending", OutboxEntry.not_before <= now)
 
 
 def _lease(session: Session, worker_id: str, size: int, lease_until: datetime, now: datetime):
-    due = (
-        select(OutboxEntry.id)
-        .where(_due(now))
-        .order_by(OutboxEntry.not_before, OutboxEntry.id)
-        .limit(size)
-        .with_for_update(skip_locked=True)
-    )
+    """Lease expired leases first (workers that died), then pending entries in due order.
+
+    Two statements rather than one ``OR``: each is then a range of the (status, not_before,
+    id) index read in order up to the limit, where the disjunction made the database collect
+    and sort every due entry for every batch.
+    """
+    rows = _lease_where(session, _expired(now), None, worker_id, size, lease_until)
+    if len(rows) < size:
+        order = (OutboxEntry.not_before, OutboxEntry.id)
+        rows += _lease_where(
+            session, _pending(now), order, worker_id, size - len(rows), lease_until
+        )
+    return rows
+
+
+def _lease_where(session, condition, order, worker_id, size, lease_until):
+    due = select(OutboxEntry.id).where(condition)
+    if order is not None:
+        due = due.order_by(*order)
+    due = due.limit(size).with_for_update(skip_locked=True)
     statement = (
         update(OutboxEntry)
         .where(OutboxEntry.id.in_(due.scalar_subquery()))

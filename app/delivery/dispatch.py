@@ -1,8 +1,9 @@
 """Sending a claimed batch in waves, with the hand-over marker between content and commit.
 
 E-mail: each wave stages up to ``len(senders)`` messages (one SMTP connection each: envelope
-and content, no final dot), then one database commit marks them handed over (Message-ID set),
-then the dots are sent. SMS: one message per wave (marker, then the webhook POST).
+and content, no final dot; all envelopes of the wave are sent before any reply is read), then
+one database commit marks them handed over (Message-ID set), then the dots are sent.
+SMS: one message per wave (marker, then the webhook POST).
 """
 
 from __future__ import annotations
@@ -46,14 +47,21 @@ class EmailDispatch:
         done: list[Outcome] = []
         size = len(self.senders)
         for start in range(0, len(items), size):
-            staged = []
+            # Every envelope of the wave first, then each reply and content: the servers work
+            # on all connections at once instead of one round trip after another.
+            opened = []
             for sender, (entry, email) in zip(
                 self.senders, items[start : start + size], strict=False
             ):
                 try:
-                    sender.stage(
-                        email.recipient, build_message(email, self.mail_from, self.dkim_key)
-                    )
+                    sender.send_envelope(email.recipient)
+                    opened.append((sender, entry, email))
+                except ChannelError as exc:
+                    done.append(fail(entry, exc))
+            staged = []
+            for sender, entry, email in opened:
+                try:
+                    sender.send_content(build_message(email, self.mail_from, self.dkim_key))
                     staged.append((sender, entry, email))
                 except ChannelError as exc:
                     done.append(fail(entry, exc))

@@ -59,7 +59,7 @@ class OutboxEntry(db.Model):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_status_not_before", "status", "not_before"),
+        Index("ix_outbox_status_not_before_id", "status", "not_before", "id"),
         Index("ix_outbox_run_status", "run_id", "status"),
     )
 

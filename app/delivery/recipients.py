@@ -52,7 +52,7 @@ def _ciphers(session: Session, customer_ids: list[int]) -> dict[int, tuple[tuple
     keyring = runtime().vault_keys
     people = {
         cid: (ref, language, jurisdiction)
-        for cid, ref, language, jurisdiction in session.execute(
+        for cid, ref, language, jurisdiction in session.connection().execute(
             select(Customer.id, Customer.ref, Customer.language, Customer.jurisdiction).where(
                 among(session, Customer.id, customer_ids), Customer.erased_at.is_(None)
             )
@@ -81,7 +81,7 @@ def load_recipients(
     ciphers = _ciphers(session, sorted(needed))
     all_fields = set().union(*needed.values()) if needed else set()
     values: dict[int, dict[str, str]] = defaultdict(dict)
-    rows = session.execute(
+    rows = session.connection().execute(
         select(ProfileField.customer_id, ProfileField.field, ProfileField.ciphertext).where(
             among(session, ProfileField.customer_id, ciphers), ProfileField.field.in_(all_fields)
         )
@@ -115,7 +115,7 @@ def _granted_at(session: Session, entries: Sequence) -> dict[tuple[int, str, str
         return {}
     # By customer id (indexed on both engines), then narrowed in Python: a row-value IN list
     # is not index-assisted on SQLite and would scan the whole consent state per batch.
-    rows = session.execute(
+    rows = session.connection().execute(
         select(
             ConsentState.customer_id,
             ConsentState.purpose,

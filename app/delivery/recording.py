@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, case, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.delivery.models import OutboxEntry, SendLog, Suppression
-from app.models_base import UTCDateTime, among, dialect_name
+from app.models_base import UTCDateTime, among, dialect_name, pg_array
 
 INTERRUPTED_NOTE = "worker stopped after handing the message to the relay; recorded as delivered"
 _LEASE_CLEARED = {"leased_by": None, "lease_until": None}
@@ -86,8 +86,9 @@ def record_interrupted(session: Session, rows: Sequence, now: datetime) -> int:
     return len(rows)
 
 
-# PostgreSQL: whole waves as arrays in one short statement each. psycopg parses any statement
-# with more than 50 parameters again on every execution, which cost more than running it.
+# PostgreSQL: whole waves as arrays (in their text form) in one short statement each. psycopg
+# parses any statement with more than 50 parameters again on every execution, which cost more
+# than running it.
 _LOG_SENDS_PG = text(
     "INSERT INTO send_log (customer_id, channel, purpose, transactional, sent_at, outbox_id) "
     "SELECT v.customer_id, v.channel, v.purpose, v.transactional, :now, v.outbox_id "
@@ -112,11 +113,11 @@ def _log_sends(target, entries: Sequence, now: datetime) -> None:
             _LOG_SENDS_PG,
             {
                 "now": now,
-                "customers": [e.customer_id for e in entries],
-                "channels": [e.channel for e in entries],
-                "purposes": [e.purpose for e in entries],
-                "transactional": [e.kind == "transactional" for e in entries],
-                "outbox": [e.id for e in entries],
+                "customers": pg_array([e.customer_id for e in entries]),
+                "channels": pg_array([e.channel for e in entries]),
+                "purposes": pg_array([e.purpose for e in entries]),
+                "transactional": pg_array([e.kind == "transactional" for e in entries]),
+                "outbox": pg_array([e.id for e in entries]),
             },
         )
         return
@@ -173,10 +174,10 @@ class Recorder:
                     self.connection.execute(
                         _HAND_OVER_PG,
                         {
-                            "ids": ids,
-                            "message_ids": [message_ids[i] for i in ids],
-                            "rules": [e.decision.rule_id for e in wave],
-                            "hashes": [e.decision.policy_hash for e in wave],
+                            "ids": pg_array(ids),
+                            "message_ids": pg_array([message_ids[i] for i in ids]),
+                            "rules": pg_array([e.decision.rule_id for e in wave]),
+                            "hashes": pg_array([e.decision.policy_hash for e in wave]),
                             "worker": self.worker_id,
                             "now": now,
                         },

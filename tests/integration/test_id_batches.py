@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
 
-from app.models_base import among, dialect_name
+from app.models_base import among, dialect_name, pg_array
 from app.vault.models import Customer, CustomerKey
 from app.vault.service import register_customer
 from tests.integration.test_policy_builders import Profile, add_customer
@@ -34,3 +37,33 @@ def test_among_follows_the_database_that_holds_the_table(session):
         )
     ).all()
     assert [row[0] for row in rows] == [customer.id]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(-(2**63), 2**63 - 1),
+            st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")),
+        ),
+        max_size=8,
+    )
+)
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_pg_array_text_round_trips_through_postgresql(session, engine_name, values):
+    """Whatever the values (quotes, backslashes, braces, commas, NULL-like text), the server
+    reads back exactly the list that was written."""
+    if engine_name != "postgresql":
+        pytest.skip("arrays are PostgreSQL's")
+    kinds = {type(v) for v in values if v is not None}
+    if len(kinds) > 1:
+        values = [v for v in values if v is None or isinstance(v, str)]
+    kind = (kinds - {type(None)} or {str}).pop() if len(kinds) == 1 else str
+    sql_type = {bool: "BOOLEAN[]", int: "BIGINT[]", str: "TEXT[]"}[kind]
+    back = session.execute(
+        text(f"SELECT CAST(:a AS {sql_type})"), {"a": pg_array(values)}
+    ).scalar_one()
+    assert back == values
