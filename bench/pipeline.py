@@ -7,7 +7,7 @@ measures delivery), then runs
 the hand-over marker, record. Baseline in the same run: plain smtplib sending pre-built
 messages over one connection to the same sink.
 
-    python bench/pipeline.py [--quick] [--million] [--workers 2]
+    python bench/pipeline.py [--quick] [--million] [--workers 2] [--connections 96]
 
 Needs ``smtp-sink`` (Debian: ``apt-get install postfix``; falls back to aiosmtpd, slower) and
 uses ``BENCH_DATABASE_URL`` (PostgreSQL recommended), else a SQLite file.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -9,9 +11,14 @@ _hasher = PasswordHasher()  # argon2id by default
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
-# A hash of a random password, verified against when an account does not exist, so that
-# "no such user" and "wrong password" take the same time.
-_DUMMY_HASH = _hasher.hash("assenso-timing-equaliser-password")
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash verified against when an account does not exist, so that "no such user" and
+    "wrong password" take the same time. Made on first use: hashing costs 64 MiB of memory
+    for a moment, which processes that never check a password (delivery workers, the
+    scheduler, commands) should not pay at start."""
+    return _hasher.hash("assenso-timing-equaliser-password")
 
 
 class PasswordPolicyError(ValueError):
@@ -37,7 +44,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     if len(password) > MAX_PASSWORD_LENGTH:
         return False
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

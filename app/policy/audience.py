@@ -156,12 +156,9 @@ def count_audience(
     intent = _intent(purpose, channel, at, template_fields, transactional)
     deciders = Representatives(policy_set, intent)
     query, reason = candidates(policy_set, intent, candidate_filter)
-    grouped = query.with_only_columns(
-        Customer.jurisdiction, Customer.timezone, reason, func.count()
-    ).group_by(Customer.jurisdiction, Customer.timezone, reason)
     counts: Counts = Counter()
     survivors: list[Limited] = []
-    for jurisdiction, zone, code, n in session.execute(grouped):
+    for jurisdiction, zone, code, n in _classes(session, query, reason):
         if code.startswith(LIMITED):
             survivors.append((int(code.removeprefix(LIMITED)), jurisdiction, zone))
             continue
@@ -175,6 +172,25 @@ def count_audience(
         for _, decision in _decide_limited(session, list(part), deciders):
             counts[decision.outcome, decision.rule_id] += 1
     return counts
+
+
+def _classes(session: Session, query: Select, reason) -> Iterable[tuple[str, str, str, int]]:
+    """``(jurisdiction, time zone, reason code, count)`` of the candidates.
+
+    PostgreSQL groups in SQL (a hash aggregate). SQLite can only group by sorting every row,
+    and survivors with limits each form a group of their own (their code names them), which
+    made the grouped query about twice as slow as reading the rows once and counting them here.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        grouped = query.with_only_columns(
+            Customer.jurisdiction, Customer.timezone, reason, func.count()
+        ).group_by(Customer.jurisdiction, Customer.timezone, reason)
+        return session.execute(grouped)
+    found: Counter[tuple[str, str, str]] = Counter(
+        (jurisdiction, zone, code)
+        for _cid, jurisdiction, zone, code in session.connection().execute(query)
+    )
+    return [(*key, n) for key, n in found.items()]
 
 
 def _active_policies() -> PolicySet:

@@ -34,6 +34,7 @@ class Representatives:
     def __init__(self, policy_set: PolicySet, intent: Intent) -> None:
         self.policy_set, self.intent = policy_set, intent
         self._cache: dict[tuple[str, str, str], Decision] = {}
+        self._limits_cache: dict[tuple, Decision] = {}
 
     def _passing(self, jurisdiction: str, timezone: str) -> dict[str, Any]:
         """Facts passing every prefilter rule of any policy for this intent."""
@@ -106,7 +107,18 @@ class Representatives:
         paused_until: datetime | None,
         sends: Sequence[datetime],
     ) -> Decision:
-        """The decision for one survivor, on their own limits and recent sends."""
+        """The decision for one survivor, on their own limits and recent sends.
+
+        Survivors without recent sends who set the same limits in the same place get the same
+        decision (the engine reads nothing else of theirs here), so those are decided once;
+        with sends, the send times make nearly every case unique and nothing is kept.
+        """
+        key = None
+        if not sends:
+            key = (jurisdiction, timezone, windows, weekly_cap, paused_until)
+            found = self._limits_cache.get(key)
+            if found is not None:
+                return found
         facts = CustomerFacts(
             **self._passing(jurisdiction, timezone),
             contact_windows=windows,
@@ -117,6 +129,8 @@ class Representatives:
         decision = decide(self.policy_set, facts, self.intent)
         if decision.rule_id in PREFILTER_RULES and decision.rule_id not in _LOOKUPS:
             raise ClassMismatch(f"a survivor was denied by {decision.rule_id}")
+        if key is not None:
+            self._limits_cache[key] = decision
         return decision
 
 
