@@ -262,7 +262,20 @@ def raw_smtp(port: int, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def worker_process(args) -> int:
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory (``VmHWM``, reset by ``exec``).
+
+    ``getrusage`` is not used: Linux keeps a process's peak across ``exec``, so a worker
+    spawned (fork, then exec) from this big parent would report the parent's size.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
+
+
+def worker_process(args) -> tuple[int, float]:
+    """One delivery worker until the queue is empty: (messages sent, peak RSS in MB)."""
     url, keystore, policies, port, batch, connections = args
     from app.delivery.settings import worker_settings
     from app.delivery.worker import DeliveryWorker
@@ -272,7 +285,7 @@ def worker_process(args) -> int:
         total = DeliveryWorker(
             app, worker_settings(app, batch_size=batch, smtp_connections=connections)
         ).run(threading.Event(), once=True)
-    return total.sent
+    return total.sent, peak_rss_mb()
 
 
 def relaxed(folder: Path) -> str:
@@ -314,13 +327,12 @@ def main() -> None:
             print(f"{name}: seeded {entries:,} entries in {time.perf_counter() - t0:.1f} s")
             started = time.perf_counter()
             with mp.get_context("spawn").Pool(options.workers) as pool:
-                sent = sum(
-                    pool.map(
-                        worker_process,
-                        [(url, keystore, policies, port, options.batch, options.connections)]
-                        * options.workers,
-                    )
+                results = pool.map(
+                    worker_process,
+                    [(url, keystore, policies, port, options.batch, options.connections)]
+                    * options.workers,
                 )
+            sent = sum(count for count, _ in results)
             elapsed = time.perf_counter() - started
             rate = sent / elapsed
             print(f"{name}: sent {sent:,} of {entries:,} in {elapsed:.1f} s = {rate:,.0f} msg/s")
@@ -328,7 +340,7 @@ def main() -> None:
                 print(f"RESULT pipeline_msgs_per_s {rate:.0f} msg/s")
                 print(f"RESULT pipeline_vs_raw_smtp {rate / raw:.2f} ratio")
             else:
-                peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+                peak = max(mb for _, mb in results)  # per worker process
                 print(f"RESULT pipeline_1m_peak_rss_mb {peak:.0f} MB")
     finally:
         stop_sink()
