@@ -37,6 +37,21 @@ def check_pause(
     return None
 
 
+def weekly_limit(plan: Plan, weekly_cap: int | None, intent: Intent) -> int | None:
+    """How many counted sends per rolling week the frequency cap allows (None: no cap).
+
+    The smaller of the policy's maximum for the channel and the customer's own cap (where
+    customer limits apply); exempt messages (transactional where the purpose allows) have none.
+    """
+    if intent.transactional and plan.transactional_allowed:
+        return None
+    limit = plan.max_per_week
+    cap = weekly_cap if plan.customer_limits else None
+    if cap is not None and (limit is None or cap < limit):
+        limit = cap
+    return limit
+
+
 def check_frequency_cap(
     plan: Plan, customer: CustomerFacts, intent: Intent, t: datetime, local: datetime
 ) -> datetime | str | None:
@@ -44,12 +59,7 @@ def check_frequency_cap(
 
     Defers until enough of the counted sends have left the window.
     """
-    if intent.transactional and plan.transactional_allowed:
-        return None
-    limit = plan.max_per_week
-    cap = customer.weekly_cap if plan.customer_limits else None
-    if cap is not None and (limit is None or cap < limit):
-        limit = cap
+    limit = weekly_limit(plan, customer.weekly_cap, intent)
     if limit is None:
         return None
     if limit <= 0:

@@ -15,8 +15,9 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.delivery.models import SendLog, Suppression
@@ -49,9 +50,18 @@ def _clock(text: str) -> time:
 
 
 def contact_windows(raw: str | None) -> tuple[ContactWindow, ...]:
-    """The engine's windows from ``ContactPreferences.windows_json``; raises :class:`FactsError`."""
+    """The engine's windows from ``ContactPreferences.windows_json``; raises :class:`FactsError`.
+
+    Few distinct settings are shared by many customers: each is parsed once (the windows are
+    immutable, so sharing them is safe; malformed settings are not remembered).
+    """
     if not raw:
         return ()
+    return _parsed_windows(raw)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_windows(raw: str) -> tuple[ContactWindow, ...]:
     try:
         items = json.loads(raw)
         windows = tuple(
@@ -85,6 +95,25 @@ def load_recent_sends(
     for customer_id, name, sent_at in session.connection().execute(query):
         found[customer_id][name].append(sent_at)
     return found
+
+
+def recent_send_counts(
+    session: Session, customer_ids: Sequence[int], at: datetime, channel: str
+) -> dict[int, int]:
+    """How many non-transactional sends on ``channel`` each customer had in ``(at - 7 days, at]``
+    (customers with none are absent)."""
+    query = (
+        select(SendLog.customer_id, func.count())
+        .where(
+            among(session, SendLog.customer_id, customer_ids),
+            SendLog.channel == channel,
+            SendLog.transactional.is_(False),
+            SendLog.sent_at > at - SEND_WINDOW,
+            SendLog.sent_at <= at,
+        )
+        .group_by(SendLog.customer_id)
+    )
+    return {cid: n for cid, n in session.connection().execute(query)}
 
 
 def _consents(session: Session, ids: Sequence[int]) -> dict[int, dict]:

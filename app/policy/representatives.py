@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.policy.decision import Decision
-from app.policy.engine import decide
+from app.policy.deferrals import weekly_limit
+from app.policy.engine import decide, resolve
 from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts, Intent
+from app.policy.plan import Plan
 from app.policy.policyset import PolicySet
 from app.policy.prefilter import PREFILTER_RULES
 
@@ -109,11 +111,17 @@ class Representatives:
     ) -> Decision:
         """The decision for one survivor, on their own limits and recent sends.
 
-        Survivors without recent sends who set the same limits in the same place get the same
-        decision (the engine reads nothing else of theirs here), so those are decided once;
-        with sends, the send times make nearly every case unique and nothing is kept.
+        ``sends`` are the customer's counted sends on the channel in the week before
+        ``intent.at``. The engine reads them only in the frequency cap, and only when there are
+        at least as many as the weekly limit: counted sends only leave the window as time goes
+        on, so fewer than the limit now means fewer at every later moment the deferral search
+        tries. Below the limit the send times are dropped, and survivors who set the same limits
+        in the same place get the same decision, decided once; at or over the limit the send
+        times make nearly every case unique and nothing is kept.
         """
         key = None
+        if sends and not self.sends_matter(jurisdiction, weekly_cap, len(sends)):
+            sends = ()
         if not sends:
             key = (jurisdiction, timezone, windows, weekly_cap, paused_until)
             found = self._limits_cache.get(key)
@@ -132,6 +140,15 @@ class Representatives:
         if key is not None:
             self._limits_cache[key] = decision
         return decision
+
+    def sends_matter(self, jurisdiction: str, weekly_cap: int | None, count: int) -> bool:
+        """Whether ``count`` counted sends can change the decision (see :meth:`limited`)."""
+        intent = self.intent
+        plan = resolve(self.policy_set, jurisdiction, intent.purpose, intent.channel)
+        if not isinstance(plan, Plan) or all(r != "frequency_cap" for r, _ in plan.defer_checks):
+            return False
+        limit = weekly_limit(plan, weekly_cap, intent)
+        return limit is not None and 0 < limit <= count
 
 
 _LOOKUPS = frozenset({"jurisdiction_unknown", "purpose_unknown", "channel_unknown"})

@@ -1,6 +1,6 @@
 """The engine's :class:`~app.policy.prefilter.Prefilter` translated into SQL.
 
-:func:`audience_columns` gives, for every candidate customer, a *reason code*: a ``CASE`` over
+:func:`reason_column` gives, for every candidate customer, a *reason code*: a ``CASE`` over
 every prefilter field in the engine's rule order, so that the first failing rule is found by
 the database. A code is the rule id, or the rule id and a detail that changes the engine's
 message (``lawful_basis:withdrawn``, ``suppression:*``, ``data_minimisation:first_name,``);
@@ -14,15 +14,17 @@ zone, so those are decided once per (jurisdiction, time zone) and never streamed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     String,
     and_,
     case,
     cast,
+    exists,
     func,
     literal,
     not_,
@@ -40,7 +42,8 @@ from app.vault.models import ContactPreferences, Customer, SharingChoice
 
 #: Reason code of a customer who passed every prefilter rule and set no limits.
 PASSED = "~passed"
-#: Reason code prefix of a survivor whose own limits must be read (followed by the id).
+#: Reason code prefix of a survivor whose own limits or recent sends must be read (followed
+#: by the customer's id, so that each is a class of one).
 LIMITED = "~limited:"
 #: Jurisdiction that no policy claims (for the prefilter of unclaimed jurisdictions).
 UNCLAIMED = "?"
@@ -48,6 +51,7 @@ UNCLAIMED = "?"
 NO_WINDOWS = ("[]", "")
 
 Branch = tuple[tuple[str, ...] | None, Prefilter]
+When = tuple[ColumnElement[bool], ColumnElement]
 
 
 def _text(value: str) -> ColumnElement[str]:
@@ -71,36 +75,78 @@ def _suppressed(channels: Sequence[str]) -> ColumnElement[bool]:
     )
 
 
-def _shared(purpose: str, fields: Sequence[str]) -> ColumnElement[bool]:
-    """Whether the customer shares every one of ``fields`` for ``purpose``."""
-    return Customer.id.in_(
-        sql_select(SharingChoice.customer_id)
-        .where(
-            SharingChoice.purpose == purpose,
-            SharingChoice.field.in_(fields),
-            SharingChoice.shared.is_(True),
-        )
-        .group_by(SharingChoice.customer_id)
-        .having(func.count() == len(fields))
+#: How a statement asks whether the customer shares a field for a purpose.
+SharedLookup = Callable[[str, str], ColumnElement[bool]]
+
+
+def correlated_shared(purpose: str, field: str) -> ColumnElement[bool]:
+    """A lookup by primary key (customer, field, purpose) for each customer that gets there.
+
+    For SQLite: cheaper than building a list of every sharing customer, which it can only
+    search as a B-tree, and only the customers that pass every earlier rule pay for it.
+    """
+    return exists().where(
+        SharingChoice.customer_id == Customer.id,
+        SharingChoice.field == field,
+        SharingChoice.purpose == purpose,
+        SharingChoice.shared.is_(True),
     )
 
 
-def _unshared_codes(prefilter: Prefilter) -> list[tuple[ColumnElement[bool], ColumnElement]]:
+class SharedTable:
+    """One row per customer sharing any of ``fields`` for ``purpose``, a flag per field.
+
+    For PostgreSQL: joined once (a hash join), where a hashed sub-plan per field and per use
+    would each read every sharing choice again to build its own hash table.
+    """
+
+    def __init__(self, purpose: str, fields: Sequence[str]) -> None:
+        self.purpose = purpose
+        self.names = {name: f"shares_{i}" for i, name in enumerate(sorted(fields))}
+        self.table = (
+            sql_select(
+                SharingChoice.customer_id,
+                *(
+                    func.bool_or(SharingChoice.field == name).label(label)
+                    for name, label in self.names.items()
+                ),
+            )
+            .where(
+                SharingChoice.purpose == purpose,
+                SharingChoice.field.in_(sorted(fields)),
+                SharingChoice.shared.is_(True),
+            )
+            .group_by(SharingChoice.customer_id)
+            .subquery("shared_fields")
+        )
+
+    def __call__(self, purpose: str, field: str) -> ColumnElement[bool]:
+        if purpose != self.purpose or field not in self.names:
+            raise ValueError(f"field {field!r} of {purpose!r} is not in the joined table")
+        return self.table.c[self.names[field]].is_(True)
+
+    def join(self, query: Select) -> Select:
+        """``query`` with the table outer-joined to its customers."""
+        return query.outerjoin(self.table, self.table.c.customer_id == Customer.id)
+
+
+def _unshared_codes(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
     fields = sorted(prefilter.required_shared_fields)
     if not fields:
         return []
     purpose = prefilter.purpose
+    shared = {name: shared_in(purpose, name) for name in fields}
     detail: ColumnElement = _text("data_minimisation:")
     for name in fields:
-        detail = detail + case((_shared(purpose, [name]), _text("")), else_=_text(f"{name},"))
-    return [(not_(_shared(purpose, fields)), detail)]
+        detail = detail + case((shared[name], _text("")), else_=_text(f"{name},"))
+    return [(or_(*(not_(found) for found in shared.values())), detail)]
 
 
 def _status() -> ColumnElement[str]:
     return func.coalesce(ConsentState.status, _text("none"))
 
 
-def _consent_codes(prefilter: Prefilter) -> list[tuple[ColumnElement[bool], ColumnElement]]:
+def _consent_codes(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
     status = _status()
     basis = or_(
         status.in_(sorted(prefilter.required_consent_statuses)),
@@ -109,9 +155,7 @@ def _consent_codes(prefilter: Prefilter) -> list[tuple[ColumnElement[bool], Colu
             status.in_(sorted(prefilter.soft_opt_in_statuses)),
         ),
     )
-    whens: list[tuple[ColumnElement[bool], ColumnElement]] = [
-        (not_(basis), _text("lawful_basis:") + status)
-    ]
+    whens: list[When] = [(not_(basis), _text("lawful_basis:") + status)]
     granted = status == "granted"
     at, after = prefilter.at, prefilter.consent_granted_after
     if prefilter.check_consent_expiry:
@@ -131,35 +175,65 @@ def _consent_codes(prefilter: Prefilter) -> list[tuple[ColumnElement[bool], Colu
     return whens
 
 
-def _customer_codes(prefilter: Prefilter) -> list[tuple[ColumnElement[bool], ColumnElement]]:
-    whens: list[tuple[ColumnElement[bool], ColumnElement]] = []
-    if prefilter.exclude_objected:
-        whens.append((Customer.objected_at.is_not(None), _text("objection")))
-    excluded = prefilter.excluded_suppressions
-    if "*" in excluded:
-        whens.append((_suppressed(["*"]), _text("suppression:*")))
-    others = sorted(excluded - {"*"})
-    if others:
-        whens.append((_suppressed(others), _text("suppression")))
-    if prefilter.minimum_age is not None:
-        too_young = or_(
-            Customer.age_attested.is_(None), Customer.age_attested < prefilter.minimum_age
-        )
-        whens.append((too_young, _text("minimum_age")))
-    return whens
+def _objection(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+    if not prefilter.exclude_objected:
+        return []
+    return [(Customer.objected_at.is_not(None), _text("objection"))]
 
 
-def reason_code(prefilter: Prefilter, survivor: ColumnElement[str]) -> ColumnElement[str]:
-    """The ``CASE`` giving the first prefilter rule a customer fails, else ``survivor``."""
-    if prefilter.deny_all_rule is not None:
-        return _text(prefilter.deny_all_rule)
-    whens = _customer_codes(prefilter) + _consent_codes(prefilter)
+def _suppression_all(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+    if "*" not in prefilter.excluded_suppressions:
+        return []
+    return [(_suppressed(["*"]), _text("suppression:*"))]
+
+
+def _suppression(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+    others = sorted(prefilter.excluded_suppressions - {"*"})
+    return [(_suppressed(others), _text("suppression"))] if others else []
+
+
+def _minimum_age(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+    if prefilter.minimum_age is None:
+        return []
+    too_young = or_(Customer.age_attested.is_(None), Customer.age_attested < prefilter.minimum_age)
+    return [(too_young, _text("minimum_age"))]
+
+
+def _channel_address(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
     verified = VERIFIED_COLUMNS.get(prefilter.require_verified_channel)
-    whens.append((not_(verified) if verified is not None else true(), _text("channel_address")))
+    return [(not_(verified) if verified is not None else true(), _text("channel_address"))]
+
+
+def _data_minimisation(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
     if prefilter.disallowed_template_fields:
-        whens.append((true(), _text("data_minimisation")))
-    whens += _unshared_codes(prefilter)
-    return case(*whens, else_=survivor)
+        return [(true(), _text("data_minimisation"))]
+    return _unshared_codes(prefilter, shared_in)
+
+
+#: The prefilter rules in engine order: (what makes two prefilters agree on the rule, the
+#: ``WHEN`` clauses it adds, given how shared fields are looked up).
+#: Prefilters whose keys are equal produce the same clauses.
+RULES: tuple[
+    tuple[Callable[[Prefilter], object], Callable[[Prefilter, SharedLookup], list[When]]], ...
+] = (
+    (lambda p: p.exclude_objected, _objection),
+    (lambda p: "*" in p.excluded_suppressions, _suppression_all),
+    (lambda p: p.excluded_suppressions - {"*"}, _suppression),
+    (lambda p: p.minimum_age, _minimum_age),
+    (
+        lambda p: (
+            p.required_consent_statuses,
+            p.soft_opt_in_statuses,
+            p.check_consent_expiry,
+            p.consent_granted_after,
+            p.check_double_opt_in,
+            p.require_confirmed,
+        ),
+        _consent_codes,
+    ),
+    (lambda p: p.require_verified_channel, _channel_address),
+    (lambda p: (p.disallowed_template_fields, p.required_shared_fields), _data_minimisation),
+)
 
 
 def branches(policy_set: PolicySet, prefilter_of) -> list[Branch]:
@@ -178,19 +252,50 @@ def branches(policy_set: PolicySet, prefilter_of) -> list[Branch]:
     return found
 
 
-def jurisdiction_reason(parts: list[Branch], channel: str, at: datetime) -> ColumnElement[str]:
+def _in_branches(parts: list[Branch], chosen: list[int]) -> ColumnElement[bool]:
+    """Whether the customer's jurisdiction belongs to one of the ``chosen`` branches."""
+    if len(chosen) == len(parts):
+        return true()
+    if chosen[-1] == len(parts) - 1:  # the catch-all: every jurisdiction the others do not claim
+        others = [c for i, (codes, _) in enumerate(parts[:-1]) if i not in chosen for c in codes]
+        return Customer.jurisdiction.not_in(others)
+    return Customer.jurisdiction.in_([c for i in chosen for c in parts[i][0]])
+
+
+def reason_column(
+    parts: list[Branch], channel: str, at: datetime, shared_in: SharedLookup
+) -> ColumnElement[str]:
     """The reason code of each customer under the policy governing their jurisdiction.
 
-    Survivors get :data:`PASSED`, or :data:`LIMITED` and their id when :func:`limited`.
+    One ``CASE`` for every policy: each prefilter rule, in engine order, contributes its
+    clauses once for all the policies that apply it alike (guarded by the jurisdictions of
+    those policies only where they differ), so every lookup (suppressions, shared fields,
+    limits) appears once in the statement however many policies there are. Branches are
+    mutually exclusive by jurisdiction, so within one rule their order does not matter.
+    Survivors get :data:`LIMITED` and their id when :func:`limited`, else :data:`PASSED`.
+    ``shared_in`` looks shared fields up (:func:`correlated_shared` or a :class:`SharedTable`).
     """
+    whens: list[When] = []
+    live = [i for i, (_, p) in enumerate(parts) if p.deny_all_rule is None]
+    denied: dict[str, list[int]] = {}
+    for i, (_, p) in enumerate(parts):
+        if p.deny_all_rule is not None:
+            denied.setdefault(p.deny_all_rule, []).append(i)
+    for rule_id, chosen in denied.items():
+        whens.append((_in_branches(parts, chosen), _text(rule_id)))
+    for key_of, clauses in RULES:
+        groups: dict[object, list[int]] = {}
+        for i in live:
+            groups.setdefault(key_of(parts[i][1]), []).append(i)
+        for chosen in groups.values():
+            # Customers of deny-all branches never get this far: no guard needed for them.
+            guard = _in_branches(parts, chosen) if len(chosen) < len(live) else None
+            for condition, code in clauses(parts[chosen[0]][1], shared_in):
+                whens.append((condition if guard is None else and_(guard, condition), code))
     survivor = case(
         (limited(channel, at), _text(LIMITED) + cast(Customer.id, String)), else_=_text(PASSED)
     )
-    *claimed, (_, fallback) = parts
-    if not claimed:
-        return reason_code(fallback, survivor)
-    whens = [(Customer.jurisdiction.in_(codes), reason_code(p, survivor)) for codes, p in claimed]
-    return case(*whens, else_=reason_code(fallback, survivor))
+    return case(*whens, else_=survivor) if whens else survivor
 
 
 def limited(channel: str, at: datetime) -> ColumnElement[bool]:

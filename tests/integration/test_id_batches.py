@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from app.models_base import among, dialect_name, pg_array
+from app.models_base import SQLITE_JSON_BATCH, among, dialect_name, pg_array
 from app.vault.models import Customer, CustomerKey
 from app.vault.service import register_customer
 from tests.integration.test_policy_builders import Profile, add_customer
@@ -23,6 +23,21 @@ def test_among_selects_exactly_the_given_ids(session, engine_name):
         session.get_bind()
     ))  # fmt: skip
     assert ("ANY" in compiled) == (engine_name == "postgresql")
+
+
+def test_among_large_batches_on_every_database(session, engine_name):
+    """Above SQLITE_JSON_BATCH ids SQLite reads one JSON array; the rows are the same."""
+    ids = [add_customer(session, Profile()) for _ in range(SQLITE_JSON_BATCH + 40)]
+    wanted = [*ids[1:], 10**12]  # the last id matches nothing
+    found = session.scalars(select(Customer.id).where(among(session, Customer.id, wanted)))
+    assert sorted(found) == sorted(ids[1:])
+    compiled = str(select(Customer.id).where(among(session, Customer.id, wanted)).compile(
+        session.get_bind()
+    ))  # fmt: skip
+    assert ("json_each" in compiled) == (engine_name == "sqlite")
+    if engine_name == "sqlite":
+        with pytest.raises(TypeError):
+            among(session, Customer.id, [*ids, "1 OR 1=1"])  # only integers in the JSON array
 
 
 def test_among_follows_the_database_that_holds_the_table(session):
