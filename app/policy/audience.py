@@ -26,14 +26,16 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.ledger.models import ConsentState
-from app.models_base import among
+from app.models_base import dialect_name
 from app.policy.decision import Decision
 from app.policy.engine import policy_error
 from app.policy.facts import Intent
 from app.policy.facts_db import (
+    NO_PREFERENCES,
     FactsError,
     chunks,
     contact_windows,
+    load_preferences,
     load_recent_sends,
     recent_send_counts,
 )
@@ -49,7 +51,7 @@ from app.policy.setwise_sql import (
     correlated_shared,
     reason_column,
 )
-from app.vault.models import ContactPreferences, Customer
+from app.vault.models import Customer
 
 CandidateFilter = Callable[[Select], Select]
 Counts = Counter[tuple[str, str]]
@@ -78,7 +80,7 @@ def candidates(
     parts = branches(policy_set, lambda code: prefilter_for(policy_set, code, intent))
     fields = {f for _, p in parts for f in p.required_shared_fields}
     table = None
-    if fields and session.get_bind().dialect.name != "sqlite":
+    if fields and dialect_name(session) != "sqlite":
         table = SharedTable(intent.purpose, sorted(fields))
     reason = reason_column(parts, intent.channel, intent.at, table or correlated_shared)
     reason = reason.label(REASON)
@@ -105,23 +107,17 @@ def _decide_limited(
     """
     intent = deciders.intent
     ids = [cid for cid, _, _ in survivors]
-    query = select(
-        ContactPreferences.customer_id,
-        ContactPreferences.windows_json,
-        ContactPreferences.weekly_cap,
-        ContactPreferences.paused_until,
-    ).where(among(session, ContactPreferences.customer_id, ids))
-    limits = {row[0]: row[1:] for row in session.connection().execute(query)}
+    limits = load_preferences(session, ids)
     counts = recent_send_counts(session, ids, intent.at, intent.channel)
     timed = [
         cid
         for cid, jurisdiction, _ in survivors
         if cid in counts
-        and deciders.sends_matter(jurisdiction, limits.get(cid, (None, None))[1], counts[cid])
+        and deciders.sends_matter(jurisdiction, limits.get(cid, NO_PREFERENCES)[1], counts[cid])
     ]
     sends = load_recent_sends(session, timed, intent.at, intent.channel) if timed else {}
     for cid, jurisdiction, zone in survivors:
-        raw, cap, paused = limits.get(cid, (None, None, None))
+        raw, cap, paused = limits.get(cid, NO_PREFERENCES)
         try:
             windows = contact_windows(raw)
         except FactsError as exc:
@@ -214,7 +210,7 @@ def _classes(session: Session, query: Select, reason) -> Iterable[tuple[str, str
     PostgreSQL groups in SQL (a hash aggregate). SQLite can only group by sorting every row,
     which costs more than reading the rows once and counting them here.
     """
-    if session.get_bind().dialect.name != "sqlite":
+    if dialect_name(session) != "sqlite":
         grouped = query.with_only_columns(
             Customer.jurisdiction, Customer.timezone, reason, func.count()
         ).group_by(Customer.jurisdiction, Customer.timezone, reason)
@@ -234,7 +230,7 @@ def _tune(session: Session) -> None:
     sub-plan scanned again for each row and never finished. JIT compilation of the long
     ``CASE`` cost more than it saved.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         connection = session.connection()
         connection.exec_driver_sql(f"SET LOCAL work_mem = '{AUDIENCE_WORK_MEM}'")
         connection.exec_driver_sql("SET LOCAL jit = off")

@@ -155,7 +155,12 @@ def _shares(session: Session, ids: Sequence[int]) -> dict[int, dict[str, set[str
     return found
 
 
-def _preferences(session: Session, ids: Sequence[int]) -> dict[int, tuple]:
+#: The stored limits of a customer who never saved contact preferences.
+NO_PREFERENCES = (None, None, None)
+
+
+def load_preferences(session: Session, ids: Sequence[int]) -> dict[int, tuple]:
+    """``(windows_json, weekly_cap, paused_until)`` per customer who saved preferences."""
     query = select(
         ContactPreferences.customer_id,
         ContactPreferences.windows_json,
@@ -184,7 +189,7 @@ def _load_chunk(
     session: Session, ids: Sequence[int], at: datetime, broken: set[int] | None
 ) -> Iterator[CustomerFacts]:
     consents, suppressions = _consents(session, ids), _suppressions(session, ids)
-    shares, preferences = _shares(session, ids), _preferences(session, ids)
+    shares, preferences = _shares(session, ids), load_preferences(session, ids)
     sends = load_recent_sends(session, ids, at)
     for cid, jurisdiction, zone, age, email_ok, phone_ok, objected, since in _customers(
         session, ids
