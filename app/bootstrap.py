@@ -8,6 +8,11 @@ from sqlalchemy import event
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 
 SQLITE_CACHE_KIB = 65536
+# Pages of write-ahead log before a commit also checkpoints it into the database file
+# (SQLite's default is 1,000). Each checkpoint syncs the file; at the default a single consent
+# change (about a dozen pages) paid for one every ~80 commits. 8,192 pages of 4 KiB keep the
+# log under about 32 MiB.
+SQLITE_WAL_AUTOCHECKPOINT = 8192
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -20,6 +25,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # 64 MiB page cache (default 2 MiB), filled only as pages are used: large ledgers and
     # audiences otherwise re-read their index pages from the OS on every batch.
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT}")
     cursor.close()
 
 

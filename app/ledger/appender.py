@@ -148,34 +148,42 @@ def _fetch_nodes(session: Session, ids: Sequence[tuple[int, int]]) -> dict[tuple
 # never change, so the frontier of a given size is the same whoever appended; it is promoted
 # only when the appending transaction commits and dropped on rollback.
 _frontiers: dict[str, tree.StreamingRoot] = {}
-_PENDING = "assenso.ledger.pending_frontier"
+PENDING_FRONTIER = "assenso.ledger.pending_frontier"
 
 
 @event.listens_for(Session, "after_commit")
 def _promote_frontier(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
+    pending = session.info.pop(PENDING_FRONTIER, None)
     if pending is not None:
         _frontiers[pending[0]] = pending[1]
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_frontier(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
+    pending = session.info.pop(PENDING_FRONTIER, None)
     if pending is not None:
         _frontiers.pop(pending[0], None)
 
 
-def _stream_at(session: Session, connection, start: int) -> tree.StreamingRoot:
-    """A streaming tree positioned at ``start`` leaves (cached, else from stored nodes)."""
-    key = str(connection.engine.url)
+def stream_at(
+    key: str, start: int, fetch: Callable[[Sequence[tuple[int, int]]], dict]
+) -> tree.StreamingRoot:
+    """A streaming tree positioned at ``start`` leaves: this process's cached frontier for the
+    database ``key`` if it is at that size, else one resumed from the stored nodes ``fetch``
+    reads. The cached frontier is taken out: whoever appends puts it back after committing."""
     cached = _frontiers.pop(key, None)
     if cached is not None and cached.size == start:
         return cached
-    frontier = _fetch_nodes(session, tree.frontier_node_ids(start))
-    return tree.StreamingRoot.resume(start, frontier)
+    return tree.StreamingRoot.resume(start, fetch(tree.frontier_node_ids(start)))
 
 
-_EVENT_COLUMNS = (*RECORD_COLUMNS, "leaf_hash")
+def keep_frontier(key: str, stream: tree.StreamingRoot) -> None:
+    """Cache ``stream`` as the committed frontier of database ``key``."""
+    _frontiers[key] = stream
+
+
+EVENT_COLUMNS = (*RECORD_COLUMNS, "leaf_hash")
+NODE_COLUMNS = ("level", "idx", "hash")
 # Positions 16 and 17 of a record's values are its two timestamps.
 assert RECORD_COLUMNS[16:18] == ("event_time", "expires_at")
 _DRIVER_INSERTS: dict[tuple[str, str, str], str] = {}
@@ -254,24 +262,33 @@ def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[EventD
         draft.check()
     connection = session.connection()
     dialect = connection.dialect
-    bind_time = time_binder(dialect)
     start = _reserve(connection, len(drafts))
-    stream = _stream_at(session, connection, start)
+    key = str(connection.engine.url)
+    stream = stream_at(key, start, lambda ids: _fetch_nodes(session, ids))
+    rows, nodes = leaf_rows(drafts, start, stream, time_binder(dialect))
+    connection.exec_driver_sql(driver_insert(dialect, "consent_events", EVENT_COLUMNS), rows)
+    connection.exec_driver_sql(driver_insert(dialect, "merkle_nodes", NODE_COLUMNS), nodes)
+    session.info[PENDING_FRONTIER] = (key, stream)
+    return list(drafts)
+
+
+def leaf_rows(
+    drafts: Sequence[EventDraft], start: int, stream: tree.StreamingRoot, bind_time
+) -> tuple[list[tuple], list[tuple]]:
+    """Number ``drafts`` from ``start``; their event rows and the tree nodes they complete.
+
+    Each leaf is computed from exactly the values the database will hold (timestamps as the
+    driver receives them), and ``stream`` advances past them.
+    """
     rows, nodes = [], []
     for offset, draft in enumerate(drafts):
         draft.seq = start + offset
         values = _values(draft)
-        # The leaf is computed from exactly the values the database will hold.
         values = (*values[:16], bind_time(values[16]), bind_time(values[17]), values[18])
         leaf = _leaf(values, draft)
         rows.append((*values, leaf))
         nodes.extend(stream.append(leaf))
-    connection.exec_driver_sql(driver_insert(dialect, "consent_events", _EVENT_COLUMNS), rows)
-    connection.exec_driver_sql(
-        driver_insert(dialect, "merkle_nodes", ("level", "idx", "hash")), nodes
-    )
-    session.info[_PENDING] = (str(connection.engine.url), stream)
-    return list(drafts)
+    return rows, nodes
 
 
 def ledger_size(session: Session) -> int:

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound
-from app.ledger.appender import EventDraft, LedgerError, append_events
+from app.ledger import single
+from app.ledger.appender import EventDraft, new_record_id
 from app.ledger.models import ConsentEvent, ConsentState, Notice
 from app.ledger.records import ALL
-from app.ledger.state import apply_event
+from app.ledger.single import CustomerNow
 from app.models_base import utcnow
 from app.services import policy_for
-from app.transaction import transaction
 from app.vault.models import Customer
 
 DOUBLE_OPT_IN_HOURS = 72
@@ -48,9 +48,13 @@ class Evidence:
 
 
 def _policy_parts(customer: Customer, purpose: str, channel: str):
-    policy = policy_for(customer.jurisdiction)
+    return _policy_of(customer.jurisdiction, purpose, channel)
+
+
+def _policy_of(jurisdiction: str, purpose: str, channel: str):
+    policy = policy_for(jurisdiction)
     if policy is None:
-        raise InvalidInput(f"No policy governs jurisdiction {customer.jurisdiction!r}.")
+        raise InvalidInput(f"No policy governs jurisdiction {jurisdiction!r}.")
     if purpose != ALL and purpose not in policy.purposes:
         raise InvalidInput(f"Unknown purpose {purpose!r}.")
     if channel != ALL and channel not in policy.channels:
@@ -76,14 +80,23 @@ def record(
 ) -> EventDraft:
     """Append one consent event for ``customer`` and update the state, in one transaction.
 
-    Returns the appended event (``seq`` and ``record_id`` set) without reading it back.
+    The customer's reference, jurisdiction and language are read inside that transaction
+    (an erasure committed a moment ago is seen). Returns the appended event (``seq`` and
+    ``record_id`` set) without reading it back.
     """
     if customer.erased_at is not None:
         raise InvalidInput("This customer's data was erased.")
-    _policy_parts(customer, purpose, channel)
-    with transaction(session):
-        draft = EventDraft(
-            customer_ref=customer.ref,
+    notice_id, notice_version, notice_hash = (
+        (notice.id, notice.version, notice.sha256) if notice else (None, None, None)
+    )
+    sealed = None
+    record_id = new_record_id()
+    if evidence is not None:
+        sealed = evidence.sealed_for(session, customer, record_id)
+
+    def draft_for(now: CustomerNow) -> EventDraft:
+        return EventDraft(
+            customer_ref=now.ref,
             purpose=purpose,
             channel=channel,
             action=action,
@@ -91,22 +104,23 @@ def record(
             method=method,
             source=source,
             actor=actor,
-            jurisdiction=customer.jurisdiction,
-            language=customer.language,
+            jurisdiction=now.jurisdiction,
+            language=now.language,
             reason=reason,
             expires_at=expires_at,
-            notice_id=notice.id if notice else None,
-            notice_version=notice.version if notice else None,
-            notice_hash=notice.sha256 if notice else None,
+            notice_id=notice_id,
+            notice_version=notice_version,
+            notice_hash=notice_hash,
+            evidence=sealed,
+            record_id=record_id,
         )
-        if evidence is not None:
-            draft.evidence = evidence.sealed_for(session, customer, draft.record_id)
-        try:
-            append_events(session, [draft])
-        except LedgerError as exc:
-            raise InvalidInput(str(exc)) from None
-        apply_event(session, customer, draft)
-    return draft
+
+    return single.change(
+        session,
+        customer,
+        draft_for,
+        check=lambda now: _policy_of(now.jurisdiction, purpose, channel),
+    )
 
 
 def grant(

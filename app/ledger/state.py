@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.ledger.appender import driver_insert, time_binder
 from app.ledger.models import ConsentEvent, ConsentState
 from app.ledger.records import ALL
-from app.models_base import UTCDateTime, utcnow
 from app.transaction import transaction
 from app.vault.models import Customer
 
@@ -109,25 +108,13 @@ STATE_VALUE_COLUMNS = [STATE_TABLE.c[name] for name in StateValues.__dataclass_f
 
 
 _VALUE_NAMES = (*StateValues.__dataclass_fields__, "updated_at")
-_TIMES = ("granted_at", "expires_at", "updated_at")
-# One statement text for SQLite and PostgreSQL (both support ON CONFLICT … DO UPDATE); a
-# text() statement is compiled once and cached, unlike the dialect insert constructs.
-UPSERT_STATE = text(
-    "INSERT INTO consent_state (customer_id, purpose, channel, "
-    + ", ".join(_VALUE_NAMES)
-    + ") VALUES (:customer_id, :purpose, :channel, "
-    + ", ".join(f":{name}" for name in _VALUE_NAMES)
-    + ") ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name in _VALUE_NAMES)
-).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in _TIMES))
-
 
 assert _VALUE_NAMES == (  # the tuple order upsert_states writes
     "status", "lawful_basis", "confirmed", "granted_at", "expires_at", "notice_version",
     "last_seq", "updated_at",
 )  # fmt: skip
-_UPSERT_COLUMNS = ("customer_id", "purpose", "channel", *_VALUE_NAMES)
-_UPSERT_SUFFIX = " ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET " + ", ".join(
+UPSERT_COLUMNS = ("customer_id", "purpose", "channel", *_VALUE_NAMES)
+UPSERT_SUFFIX = " ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET " + ", ".join(
     f"{name} = excluded.{name}" for name in _VALUE_NAMES
 )
 
@@ -143,41 +130,13 @@ def upsert_states(connection, rows: list[tuple]) -> None:
         return
     dialect = connection.dialect
     bind = time_binder(dialect)
-    sql = driver_insert(dialect, "consent_state", _UPSERT_COLUMNS, _UPSERT_SUFFIX)
+    sql = driver_insert(dialect, "consent_state", UPSERT_COLUMNS, UPSERT_SUFFIX)
     binds = [
         (cid, purpose, channel, v.status, v.lawful_basis, v.confirmed, bind(v.granted_at),
          bind(v.expires_at), v.notice_version, v.last_seq, bind(at))
         for cid, purpose, channel, v, at in rows
     ]  # fmt: skip
     connection.exec_driver_sql(sql, binds)
-
-
-_CURRENT = select(*STATE_VALUE_COLUMNS).where(
-    STATE_TABLE.c.customer_id == bindparam("cid"),
-    STATE_TABLE.c.purpose == bindparam("purpose"),
-    STATE_TABLE.c.channel == bindparam("channel"),
-)
-
-
-def apply_event(session: Session, customer: Customer, event) -> None:
-    """Update the projection for one appended event (in the caller's transaction)."""
-    if event.action == "objected":
-        customer.objected_at = event.event_time
-        return
-    if event.purpose == ALL or event.channel == ALL:
-        return
-    connection = session.connection()
-    customer_id = customer.id
-    current = connection.execute(
-        _CURRENT, {"cid": customer_id, "purpose": event.purpose, "channel": event.channel}
-    ).first()
-    new = project(StateValues(*current) if current else None, event)
-    row = {"customer_id": customer_id, "purpose": event.purpose, "channel": event.channel}
-    row.update(new.__dict__, updated_at=utcnow())
-    connection.execute(UPSERT_STATE, row)
-    if event.action in ("granted", "confirmed") and customer.objected_at is not None:
-        # A new, explicit consent after an objection is the customer's newer choice.
-        customer.objected_at = None
 
 
 @dataclass(frozen=True)
