@@ -7,8 +7,9 @@ row that differs from what is stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,9 +21,12 @@ from app.transaction import transaction
 from app.vault.models import Customer
 
 
-@dataclass(frozen=True)
-class StateValues:
-    """The projected consent of one customer for one purpose and channel."""
+class StateValues(NamedTuple):
+    """The projected consent of one customer for one purpose and channel.
+
+    A named tuple: imports project every event, and building one costs a fraction of a
+    frozen dataclass.
+    """
 
     status: str  # granted | pending | withdrawn | expired | none
     lawful_basis: str | None
@@ -85,9 +89,7 @@ def project(current: StateValues | None, event) -> StateValues | None:
 
 
 def _touch(values: StateValues, seq: int) -> StateValues:
-    return StateValues(
-        **{**{f.name: getattr(values, f.name) for f in fields(values)}, "last_seq": seq}
-    )
+    return values._replace(last_seq=seq)
 
 
 def values_of(row: ConsentState) -> StateValues:
@@ -104,10 +106,10 @@ def values_of(row: ConsentState) -> StateValues:
 
 
 STATE_TABLE = ConsentState.__table__
-STATE_VALUE_COLUMNS = [STATE_TABLE.c[name] for name in StateValues.__dataclass_fields__]
+STATE_VALUE_COLUMNS = [STATE_TABLE.c[name] for name in StateValues._fields]
 
 
-_VALUE_NAMES = (*StateValues.__dataclass_fields__, "updated_at")
+_VALUE_NAMES = (*StateValues._fields, "updated_at")
 
 assert _VALUE_NAMES == (  # the tuple order upsert_states writes
     "status", "lawful_basis", "confirmed", "granted_at", "expires_at", "notice_version",
@@ -219,5 +221,5 @@ def _repair(session, customers, key, have, want) -> None:
             return
         have = ConsentState(customer_id=customer.id, purpose=key[1], channel=key[2])
         session.add(have)
-    for name, value in want.__dict__.items():
+    for name, value in want._asdict().items():
         setattr(have, name, value)
