@@ -20,7 +20,7 @@ the state row through :func:`app.ledger.state.project`, the single rule the rebu
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import inspect
@@ -122,12 +122,14 @@ def _cursor(session: Session) -> Iterator[tuple[object, object, bool]]:
         session.flush()
         with transaction(session):
             connection = session.connection()
-            yield connection.connection.cursor(), connection.dialect, False
+            with closing(connection.connection.cursor()) as cursor:
+                yield cursor, connection.dialect, False
         return
     engine = session.get_bind(mapper=inspect(Customer))
     raw = engine.raw_connection()
     try:
-        yield raw.cursor(), engine.dialect, True
+        with closing(raw.cursor()) as cursor:
+            yield cursor, engine.dialect, True
         raw.commit()
     except BaseException:
         raw.rollback()
