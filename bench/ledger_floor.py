@@ -1,19 +1,21 @@
 """What SQLite alone allows for single consent changes on this machine (no Python service).
 
 Run from the repository root: ``python bench/ledger_floor.py [--changes N]``. It migrates a
-fresh SQLite file with the application's schema and pragmas (WAL, ``synchronous=NORMAL``,
-64 MiB cache, foreign keys, append-only triggers), then runs ``N`` transactions through the
-bare ``sqlite3`` module, each with exactly the statements one consent change needs:
+fresh SQLite file with the application's schema and connection settings (WAL,
+``synchronous=NORMAL``, 64 MiB cache, checkpoint every 8,192 log pages, foreign keys,
+append-only triggers), then runs ``N`` transactions through the bare ``sqlite3`` module, each
+with exactly the statements one consent change needs:
 
 * advance the ledger head (``UPDATE … RETURNING``);
+* read the customer's reference, jurisdiction, language, erasure and objection;
 * insert the event row (its four indexes and the append-only trigger apply);
 * insert its leaf node and, on average, one completed parent node;
 * read the customer's current state and upsert it;
 * commit.
 
 Values are prepared beforehand and hashes are constant, so the figure is the database's own
-ceiling for ``ledger_appends_per_s``; the service adds validation, canonical encoding, hashing,
-the ORM session and the request's own reads on top. Prints::
+ceiling for ``ledger_appends_per_s``; the service adds validation, canonical encoding, hashing
+and the connection's checkout from the pool on top. Prints::
 
     RESULT ledger_floor_tx_per_s <v> tx/s
 """
@@ -37,6 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=20_000)
     options = parser.parse_args()
+    from app.bootstrap import _sqlite_pragmas
     from app.extensions import db
     from app.ledger.appender import new_record_id
 
@@ -48,9 +51,7 @@ def main() -> None:
             db.session.remove()
             db.engine.dispose()
         con = sqlite3.connect(Path(tmp) / "bench.sqlite3", isolation_level=None)
-        for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL",
-                       "cache_size=-65536"):  # fmt: skip
-            con.execute(f"PRAGMA {pragma}")
+        _sqlite_pragmas(con, None)  # the application's own connection settings
         ids = [new_record_id() for _ in range(options.changes)]
         digest = bytes(32)
         started = time.perf_counter()
@@ -71,6 +72,11 @@ def main() -> None:
                 "'2026-11-23 10:00:00.000000', NULL, NULL, ?)",
                 (seq, ids[n], ref, "granted" if n % 2 else "withdrawn", digest),
             )
+            con.execute(
+                "SELECT ref, jurisdiction, language, erased_at, objected_at FROM customers "
+                "WHERE id = ?",
+                (cid,),
+            ).fetchone()
             nodes = [(0, seq, digest)] + ([(1, seq // 2, digest)] if seq % 2 else [])
             con.executemany("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
             con.execute(
