@@ -6,61 +6,41 @@ each candidate fails. Every decision still comes from :func:`~app.policy.engine.
 (:mod:`app.policy.representatives`):
 
 * customers denied by the prefilter get the decision of a representative of their reason code;
-* survivors who set no limits and had no recent send get the decision of a representative of
-  their jurisdiction and time zone (the only facts the remaining rules then read);
-* every other survivor is decided on their own preferences and recent sends, loaded in bulk
-  per batch of ``batch_size``.
+* survivors whose recent sends cannot reach their weekly limit get the decision of a
+  representative of their class: jurisdiction, time zone and their own limits (windows,
+  weekly cap, pause), which the query reads beside the code (the only facts the remaining
+  rules then read);
+* the other survivors are decided on their own recent send times, loaded in bulk per batch
+  of ``batch_size``.
 
 :func:`resolve_audience` yields ``(customer_id, decision)`` for every candidate (a campaign run
-records denials too); :func:`count_audience` groups in SQL and returns counts per
+records denials too); :func:`count_audience` counts the classes and returns counts per
 ``(outcome, rule_id)``, for forecasts.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app.ledger.models import ConsentState
 from app.models_base import dialect_name
+from app.policy.audience_query import AudienceQuery, CandidateFilter, Limits
 from app.policy.decision import Decision
 from app.policy.engine import policy_error
 from app.policy.facts import Intent
-from app.policy.facts_db import (
-    NO_PREFERENCES,
-    FactsError,
-    chunks,
-    contact_windows,
-    load_preferences,
-    load_recent_sends,
-    recent_send_counts,
-)
+from app.policy.facts_db import FactsError, chunks, contact_windows, load_recent_sends
 from app.policy.policyset import PolicySet
-from app.policy.prefilter import prefilter_for
 from app.policy.representatives import Representatives
-from app.policy.setwise_sql import (
-    LIMITED,
-    PASSED,
-    SharedTable,
-    branches,
-    consent_on,
-    correlated_shared,
-    reason_column,
-)
-from app.vault.models import Customer
+from app.policy.setwise_sql import LIMITED, PASSED
 
-CandidateFilter = Callable[[Select], Select]
 Counts = Counter[tuple[str, str]]
-#: Label of the reason-code column (grouped by name, so it is computed once per row).
-REASON = "audience_reason_code"
 #: PostgreSQL memory per hash for an audience query (see :func:`_tune`).
 AUDIENCE_WORK_MEM = "128MB"
-#: (customer id, jurisdiction, time zone) of a survivor whose own limits must be read.
-Limited = tuple[int, str, str]
+#: (customer id, jurisdiction, time zone, own limits) of a survivor whose sends must be read.
+Timed = tuple[int, str, str, Limits]
 
 
 def _intent(purpose, channel, at, template_fields, transactional) -> Intent:
@@ -69,72 +49,40 @@ def _intent(purpose, channel, at, template_fields, transactional) -> Intent:
     return Intent(purpose, channel, at, frozenset(template_fields), transactional)
 
 
-def candidates(
-    session: Session,
-    policy_set: PolicySet,
-    intent: Intent,
-    candidate_filter: CandidateFilter | None,
-) -> tuple[Select, object]:
-    """The candidate query (customers not erased, narrowed by ``candidate_filter``) and the
-    reason-code column computed for each candidate."""
-    parts = branches(policy_set, lambda code: prefilter_for(policy_set, code, intent))
-    fields = {f for _, p in parts for f in p.required_shared_fields}
-    table = None
-    if fields and dialect_name(session) != "sqlite":
-        table = SharedTable(intent.purpose, sorted(fields))
-    reason = reason_column(parts, intent.channel, intent.at, table or correlated_shared)
-    reason = reason.label(REASON)
-    query = (
-        select(Customer.id, Customer.jurisdiction, Customer.timezone, reason)
-        .select_from(Customer)
-        .outerjoin(ConsentState, consent_on(intent.purpose, intent.channel))
-        .where(Customer.erased_at.is_(None))
-    )
-    if table is not None:
-        query = table.join(query)
-    if candidate_filter is not None:
-        query = candidate_filter(query)
-    return query, reason
+def _survivor(deciders: Representatives, jurisdiction, zone, limits: Limits, sends=()) -> Decision:
+    """A survivor's decision on their own limits (and send times, when they matter)."""
+    raw, cap, paused = limits
+    try:
+        windows = contact_windows(raw)
+    except FactsError as exc:
+        return policy_error(deciders.policy_set, deciders.intent, exc)
+    return deciders.limited(jurisdiction, zone, windows, cap, paused, sends)
 
 
-def _decide_limited(
-    session: Session, survivors: list[Limited], deciders: Representatives
+def _decide_timed(
+    session: Session, survivors: list[Timed], deciders: Representatives
 ) -> Iterator[tuple[int, Decision]]:
-    """Decide survivors with limits or recent sends, loading just those facts in bulk.
+    """Decide survivors whose recent sends may reach their weekly limit, on their send times.
 
-    Send times are read only for the customers whose count of recent sends reaches their
-    weekly limit; below it the engine does not look at them (:meth:`Representatives.limited`).
+    :meth:`Representatives.limited` drops the send times again where the exact limit shows
+    they do not matter, so those still share one decision per class.
     """
     intent = deciders.intent
-    ids = [cid for cid, _, _ in survivors]
-    limits = load_preferences(session, ids)
-    counts = recent_send_counts(session, ids, intent.at, intent.channel)
-    timed = [
-        cid
-        for cid, jurisdiction, _ in survivors
-        if cid in counts
-        and deciders.sends_matter(jurisdiction, limits.get(cid, NO_PREFERENCES)[1], counts[cid])
-    ]
-    sends = load_recent_sends(session, timed, intent.at, intent.channel) if timed else {}
-    for cid, jurisdiction, zone in survivors:
-        raw, cap, paused = limits.get(cid, NO_PREFERENCES)
-        try:
-            windows = contact_windows(raw)
-        except FactsError as exc:
-            yield cid, policy_error(deciders.policy_set, intent, exc)
-            continue
-        own = sends.get(cid, {}).get(intent.channel, ())
-        yield cid, deciders.limited(jurisdiction, zone, windows, cap, paused, sorted(own))
+    ids = [cid for cid, _, _, _ in survivors]
+    sends = load_recent_sends(session, ids, intent.at, intent.channel)
+    for cid, jurisdiction, zone, limits in survivors:
+        own = sorted(sends.get(cid, {}).get(intent.channel, ()))
+        yield cid, _survivor(deciders, jurisdiction, zone, limits, own)
 
 
 def _classify(
-    rows: Iterable, deciders: Representatives, survivors: list[Limited]
+    rows: Iterable, deciders: Representatives, survivors: list[Timed]
 ) -> Iterator[tuple[int, Decision]]:
-    for cid, jurisdiction, zone, code in rows:
+    for cid, jurisdiction, zone, code, raw, cap, paused in rows:
         if code == PASSED:
-            yield cid, deciders.unlimited(jurisdiction, zone)
+            yield cid, _survivor(deciders, jurisdiction, zone, (raw, cap, paused))
         elif code.startswith(LIMITED):
-            survivors.append((cid, jurisdiction, zone))
+            survivors.append((cid, jurisdiction, zone, (raw, cap, paused)))
         else:
             yield cid, deciders.denial(jurisdiction, zone, code)
 
@@ -158,14 +106,14 @@ def resolve_audience(
     policy_set = policy_set or _active_policies()
     intent = _intent(purpose, channel, at, template_fields, transactional)
     deciders = Representatives(policy_set, intent)
-    query, _ = candidates(session, policy_set, intent, candidate_filter)
+    query = AudienceQuery(session, deciders, candidate_filter).rows()
     _tune(session)
     result = session.execute(query, execution_options={"yield_per": batch_size})
     for batch in result.partitions():
-        survivors: list[Limited] = []
+        survivors: list[Timed] = []
         yield from _classify(batch, deciders, survivors)
         if survivors:
-            yield from _decide_limited(session, survivors, deciders)
+            yield from _decide_timed(session, survivors, deciders)
 
 
 def count_audience(
@@ -184,42 +132,25 @@ def count_audience(
     policy_set = policy_set or _active_policies()
     intent = _intent(purpose, channel, at, template_fields, transactional)
     deciders = Representatives(policy_set, intent)
-    query, reason = candidates(session, policy_set, intent, candidate_filter)
+    audience = AudienceQuery(session, deciders, candidate_filter)
     _tune(session)
     counts: Counts = Counter()
-    survivors: list[Limited] = []
-    for jurisdiction, zone, code, n in _classes(session, query, reason):
+    survivors: list[Timed] = []
+    for (jurisdiction, zone, code, limits), n in audience.classes(session):
         if code.startswith(LIMITED):
-            survivors.append((int(code.removeprefix(LIMITED)), jurisdiction, zone))
+            cid = int(code.removeprefix(LIMITED))
+            survivors.extend([(cid, jurisdiction, zone, limits)] * n)
             continue
         decision = (
-            deciders.unlimited(jurisdiction, zone)
+            _survivor(deciders, jurisdiction, zone, limits)
             if code == PASSED
             else deciders.denial(jurisdiction, zone, code)
         )
         counts[decision.outcome, decision.rule_id] += n
     for part in chunks(survivors, batch_size):
-        for _, decision in _decide_limited(session, list(part), deciders):
+        for _, decision in _decide_timed(session, list(part), deciders):
             counts[decision.outcome, decision.rule_id] += 1
     return counts
-
-
-def _classes(session: Session, query: Select, reason) -> Iterable[tuple[str, str, str, int]]:
-    """``(jurisdiction, time zone, reason code, count)`` of the candidates.
-
-    PostgreSQL groups in SQL (a hash aggregate). SQLite can only group by sorting every row,
-    which costs more than reading the rows once and counting them here.
-    """
-    if dialect_name(session) != "sqlite":
-        grouped = query.with_only_columns(
-            Customer.jurisdiction, Customer.timezone, reason, func.count()
-        ).group_by(Customer.jurisdiction, Customer.timezone, reason)
-        return session.connection().execute(grouped)
-    found: Counter[tuple[str, str, str]] = Counter(
-        (jurisdiction, zone, code)
-        for _cid, jurisdiction, zone, code in session.connection().execute(query)
-    )
-    return [(*key, n) for key, n in found.items()]
 
 
 def _tune(session: Session) -> None:

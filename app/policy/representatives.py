@@ -91,15 +91,6 @@ class Representatives:
             self._cache[key] = found
         return found
 
-    def unlimited(self, jurisdiction: str, timezone: str) -> Decision:
-        """The decision for survivors without limits or recent sends, by zone."""
-        key = (jurisdiction, timezone, "")
-        found = self._cache.get(key)
-        if found is None:
-            found = self.limited(jurisdiction, timezone, (), None, None, ())
-            self._cache[key] = found
-        return found
-
     def limited(
         self,
         jurisdiction: str,
@@ -114,41 +105,67 @@ class Representatives:
         ``sends`` are the customer's counted sends on the channel in the week before
         ``intent.at``. The engine reads them only in the frequency cap, and only when there are
         at least as many as the weekly limit: counted sends only leave the window as time goes
-        on, so fewer than the limit now means fewer at every later moment the deferral search
-        tries. Below the limit the send times are dropped, and survivors who set the same limits
-        in the same place get the same decision, decided once; at or over the limit the send
-        times make nearly every case unique and nothing is kept.
+        on (the deferral search only moves forward), so fewer than the limit now means fewer
+        at every later moment it tries, and the sends are dropped. At or over the limit, the
+        cap waits for the limit-th most recent send to leave the window, and the older ones
+        leave before it: only the ``limit`` most recent are kept. Survivors with the same
+        limits in the same place and the same kept sends get the same decision, decided once.
         """
-        key = None
-        if sends and not self.sends_matter(jurisdiction, weekly_cap, len(sends)):
-            sends = ()
-        if not sends:
-            key = (jurisdiction, timezone, windows, weekly_cap, paused_until)
-            found = self._limits_cache.get(key)
-            if found is not None:
-                return found
+        sends = self._read_sends(jurisdiction, weekly_cap, sends)
+        key = (jurisdiction, timezone, windows, weekly_cap, paused_until, sends)
+        found = self._limits_cache.get(key)
+        if found is not None:
+            return found
         facts = CustomerFacts(
             **self._passing(jurisdiction, timezone),
             contact_windows=windows,
             weekly_cap=weekly_cap,
             paused_until=paused_until,
-            recent_sends={self.intent.channel: tuple(sends)},
+            recent_sends={self.intent.channel: sends},
         )
         decision = decide(self.policy_set, facts, self.intent)
         if decision.rule_id in PREFILTER_RULES and decision.rule_id not in _LOOKUPS:
             raise ClassMismatch(f"a survivor was denied by {decision.rule_id}")
-        if key is not None:
+        if not sends or len(self._limits_cache) < _CACHED_WITH_SENDS:
             self._limits_cache[key] = decision
         return decision
 
-    def sends_matter(self, jurisdiction: str, weekly_cap: int | None, count: int) -> bool:
-        """Whether ``count`` counted sends can change the decision (see :meth:`limited`)."""
+    def _read_sends(
+        self, jurisdiction: str, weekly_cap: int | None, sends: Sequence[datetime]
+    ) -> tuple[datetime, ...]:
+        """The sends the engine can read, sorted: none below the weekly limit, else the
+        ``limit`` most recent (see :meth:`limited`)."""
+        if not sends:
+            return ()
+        limit = self._weekly_limit(jurisdiction, weekly_cap)
+        if limit is None or len(sends) < limit:
+            return ()
+        return tuple(sorted(sends)[-limit:])
+
+    def send_threshold(self, jurisdictions: Sequence[str]) -> int | None:
+        """The smallest positive weekly maximum the policies of ``jurisdictions`` set for the
+        intent, before any customer's own cap (``None`` when none sets one); see
+        :func:`~app.policy.lookups.send_limit`."""
+        found = []
+        for jurisdiction in jurisdictions:
+            plan = resolve(self.policy_set, jurisdiction, self.intent.purpose, self.intent.channel)
+            if isinstance(plan, Plan):
+                limit = weekly_limit(plan, None, self.intent)
+                if limit is not None and limit > 0:
+                    found.append(limit)
+        return min(found, default=None)
+
+    def _weekly_limit(self, jurisdiction: str, weekly_cap: int | None) -> int | None:
+        """The positive weekly limit the frequency cap applies, or ``None`` (sends ignored)."""
         intent = self.intent
         plan = resolve(self.policy_set, jurisdiction, intent.purpose, intent.channel)
         if not isinstance(plan, Plan) or all(r != "frequency_cap" for r, _ in plan.defer_checks):
-            return False
+            return None
         limit = weekly_limit(plan, weekly_cap, intent)
-        return limit is not None and 0 < limit <= count
+        return limit if limit is not None and limit > 0 else None
 
 
 _LOOKUPS = frozenset({"jurisdiction_unknown", "purpose_unknown", "channel_unknown"})
+#: Decisions kept for survivors whose send times matter (nearly one per customer when the
+#: times are all different): enough for a batch, bounded for audiences of millions.
+_CACHED_WITH_SENDS = 65536

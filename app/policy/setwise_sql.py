@@ -7,48 +7,36 @@ message (``lawful_basis:withdrawn``, ``suppression:*``, ``data_minimisation:firs
 :data:`PASSED` means every prefilter rule passed. A missing consent row is status ``none``.
 
 The Python rules (pause, cap, quiet hours, windows) read only the customer's time zone,
-preferences and recent sends. A customer whose preferences are empty and who has no recent
-send (``limited`` is false) gets the same decision as anyone of the same jurisdiction and time
-zone, so those are decided once per (jurisdiction, time zone) and never streamed one by one.
+preferences and recent sends. Survivors (every prefilter rule passed) get :data:`PASSED` unless
+their count of recent sends may reach their weekly limit
+(:func:`~app.policy.lookups.send_limit`): then
+:data:`LIMITED` and their id, so only they are decided on their own send times. The others are
+classed by (jurisdiction, time zone, their own limits), which the audience query selects
+beside the code (:class:`~app.policy.lookups.Lookups`), and each class is decided once.
+Every table beside the customer's row is read through a :class:`~app.policy.lookups.Lookups`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    String,
-    and_,
-    case,
-    cast,
-    exists,
-    func,
-    literal,
-    not_,
-    or_,
-    true,
-)
-from sqlalchemy import select as sql_select
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, not_, or_, true
 
-from app.delivery.models import SendLog, Suppression
 from app.ledger.models import ConsentState
-from app.policy.facts_db import SEND_WINDOW, VERIFIED_COLUMNS
+from app.policy.facts_db import VERIFIED_COLUMNS
+from app.policy.lookups import Lookups
 from app.policy.policyset import PolicySet
 from app.policy.prefilter import Prefilter
-from app.vault.models import ContactPreferences, Customer, SharingChoice
+from app.vault.models import Customer
 
-#: Reason code of a customer who passed every prefilter rule and set no limits.
+#: Reason code of a customer who passed every prefilter rule and whose recent sends cannot
+#: reach their weekly limit (decided by class: jurisdiction, time zone and their own limits).
 PASSED = "~passed"
-#: Reason code prefix of a survivor whose own limits or recent sends must be read (followed
-#: by the customer's id, so that each is a class of one).
+#: Reason code prefix of a survivor whose recent send times must be read (followed by the
+#: customer's id, so that each is a class of one).
 LIMITED = "~limited:"
 #: Jurisdiction that no policy claims (for the prefilter of unclaimed jurisdictions).
 UNCLAIMED = "?"
-#: Stored forms of "no contact windows".
-NO_WINDOWS = ("[]", "")
 
 Branch = tuple[tuple[str, ...] | None, Prefilter]
 When = tuple[ColumnElement[bool], ColumnElement]
@@ -67,75 +55,12 @@ def consent_on(purpose: str, channel: str) -> ColumnElement[bool]:
     )
 
 
-def _suppressed(channels: Sequence[str]) -> ColumnElement[bool]:
-    # Uncorrelated IN: one hashed set per query (PostgreSQL hashed SubPlan, SQLite ephemeral
-    # index) instead of one correlated lookup per candidate.
-    return Customer.id.in_(
-        sql_select(Suppression.customer_id).where(Suppression.channel.in_(channels))
-    )
-
-
-#: How a statement asks whether the customer shares a field for a purpose.
-SharedLookup = Callable[[str, str], ColumnElement[bool]]
-
-
-def correlated_shared(purpose: str, field: str) -> ColumnElement[bool]:
-    """A lookup by primary key (customer, field, purpose) for each customer that gets there.
-
-    For SQLite: cheaper than building a list of every sharing customer, which it can only
-    search as a B-tree, and only the customers that pass every earlier rule pay for it.
-    """
-    return exists().where(
-        SharingChoice.customer_id == Customer.id,
-        SharingChoice.field == field,
-        SharingChoice.purpose == purpose,
-        SharingChoice.shared.is_(True),
-    )
-
-
-class SharedTable:
-    """One row per customer sharing any of ``fields`` for ``purpose``, a flag per field.
-
-    For PostgreSQL: joined once (a hash join), where a hashed sub-plan per field and per use
-    would each read every sharing choice again to build its own hash table.
-    """
-
-    def __init__(self, purpose: str, fields: Sequence[str]) -> None:
-        self.purpose = purpose
-        self.names = {name: f"shares_{i}" for i, name in enumerate(sorted(fields))}
-        self.table = (
-            sql_select(
-                SharingChoice.customer_id,
-                *(
-                    func.bool_or(SharingChoice.field == name).label(label)
-                    for name, label in self.names.items()
-                ),
-            )
-            .where(
-                SharingChoice.purpose == purpose,
-                SharingChoice.field.in_(sorted(fields)),
-                SharingChoice.shared.is_(True),
-            )
-            .group_by(SharingChoice.customer_id)
-            .subquery("shared_fields")
-        )
-
-    def __call__(self, purpose: str, field: str) -> ColumnElement[bool]:
-        if purpose != self.purpose or field not in self.names:
-            raise ValueError(f"field {field!r} of {purpose!r} is not in the joined table")
-        return self.table.c[self.names[field]].is_(True)
-
-    def join(self, query: Select) -> Select:
-        """``query`` with the table outer-joined to its customers."""
-        return query.outerjoin(self.table, self.table.c.customer_id == Customer.id)
-
-
-def _unshared_codes(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+def _unshared_codes(prefilter: Prefilter, lookups: Lookups) -> list[When]:
     fields = sorted(prefilter.required_shared_fields)
     if not fields:
         return []
     purpose = prefilter.purpose
-    shared = {name: shared_in(purpose, name) for name in fields}
+    shared = {name: lookups.shared(purpose, name) for name in fields}
     detail: ColumnElement = _text("data_minimisation:")
     for name in fields:
         detail = detail + case((shared[name], _text("")), else_=_text(f"{name},"))
@@ -146,7 +71,7 @@ def _status() -> ColumnElement[str]:
     return func.coalesce(ConsentState.status, _text("none"))
 
 
-def _consent_codes(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+def _consent_codes(prefilter: Prefilter, lookups: Lookups) -> list[When]:
     status = _status()
     basis = or_(
         status.in_(sorted(prefilter.required_consent_statuses)),
@@ -175,46 +100,46 @@ def _consent_codes(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
     return whens
 
 
-def _objection(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+def _objection(prefilter: Prefilter, lookups: Lookups) -> list[When]:
     if not prefilter.exclude_objected:
         return []
     return [(Customer.objected_at.is_not(None), _text("objection"))]
 
 
-def _suppression_all(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+def _suppression_all(prefilter: Prefilter, lookups: Lookups) -> list[When]:
     if "*" not in prefilter.excluded_suppressions:
         return []
-    return [(_suppressed(["*"]), _text("suppression:*"))]
+    return [(lookups.suppressed(["*"]), _text("suppression:*"))]
 
 
-def _suppression(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+def _suppression(prefilter: Prefilter, lookups: Lookups) -> list[When]:
     others = sorted(prefilter.excluded_suppressions - {"*"})
-    return [(_suppressed(others), _text("suppression"))] if others else []
+    return [(lookups.suppressed(others), _text("suppression"))] if others else []
 
 
-def _minimum_age(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+def _minimum_age(prefilter: Prefilter, lookups: Lookups) -> list[When]:
     if prefilter.minimum_age is None:
         return []
     too_young = or_(Customer.age_attested.is_(None), Customer.age_attested < prefilter.minimum_age)
     return [(too_young, _text("minimum_age"))]
 
 
-def _channel_address(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+def _channel_address(prefilter: Prefilter, lookups: Lookups) -> list[When]:
     verified = VERIFIED_COLUMNS.get(prefilter.require_verified_channel)
     return [(not_(verified) if verified is not None else true(), _text("channel_address"))]
 
 
-def _data_minimisation(prefilter: Prefilter, shared_in: SharedLookup) -> list[When]:
+def _data_minimisation(prefilter: Prefilter, lookups: Lookups) -> list[When]:
     if prefilter.disallowed_template_fields:
         return [(true(), _text("data_minimisation"))]
-    return _unshared_codes(prefilter, shared_in)
+    return _unshared_codes(prefilter, lookups)
 
 
 #: The prefilter rules in engine order: (what makes two prefilters agree on the rule, the
-#: ``WHEN`` clauses it adds, given how shared fields are looked up).
+#: ``WHEN`` clauses it adds, given the statement's lookups).
 #: Prefilters whose keys are equal produce the same clauses.
 RULES: tuple[
-    tuple[Callable[[Prefilter], object], Callable[[Prefilter, SharedLookup], list[When]]], ...
+    tuple[Callable[[Prefilter], object], Callable[[Prefilter, Lookups], list[When]]], ...
 ] = (
     (lambda p: p.exclude_objected, _objection),
     (lambda p: "*" in p.excluded_suppressions, _suppression_all),
@@ -263,7 +188,10 @@ def _in_branches(parts: list[Branch], chosen: list[int]) -> ColumnElement[bool]:
 
 
 def reason_column(
-    parts: list[Branch], channel: str, at: datetime, shared_in: SharedLookup
+    parts: list[Branch],
+    lookups: Lookups,
+    threshold: int | None,
+    survivor: Callable[[ColumnElement[str]], ColumnElement[str]] | None = None,
 ) -> ColumnElement[str]:
     """The reason code of each customer under the policy governing their jurisdiction.
 
@@ -272,8 +200,11 @@ def reason_column(
     those policies only where they differ), so every lookup (suppressions, shared fields,
     limits) appears once in the statement however many policies there are. Branches are
     mutually exclusive by jurisdiction, so within one rule their order does not matter.
-    Survivors get :data:`LIMITED` and their id when :func:`limited`, else :data:`PASSED`.
-    ``shared_in`` looks shared fields up (:func:`correlated_shared` or a :class:`SharedTable`).
+    Survivors get :data:`LIMITED` and their id when their recent sends reach
+    :func:`~app.policy.lookups.send_limit` (``threshold``: the smallest weekly maximum a policy
+    sets), else
+    :data:`PASSED`; ``survivor``, when given, extends a survivor's code (with the columns
+    their class needs, computed for survivors only).
     """
     whens: list[When] = []
     live = [i for i, (_, p) in enumerate(parts) if p.deny_all_rule is None]
@@ -290,27 +221,10 @@ def reason_column(
         for chosen in groups.values():
             # Customers of deny-all branches never get this far: no guard needed for them.
             guard = _in_branches(parts, chosen) if len(chosen) < len(live) else None
-            for condition, code in clauses(parts[chosen[0]][1], shared_in):
+            for condition, code in clauses(parts[chosen[0]][1], lookups):
                 whens.append((condition if guard is None else and_(guard, condition), code))
-    survivor = case(
-        (limited(channel, at), _text(LIMITED) + cast(Customer.id, String)), else_=_text(PASSED)
-    )
-    return case(*whens, else_=survivor) if whens else survivor
-
-
-def limited(channel: str, at: datetime) -> ColumnElement[bool]:
-    """Whether the customer set any limit or had a counted send on ``channel`` recently."""
-    recent = sql_select(SendLog.customer_id).where(
-        SendLog.channel == channel,
-        SendLog.transactional.is_(False),
-        SendLog.sent_at > at - SEND_WINDOW,
-        SendLog.sent_at <= at,
-    )
-    limits = sql_select(ContactPreferences.customer_id).where(
-        or_(
-            ContactPreferences.windows_json.not_in(NO_WINDOWS),
-            ContactPreferences.weekly_cap.is_not(None),
-            ContactPreferences.paused_until.is_not(None),
-        )
-    )
-    return or_(Customer.id.in_(limits), Customer.id.in_(recent))
+    timed = lookups.sends_reach(threshold)
+    code = case((timed, _text(LIMITED) + cast(Customer.id, String)), else_=_text(PASSED))
+    if survivor is not None:
+        code = survivor(code)
+    return case(*whens, else_=code) if whens else code
