@@ -32,6 +32,8 @@ class Profile:
     suppressions: tuple[str, ...] = ()
     #: purpose -> fields shared
     shares: dict = field(default_factory=dict)
+    #: purpose -> fields with a choice of not sharing (these replace any in ``shares``)
+    unshared: dict = field(default_factory=dict)
     windows: list | None = None
     weekly_cap: int | None = None
     paused_days: float | None = None
@@ -66,8 +68,11 @@ def add_customer(session, profile: Profile) -> int:
     for channel in profile.suppressions:
         session.add(Suppression(customer_id=cid, channel=channel, reason="bounce", source="test"))
     for purpose, fields in profile.shares.items():
-        for name in fields:
+        for name in set(fields) - set(profile.unshared.get(purpose, ())):
             session.add(SharingChoice(customer_id=cid, purpose=purpose, field=name, shared=True))
+    for purpose, fields in profile.unshared.items():
+        for name in fields:
+            session.add(SharingChoice(customer_id=cid, purpose=purpose, field=name, shared=False))
     if profile.windows is not None or profile.weekly_cap is not None or profile.paused_days:
         paused = None if profile.paused_days is None else AT + timedelta(days=profile.paused_days)
         session.add(

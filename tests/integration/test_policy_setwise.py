@@ -76,6 +76,9 @@ profiles = st.builds(
         st.one_of(st.just(FIELDS), st.lists(st.sampled_from(FIELDS), unique=True, max_size=6)),
         min_size=2,
     ),
+    unshared=st.dictionaries(
+        st.sampled_from(PURPOSES[:4]), st.lists(st.sampled_from(FIELDS), unique=True, max_size=6)
+    ),
     windows=st.one_of(st.none(), st.lists(window, max_size=2)),
     weekly_cap=st.one_of(st.none(), st.integers(0, 4)),
     paused_days=st.one_of(st.none(), st.sampled_from([-1.0, 0.5, 3.0])),
@@ -134,9 +137,10 @@ def test_setwise_audience_equals_decide_one_by_one(
     _assert_setwise_equals_decide(session, customers, intent, policy_set, batch_size)
 
 
-#: Customers who pass every prefilter rule of offers and birthday messages, by e-mail and text,
-#: and differ only in what the remaining rules read: place, own limits and recent sends
-#: (several at the same hour, so that counts land on every weekly limit).
+#: Customers who pass every prefilter rule of offers and birthday messages, by e-mail and text
+#: (but for a field they chose not to share, now and then), and differ only in what the
+#: remaining rules read: place, own limits and recent sends (several at the same hour, so that
+#: counts land on every weekly limit).
 survivors = st.builds(
     Profile,
     jurisdiction=st.sampled_from(["IT", "DE", "US", "XX"]),
@@ -146,6 +150,10 @@ survivors = st.builds(
         {(p, c): ("granted", True, 10, None) for p in ("offers", "birthday") for c in CHANNELS[:2]}
     ),
     shares=st.just({"offers": FIELDS, "birthday": FIELDS}),
+    # Now and then a choice not to share: stored as such, it must deny like a missing one.
+    unshared=st.one_of(
+        *[st.just({})] * 3, st.just({"offers": ["first_name"]}), st.just({"birthday": ["language"]})
+    ),
     windows=st.one_of(st.none(), st.lists(window, max_size=2)),
     weekly_cap=st.one_of(st.none(), st.integers(-1, 6)),
     paused_days=st.one_of(st.none(), st.sampled_from([-1.0, 0.5, 3.0])),
