@@ -49,6 +49,8 @@ ANY_ZONE = ""
 NO_LIMITS: Limits = (None, None, None)
 #: A pause's text form in PostgreSQL class keys (UTC, whatever the session's settings).
 UTC_TEXT = "YYYY-MM-DD HH24:MI:SS.US"
+#: PostgreSQL planner settings for the grouped count (see :func:`_hashed_groups`).
+GROUPING_PLAN = {"enable_sort": "off", "parallel_setup_cost": "0", "parallel_tuple_cost": "0"}
 
 
 def _text(value: str) -> ColumnElement[str]:
@@ -148,15 +150,26 @@ class AudienceQuery:
 
 
 def _hashed_groups(connection: Connection, grouped: Select) -> list:
-    """The rows of ``grouped``, grouped by hashing (PostgreSQL).
+    """The rows of ``grouped``, grouped by hashing, in a parallel plan (PostgreSQL).
 
     The planner cannot know how few classes there are (it assumes one per candidate), so it
-    would sort a million keys instead of hashing them into a few thousand groups: sorting is
-    turned off for this one statement. (Should it fail, the transaction is aborted and its
-    rollback restores the setting.)
+    would sort a million keys instead of hashing them into a few thousand groups, and it
+    prices the rows the workers hand over so high that it keeps the whole statement on one
+    core (every lookup is a join, so a parallel plan shares each hash table among the
+    workers). For this one statement, sorting is off and handing rows over is free; the
+    previous settings are restored after it (should it fail, the transaction is aborted and
+    its rollback restores them).
     """
-    before = connection.exec_driver_sql("SELECT current_setting('enable_sort')").scalar()
-    connection.exec_driver_sql("SET LOCAL enable_sort = off")
+    names = ", ".join(f"current_setting('{name}')" for name in GROUPING_PLAN)
+    before = connection.exec_driver_sql(f"SELECT {names}").one()
+    _set_local(connection, GROUPING_PLAN)
     rows = connection.execute(grouped).all()
-    connection.exec_driver_sql(f"SET LOCAL enable_sort = {'on' if before == 'on' else 'off'}")
+    _set_local(connection, dict(zip(GROUPING_PLAN, before, strict=True)))
     return rows
+
+
+def _set_local(connection: Connection, settings: dict[str, str]) -> None:
+    for name, value in settings.items():
+        connection.exec_driver_sql(
+            "SELECT set_config(%(name)s, %(value)s, true)", {"name": name, "value": value}
+        )
