@@ -109,7 +109,7 @@ def test_the_customer_is_read_inside_the_change(session):
 def test_an_objection_and_a_later_consent_update_the_loaded_customer(session):
     customer = make_customer(session)
     session.commit()
-    customer.email_verified  # loaded, no pending change: the change runs on its own
+    assert customer.objected_at is None  # loaded, nothing pending: the change runs on its own
     consent.object_to_direct_marketing(
         session, customer, source="portal", method="web_form", actor="customer"
     )
