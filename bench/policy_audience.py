@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from app.bootstrap import _sqlite_pragmas
 from app.extensions import db
 from app.policy import load_policies
 from app.policy.audience import count_audience, resolve_audience
@@ -171,14 +172,7 @@ def fresh_postgresql() -> Engine:
 def fresh_sqlite(directory: str) -> Engine:
     """A new SQLite file with the app's pragmas and the schema created."""
     engine = create_engine(f"sqlite:///{Path(directory) / 'bench.sqlite3'}")
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(connection, _record) -> None:
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
+    event.listen(engine, "connect", _sqlite_pragmas)
     db.metadata.create_all(engine, tables=[db.metadata.tables[name] for name in TABLES])
     return engine
 
