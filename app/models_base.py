@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -81,6 +82,21 @@ def among(bind, column, ids):
         listed = bindparam(None, json.dumps(ids), type_=String)
         return column.in_(select(literal_column("value")).select_from(func.json_each(listed)))
     return column.in_(ids)
+
+
+def driver_value_reader(type_, dialect) -> Callable[[object], object]:
+    """How a value as the database driver returns it becomes what ``type_`` returns.
+
+    For hot loops that read the driver's rows directly (a result row object each costs more
+    than the conversion): a ``UTCDateTime`` stored as text on SQLite becomes an aware
+    datetime, as it would through a query.
+    """
+    process = type_.dialect_impl(dialect).result_processor(dialect, None)
+    return process or _unchanged
+
+
+def _unchanged(value):
+    return value
 
 
 def pg_array(values) -> str:

@@ -33,7 +33,7 @@ from app.ledger.appender import EVENT_COLUMNS, NODE_COLUMNS, EventDraft, driver_
 from app.ledger.models import ConsentState
 from app.ledger.records import ALL
 from app.ledger.state import UPSERT_COLUMNS, UPSERT_SUFFIX, StateValues, project
-from app.models_base import UTCDateTime, utcnow
+from app.models_base import UTCDateTime, driver_value_reader, utcnow
 from app.transaction import transaction
 from app.vault.models import Customer
 
@@ -71,9 +71,7 @@ class _Statements:
         self.upsert = driver_insert(dialect, "consent_state", UPSERT_COLUMNS, UPSERT_SUFFIX)
         self.objection = f"UPDATE customers SET objected_at = {mark} WHERE id = {mark}"
         self.bind_time = appender.time_binder(dialect)
-        self.read_time = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None) or (
-            lambda value: value
-        )
+        self.read_time = driver_value_reader(UTCDateTime(), dialect)
         self._node_queries: dict[int, str] = {}
 
     def node_query(self, count: int) -> str:

@@ -20,20 +20,18 @@ records denials too); :func:`count_audience` counts the classes and returns coun
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.delivery.models import SendLog
-from app.models_base import among, dialect_name
+from app.models_base import dialect_name
 from app.policy.audience_query import AudienceQuery, CandidateFilter, Limits
 from app.policy.decision import Decision
 from app.policy.engine import policy_error
 from app.policy.facts import Intent
-from app.policy.facts_db import SEND_WINDOW, FactsError, chunks, contact_windows
+from app.policy.facts_db import FactsError, chunks, contact_windows, load_recent_sends
 from app.policy.policyset import PolicySet
 from app.policy.representatives import Representatives
 from app.policy.setwise_sql import LIMITED, PASSED
@@ -69,39 +67,12 @@ def _decide_timed(
     :meth:`Representatives.limited` drops the send times again where the exact limit shows
     they do not matter, so those still share one decision per class.
     """
-    sends = _send_times(session, [cid for cid, _, _, _ in survivors], deciders.intent)
+    intent = deciders.intent
+    ids = [cid for cid, _, _, _ in survivors]
+    sends = load_recent_sends(session, ids, intent.at, intent.channel)
     for cid, jurisdiction, zone, limits in survivors:
-        yield cid, _survivor(deciders, jurisdiction, zone, limits, sends.get(cid, ()))
-
-
-def _send_times(session: Session, ids: list[int], intent: Intent) -> dict[int, list[datetime]]:
-    """Counted send times on the intent's channel in the week before it, per customer, sorted.
-
-    The same sends as :func:`~app.policy.facts_db.load_recent_sends`, read from the driver's
-    rows and converted by the column's type (a result row object each cost more than the
-    query).
-    """
-    query = select(SendLog.customer_id, SendLog.sent_at).where(
-        among(session, SendLog.customer_id, ids),
-        SendLog.channel == intent.channel,
-        SendLog.transactional.is_(False),
-        SendLog.sent_at > intent.at - SEND_WINDOW,
-        SendLog.sent_at <= intent.at,
-    )
-    connection = session.connection()
-    result = connection.execute(query)
-    try:
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
-    dialect = connection.dialect
-    convert = SendLog.sent_at.type.dialect_impl(dialect).result_processor(dialect, None)
-    found: dict[int, list[datetime]] = defaultdict(list)
-    for cid, sent_at in rows:
-        found[cid].append(convert(sent_at) if convert is not None else sent_at)
-    for times in found.values():
-        times.sort()
-    return found
+        own = sends.get(cid, {}).get(intent.channel, ())
+        yield cid, _survivor(deciders, jurisdiction, zone, limits, own)
 
 
 def _classify(

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, Connection, Select, String, cast, func, li
 from sqlalchemy.orm import Session
 
 from app.ledger.models import ConsentState
-from app.models_base import dialect_name
+from app.models_base import dialect_name, driver_value_reader
 from app.policy.lookups import Lookups
 from app.policy.prefilter import prefilter_for
 from app.policy.representatives import Representatives
@@ -123,8 +123,7 @@ class AudienceQuery:
     def _moment(self, dialect) -> Callable[[str], datetime]:
         """How a pause in its key text form becomes the aware datetime the column returns."""
         if self.dialect == "sqlite":  # the stored text, converted by the column's own type
-            column_type = self._limits[2].type.dialect_impl(dialect)
-            return column_type.result_processor(dialect, None)
+            return driver_value_reader(self._limits[2].type, dialect)
         return lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC)
 
     def _paused_text(self) -> ColumnElement[str]:

@@ -17,12 +17,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.delivery.models import SendLog, Suppression
 from app.ledger.models import ConsentState
-from app.models_base import among
+from app.models_base import among, driver_value_reader
 from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts
 from app.vault.models import ContactPreferences, Customer, SharingChoice
 
@@ -92,28 +92,16 @@ def load_recent_sends(
     )
     if channel is not None:
         query = query.where(SendLog.channel == channel)
-    for customer_id, name, sent_at in session.connection().execute(query):
-        found[customer_id][name].append(sent_at)
+    connection = session.connection()
+    read_time = driver_value_reader(SendLog.sent_at.type, connection.dialect)
+    result = connection.execute(query)
+    try:  # the driver's rows: audiences read this for tens of thousands of customers
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    for customer_id, name, sent_at in rows:
+        found[customer_id][name].append(read_time(sent_at))
     return found
-
-
-def recent_send_counts(
-    session: Session, customer_ids: Sequence[int], at: datetime, channel: str
-) -> dict[int, int]:
-    """How many non-transactional sends on ``channel`` each customer had in ``(at - 7 days, at]``
-    (customers with none are absent)."""
-    query = (
-        select(SendLog.customer_id, func.count())
-        .where(
-            among(session, SendLog.customer_id, customer_ids),
-            SendLog.channel == channel,
-            SendLog.transactional.is_(False),
-            SendLog.sent_at > at - SEND_WINDOW,
-            SendLog.sent_at <= at,
-        )
-        .group_by(SendLog.customer_id)
-    )
-    return {cid: n for cid, n in session.connection().execute(query)}
 
 
 def _consents(session: Session, ids: Sequence[int]) -> dict[int, dict]:
@@ -155,12 +143,7 @@ def _shares(session: Session, ids: Sequence[int]) -> dict[int, dict[str, set[str
     return found
 
 
-#: The stored limits of a customer who never saved contact preferences.
-NO_PREFERENCES = (None, None, None)
-
-
-def load_preferences(session: Session, ids: Sequence[int]) -> dict[int, tuple]:
-    """``(windows_json, weekly_cap, paused_until)`` per customer who saved preferences."""
+def _preferences(session: Session, ids: Sequence[int]) -> dict[int, tuple]:
     query = select(
         ContactPreferences.customer_id,
         ContactPreferences.windows_json,
@@ -189,7 +172,7 @@ def _load_chunk(
     session: Session, ids: Sequence[int], at: datetime, broken: set[int] | None
 ) -> Iterator[CustomerFacts]:
     consents, suppressions = _consents(session, ids), _suppressions(session, ids)
-    shares, preferences = _shares(session, ids), load_preferences(session, ids)
+    shares, preferences = _shares(session, ids), _preferences(session, ids)
     sends = load_recent_sends(session, ids, at)
     for cid, jurisdiction, zone, age, email_ok, phone_ok, objected, since in _customers(
         session, ids
