@@ -215,6 +215,17 @@ def test_an_event_inserted_out_of_band_is_detected(session):
     assert not result.ok and result.first_bad_seq == 6
 
 
+def test_verification_leaves_the_connection_page_cache_as_it_was(session):
+    _ledger_with_checkpoint(session)
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        pytest.skip("the page cache setting is SQLite's")
+    read = "PRAGMA cache_size"
+    before = connection.exec_driver_sql(read).scalar()
+    assert verify.verify_ledger(session).ok
+    assert connection.exec_driver_sql(read).scalar() == before
+
+
 def test_verify_command_exits_non_zero_and_names_the_entry(session, runner):
     _ledger_with_checkpoint(session)
     ok = runner.invoke(args=["ledger", "verify", "--quiet"])
