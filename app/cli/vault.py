@@ -9,7 +9,7 @@ from app.extensions import db
 from app.vault import rotation
 
 
-@click.group("vault", help="Profile vault: key rotation and status.")
+@click.group("vault", help="Profile vault: key rotation, summaries and status.")
 def group() -> None:
     """Command group for the vault."""
 
@@ -50,3 +50,26 @@ def reindex(batch_size: int) -> None:
         db.session, batch_size, lambda n: click.echo(f"  re-indexed {n}")
     )
     click.echo(f"Re-indexed {total} e-mail addresses.")
+
+
+@group.command("summaries")
+@click.option("--repair", is_flag=True, help="Rewrite the stale summaries from the rows.")
+@domain_errors
+def summaries(repair: bool) -> None:
+    """Check the customers' suppression and sharing summaries against their rows.
+
+    Triggers keep them in step; a difference means rows were changed with the triggers
+    disabled (a bulk load, a manual fix). Exits 1 when stale summaries remain.
+    """
+    from app.vault.summaries import repair_summaries, stale_summaries
+
+    if repair:
+        count = repair_summaries(db.session, lambda n: click.echo(f"  rewrote {n}"))
+        click.echo(f"Rewrote {count} stale customer summaries.")
+        return
+    count = sum(1 for _ in stale_summaries(db.session))
+    db.session.rollback()
+    if count:
+        click.echo(f"{count} customer summaries differ from their rows (run with --repair).")
+        raise SystemExit(1)
+    click.echo("Every customer summary matches its rows.")

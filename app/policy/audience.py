@@ -1,46 +1,45 @@
-"""Set-wise audience resolution: a decision for every candidate customer, at database speed.
+"""Set-wise audience resolution: a decision for every candidate, at database speed.
 
-For each policy the engine's :func:`~app.policy.prefilter.prefilter_for` is translated into
-one SQL ``CASE`` (:mod:`app.policy.setwise_sql`), so the database finds the first coarse rule
-each candidate fails. Every decision still comes from :func:`~app.policy.engine.decide`
-(:mod:`app.policy.representatives`):
+For each policy the engine's :func:`~app.policy.prefilter.prefilter_for` is translated into a
+SQL ``CASE`` (:mod:`app.policy.setwise_sql`), so the database finds the first coarse rule each
+candidate fails, and gives every candidate the key of their class
+(:mod:`app.policy.audience_query`). Every decision still comes from
+:func:`~app.policy.engine.decide` (:mod:`app.policy.representatives`), once per class:
 
 * customers denied by the prefilter get the decision of a representative of their reason code;
-* survivors whose recent sends cannot reach their weekly limit get the decision of a
-  representative of their class: jurisdiction, time zone and their own limits (windows,
-  weekly cap, pause), which the query reads beside the code (the only facts the remaining
-  rules then read);
-* the other survivors are decided on their own recent send times, loaded in bulk per batch
-  of ``batch_size``.
+* survivors get the decision of a representative of their class: jurisdiction, time zone,
+  their own limits and, when they may reach their weekly limit, their recent send times
+  (read in the same statement).
 
 :func:`resolve_audience` yields ``(customer_id, decision)`` for every candidate (a campaign run
-records denials too); :func:`count_audience` counts the classes and returns counts per
-``(outcome, rule_id)``, for forecasts.
+records denials too), reading only the id and key of each from the database driver;
+:func:`count_audience` counts the classes and returns counts per ``(outcome, rule_id)``, for
+forecasts.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from app.models_base import dialect_name
-from app.policy.audience_query import AudienceQuery, CandidateFilter, Limits
+from app.policy.audience_query import PASSED, TIMED, AudienceQuery, CandidateFilter, Limits
 from app.policy.decision import Decision
 from app.policy.engine import policy_error
 from app.policy.facts import Intent
-from app.policy.facts_db import FactsError, chunks, contact_windows, load_recent_sends
+from app.policy.facts_db import FactsError, contact_windows
 from app.policy.policyset import PolicySet
 from app.policy.representatives import Representatives
-from app.policy.setwise_sql import LIMITED, PASSED
 
 Counts = Counter[tuple[str, str]]
 #: PostgreSQL memory per hash for an audience query (see :func:`_tune`).
 AUDIENCE_WORK_MEM = "128MB"
-#: (customer id, jurisdiction, time zone, own limits) of a survivor whose sends must be read.
-Timed = tuple[int, str, str, Limits]
+#: Keys whose decision :func:`resolve_audience` keeps: classes are few, but a filter, a policy
+#: or survivors' own send times can make them many.
+KEYS_KEPT = 65536
 
 
 def _intent(purpose, channel, at, template_fields, transactional) -> Intent:
@@ -59,32 +58,38 @@ def _survivor(deciders: Representatives, jurisdiction, zone, limits: Limits, sen
     return deciders.limited(jurisdiction, zone, windows, cap, paused, sends)
 
 
-def _decide_timed(
-    session: Session, survivors: list[Timed], deciders: Representatives
-) -> Iterator[tuple[int, Decision]]:
-    """Decide survivors whose recent sends may reach their weekly limit, on their send times.
+def _class_decision(query: AudienceQuery, deciders: Representatives, key: str) -> Decision:
+    """The decision of every candidate with ``key``."""
+    jurisdiction, zone, code, limits, sends = query.parse(key)
+    if code in (PASSED, TIMED):
+        return _survivor(deciders, jurisdiction, zone, limits, sends)
+    return deciders.denial(jurisdiction, zone, code)
 
-    :meth:`Representatives.limited` drops the send times again where the exact limit shows
-    they do not matter, so those still share one decision per class.
+
+def _batches(session: Session, query: AudienceQuery, size: int) -> Iterator[list]:
+    """The driver's ``(id, key)`` rows, ``size`` at a time, streamed.
+
+    SQLite steps through the statement as rows are fetched. PostgreSQL reads a server-side
+    cursor: SQLAlchemy's streamed result holds back the first row it fetched (its buffer), so
+    the first batch comes through the result, which empties that buffer, and the rest from the
+    driver's cursor (making a result row of each cost a third of a million-customer stream).
     """
-    intent = deciders.intent
-    ids = [cid for cid, _, _, _ in survivors]
-    sends = load_recent_sends(session, ids, intent.at, intent.channel)
-    for cid, jurisdiction, zone, limits in survivors:
-        own = sends.get(cid, {}).get(intent.channel, ())
-        yield cid, _survivor(deciders, jurisdiction, zone, limits, own)
-
-
-def _classify(
-    rows: Iterable, deciders: Representatives, survivors: list[Timed]
-) -> Iterator[tuple[int, Decision]]:
-    for cid, jurisdiction, zone, code, raw, cap, paused in rows:
-        if code == PASSED:
-            yield cid, _survivor(deciders, jurisdiction, zone, (raw, cap, paused))
-        elif code.startswith(LIMITED):
-            survivors.append((cid, jurisdiction, zone, (raw, cap, paused)))
-        else:
-            yield cid, deciders.denial(jurisdiction, zone, code)
+    connection = session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    options = {} if sqlite else {"stream_results": True}
+    result = connection.execute(query.rows(), execution_options=options)
+    try:
+        if not sqlite:
+            first = result.fetchmany(size)
+            if first:
+                yield [tuple(row) for row in first]
+            if len(first) < size:
+                return
+        fetch = result.cursor.fetchmany
+        while rows := fetch(size):
+            yield rows
+    finally:
+        result.close()
 
 
 def resolve_audience(
@@ -106,14 +111,17 @@ def resolve_audience(
     policy_set = policy_set or _active_policies()
     intent = _intent(purpose, channel, at, template_fields, transactional)
     deciders = Representatives(policy_set, intent)
-    query = AudienceQuery(session, deciders, candidate_filter).rows()
+    query = AudienceQuery(session, deciders, candidate_filter)
     _tune(session)
-    result = session.execute(query, execution_options={"yield_per": batch_size})
-    for batch in result.partitions():
-        survivors: list[Timed] = []
-        yield from _classify(batch, deciders, survivors)
-        if survivors:
-            yield from _decide_timed(session, survivors, deciders)
+    known: dict[str, Decision] = {}
+    for batch in _batches(session, query, batch_size):
+        for cid, key in batch:
+            found = known.get(key)
+            if found is None:
+                found = _class_decision(query, deciders, key)
+                if len(known) < KEYS_KEPT:
+                    known[key] = found
+            yield cid, found
 
 
 def count_audience(
@@ -128,38 +136,29 @@ def count_audience(
     batch_size: int = 5000,
     policy_set: PolicySet | None = None,
 ) -> Counts:
-    """How many candidates end with each ``(outcome, rule_id)``; classes are counted in SQL."""
+    """How many candidates end with each ``(outcome, rule_id)``; classes are counted in SQL.
+
+    ``batch_size`` is accepted for symmetry with :func:`resolve_audience` and not needed.
+    """
     policy_set = policy_set or _active_policies()
     intent = _intent(purpose, channel, at, template_fields, transactional)
     deciders = Representatives(policy_set, intent)
     audience = AudienceQuery(session, deciders, candidate_filter)
     _tune(session)
     counts: Counts = Counter()
-    survivors: list[Timed] = []
-    for (jurisdiction, zone, code, limits), n in audience.classes(session):
-        if code.startswith(LIMITED):
-            cid = int(code.removeprefix(LIMITED))
-            survivors.extend([(cid, jurisdiction, zone, limits)] * n)
-            continue
-        decision = (
-            _survivor(deciders, jurisdiction, zone, limits)
-            if code == PASSED
-            else deciders.denial(jurisdiction, zone, code)
-        )
+    for key, n in audience.classes(session):
+        decision = _class_decision(audience, deciders, key)
         counts[decision.outcome, decision.rule_id] += n
-    for part in chunks(survivors, batch_size):
-        for _, decision in _decide_timed(session, list(part), deciders):
-            counts[decision.outcome, decision.rule_id] += 1
     return counts
 
 
 def _tune(session: Session) -> None:
     """Settings for one audience query, for the rest of the transaction (PostgreSQL).
 
-    Every lookup is hashed once per query, which PostgreSQL only plans when the hash fits in
+    Lookups are hashed once per query, which PostgreSQL only plans when the hash fits in
     ``work_mem``; with the 4 MB default, audiences of a million customers fell back to a
-    sub-plan scanned again for each row and never finished. JIT compilation of the long
-    ``CASE`` cost more than it saved.
+    sub-plan scanned again for each row. JIT compilation of the long ``CASE`` cost more than
+    it saved.
     """
     if dialect_name(session) == "postgresql":
         connection = session.connection()

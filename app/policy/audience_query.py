@@ -1,28 +1,38 @@
-"""The audience statement: every candidate with their reason code, in the form each use reads.
+"""The audience statement: every candidate with the text key of their class.
 
 :class:`AudienceQuery` builds the candidates (customers not erased, narrowed by a filter) with
 the reason ``CASE`` of :mod:`app.policy.setwise_sql` and the lookups it needs
-(:class:`~app.policy.lookups.Lookups`), and reads them as
+(:class:`~app.policy.lookups.Lookups`). Each candidate gets one text *key*, whose parts are
+separated by :data:`SEPARATOR`:
 
-* :meth:`~AudienceQuery.rows`: one row per candidate, for streaming every decision;
-* :meth:`~AudienceQuery.classes`: ``(class, count)``, for counting. Each candidate gets one
-  text key: jurisdiction and reason code, and for survivors only their time zone and own
-  limits (a denial depends on neither: every deny rule comes before the time zone is read),
-  so denials fall into few classes. PostgreSQL groups by the key in SQL (hashing one text
-  costs less than hashing six columns). SQLite can only group by sorting every row, which
-  costs more than reading the rows once and counting them in Python, and reading a row costs
-  about as much per column as the row itself: the driver's rows of one key are counted as they
-  come (no result objects). The few distinct keys are then split, each value converted as its
-  column would be.
+* a denial: the mark of their policy's branch and the reason code, one literal of the
+  statement (``#1`` ``objection``), plus the customer's jurisdiction for a branch that denies
+  everyone (its message names it); every jurisdiction of a branch has the same policy, so the
+  branch's representative decides them all, and no deny rule reads the time zone or limits;
+* a survivor: jurisdiction, reason code (starting with ``~``), time zone and their own limits
+  as far as they can change the decision: a pause only while it lasts at the intended moment
+  (the deferral search only moves forward), no windows as none, and, for a survivor whose
+  recent sends cannot reach their weekly limit (:data:`PASSED`), the weekly cap only when
+  below one (a cap of one or more then never defers). A survivor whose sends may reach it
+  (:data:`TIMED`) also carries their counted send times, read in the same statement (an
+  index range per such customer), so that no second query is needed for them.
+
+Candidates with equal keys get the same decision, so it is taken once per key
+(:meth:`AudienceQuery.parse` gives back the class); most candidates share a few thousand
+keys. The statement is read as :meth:`~AudienceQuery.rows`, ``(customer id, key)`` per
+candidate, for streaming every decision, or as :meth:`~AudienceQuery.classes`, ``(key,
+count)``, for counting. PostgreSQL groups by the key in SQL (hashing one text costs less
+than hashing six columns); SQLite can only group by sorting every row, which costs more than
+reading the keys once and counting them as they come (the driver's rows, no result objects).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Connection, Select, String, cast, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Select, String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.ledger.models import ConsentState
@@ -30,24 +40,38 @@ from app.models_base import dialect_name, driver_value_reader
 from app.policy.lookups import Lookups
 from app.policy.prefilter import prefilter_for
 from app.policy.representatives import Representatives
-from app.policy.setwise_sql import LIMITED, PASSED, branches, consent_on, reason_column
+from app.policy.setwise_sql import (
+    DETAIL,
+    branches,
+    consent_on,
+    reason_column,
+)
 from app.vault.models import Customer
 
 CandidateFilter = Callable[[Select], Select]
 #: A survivor's own limits as stored: (windows_json, weekly_cap, paused_until).
 Limits = tuple[str | None, int | None, datetime | None]
-#: (jurisdiction, time zone, reason code, own limits): candidates of one class share a decision.
-Class = tuple[str, str, str, Limits]
-#: Label of the reason-code column (grouped by name, so it is computed once per row).
-REASON = "audience_reason_code"
-#: Separates the parts of a SQLite class key (a control character no part contains, except
-#: the contact windows, which come last).
-SEPARATOR = "\x1f"
-#: The time zone and limits given to denial classes read from SQLite keys (deny rules never
-#: read them).
+#: (jurisdiction, time zone, reason code, own limits, counted send times): candidates of one
+#: class share a decision.
+Class = tuple[str, str, str, Limits, tuple[datetime, ...]]
+#: Label of the key column.
+KEY = "audience_class_key"
+#: Separates the parts of a key (a control character no part contains, except the contact
+#: windows, which come last).
+SEPARATOR = DETAIL
+#: Starts the mark of a policy's branch in a denial's key.
+BRANCH = "#"
+#: Starts every survivor's reason code (and no denial's).
+SURVIVED = "~"
+#: Reason code of a survivor whose recent sends cannot reach their weekly limit.
+PASSED = "~passed"
+#: Reason code of a survivor whose recent send times may reach their weekly limit: their key
+#: carries those times.
+TIMED = "~timed"
+#: The time zone and limits given to denial classes (deny rules never read them).
 ANY_ZONE = ""
 NO_LIMITS: Limits = (None, None, None)
-#: A pause's text form in PostgreSQL class keys (UTC, whatever the session's settings).
+#: A pause's text form in PostgreSQL keys (UTC, whatever the session's settings).
 UTC_TEXT = "YYYY-MM-DD HH24:MI:SS.US"
 #: PostgreSQL planner settings for the grouped count (see :func:`_hashed_groups`).
 GROUPING_PLAN = {"enable_sort": "off", "parallel_setup_cost": "0", "parallel_tuple_cost": "0"}
@@ -55,6 +79,10 @@ GROUPING_PLAN = {"enable_sort": "off", "parallel_setup_cost": "0", "parallel_tup
 
 def _text(value: str) -> ColumnElement[str]:
     return literal(value, String)
+
+
+def _or_empty(value: ColumnElement) -> ColumnElement[str]:
+    return func.coalesce(value, _text(""))
 
 
 class AudienceQuery:
@@ -68,17 +96,13 @@ class AudienceQuery:
     ) -> None:
         policy_set, intent = deciders.policy_set, deciders.intent
         self.dialect = dialect_name(session)
+        self._at = intent.at
         self._parts = branches(policy_set, lambda code: prefilter_for(policy_set, code, intent))
-        fields = sorted({f for _, p in self._parts for f in p.required_shared_fields})
-        self.lookups = Lookups(self.dialect, intent.purpose, intent.channel, intent.at, fields)
+        self.lookups = Lookups(self.dialect, intent.channel, intent.at)
         self._threshold = deciders.send_threshold([p.jurisdiction for _, p in self._parts])
         self._consent = consent_on(intent.purpose, intent.channel)
         self._filter = candidate_filter
-        own = self.lookups.preferences
-        self._limits = (own.windows_json, own.weekly_cap, own.paused_until)
-
-    def _reason(self, survivor=None) -> ColumnElement[str]:
-        return reason_column(self._parts, self.lookups, self._threshold, survivor)
+        self._moment = self._time_reader(session)
 
     def _select(self, *columns) -> Select:
         query = (
@@ -91,61 +115,76 @@ class AudienceQuery:
         return self._filter(query) if self._filter is not None else query
 
     def rows(self) -> Select:
-        """Customer id, jurisdiction, time zone, reason code and own limits per candidate."""
-        reason = self._reason().label(REASON)
-        return self._select(
-            Customer.id, Customer.jurisdiction, Customer.timezone, reason, *self._limits
-        )
+        """``(customer id, key)`` of every candidate (see the module docstring)."""
+        return self._select(Customer.id, self._key().label(KEY))
 
-    def classes(self, session: Session) -> Iterator[tuple[Class, int]]:
-        """``(class, count)`` of the candidates (see the module docstring)."""
+    def classes(self, session: Session) -> Iterable[tuple[str, int]]:
+        """``(key, count)`` of the candidates (see the module docstring)."""
         connection = session.connection()
-        key = self._key().label(REASON)
-        if self.dialect == "sqlite":
-            result = connection.execute(self._select(key))
-            try:
-                found = Counter(result.cursor)
-            finally:
-                result.close()
-            counted: Iterable = ((k, n) for (k,), n in found.items())
-        else:
-            counted = _hashed_groups(connection, self._select(key, func.count()).group_by(key))
-        moment = self._moment(connection.dialect)
-        for text, n in counted:
-            jurisdiction, code, *rest = text.split(SEPARATOR, 2)
-            if code != PASSED and not code.startswith(LIMITED):
-                yield (jurisdiction, ANY_ZONE, SEPARATOR.join([code, *rest]), NO_LIMITS), n
-                continue
-            zone, cap, paused, raw = rest[0].split(SEPARATOR, 3)
-            limits = (raw or None, int(cap) if cap else None, moment(paused) if paused else None)
-            yield (jurisdiction, zone, code, limits), n
+        key = self._key().label(KEY)
+        if self.dialect != "sqlite":
+            return _hashed_groups(connection, self._select(key, func.count()).group_by(key))
+        result = connection.execute(self._select(key))
+        try:
+            found = Counter(result.cursor)
+        finally:
+            result.close()
+        return [(text, n) for (text,), n in found.items()]
 
-    def _moment(self, dialect) -> Callable[[str], datetime]:
-        """How a pause in its key text form becomes the aware datetime the column returns."""
+    def parse(self, key: str) -> Class:
+        """The class a key stands for: jurisdiction, time zone, reason code, own limits and
+        the counted send times (only for :data:`TIMED`).
+
+        A denial's key starts with its branch's mark (the branch's own representative
+        jurisdiction decides it: every jurisdiction of a branch has the same policy), a
+        survivor's with their jurisdiction; survivor codes, unlike denial codes, start with ``~``.
+        """
+        first, code, *rest = key.split(SEPARATOR, 2)
+        if not code.startswith(SURVIVED):
+            jurisdiction = rest[0] if rest else self._parts[int(first[1:])][1].jurisdiction
+            return jurisdiction, ANY_ZONE, code, NO_LIMITS, ()
+        zone, cap, paused, sent, raw = rest[0].split(SEPARATOR, 4)
+        moment = self._moment
+        limits = (raw or None, int(cap) if cap else None, moment(paused) if paused else None)
+        sends = tuple(moment(text) for text in sent.split(",")) if sent else ()
+        return first, zone, code, limits, sends
+
+    def _time_reader(self, session: Session) -> Callable[[str], datetime]:
+        """How a timestamp in its key text form becomes the aware datetime its column returns."""
         if self.dialect == "sqlite":  # the stored text, converted by the column's own type
-            return driver_value_reader(self._limits[2].type, dialect)
+            paused = self.lookups.preferences.paused_until
+            return driver_value_reader(paused.type, session.get_bind().dialect)
         return lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC)
 
-    def _paused_text(self) -> ColumnElement[str]:
-        paused = self._limits[2]
+    def _time_text(self, column: ColumnElement[datetime]) -> ColumnElement[str]:
+        """A timestamp column as key text: the stored text on SQLite, UTC text on PostgreSQL."""
         if self.dialect == "sqlite":
-            return cast(paused, String)
-        return func.to_char(func.timezone("UTC", paused), _text(UTC_TEXT))
+            return cast(column, String)
+        return func.to_char(func.timezone("UTC", column), _text(UTC_TEXT))
 
     def _key(self) -> ColumnElement[str]:
         """The class key of each candidate (see the module docstring)."""
-        raw, cap, _ = self._limits
+        own = self.lookups.preferences
         sep = _text(SEPARATOR)
+        paused = _or_empty(case((own.paused_until > self._at, self._time_text(own.paused_until))))
+        windows = _or_empty(func.nullif(own.windows_json, _text("[]")))
+        sends = _or_empty(self.lookups.send_times(self._time_text))
+        place = Customer.jurisdiction + sep
 
-        def survivor(code: ColumnElement[str]) -> ColumnElement[str]:
-            own = (
-                func.coalesce(cast(cap, String), _text("")) + sep
-                + func.coalesce(self._paused_text(), _text("")) + sep
-                + func.coalesce(raw, _text(""))
+        def survivor(timed: ColumnElement[bool]) -> ColumnElement[str]:
+            return case(
+                (timed, place + _text(TIMED) + sep + Customer.timezone + sep
+                 + _or_empty(cast(own.weekly_cap, String)) + sep + paused + sep + sends + sep
+                 + windows),
+                (own.customer_id.is_(None),
+                 place + _text(PASSED) + sep + Customer.timezone + sep + sep + sep + sep),
+                else_=(place + _text(PASSED) + sep + Customer.timezone + sep
+                       + _or_empty(cast(case((own.weekly_cap < 1, own.weekly_cap)), String))
+                       + sep + paused + sep + sep + windows),
             )  # fmt: skip
-            return code + sep + Customer.timezone + sep + own
 
-        return Customer.jurisdiction + sep + self._reason(survivor)
+        marks = [f"{BRANCH}{i}{SEPARATOR}" for i in range(len(self._parts))]
+        return reason_column(self._parts, self.lookups, self._threshold, survivor, marks)
 
 
 def _hashed_groups(connection: Connection, grouped: Select) -> list:
@@ -154,17 +193,16 @@ def _hashed_groups(connection: Connection, grouped: Select) -> list:
     The planner cannot know how few classes there are (it assumes one per candidate), so it
     would sort a million keys instead of hashing them into a few thousand groups, and it
     prices the rows the workers hand over so high that it keeps the whole statement on one
-    core (every lookup is a join, so a parallel plan shares each hash table among the
-    workers). For this one statement, sorting is off and handing rows over is free; the
-    previous settings are restored after it (should it fail, the transaction is aborted and
-    its rollback restores them).
+    core. For this one statement, sorting is off and handing rows over is free; the previous
+    settings are restored after it (should it fail, the transaction is aborted and its
+    rollback restores them).
     """
     names = ", ".join(f"current_setting('{name}')" for name in GROUPING_PLAN)
     before = connection.exec_driver_sql(f"SELECT {names}").one()
     _set_local(connection, GROUPING_PLAN)
     rows = connection.execute(grouped).all()
     _set_local(connection, dict(zip(GROUPING_PLAN, before, strict=True)))
-    return rows
+    return [tuple(row) for row in rows]
 
 
 def _set_local(connection: Connection, settings: dict[str, str]) -> None:

@@ -1,26 +1,35 @@
 """The engine's :class:`~app.policy.prefilter.Prefilter` translated into SQL.
 
 :func:`reason_column` gives, for every candidate customer, a *reason code*: a ``CASE`` over
-every prefilter field in the engine's rule order, so that the first failing rule is found by
-the database. A code is the rule id, or the rule id and a detail that changes the engine's
-message (``lawful_basis:withdrawn``, ``suppression:*``, ``data_minimisation:first_name,``);
-:data:`PASSED` means every prefilter rule passed. A missing consent row is status ``none``.
-
-The Python rules (pause, cap, quiet hours, windows) read only the customer's time zone,
-preferences and recent sends. Survivors (every prefilter rule passed) get :data:`PASSED` unless
-their count of recent sends may reach their weekly limit
-(:func:`~app.policy.lookups.send_limit`): then
-:data:`LIMITED` and their id, so only they are decided on their own send times. The others are
-classed by (jurisdiction, time zone, their own limits), which the audience query selects
-beside the code (:class:`~app.policy.lookups.Lookups`), and each class is decided once.
-Every table beside the customer's row is read through a :class:`~app.policy.lookups.Lookups`.
+every prefilter field in the engine's rule order, one per policy, so that the first failing
+rule is found by the database. A code is the rule id, or the rule id and a detail that changes
+the engine's message (``lawful_basis:withdrawn``, ``suppression:*``,
+``data_minimisation:first_name,``). A missing consent row is status ``none``. Customers who
+pass every prefilter rule (survivors) get the code their caller builds instead, from whether
+their recent sends may reach their weekly limit (:func:`~app.policy.lookups.send_limit`): the
+rules left (pause, cap, quiet hours, windows) read only their time zone, own limits and, then,
+those sends (:mod:`app.policy.audience_query`). Every table beside the customer's row is read
+through a :class:`~app.policy.lookups.Lookups`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, not_, or_, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    String,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    true,
+)
 
 from app.ledger.models import ConsentState
 from app.policy.facts_db import VERIFIED_COLUMNS
@@ -29,12 +38,9 @@ from app.policy.policyset import PolicySet
 from app.policy.prefilter import Prefilter
 from app.vault.models import Customer
 
-#: Reason code of a customer who passed every prefilter rule and whose recent sends cannot
-#: reach their weekly limit (decided by class: jurisdiction, time zone and their own limits).
-PASSED = "~passed"
-#: Reason code prefix of a survivor whose recent send times must be read (followed by the
-#: customer's id, so that each is a class of one).
-LIMITED = "~limited:"
+#: Separates a branch's mark, the denial code and, for a branch denying everyone, the
+#: customer's jurisdiction (a control character no code contains).
+DETAIL = "\x1f"
 #: Jurisdiction that no policy claims (for the prefilter of unclaimed jurisdictions).
 UNCLAIMED = "?"
 
@@ -67,20 +73,27 @@ def _unshared_codes(prefilter: Prefilter, lookups: Lookups) -> list[When]:
     return [(or_(*(not_(found) for found in shared.values())), detail)]
 
 
-def _status() -> ColumnElement[str]:
-    return func.coalesce(ConsentState.status, _text("none"))
+def _status_in(statuses: frozenset[str]) -> ColumnElement[bool]:
+    """Whether the consent status is one of ``statuses``, where a missing row has the status
+    ``none``; never null, so that its negation denies a customer without a row too."""
+    status = ConsentState.status
+    if "none" in statuses:
+        return or_(status.is_(None), status.in_(sorted(statuses)))
+    return and_(status.is_not(None), status.in_(sorted(statuses))) if statuses else false()
 
 
 def _consent_codes(prefilter: Prefilter, lookups: Lookups) -> list[When]:
-    status = _status()
+    # A missing row compares false with any status, as the status ``none`` would.
+    status = ConsentState.status
     basis = or_(
-        status.in_(sorted(prefilter.required_consent_statuses)),
+        _status_in(prefilter.required_consent_statuses),
         and_(
             Customer.customer_since.is_not(None),
-            status.in_(sorted(prefilter.soft_opt_in_statuses)),
+            _status_in(prefilter.soft_opt_in_statuses),
         ),
     )
-    whens: list[When] = [(not_(basis), _text("lawful_basis:") + status)]
+    named = func.coalesce(status, _text("none"))
+    whens: list[When] = [(not_(basis), _text("lawful_basis:") + named)]
     granted = status == "granted"
     at, after = prefilter.at, prefilter.consent_granted_after
     if prefilter.check_consent_expiry:
@@ -135,29 +148,15 @@ def _data_minimisation(prefilter: Prefilter, lookups: Lookups) -> list[When]:
     return _unshared_codes(prefilter, lookups)
 
 
-#: The prefilter rules in engine order: (what makes two prefilters agree on the rule, the
-#: ``WHEN`` clauses it adds, given the statement's lookups).
-#: Prefilters whose keys are equal produce the same clauses.
-RULES: tuple[
-    tuple[Callable[[Prefilter], object], Callable[[Prefilter, Lookups], list[When]]], ...
-] = (
-    (lambda p: p.exclude_objected, _objection),
-    (lambda p: "*" in p.excluded_suppressions, _suppression_all),
-    (lambda p: p.excluded_suppressions - {"*"}, _suppression),
-    (lambda p: p.minimum_age, _minimum_age),
-    (
-        lambda p: (
-            p.required_consent_statuses,
-            p.soft_opt_in_statuses,
-            p.check_consent_expiry,
-            p.consent_granted_after,
-            p.check_double_opt_in,
-            p.require_confirmed,
-        ),
-        _consent_codes,
-    ),
-    (lambda p: p.require_verified_channel, _channel_address),
-    (lambda p: (p.disallowed_template_fields, p.required_shared_fields), _data_minimisation),
+#: The ``WHEN`` clauses of each prefilter rule, in engine order.
+RULES: tuple[Callable[[Prefilter, Lookups], list[When]], ...] = (
+    _objection,
+    _suppression_all,
+    _suppression,
+    _minimum_age,
+    _consent_codes,
+    _channel_address,
+    _data_minimisation,
 )
 
 
@@ -177,54 +176,52 @@ def branches(policy_set: PolicySet, prefilter_of) -> list[Branch]:
     return found
 
 
-def _in_branches(parts: list[Branch], chosen: list[int]) -> ColumnElement[bool]:
-    """Whether the customer's jurisdiction belongs to one of the ``chosen`` branches."""
-    if len(chosen) == len(parts):
-        return true()
-    if chosen[-1] == len(parts) - 1:  # the catch-all: every jurisdiction the others do not claim
-        others = [c for i, (codes, _) in enumerate(parts[:-1]) if i not in chosen for c in codes]
-        return Customer.jurisdiction.not_in(others)
-    return Customer.jurisdiction.in_([c for i in chosen for c in parts[i][0]])
+def _marked(code: ColumnElement[str], mark: str) -> ColumnElement[str]:
+    """``code`` behind ``mark``: one literal when the code is one, so that a denial's key costs
+    the database no concatenation at all."""
+    if isinstance(code, BindParameter) and isinstance(code.value, str):
+        return _text(mark + code.value)
+    return _text(mark) + code
+
+
+def _denial(prefilter: Prefilter, lookups: Lookups, mark: str) -> ColumnElement[str]:
+    """The code of the first prefilter rule a customer fails under one policy, behind
+    ``mark`` (null: none fails)."""
+    if prefilter.deny_all_rule is not None:
+        # The denial names the customer's own jurisdiction when no policy governs it.
+        return _text(mark + prefilter.deny_all_rule + DETAIL) + Customer.jurisdiction
+    whens = [
+        (condition, _marked(code, mark))
+        for rule in RULES
+        for condition, code in rule(prefilter, lookups)
+    ]
+    return case(*whens) if whens else null()
 
 
 def reason_column(
     parts: list[Branch],
     lookups: Lookups,
     threshold: int | None,
-    survivor: Callable[[ColumnElement[str]], ColumnElement[str]] | None = None,
+    survivor: Callable[[ColumnElement[bool]], ColumnElement[str]],
+    marks: Sequence[str],
 ) -> ColumnElement[str]:
     """The reason code of each customer under the policy governing their jurisdiction.
 
-    One ``CASE`` for every policy: each prefilter rule, in engine order, contributes its
-    clauses once for all the policies that apply it alike (guarded by the jurisdictions of
-    those policies only where they differ), so every lookup (suppressions, shared fields,
-    limits) appears once in the statement however many policies there are. Branches are
-    mutually exclusive by jurisdiction, so within one rule their order does not matter.
-    Survivors get :data:`LIMITED` and their id when their recent sends reach
-    :func:`~app.policy.lookups.send_limit` (``threshold``: the smallest weekly maximum a policy
-    sets), else
-    :data:`PASSED`; ``survivor``, when given, extends a survivor's code (with the columns
-    their class needs, computed for survivors only).
+    The customer's jurisdiction picks their policy's branch (the catch-all last), whose
+    ``CASE`` names the first prefilter rule they fail, behind the branch's mark
+    (``marks[i]``); a branch denying everyone adds :data:`DETAIL` and the customer's
+    jurisdiction. Every lookup is a column of the customer's own row or of the rows joined
+    to it, so repeating one in several branches costs nothing. Survivors get the code
+    ``survivor`` builds from whether their recent sends reach
+    :func:`~app.policy.lookups.send_limit` (``threshold``: the smallest weekly maximum a
+    policy sets); it is computed for survivors only.
     """
-    whens: list[When] = []
-    live = [i for i, (_, p) in enumerate(parts) if p.deny_all_rule is None]
-    denied: dict[str, list[int]] = {}
-    for i, (_, p) in enumerate(parts):
-        if p.deny_all_rule is not None:
-            denied.setdefault(p.deny_all_rule, []).append(i)
-    for rule_id, chosen in denied.items():
-        whens.append((_in_branches(parts, chosen), _text(rule_id)))
-    for key_of, clauses in RULES:
-        groups: dict[object, list[int]] = {}
-        for i in live:
-            groups.setdefault(key_of(parts[i][1]), []).append(i)
-        for chosen in groups.values():
-            # Customers of deny-all branches never get this far: no guard needed for them.
-            guard = _in_branches(parts, chosen) if len(chosen) < len(live) else None
-            for condition, code in clauses(parts[chosen[0]][1], lookups):
-                whens.append((condition if guard is None else and_(guard, condition), code))
-    timed = lookups.sends_reach(threshold)
-    code = case((timed, _text(LIMITED) + cast(Customer.id, String)), else_=_text(PASSED))
-    if survivor is not None:
-        code = survivor(code)
-    return case(*whens, else_=code) if whens else code
+    *claimed, (_, fallback) = parts
+    denial = _denial(fallback, lookups, marks[-1])
+    if claimed:
+        branch = [
+            (Customer.jurisdiction.in_(codes), _denial(p, lookups, mark))
+            for (codes, p), mark in zip(claimed, marks, strict=False)
+        ]
+        denial = case(*branch, else_=denial)
+    return func.coalesce(denial, survivor(lookups.sends_reach(threshold)))

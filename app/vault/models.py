@@ -46,6 +46,10 @@ class Customer(UserMixin, db.Model):
     customer_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Summaries of the customer's suppressions and sharing choices for the audience query,
+    #: kept by database triggers and never written here (see :mod:`app.vault.summaries`).
+    suppressed_on: Mapped[str] = mapped_column(Text, server_default=",", deferred=True)
+    shared_for: Mapped[str] = mapped_column(Text, server_default=",", deferred=True)
 
     kind = "customer"
     role = "customer"

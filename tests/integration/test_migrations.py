@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
@@ -56,3 +57,75 @@ def test_every_ledger_table_is_guarded(app):
                 f"{t}_no_truncate" for t in APPEND_ONLY
             }
     assert expected <= names
+
+
+@pytest.fixture
+def empty_database_url(engine_name, tmp_path):
+    """A database with no schema at all, for stepping through migrations."""
+    if engine_name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'steps.sqlite3'}"
+        return
+    from tests.conftest import PG_URL
+
+    server = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = "assenso_migration_steps"
+    with server.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield str(server.url.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        server.dispose()
+
+
+def test_customer_summaries_are_filled_from_existing_rows_and_removed_again(
+    empty_database_url, tmp_path
+):
+    """Migration 0007 summarises the rows already there; its downgrade drops it cleanly."""
+    from flask_migrate import downgrade, upgrade
+
+    from app import create_app
+
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=empty_database_url,
+        SQLALCHEMY_BINDS={"keystore": f"sqlite:///{tmp_path / 'keys.sqlite3'}"},
+    )
+    with app.app_context():
+        upgrade(revision="0006_outbox_claim_order")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO customers (id, ref, alt_id, jurisdiction, timezone, language, "
+                    "email_verified, phone_verified, created_at) VALUES "
+                    "(1, 'r1', 'a1', 'IT', 'Europe/Rome', 'it', true, true, '2026-01-01'), "
+                    "(2, 'r2', 'a2', 'IT', 'Europe/Rome', 'it', true, true, '2026-01-01')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO sharing_choices (customer_id, field, purpose, shared, "
+                    "changed_at) VALUES (1, 'city', 'offers', true, '2026-01-01'), "
+                    "(1, 'first_name', 'offers', false, '2026-01-01')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO suppressions (customer_id, channel, reason, source, created_at) "
+                    "VALUES (1, 'email', 'bounce', 'test', '2026-01-01')"
+                )
+            )
+        upgrade()
+        summaries = "SELECT id, suppressed_on, shared_for FROM customers ORDER BY id"
+        with db.engine.connect() as connection:
+            rows = [tuple(row) for row in connection.execute(text(summaries))]
+        assert rows == [(1, ",email,", ",offers:city,"), (2, ",", ",")]
+        downgrade(revision="0006_outbox_claim_order")
+        with db.engine.begin() as connection:
+            columns = [c["name"] for c in sa_inspect(connection).get_columns("customers")]
+            assert "shared_for" not in columns and "suppressed_on" not in columns
+            connection.execute(text("DELETE FROM suppressions"))  # no trigger left to fire
+        upgrade()
+        db.engine.dispose()
