@@ -73,6 +73,9 @@ def identity(i: int) -> tuple:
 def population(n: int, seed: int = 11) -> dict[str, list[tuple]]:
     """Rows of every table for ``n`` customers (realistic shares of each situation)."""
     rng = random.Random(seed)
+    # Send times to the second and older history come from their own generator, so that the
+    # rest of the population is the one earlier runs measured.
+    clock = random.Random(seed + 1)
     rows: dict[str, list[tuple]] = {name: [] for name in TABLES}
     windows = ['[{"days":[0,1,2,3,4],"start":"09:00","end":"19:00"}]',
                '[{"days":[5,6],"start":"10:00","end":"12:00"}]']  # fmt: skip
@@ -114,8 +117,13 @@ def population(n: int, seed: int = 11) -> dict[str, list[tuple]]:
             ))  # fmt: skip
         if rng.random() < 0.15:
             for _ in range(rng.randint(1, 3)):
-                sent = AT - timedelta(hours=rng.randint(1, 160))
+                sent = AT - timedelta(hours=rng.randint(1, 160), seconds=clock.randrange(3600))
                 rows["send_log"].append((i, "email", "offers", False, sent))
+        # History outside the rolling week, as a platform that has been sending for a while
+        # holds: the frequency cap's lookups must not read it.
+        for _ in range(clock.choice((0, 1, 1, 2))):
+            sent = AT - timedelta(days=clock.randint(8, 90), seconds=clock.randrange(86400))
+            rows["send_log"].append((i, "email", "offers", clock.random() < 0.2, sent))
     return rows
 
 

@@ -34,6 +34,8 @@ class SendLog(db.Model):
     __tablename__ = "send_log"
     __table_args__ = (
         Index("ix_send_log_customer_channel_at", "customer_id", "channel", "sent_at"),
+        # The audience's rolling week: customers with many counted sends, from one range.
+        Index("ix_send_log_channel_window", "channel", "transactional", "sent_at", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(

@@ -103,7 +103,10 @@ class ConsentState(db.Model):
     """Current consent per customer, purpose and channel: a projection of the ledger."""
 
     __tablename__ = "consent_state"
-    __table_args__ = (Index("ix_consent_state_purpose_channel", "purpose", "channel", "status"),)
+    __table_args__ = (
+        Index("ix_consent_state_purpose_channel", "purpose", "channel", "status"),
+        {"sqlite_with_rowid": False},  # clustered on its key on SQLite (one B-tree per lookup)
+    )
 
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True

@@ -57,6 +57,7 @@ class VerificationResult:
 #: connection's large cache, and filling it would make the verifier's memory grow with the
 #: ledger up to the cache's size (64 MiB).
 VERIFY_CACHE_KIB = 2048
+VERIFY_SETTINGS = {"cache_size": -VERIFY_CACHE_KIB, "mmap_size": 0}
 
 _EVENTS_SQL = "SELECT " + ", ".join(RECORD_COLUMNS) + ", leaf_hash FROM consent_events ORDER BY seq"
 _LEAVES_SQL = "SELECT idx, hash FROM merkle_nodes WHERE level = 0 ORDER BY idx"
@@ -191,18 +192,21 @@ def _check_checkpoints(session: Session, result: VerificationResult, checkpoints
 
 @contextmanager
 def _small_page_cache(session: Session) -> Iterator[None]:
-    """On SQLite, the connection's page cache is :data:`VERIFY_CACHE_KIB` while verifying
-    (flat memory whatever the ledger's size); the previous size is restored after."""
+    """On SQLite, the connection's page cache is :data:`VERIFY_CACHE_KIB` and nothing is
+    memory-mapped while verifying (flat memory whatever the ledger's size: a mapped page read
+    once stays counted in the process's resident size); both settings are restored after."""
     if session.get_bind().dialect.name != "sqlite":
         yield
         return
     dbapi = session.connection().connection.dbapi_connection
-    before = dbapi.execute("PRAGMA cache_size").fetchone()[0]
-    dbapi.execute(f"PRAGMA cache_size=-{VERIFY_CACHE_KIB}")
+    before = {name: dbapi.execute(f"PRAGMA {name}").fetchone()[0] for name in VERIFY_SETTINGS}
+    for name, value in VERIFY_SETTINGS.items():
+        dbapi.execute(f"PRAGMA {name}={value}")
     try:
         yield
     finally:
-        dbapi.execute(f"PRAGMA cache_size={int(before)}")
+        for name, value in before.items():
+            dbapi.execute(f"PRAGMA {name}={int(value)}")
 
 
 def verify_ledger(

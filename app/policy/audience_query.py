@@ -169,18 +169,22 @@ class AudienceQuery:
         paused = _or_empty(case((own.paused_until > self._at, self._time_text(own.paused_until))))
         windows = _or_empty(func.nullif(own.windows_json, _text("[]")))
         sends = _or_empty(self.lookups.send_times(self._time_text))
-        place = Customer.jurisdiction + sep
+        timed_head = (
+            Customer.jurisdiction + _text(SEPARATOR + TIMED + SEPARATOR) + Customer.timezone
+        )
+        passed_head = (
+            Customer.jurisdiction + _text(SEPARATOR + PASSED + SEPARATOR) + Customer.timezone
+        )
 
         def survivor(timed: ColumnElement[bool]) -> ColumnElement[str]:
+            # Adjacent literals are written as one: each concatenation costs per candidate.
             return case(
-                (timed, place + _text(TIMED) + sep + Customer.timezone + sep
-                 + _or_empty(cast(own.weekly_cap, String)) + sep + paused + sep + sends + sep
-                 + windows),
-                (own.customer_id.is_(None),
-                 place + _text(PASSED) + sep + Customer.timezone + sep + sep + sep + sep),
-                else_=(place + _text(PASSED) + sep + Customer.timezone + sep
+                (timed, timed_head + sep + _or_empty(cast(own.weekly_cap, String)) + sep + paused
+                 + sep + sends + sep + windows),
+                (own.customer_id.is_(None), passed_head + _text(SEPARATOR * 4)),
+                else_=(passed_head + sep
                        + _or_empty(cast(case((own.weekly_cap < 1, own.weekly_cap)), String))
-                       + sep + paused + sep + sep + windows),
+                       + sep + paused + _text(SEPARATOR * 2) + windows),
             )  # fmt: skip
 
         marks = [f"{BRANCH}{i}{SEPARATOR}" for i in range(len(self._parts))]

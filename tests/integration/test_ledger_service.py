@@ -215,15 +215,15 @@ def test_an_event_inserted_out_of_band_is_detected(session):
     assert not result.ok and result.first_bad_seq == 6
 
 
-def test_verification_leaves_the_connection_page_cache_as_it_was(session):
+def test_verification_leaves_the_connection_settings_as_they_were(session):
     _ledger_with_checkpoint(session)
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         pytest.skip("the page cache setting is SQLite's")
-    read = "PRAGMA cache_size"
-    before = connection.exec_driver_sql(read).scalar()
+    settings = ("PRAGMA cache_size", "PRAGMA mmap_size")
+    before = [connection.exec_driver_sql(read).scalar() for read in settings]
     assert verify.verify_ledger(session).ok
-    assert connection.exec_driver_sql(read).scalar() == before
+    assert [connection.exec_driver_sql(read).scalar() for read in settings] == before
 
 
 def test_verify_command_exits_non_zero_and_names_the_entry(session, runner):
