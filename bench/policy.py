@@ -8,9 +8,9 @@ Sections, each a function returning its RESULT lines:
 1. ``bench_decisions``: single-customer decisions per second on one core, on pre-loaded
    facts: the allow path with every rule applied, and a realistic mix (allow, deny and
    defer). Target: at least 200,000 decisions/s.
-2. Audience resolution (to be added as a second function, ``bench_audience``, once the
-   database models exist): resolve an audience of 1,000,000 customers with the prefilter
-   pushed into SQL and ``decide_many`` on the survivors. Add it to ``SECTIONS`` below.
+2. ``bench_audience`` (bench/policy_audience.py): an audience of 1,000,000 customers on
+   SQLite and PostgreSQL, every candidate decided and streamed, counted per reason, against
+   a bare COUNT of the same consent rows. Target: at most 3 s, within 10x of the COUNT.
 """
 
 from __future__ import annotations

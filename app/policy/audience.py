@@ -12,7 +12,8 @@ candidate fails, and gives every candidate the key of their class
   (read in the same statement).
 
 :func:`resolve_audience` yields ``(customer_id, decision)`` for every candidate (a campaign run
-records denials too), reading only the id and key of each from the database driver;
+records denials too), reading only the id and key of each from the database driver
+(:mod:`app.policy.audience_rows`);
 :func:`count_audience` counts the classes and returns counts per ``(outcome, rule_id)``, for
 forecasts.
 """
@@ -25,8 +26,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.models_base import dialect_name
 from app.policy.audience_query import PASSED, TIMED, AudienceQuery, CandidateFilter, Limits
+from app.policy.audience_rows import audience_batches, tune
 from app.policy.decision import Decision
 from app.policy.engine import policy_error
 from app.policy.facts import Intent
@@ -35,8 +36,6 @@ from app.policy.policyset import PolicySet
 from app.policy.representatives import Representatives
 
 Counts = Counter[tuple[str, str]]
-#: PostgreSQL memory per hash for an audience query (see :func:`_tune`).
-AUDIENCE_WORK_MEM = "128MB"
 #: Keys whose decision :func:`resolve_audience` keeps: classes are few, but a filter, a policy
 #: or survivors' own send times can make them many.
 KEYS_KEPT = 65536
@@ -66,32 +65,6 @@ def _class_decision(query: AudienceQuery, deciders: Representatives, key: str) -
     return deciders.denial(jurisdiction, zone, code)
 
 
-def _batches(session: Session, query: AudienceQuery, size: int) -> Iterator[list]:
-    """The driver's ``(id, key)`` rows, ``size`` at a time, streamed.
-
-    SQLite steps through the statement as rows are fetched. PostgreSQL reads a server-side
-    cursor: SQLAlchemy's streamed result holds back the first row it fetched (its buffer), so
-    the first batch comes through the result, which empties that buffer, and the rest from the
-    driver's cursor (making a result row of each cost a third of a million-customer stream).
-    """
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    options = {} if sqlite else {"stream_results": True}
-    result = connection.execute(query.rows(), execution_options=options)
-    try:
-        if not sqlite:
-            first = result.fetchmany(size)
-            if first:
-                yield [tuple(row) for row in first]
-            if len(first) < size:
-                return
-        fetch = result.cursor.fetchmany
-        while rows := fetch(size):
-            yield rows
-    finally:
-        result.close()
-
-
 def resolve_audience(
     session: Session,
     *,
@@ -112,9 +85,8 @@ def resolve_audience(
     intent = _intent(purpose, channel, at, template_fields, transactional)
     deciders = Representatives(policy_set, intent)
     query = AudienceQuery(session, deciders, candidate_filter)
-    _tune(session)
     known: dict[str, Decision] = {}
-    for batch in _batches(session, query, batch_size):
+    for batch in audience_batches(session, query.rows(), batch_size):
         for cid, key in batch:
             found = known.get(key)
             if found is None:
@@ -144,26 +116,12 @@ def count_audience(
     intent = _intent(purpose, channel, at, template_fields, transactional)
     deciders = Representatives(policy_set, intent)
     audience = AudienceQuery(session, deciders, candidate_filter)
-    _tune(session)
+    tune(session.connection())
     counts: Counts = Counter()
     for key, n in audience.classes(session):
         decision = _class_decision(audience, deciders, key)
         counts[decision.outcome, decision.rule_id] += n
     return counts
-
-
-def _tune(session: Session) -> None:
-    """Settings for one audience query, for the rest of the transaction (PostgreSQL).
-
-    Lookups are hashed once per query, which PostgreSQL only plans when the hash fits in
-    ``work_mem``; with the 4 MB default, audiences of a million customers fell back to a
-    sub-plan scanned again for each row. JIT compilation of the long ``CASE`` cost more than
-    it saved.
-    """
-    if dialect_name(session) == "postgresql":
-        connection = session.connection()
-        connection.exec_driver_sql(f"SET LOCAL work_mem = '{AUDIENCE_WORK_MEM}'")
-        connection.exec_driver_sql("SET LOCAL jit = off")
 
 
 def _active_policies() -> PolicySet:
