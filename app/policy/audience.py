@@ -58,10 +58,20 @@ def _survivor(deciders: Representatives, jurisdiction, zone, limits: Limits, sen
 
 
 def _class_decision(query: AudienceQuery, deciders: Representatives, key: str) -> Decision:
-    """The decision of every candidate with ``key``."""
-    jurisdiction, zone, code, limits, sends = query.parse(key)
-    if code in (PASSED, TIMED):
-        return _survivor(deciders, jurisdiction, zone, limits, sends)
+    """The decision of every candidate with ``key``.
+
+    A survivor's send times are read (parsed) only when there are as many as their weekly
+    limit: fewer can never defer them (see :meth:`Representatives.limited`).
+    """
+    jurisdiction, zone, code, limits, sent = query.parse(key)
+    if code == PASSED:
+        return _survivor(deciders, jurisdiction, zone, limits)
+    if code == TIMED:
+        limit = deciders.weekly_limit(jurisdiction, limits[1])
+        many = bool(sent) and limit is not None and sent.count(",") + 1 >= limit
+        return _survivor(
+            deciders, jurisdiction, zone, limits, query.send_times(sent) if many else ()
+        )
     return deciders.denial(jurisdiction, zone, code)
 
 

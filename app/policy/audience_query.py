@@ -51,9 +51,9 @@ from app.vault.models import Customer
 CandidateFilter = Callable[[Select], Select]
 #: A survivor's own limits as stored: (windows_json, weekly_cap, paused_until).
 Limits = tuple[str | None, int | None, datetime | None]
-#: (jurisdiction, time zone, reason code, own limits, counted send times): candidates of one
-#: class share a decision.
-Class = tuple[str, str, str, Limits, tuple[datetime, ...]]
+#: (jurisdiction, time zone, reason code, own limits, counted send times as text): candidates
+#: of one class share a decision.
+Class = tuple[str, str, str, Limits, str]
 #: Label of the key column.
 KEY = "audience_class_key"
 #: Separates the parts of a key (a control character no part contains, except the contact
@@ -133,7 +133,7 @@ class AudienceQuery:
 
     def parse(self, key: str) -> Class:
         """The class a key stands for: jurisdiction, time zone, reason code, own limits and
-        the counted send times (only for :data:`TIMED`).
+        the counted send times as text (only for :data:`TIMED`; see :meth:`send_times`).
 
         A denial's key starts with its branch's mark (the branch's own representative
         jurisdiction decides it: every jurisdiction of a branch has the same policy), a
@@ -142,12 +142,15 @@ class AudienceQuery:
         first, code, *rest = key.split(SEPARATOR, 2)
         if not code.startswith(SURVIVED):
             jurisdiction = rest[0] if rest else self._parts[int(first[1:])][1].jurisdiction
-            return jurisdiction, ANY_ZONE, code, NO_LIMITS, ()
+            return jurisdiction, ANY_ZONE, code, NO_LIMITS, ""
         zone, cap, paused, sent, raw = rest[0].split(SEPARATOR, 4)
+        limits = (raw or None, int(cap) if cap else None, self._moment(paused) if paused else None)
+        return first, zone, code, limits, sent
+
+    def send_times(self, sent: str) -> tuple[datetime, ...]:
+        """The send times of a key's text (comma-separated timestamps)."""
         moment = self._moment
-        limits = (raw or None, int(cap) if cap else None, moment(paused) if paused else None)
-        sends = tuple(moment(text) for text in sent.split(",")) if sent else ()
-        return first, zone, code, limits, sends
+        return tuple(moment(text) for text in sent.split(",")) if sent else ()
 
     def _time_reader(self, session: Session) -> Callable[[str], datetime]:
         """How a timestamp in its key text form becomes the aware datetime its column returns."""

@@ -37,9 +37,19 @@ class Representatives:
         self.policy_set, self.intent = policy_set, intent
         self._cache: dict[tuple[str, str, str], Decision] = {}
         self._limits_cache: dict[tuple, Decision] = {}
+        self._passing_cache: dict[tuple[str, str], dict[str, Any]] = {}
+        self._limit_cache: dict[tuple[str, int | None], int | None] = {}
 
     def _passing(self, jurisdiction: str, timezone: str) -> dict[str, Any]:
-        """Facts passing every prefilter rule of any policy for this intent."""
+        """Facts passing every prefilter rule of any policy for this intent (built once per
+        place; nothing changes the values, and each use makes a dict of its own)."""
+        key = (jurisdiction, timezone)
+        found = self._passing_cache.get(key)
+        if found is None:
+            found = self._passing_cache[key] = self._built_passing(jurisdiction, timezone)
+        return found
+
+    def _built_passing(self, jurisdiction: str, timezone: str) -> dict[str, Any]:
         intent = self.intent
         consent = ConsentFact("granted", intent.at, None, "consent", True)
         return {
@@ -137,7 +147,7 @@ class Representatives:
         ``limit`` most recent (see :meth:`limited`)."""
         if not sends:
             return ()
-        limit = self._weekly_limit(jurisdiction, weekly_cap)
+        limit = self.weekly_limit(jurisdiction, weekly_cap)
         if limit is None or len(sends) < limit:
             return ()
         return tuple(sorted(sends)[-limit:])
@@ -155,8 +165,14 @@ class Representatives:
                     found.append(limit)
         return min(found, default=None)
 
-    def _weekly_limit(self, jurisdiction: str, weekly_cap: int | None) -> int | None:
+    def weekly_limit(self, jurisdiction: str, weekly_cap: int | None) -> int | None:
         """The positive weekly limit the frequency cap applies, or ``None`` (sends ignored)."""
+        key = (jurisdiction, weekly_cap)
+        if key not in self._limit_cache:
+            self._limit_cache[key] = self._computed_limit(jurisdiction, weekly_cap)
+        return self._limit_cache[key]
+
+    def _computed_limit(self, jurisdiction: str, weekly_cap: int | None) -> int | None:
         intent = self.intent
         plan = resolve(self.policy_set, jurisdiction, intent.purpose, intent.channel)
         if not isinstance(plan, Plan) or all(r != "frequency_cap" for r, _ in plan.defer_checks):
