@@ -10,7 +10,9 @@ then times, in the same run:
   decision for every candidate, every rule applied, streamed, and counted per reason as it
   comes. This is ``audience_1m_s_<database>`` and the ratio to the baseline;
 * ``count_audience``, the forecasts' path: the counts per reason alone (classes counted in
-  SQL), reported as ``audience_counts_1m_s_<database>``; both must agree.
+  SQL), reported as ``audience_counts_1m_s_<database>``; both must agree;
+* the floor: every candidate's id streamed through the driver with no rule at all, reported
+  as ``audience_ids_floor_vs_count_<database>`` (its ratio to the baseline).
 """
 
 from __future__ import annotations
@@ -212,6 +214,19 @@ def check_summaries(engine: Engine) -> None:
     print(f"  summaries checked against the rows in {time.perf_counter() - start:.1f} s")
 
 
+def ids_only(engine: Engine) -> int:
+    """Stream every candidate's id and nothing else, through the driver, as the audience
+    streams its rows: what any streamed decision per candidate costs at the least."""
+    from sqlalchemy import select
+
+    from app.policy.audience_rows import driver_batches
+    from app.vault.models import Customer
+
+    with engine.connect() as connection:
+        query = select(Customer.id).where(Customer.erased_at.is_(None))
+        return sum(len(rows) for rows in driver_batches(connection, query, 5000))
+
+
 def best_of(label: str, runs: int, work: Callable[[], object]) -> tuple[float, object]:
     """The fastest of ``runs`` timings of ``work`` and its last result."""
     best, result = float("inf"), None
@@ -235,6 +250,7 @@ def measure(engine: Engine, name: str, n: int) -> list[str]:
     with Session(engine) as session:
         base, rows = best_of("bare COUNT", 5, lambda: session.execute(count_sql).scalar())
         print(f"  consent rows counted: {rows:,}", flush=True)
+        floor, _ = best_of("every candidate's id, no rule (floor)", 3, lambda: ids_only(engine))
         spent, counts = best_of(
             "count_audience", 3, lambda: count_audience(session, **intent, policy_set=policy_set)
         )
@@ -259,6 +275,7 @@ def measure(engine: Engine, name: str, n: int) -> list[str]:
         f"RESULT audience_1m_s_{name} {listed * scale:.2f} s",
         f"RESULT audience_vs_count_{name} {listed / base:.1f} ratio",
         f"RESULT audience_counts_1m_s_{name} {spent * scale:.2f} s",
+        f"RESULT audience_ids_floor_vs_count_{name} {floor / base:.1f} ratio",
     ]
 
 
