@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import event
 
+from app import sqlite_wal
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 
 SQLITE_CACHE_KIB = 65536
 # Pages of write-ahead log before a commit also checkpoints it into the database file
 # (SQLite's default is 1,000). Each checkpoint syncs the file; at the default a single consent
 # change (about a dozen pages) paid for one every ~80 commits. 8,192 pages of 4 KiB keep the
-# log under about 32 MiB.
+# log under about 32 MiB. A thread of app/sqlite_wal.py checkpoints file databases ten times a
+# second, so this limit is reached only when that thread cannot keep up or has stopped.
 SQLITE_WAL_AUTOCHECKPOINT = 8192
 # Reads of the database file go through a memory map of up to this size (SQLite's own limit
 # is just under 2 GiB) instead of a copy per page read: an audience of a million customers
@@ -34,6 +36,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT}")
     cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
+    # Commits no longer pay for the checkpoint (app/sqlite_wal.py).
+    sqlite_wal.attach(dbapi_connection)
+
+
+def _sqlite_closed(dbapi_connection, _record) -> None:
+    sqlite_wal.detach(dbapi_connection)
+
+
+def configure_sqlite(engine) -> None:
+    """Every connection of a SQLite ``engine`` gets the settings above; a file database gets
+    its write-ahead log checkpointed off the committing threads while connections are open."""
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "close", _sqlite_closed)
+    event.listen(engine, "close_detached", _sqlite_closed)
 
 
 def init_extensions(app: Flask) -> None:
@@ -44,7 +60,7 @@ def init_extensions(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
+                configure_sqlite(engine)
     migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

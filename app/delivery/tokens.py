@@ -1,11 +1,11 @@
 """Signed unsubscribe tokens: customer ref + purpose + channel, no personal data.
 
-A token is ``u2.<payload>.<tag>``: the payload is the base64url JSON
-``[customer_ref, purpose, channel, issued_at]`` (seconds), the tag the base64url
-HMAC-SHA256 of ``u2.<payload>`` under a key derived from the app's ``SECRET_KEY`` for this
-use alone. Tokens are valid for ``UNSUBSCRIBE_TOKEN_DAYS`` days (long: people unsubscribe from
-old messages). Every campaign message carries one, so making one must be cheap (a few
-microseconds; the generic itsdangerous serializer cost about 60 µs).
+A token is ``u2.<payload>.<tag>`` (:mod:`app.signed_tokens`) carrying
+``[customer_ref, purpose, channel, issued_at]``, tagged under a key derived from the app's
+``SECRET_KEY`` for unsubscribe links alone. Tokens are valid for ``UNSUBSCRIBE_TOKEN_DAYS``
+days (long: people unsubscribe from old messages). Every campaign message carries one, so
+making one must be cheap (a few microseconds; the generic itsdangerous serializer cost about
+60 µs).
 
 Links from messages sent before this format (itsdangerous, salt ``assenso.unsubscribe.v1``)
 are still honoured until they expire.
@@ -13,25 +13,19 @@ are still honoured until they expire.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from app import signed_tokens
 from app.delivery.settings import number
 from app.errors import InvalidInput
 
 _SALT = "assenso.unsubscribe.v1"
 _PREFIX = "u2."
 _KEY_LABEL = b"assenso.unsubscribe.v2"
-_CLOCK_SKEW = 300  # seconds a sending machine's clock may run ahead of the web server's
 
 
 class InvalidUnsubscribeToken(InvalidInput):
@@ -47,66 +41,28 @@ class UnsubscribeRequest:
     channel: str
 
 
-@lru_cache(maxsize=8)
-def _key(secret_key: str) -> bytes:
-    """The tag key: the secret key, narrowed to unsubscribe tokens (never used elsewhere)."""
-    return hmac.new(secret_key.encode(), _KEY_LABEL, hashlib.sha256).digest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _tag(key: bytes, signed: str) -> str:
-    return _b64(hmac.new(key, signed.encode("ascii"), hashlib.sha256).digest())
-
-
 def unsubscribe_token(
     customer_ref: str, purpose: str, channel: str, issued_at: int | None = None
 ) -> str:
     """A signed token for one-click unsubscribe from ``purpose`` on ``channel``."""
-    issued = int(time.time()) if issued_at is None else issued_at
-    payload = json.dumps([customer_ref, purpose, channel, issued], separators=(",", ":"))
-    signed = _PREFIX + _b64(payload.encode())
-    return f"{signed}.{_tag(_key(current_app.config['SECRET_KEY']), signed)}"
+    return signed_tokens.make(_PREFIX, _KEY_LABEL, [customer_ref, purpose, channel], issued_at)
 
 
 def read_unsubscribe_token(token: str) -> UnsubscribeRequest:
     """The request a token names; raises :class:`InvalidUnsubscribeToken` (a clear 400)."""
     max_age = number(current_app, "UNSUBSCRIBE_TOKEN_DAYS") * 86400
     if token.startswith(_PREFIX):
-        ref, purpose, channel, issued = _read_current(token)
-        age = time.time() - issued
-        if age > max_age:
-            raise InvalidUnsubscribeToken("This unsubscribe link has expired.")
-        if age < -_CLOCK_SKEW:
-            raise InvalidUnsubscribeToken("This unsubscribe link is not valid.")
+        try:
+            ref, purpose, channel = signed_tokens.read(_PREFIX, _KEY_LABEL, token, 3, max_age)
+        except signed_tokens.Expired:
+            raise InvalidUnsubscribeToken("This unsubscribe link has expired.") from None
+        except signed_tokens.Invalid:
+            raise InvalidUnsubscribeToken("This unsubscribe link is not valid.") from None
     else:
         ref, purpose, channel = _read_previous(token, max_age)
     if not all(isinstance(part, str) and part for part in (ref, purpose, channel)):
         raise InvalidUnsubscribeToken("This unsubscribe link is not valid.")
     return UnsubscribeRequest(ref, purpose, channel)
-
-
-def _read_current(token: str) -> tuple:
-    invalid = InvalidUnsubscribeToken("This unsubscribe link is not valid.")
-    signed, _, tag = token.rpartition(".")
-    if not tag.isascii() or not signed.isascii():
-        raise invalid
-    expected = _tag(_key(current_app.config["SECRET_KEY"]), signed)
-    if not hmac.compare_digest(expected, tag):
-        raise invalid
-    try:
-        values = json.loads(_unb64(signed.removeprefix(_PREFIX)))
-    except (ValueError, binascii.Error):
-        raise invalid from None
-    if not (isinstance(values, list) and len(values) == 4 and type(values[3]) is int):
-        raise invalid
-    return tuple(values)
 
 
 @lru_cache(maxsize=8)
