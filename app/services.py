@@ -41,13 +41,32 @@ def build_runtime(config) -> Runtime:
     from app.policy import load_policies
     from app.vault.keyring import KeyRing
 
+    policies = load_policies(config["POLICY_DIR"])
+    check_default_jurisdiction(config.get("DEFAULT_JURISDICTION", "EU"), policies)
     return Runtime(
         vault_keys=_parse("VAULT_KEYS", KeyRing.parse, config["VAULT_KEYS"]),
         blind_index_keys=_parse("BLIND_INDEX_KEYS", KeyRing.parse, config["BLIND_INDEX_KEYS"]),
         signing_key=_parse("LEDGER_SIGNING_KEY", load_private_key, config["LEDGER_SIGNING_KEY"]),
-        policies=load_policies(config["POLICY_DIR"]),
+        policies=policies,
         ledger_origin=config["LEDGER_ORIGIN"],
     )
+
+
+def check_default_jurisdiction(code: str, policies) -> None:
+    """Refuse a sign-up jurisdiction that is malformed or that no policy governs.
+
+    Every customer who signs up in the portal is placed in it; with no policy behind it the
+    engine would deny every message to them, a silent failure better caught at start.
+    """
+    if not isinstance(code, str) or len(code) != 2 or not code.isascii() or not code.isupper():
+        raise ConfigError(
+            f"ASSENSO_DEFAULT_JURISDICTION must be a two-letter code such as EU or IT, got {code!r}"
+        )
+    if policies.for_jurisdiction(code) is None:
+        raise ConfigError(
+            f"ASSENSO_DEFAULT_JURISDICTION {code!r} is governed by no policy file and there is "
+            "no default policy; add it to a policy's jurisdictions or name a covered one"
+        )
 
 
 def init_app(app: Flask) -> None:

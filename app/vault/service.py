@@ -6,6 +6,7 @@ actor, refuses fields the customer has not shared for that purpose, and writes t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
@@ -62,6 +63,19 @@ def validate_profile(values: Mapping[str, object]) -> dict[str, str]:
     return clean
 
 
+# ISO 3166-1 alpha-2, the form policy files name their jurisdictions in (policies/schema.json).
+_JURISDICTION = re.compile(r"[A-Z]{2}")
+
+
+def validate_settings(jurisdiction: str, timezone: str, language: str) -> tuple[str, str, str]:
+    """Check a customer's operational settings; raises ``InvalidInput`` naming the bad one."""
+    code = jurisdiction.strip().upper() if isinstance(jurisdiction, str) else ""
+    if not _JURISDICTION.fullmatch(code):
+        raise InvalidInput("Jurisdiction: use a two-letter ISO 3166-1 code such as IT or US.")
+    checked = validate_profile({"timezone": timezone or "-", "language": language or "-"})
+    return code, checked["timezone"], checked["language"]
+
+
 def register_customer(
     session: Session,
     *,
@@ -75,9 +89,11 @@ def register_customer(
 ) -> Customer:
     """Create a customer with a fresh data key and their encrypted profile.
 
-    Refuses a second account for the same e-mail address (found through the blind index).
+    Refuses a second account for the same e-mail address (found through the blind index), and
+    a jurisdiction, time zone or language that is not well formed.
     """
     clean = validate_profile({**(profile or {}), "email": email})
+    jurisdiction, timezone, language = validate_settings(jurisdiction, timezone, language)
     keys = runtime()
     with transaction(session):
         candidates = blind_index_candidates(keys.blind_index_keys, clean["email"])

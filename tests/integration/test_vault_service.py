@@ -68,6 +68,21 @@ def test_invalid_profile_values_are_refused_without_echoing_them(session):
     assert "phone" in str(caught.value)
 
 
+def test_malformed_jurisdiction_time_zone_or_language_is_refused_and_writes_nothing(session):
+    cases = [
+        ({"jurisdiction": "Italy"}, "Jurisdiction"),
+        ({"jurisdiction": ""}, "Jurisdiction"),
+        ({"timezone": "Mars/Olympus"}, "time zone"),
+        ({"language": "tlh"}, "language"),
+    ]
+    for settings, named in cases:
+        with pytest.raises(InvalidInput, match=f"(?i){named}"):
+            make_customer(session, email="settings@example.org", **settings)
+    assert session.scalar(select(func.count()).select_from(ProfileField)) == 0
+    customer = make_customer(session, email="settings@example.org", jurisdiction=" it ")
+    assert customer.jurisdiction == "IT"
+
+
 def test_rectification_keeps_the_previous_value_encrypted(session):
     customer = make_customer(session)
     service.update_field(session, customer, "city", "Brescia", actor="customer")

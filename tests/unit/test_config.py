@@ -75,3 +75,22 @@ def test_typed_settings_name_the_variable(monkeypatch):
 def test_unknown_environment_name_is_refused():
     with pytest.raises(ConfigError, match="ASSENSO_ENV must be one of"):
         config_for("staging")
+
+
+def test_default_jurisdiction_must_be_governed_by_a_policy(tmp_path):
+    from app.policy import load_policies
+    from app.services import check_default_jurisdiction
+
+    shipped = load_policies(config.BASE_DIR / "policies")
+    check_default_jurisdiction("EU", shipped)
+    check_default_jurisdiction("CH", shipped)  # the default policy governs it
+    for bad in ("eu", "EUR", "", None, "É1"):
+        with pytest.raises(ConfigError, match="must be a two-letter code"):
+            check_default_jurisdiction(bad, shipped)
+    policy = (config.BASE_DIR / "policies" / "us-can-spam.yaml").read_text()
+    (tmp_path / "us-can-spam.yaml").write_text(policy)
+    only_us = load_policies(tmp_path)
+    assert only_us.default is None
+    check_default_jurisdiction("US", only_us)
+    with pytest.raises(ConfigError, match="'IT' is governed by no policy file"):
+        check_default_jurisdiction("IT", only_us)
