@@ -10,7 +10,6 @@ import sys
 
 from app import create_app
 from app.policy.model import PolicyError
-from app.vault.errors import KeyConfigError
 from config import ConfigError
 
 
@@ -21,7 +20,7 @@ def _refuse(message: str) -> None:
 
 try:
     app = create_app()
-except (ConfigError, KeyConfigError) as exc:
+except ConfigError as exc:  # keys included: build_runtime reports them as ConfigError
     _refuse(str(exc))
 except PolicyError as exc:
     _refuse("the policy files are invalid:\n  " + "\n  ".join(exc.problems))

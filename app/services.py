@@ -58,7 +58,9 @@ def check_default_jurisdiction(code: str, policies) -> None:
     Every customer who signs up in the portal is placed in it; with no policy behind it the
     engine would deny every message to them, a silent failure better caught at start.
     """
-    if not isinstance(code, str) or len(code) != 2 or not code.isascii() or not code.isupper():
+    from app.policy.model import JURISDICTION_CODE
+
+    if not isinstance(code, str) or not JURISDICTION_CODE.fullmatch(code):
         raise ConfigError(
             f"ASSENSO_DEFAULT_JURISDICTION must be a two-letter code such as EU or IT, got {code!r}"
         )

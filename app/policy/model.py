@@ -6,6 +6,7 @@ JSON Schema and the semantic checks. Nothing here reads files or evaluates facts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
@@ -26,6 +27,9 @@ PROFILE_FIELDS: frozenset[str] = frozenset(
         "purchase_history",
     }
 )
+
+#: How jurisdictions are written: ISO 3166-1 alpha-2, as in policies/schema.json.
+JURISDICTION_CODE = re.compile(r"[A-Z]{2}")
 
 LAWFUL_BASES = ("consent", "legitimate_interest", "contract")
 MODELS = ("opt_in", "opt_out")

@@ -6,7 +6,6 @@ actor, refuses fields the customer has not shared for that purpose, and writes t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput
 from app.models_base import utcnow
+from app.policy.model import JURISDICTION_CODE
 from app.services import known_purposes, runtime
 from app.transaction import transaction
 from app.vault.blind_index import blind_index, blind_index_candidates
@@ -50,30 +50,28 @@ class CustomerErased(Conflict):
 
 def validate_profile(values: Mapping[str, object]) -> dict[str, str]:
     """Normalise every value; raises ``InvalidInput`` naming the field (never the value)."""
-    clean = {}
-    for name, value in values.items():
-        if value is None or value == "":
-            continue
-        try:
-            clean[name] = field_spec(name).normalise_and_validate(value)
-        except UnknownFieldError as exc:
-            raise InvalidInput(str(exc)) from None
-        except FieldValidationError as exc:
-            raise InvalidInput(f"{field_spec(name).label_en}: {exc.message}") from None
-    return clean
+    return {
+        name: _validate_field(name, value)
+        for name, value in values.items()
+        if value is not None and value != ""
+    }
 
 
-# ISO 3166-1 alpha-2, the form policy files name their jurisdictions in (policies/schema.json).
-_JURISDICTION = re.compile(r"[A-Z]{2}")
+def _validate_field(name: str, value: object) -> str:
+    try:
+        return field_spec(name).normalise_and_validate(value)
+    except UnknownFieldError as exc:
+        raise InvalidInput(str(exc)) from None
+    except FieldValidationError as exc:
+        raise InvalidInput(f"{field_spec(name).label_en}: {exc.message}") from None
 
 
 def validate_settings(jurisdiction: str, timezone: str, language: str) -> tuple[str, str, str]:
     """Check a customer's operational settings; raises ``InvalidInput`` naming the bad one."""
     code = jurisdiction.strip().upper() if isinstance(jurisdiction, str) else ""
-    if not _JURISDICTION.fullmatch(code):
+    if not JURISDICTION_CODE.fullmatch(code):
         raise InvalidInput("Jurisdiction: use a two-letter ISO 3166-1 code such as IT or US.")
-    checked = validate_profile({"timezone": timezone or "-", "language": language or "-"})
-    return code, checked["timezone"], checked["language"]
+    return code, _validate_field("timezone", timezone), _validate_field("language", language)
 
 
 def register_customer(
