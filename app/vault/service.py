@@ -28,6 +28,7 @@ from app.vault.models import (
     SharingChoice,
     VaultAccess,
 )
+from app.vault.settings import check_timezone
 
 
 class FieldNotShared(InvalidInput):
@@ -71,7 +72,7 @@ def validate_settings(jurisdiction: str, timezone: str, language: str) -> tuple[
     code = jurisdiction.strip().upper() if isinstance(jurisdiction, str) else ""
     if not JURISDICTION_CODE.fullmatch(code):
         raise InvalidInput("Jurisdiction: use a two-letter ISO 3166-1 code such as IT or US.")
-    return code, _validate_field("timezone", timezone), _validate_field("language", language)
+    return code, check_timezone(timezone), _validate_field("language", language)
 
 
 def register_customer(

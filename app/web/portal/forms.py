@@ -56,6 +56,13 @@ class LimitsForm(VersionedForm):
     submit = SubmitField(_l("Save contact limits"))
 
 
+class SettingsForm(VersionedForm):
+    """The customer's time zone, held once on the account; its choices come from the view."""
+
+    timezone = SelectField(_l("Time zone"), validate_choice=True)
+    submit = SubmitField(_l("Save my time zone"))
+
+
 class DeleteAccountForm(FlaskForm):
     """Erasure needs the password again."""
 

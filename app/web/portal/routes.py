@@ -1,6 +1,8 @@
-"""Portal pages: the overview and "My data" (fields, rectification, sharing per purpose)."""
+"""Portal pages: the overview and "My data" (fields, rectification, sharing, time zone)."""
 
 from __future__ import annotations
+
+from functools import cache
 
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -11,9 +13,10 @@ from app.portal import consents, profile
 from app.portal.contact import limits_of
 from app.vault.fields import FIELDS, SUPPORTED_LANGUAGES
 from app.vault.service import read_own_profile, sharing_matrix
+from app.vault.settings import Settings, change_settings, settings_of, time_zones
 from app.web.access import customer_required
 from app.web.portal import bp
-from app.web.portal.forms import VersionedForm
+from app.web.portal.forms import SettingsForm, VersionedForm
 from app.web.portal.rendering import (
     current_language,
     customer,
@@ -39,7 +42,28 @@ def home():
     )
 
 
-def _data_page(status: int = 200, errors: dict | None = None, submitted: dict | None = None):
+@cache
+def _zone_choices() -> list[tuple[str, str]]:
+    return [(zone, zone.replace("_", " ")) for zone in sorted(time_zones())]
+
+
+def _settings_form(me, formdata=None) -> SettingsForm:
+    """The settings form, showing the account's values unless a submission is given."""
+    current = settings_of(me)
+    if formdata is None:
+        form = SettingsForm(formdata=None, version=current.version, timezone=current.timezone)
+    else:
+        form = SettingsForm()
+    form.timezone.choices = _zone_choices()
+    return form
+
+
+def _data_page(
+    status: int = 200,
+    errors: dict | None = None,
+    submitted: dict | None = None,
+    settings_form: SettingsForm | None = None,
+):
     me = customer()
     values = read_own_profile(db.session, me)
     if submitted:
@@ -59,6 +83,7 @@ def _data_page(status: int = 200, errors: dict | None = None, submitted: dict | 
         labels={p: consents.purpose_label(me, p) for p, _ in profile.sharing_grid(me)},
         profile_form=VersionedForm(version=profile.profile_fingerprint(db.session, me)),
         sharing_form=VersionedForm(version=profile.sharing_fingerprint(db.session, me)),
+        settings_form=settings_form or _settings_form(me),
     )
 
 
@@ -110,3 +135,28 @@ def save_sharing():
         return _data_page(flash_problem(exc))
     flash(_("Your sharing choices are saved."), "success")
     return redirect(url_for("portal.data") + "#sharing")
+
+
+@bp.post("/data/settings")
+@customer_required
+def save_settings():
+    """Change the account's time zone, the one every decision uses (refused when stale)."""
+    me = customer()
+    form = _settings_form(me, request.form)
+    if not form.validate_on_submit():
+        if set(form.errors) - {"timezone"}:
+            flash(_("The form could not be read. Please reload the page and try again."), "error")
+        else:
+            flash(_("Please correct the highlighted fields."), "error")
+        return _data_page(400, settings_form=form)
+    try:
+        changed = change_settings(
+            db.session, me, Settings(timezone=form.timezone.data), form.version.data
+        )
+    except AssensoError as exc:
+        return _data_page(flash_problem(exc))
+    if changed:
+        flash(_("Saved. We now use this time zone for all your contact hours."), "success")
+    else:
+        flash(_("Nothing was changed."), "info")
+    return redirect(url_for("portal.data") + "#settings")
