@@ -59,10 +59,10 @@ def reindex(batch_size: int) -> None:
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @domain_errors
 def move_settings(batch_size: int) -> None:
-    """Make time zones kept in profiles by older releases the accounts' settings (resumable).
+    """Make languages and time zones kept in profiles by older releases account settings.
 
-    A customer who set a time zone on "My data" before it became a setting of the account gets
-    it applied; the profile copies, their history and their sharing choices are then deleted.
+    A customer who set either on "My data" before it became a setting of the account gets it
+    applied; the profile copies and their history are then deleted (resumable).
     """
     report = settings_move.move_settings(
         db.session, batch_size, lambda n: click.echo(f"  customers done: {n}")

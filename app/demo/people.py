@@ -139,14 +139,13 @@ def demo_people(count: int, seed: int = 2026) -> list[DemoPerson]:
         local = local.replace("í", "i").replace("á", "a").replace("ó", "o")
         email = f"{local}@{DOMAINS[number % 3]}"
         birthday = date(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 55))
-        timezone = rng.choice(zones)  # a setting of the account, not a profile field
+        timezone = rng.choice(zones)  # language and time zone are settings of the account
         profile = {
             "first_name": first,
             "last_name": last,
             "birthday": birthday.isoformat(),
             "city": city,
             "postcode": postcode,
-            "language": language,
             "interests": ",".join(rng.sample(INTERESTS, rng.randint(1, 3))),
             "purchase_history": _purchases(rng, now),
         }

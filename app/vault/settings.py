@@ -1,8 +1,11 @@
-"""The customer's settings, held once on their account row: their time zone.
+"""The customer's settings, held once on their account row: their language and time zone.
 
 Quiet hours, contact windows, the pause date, the birthday date, the forecast and the audience
-SQL all read ``customers.timezone``; so it is an operational setting, not an encrypted profile
-field, and this module is the one place that validates and changes it.
+SQL all read ``customers.timezone``; the choice of template, e-mails from the portal and
+language segments read ``customers.language``. So both are operational settings, kept once and
+unencrypted, and this module is the one place that validates and changes them. (The language
+is also in the field catalogue, marked ``on_account``: a purpose may let its messages print
+it, which the customer shares or not like any field; its value is still this one.)
 """
 
 from __future__ import annotations
@@ -18,12 +21,25 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput
 from app.transaction import transaction
+from app.vault.errors import FieldValidationError
+from app.vault.fields import field_spec
 from app.vault.models import ContactPreferences, Customer, ProfileField
 
+#: Each language messages can be written in (the catalogue's), in its own words.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "it": "Italiano",
+    "de": "Deutsch",
+    "fr": "Français",
+    "es": "Español",
+}
+LANGUAGE_MESSAGE = "Choose one of the offered languages."
 TIMEZONE_MESSAGE = "Choose a time zone from the list, like Europe/Rome."
 STALE = "This page was changed in another window. Reload it to see the current values."
 
-#: Profile fields that once duplicated a setting; any value left in a profile is superseded.
+#: Settings older releases also kept in the vault; any value left there is superseded.
+SETTINGS_IN_PROFILES = ("language", "timezone")
+#: Of those, the ones no longer in the field catalogue (no sharing choice can apply to them).
 FORMER_PROFILE_FIELDS = ("timezone",)
 
 
@@ -41,21 +57,30 @@ def check_timezone(value: object) -> str:
     return name
 
 
+def check_language(value: object) -> str:
+    """``value`` as the code of a supported language; raises ``InvalidInput`` otherwise."""
+    try:
+        return field_spec("language").normalise_and_validate(value)
+    except FieldValidationError:
+        raise InvalidInput(LANGUAGE_MESSAGE) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the settings form shows and submits."""
 
+    language: str
     timezone: str
 
     @property
     def version(self) -> str:
         """A digest of the values, carried by the form to refuse a save made on stale values."""
-        return hashlib.sha256(self.timezone.encode()).hexdigest()[:16]
+        return hashlib.sha256(f"{self.language}|{self.timezone}".encode()).hexdigest()[:16]
 
 
 def settings_of(customer: Customer) -> Settings:
     """The customer's current settings."""
-    return Settings(timezone=customer.timezone)
+    return Settings(language=customer.language, timezone=customer.timezone)
 
 
 def change_settings(session: Session, customer: Customer, wanted: Settings, version: str) -> bool:
@@ -64,7 +89,7 @@ def change_settings(session: Session, customer: Customer, wanted: Settings, vers
     Refuses a form made on values that changed since (``version``). A pause keeps its date:
     it is moved to the start of that same day in the new time zone.
     """
-    timezone = check_timezone(wanted.timezone)
+    language, timezone = check_language(wanted.language), check_timezone(wanted.timezone)
     with transaction(session):
         session.refresh(customer, with_for_update=True)
         if version != settings_of(customer).version:
@@ -73,13 +98,14 @@ def change_settings(session: Session, customer: Customer, wanted: Settings, vers
         session.execute(
             delete(ProfileField).where(
                 ProfileField.customer_id == customer.id,
-                ProfileField.field.in_(FORMER_PROFILE_FIELDS),
+                ProfileField.field.in_(SETTINGS_IN_PROFILES),
             )
         )
-        if timezone == customer.timezone:
+        if (language, timezone) == (customer.language, customer.timezone):
             return False
-        _keep_pause_date(session, customer, timezone)
-        customer.timezone = timezone
+        if timezone != customer.timezone:
+            _keep_pause_date(session, customer, timezone)
+        customer.language, customer.timezone = language, timezone
     return True
 
 

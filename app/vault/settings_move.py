@@ -1,12 +1,13 @@
 """Move settings that older releases also kept as encrypted profile fields onto the account.
 
-Older releases offered the time zone as a profile field on "My data" as well, where a change
-was stored but never used. Such a value is the customer's latest explicit choice, so it
-becomes the account's setting; then the profile copy, its history and its sharing choices are
-deleted. Values are encrypted under each customer's own key, so this runs as a command with
-the keys (``flask vault move-settings``) rather than as a schema migration. It works in
-batches, each its own transaction, and only ever finds rows not moved yet: resumable, and
-safe to run again.
+Older releases also offered the language and the time zone as profile fields on "My data",
+where a change was stored but never used. Such a value is the customer's latest explicit
+choice, so it becomes the account's setting; then the profile copy and its history are
+deleted, and so are the time zone's sharing choices (it is no profile field any more; the
+language stays one, held on the account, since a purpose may let its messages use it).
+Values are encrypted under each customer's own key, so this runs as a command with the keys
+(``flask vault move-settings``) rather than as a schema migration. It works in batches, each
+its own transaction, and only ever finds rows not moved yet: resumable, safe to run again.
 """
 
 from __future__ import annotations
@@ -22,12 +23,20 @@ from app.transaction import transaction
 from app.vault.errors import VaultError
 from app.vault.models import Customer, ProfileField, ProfileFieldHistory, SharingChoice
 from app.vault.service import CustomerErased, open_cipher
-from app.vault.settings import FORMER_PROFILE_FIELDS, check_timezone
+from app.vault.settings import (
+    FORMER_PROFILE_FIELDS,
+    SETTINGS_IN_PROFILES,
+    check_language,
+    check_timezone,
+)
 
 Progress = Callable[[int], None]
 
 #: How each former profile field is checked and applied to the account.
-CHECKS: dict[str, Callable[[object], str]] = {"timezone": check_timezone}
+CHECKS: dict[str, Callable[[object], str]] = {
+    "language": check_language,
+    "timezone": check_timezone,
+}
 
 
 @dataclass
@@ -43,7 +52,7 @@ class MoveReport:
 
 def waiting(session: Session) -> int:
     """How many profile values of former settings fields are still to be moved."""
-    query = select(func.count()).where(ProfileField.field.in_(FORMER_PROFILE_FIELDS))
+    query = select(func.count()).where(ProfileField.field.in_(SETTINGS_IN_PROFILES))
     return session.scalar(query) or 0
 
 
@@ -58,7 +67,7 @@ def move_settings(
             ids = session.scalars(
                 select(ProfileField.customer_id)
                 .where(
-                    ProfileField.field.in_(FORMER_PROFILE_FIELDS),
+                    ProfileField.field.in_(SETTINGS_IN_PROFILES),
                     ProfileField.customer_id > after,
                 )
                 .group_by(ProfileField.customer_id)
@@ -84,7 +93,7 @@ def _move_one(session: Session, customer_id: int, report: MoveReport) -> None:
     rows = session.scalars(
         select(ProfileField).where(
             ProfileField.customer_id == customer_id,
-            ProfileField.field.in_(FORMER_PROFILE_FIELDS),
+            ProfileField.field.in_(SETTINGS_IN_PROFILES),
         )
     ).all()
     try:
@@ -117,6 +126,7 @@ def _apply(customer: Customer, field: str, value: str, report: MoveReport) -> No
 
 
 def _forget_former_fields(session: Session) -> None:
-    """Delete the history and sharing choices of fields that are settings now (no keys needed)."""
-    for model in (ProfileFieldHistory, SharingChoice):
-        session.execute(delete(model).where(model.field.in_(FORMER_PROFILE_FIELDS)))
+    """Delete the profile history of settings, and sharing choices of former fields (no keys)."""
+    history = ProfileFieldHistory.field.in_(SETTINGS_IN_PROFILES)
+    session.execute(delete(ProfileFieldHistory).where(history))
+    session.execute(delete(SharingChoice).where(SharingChoice.field.in_(FORMER_PROFILE_FIELDS)))

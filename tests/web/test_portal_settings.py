@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (fixtures imported from test_portal_support)
-"""The customer's time zone: chosen at sign-up, shown and changed in one place, used everywhere."""
+"""Language and time zone: chosen at sign-up, held once, changed in one place, used everywhere."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from app.marketing.forecast import forecast_campaign
 from app.policy import Intent
 from app.policy.send_check import decide_at_send
 from app.vault.models import ContactPreferences, Customer
-from app.vault.service import set_sharing
+from app.vault.service import read_fields, read_own_profile, set_sharing
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import csrf_token
 from tests.web.test_portal_support import (  # noqa: F401  (fixtures)
@@ -63,11 +63,15 @@ def _settings_version(client) -> str:
     return form.split('name="version" type="hidden" value="')[1].split('"')[0]
 
 
-def _change_zone(client, zone: str, version: str | None = None):
+def _save(client, customer: Customer, version: str | None = None, **changes):
+    """Submit the settings form as ``customer`` sees it, with ``changes`` applied."""
+    db.session.refresh(customer)
     data = {
         "csrf_token": csrf_token(client, "/me/data"),
         "version": version if version is not None else _settings_version(client),
-        "timezone": zone,
+        "language": customer.language,
+        "timezone": customer.timezone,
+        **changes,
     }
     return client.post("/me/data/settings", data=data)
 
@@ -77,14 +81,14 @@ def _tomorrow_at(clock: time, zone: str) -> datetime:
     return datetime.combine(day, clock, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
-def test_my_data_shows_the_time_zone_chosen_at_sign_up_in_one_place(portal_client):
+def test_my_data_shows_the_settings_chosen_at_sign_up_in_one_place(portal_client):
     notice = db.session.scalar(select(Notice.id).where(Notice.purpose == "offers"))
     signup = {
         "csrf_token": csrf_token(portal_client, "/signup"),
         "email": "kai@example.com",
         "password": TEST_PASSWORD,
         "confirm": TEST_PASSWORD,
-        "language": "en",
+        "language": "it",
         "timezone": "Asia/Tokyo",
         "age_confirmed": "y",
         "notice-offers": str(notice),
@@ -92,7 +96,11 @@ def test_my_data_shows_the_time_zone_chosen_at_sign_up_in_one_place(portal_clien
     assert portal_client.post("/signup", data=signup).status_code == 302
     page = portal_client.get("/me/data").get_data(as_text=True)
     assert '<option selected value="Asia/Tokyo">Asia/Tokyo</option>' in page
-    assert page.count('name="timezone"') == 1  # no second, empty "Time zone" field
+    assert '<option lang="it" selected value="it">Italiano</option>' in page
+    # One field each: no second, empty "Time zone" and no second "Language" in the profile.
+    assert page.count('name="timezone"') == page.count('name="language"') == 1
+    kai = db.session.scalar(select(Customer).where(Customer.language == "it"))
+    assert "language" not in read_own_profile(db.session, kai)
 
 
 def test_a_changed_time_zone_is_the_one_every_decision_uses(portal_client, tess):
@@ -100,7 +108,7 @@ def test_a_changed_time_zone_is_the_one_every_decision_uses(portal_client, tess)
     intent = Intent("offers", "email", noon_in_rome)
     assert decide_at_send(db.session, tess.id, intent).allowed
 
-    response = _change_zone(portal_client, NEW_YORK)
+    response = _save(portal_client, tess, timezone=NEW_YORK)
     assert response.status_code == 302 and response.headers["Location"].endswith("#settings")
     db.session.expire_all()
     assert db.session.get(Customer, tess.id).timezone == NEW_YORK
@@ -132,12 +140,12 @@ def test_a_changed_time_zone_is_the_one_every_decision_uses(portal_client, tess)
 
 def test_an_unknown_time_zone_or_a_stale_form_changes_nothing(portal_client, tess):
     for zone in ("Mars/Olympus_Mons", "../../etc/passwd", "", "x" * 10_000):
-        response = _change_zone(portal_client, zone)
+        response = _save(portal_client, tess, timezone=zone)
         assert response.status_code == 400, zone
         assert 'aria-invalid="true"' in response.get_data(as_text=True)
     stale = _settings_version(portal_client)
-    assert _change_zone(portal_client, "Asia/Tokyo", stale).status_code == 302
-    other_tab = _change_zone(portal_client, NEW_YORK, stale)
+    assert _save(portal_client, tess, stale, timezone="Asia/Tokyo").status_code == 302
+    other_tab = _save(portal_client, tess, stale, timezone=NEW_YORK)
     assert other_tab.status_code == 409
     assert "changed in another window" in other_tab.get_data(as_text=True)
     db.session.expire_all()
@@ -148,8 +156,27 @@ def test_a_pause_keeps_its_date_when_the_time_zone_changes(portal_client, tess):
     limits = {"version": "0", "paused_until": "2999-01-31", "preferred_channel": ""}
     data = {"csrf_token": csrf_token(portal_client, "/me/contact"), **limits}
     assert portal_client.post("/me/contact/limits", data=data).status_code == 302
-    assert _change_zone(portal_client, NEW_YORK).status_code == 302
+    assert _save(portal_client, tess, timezone=NEW_YORK).status_code == 302
     assert 'value="2999-01-31"' in portal_client.get("/me/contact").get_data(as_text=True)
     db.session.expire_all()
     paused = db.session.get(ContactPreferences, tess.id).paused_until
     assert paused == datetime(2999, 1, 31, tzinfo=ZoneInfo(NEW_YORK)).astimezone(UTC)
+
+
+def test_a_changed_language_is_the_one_every_message_uses(portal_client, tess):
+    set_sharing(db.session, tess, {("language", "offers"): True})
+    assert _save(portal_client, tess, language="de").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Customer, tess.id).language == "de"
+    assert "language" not in read_own_profile(db.session, tess)  # held once, on the account
+    printed = read_fields(db.session, tess, purpose="offers", fields={"language"}, actor="test")
+    assert printed == {"language": "de"}
+    document = json.loads(portal_client.get("/me/account/export").data)
+    assert document["customer"]["language"] == "de" and "language" not in document["profile"]
+
+    assert _save(portal_client, tess, language="it").status_code == 302
+    assert "I miei dati" in portal_client.get("/me/data").get_data(as_text=True)
+    refused = _save(portal_client, tess, language="tlh")
+    assert refused.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Customer, tess.id).language == "it"

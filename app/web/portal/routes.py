@@ -1,17 +1,17 @@
-"""Portal pages: the overview and "My data" (fields, rectification, sharing, time zone)."""
+"""Portal pages: the overview and "My data" (fields, rectification, sharing, settings)."""
 
 from __future__ import annotations
 
 from functools import cache
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 from app.errors import AssensoError
 from app.extensions import db
 from app.portal import consents, profile
 from app.portal.contact import limits_of
-from app.vault.fields import FIELDS, SUPPORTED_LANGUAGES
+from app.vault.fields import FIELDS
 from app.vault.service import read_own_profile, sharing_matrix
 from app.vault.settings import Settings, change_settings, settings_of, time_zones
 from app.web.access import customer_required
@@ -51,7 +51,12 @@ def _settings_form(me, formdata=None) -> SettingsForm:
     """The settings form, showing the account's values unless a submission is given."""
     current = settings_of(me)
     if formdata is None:
-        form = SettingsForm(formdata=None, version=current.version, timezone=current.timezone)
+        form = SettingsForm(
+            formdata=None,
+            version=current.version,
+            language=current.language,
+            timezone=current.timezone,
+        )
     else:
         form = SettingsForm()
     form.timezone.choices = _zone_choices()
@@ -76,7 +81,6 @@ def _data_page(
         editable=profile.EDITABLE,
         values=values,
         errors=errors or {},
-        languages=SUPPORTED_LANGUAGES,
         history=profile.profile_history(db.session, me),
         grid=profile.sharing_grid(me),
         shared={key for key, row in matrix.items() if row.shared},
@@ -140,23 +144,24 @@ def save_sharing():
 @bp.post("/data/settings")
 @customer_required
 def save_settings():
-    """Change the account's time zone, the one every decision uses (refused when stale)."""
+    """Change the account's language and time zone, the ones every message and decision use."""
     me = customer()
     form = _settings_form(me, request.form)
     if not form.validate_on_submit():
-        if set(form.errors) - {"timezone"}:
+        if set(form.errors) - {"language", "timezone"}:
             flash(_("The form could not be read. Please reload the page and try again."), "error")
         else:
             flash(_("Please correct the highlighted fields."), "error")
         return _data_page(400, settings_form=form)
     try:
-        changed = change_settings(
-            db.session, me, Settings(timezone=form.timezone.data), form.version.data
-        )
+        wanted = Settings(language=form.language.data, timezone=form.timezone.data)
+        changed = change_settings(db.session, me, wanted, form.version.data)
     except AssensoError as exc:
         return _data_page(flash_problem(exc))
+    if changed and wanted.language in current_app.config["LANGUAGES"]:
+        session["lang"] = wanted.language  # the portal speaks it too, from this page on
     if changed:
-        flash(_("Saved. We now use this time zone for all your contact hours."), "success")
+        flash(_("Saved. We use these settings for every message from now on."), "success")
     else:
         flash(_("Nothing was changed."), "info")
     return redirect(url_for("portal.data") + "#settings")
