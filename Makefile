@@ -23,6 +23,7 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 ## run: install, migrate, seed the demo when empty, start everything at http://127.0.0.1:5000
 run: $(RUNTIME_STAMP)
 	$(FLASK) db upgrade
+	$(FLASK) vault move-settings
 	$(FLASK) demo seed --if-empty
 	$(FLASK) serve
 
@@ -60,6 +61,7 @@ bench-quick: $(DEV_STAMP)
 
 migrate: $(RUNTIME_STAMP)
 	$(FLASK) db upgrade
+	$(FLASK) vault move-settings
 
 seed: $(RUNTIME_STAMP)
 	$(FLASK) demo seed

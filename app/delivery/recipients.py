@@ -95,7 +95,7 @@ def load_recipients(
         if entry.customer_id not in ciphers:
             continue
         (ref, language, jurisdiction), _ = ciphers[entry.customer_id]
-        held = values[entry.customer_id]
+        held = values[entry.customer_id] | {"language": language}  # a setting of the account
         wanted = templates.fields(entry.campaign_id, entry.variant)
         recipients[entry.id] = Recipient(
             ref,

@@ -138,19 +138,19 @@ def demo_people(count: int, seed: int = 2026) -> list[DemoPerson]:
         local = f"{first}.{last}.{number}".lower().replace("ü", "ue").replace("é", "e")
         local = local.replace("í", "i").replace("á", "a").replace("ó", "o")
         email = f"{local}@{DOMAINS[number % 3]}"
+        birthday = date(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 55))
+        timezone = rng.choice(zones)  # language and time zone are settings of the account
         profile = {
             "first_name": first,
             "last_name": last,
-            "birthday": (date(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 55))).isoformat(),
+            "birthday": birthday.isoformat(),
             "city": city,
             "postcode": postcode,
-            "language": language,
-            "timezone": rng.choice(zones),
             "interests": ",".join(rng.sample(INTERESTS, rng.randint(1, 3))),
             "purchase_history": _purchases(rng, now),
         }
         if rng.random() < 0.6:
             prefix = "+1" if jurisdiction == "US" else "+39"
             profile["phone"] = f"{prefix}{rng.randint(200, 989)}{rng.randint(1000000, 9999999)}"
-        people.append(DemoPerson(email, profile, language, jurisdiction, profile["timezone"]))
+        people.append(DemoPerson(email, profile, language, jurisdiction, timezone))
     return people

@@ -22,7 +22,6 @@ PROFILE_FIELDS: frozenset[str] = frozenset(
         "postcode",
         "city",
         "language",
-        "timezone",
         "interests",
         "purchase_history",
     }

@@ -65,7 +65,7 @@ def sign_up(
     except PasswordPolicyError as exc:
         raise InvalidInput(str(exc)) from None
     consents.check_choices(jurisdiction, wanted.consents)
-    profile = {"first_name": wanted.first_name, "phone": wanted.phone, "language": wanted.language}
+    profile = {"first_name": wanted.first_name, "phone": wanted.phone}
     customer = register_customer(
         session,
         email=wanted.email,

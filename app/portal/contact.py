@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from app.vault.preferences import (
     preferences_of,
     save_preferences,
 )
+from app.vault.settings import zone_named
 
 __all__ = ["CHANNELS", "MAX_WEEKLY_CAP", "ContactLimits", "limits_of", "save_limits"]
 
@@ -36,10 +37,7 @@ class ContactLimits:
 
 def zone_of(customer: Customer) -> ZoneInfo:
     """The customer's time zone (UTC when the stored name is unknown)."""
-    try:
-        return ZoneInfo(customer.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone_named(customer.timezone)
 
 
 def limits_of(session: Session, customer: Customer) -> ContactLimits:

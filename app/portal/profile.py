@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput
 from app.services import policy_for
-from app.vault.fields import FIELDS, field_spec
+from app.vault.fields import FIELDS, HELD_FIELDS, field_spec
 from app.vault.models import Customer, ProfileField, ProfileFieldHistory
 from app.vault.service import (
     open_cipher,
@@ -27,8 +27,9 @@ from app.vault.service import (
     validate_profile,
 )
 
-#: Fields the customer edits as text; purchase history is shown but comes from orders.
-EDITABLE = tuple(name for name in FIELDS if name != "purchase_history")
+#: Fields the customer edits as text; purchase history is shown but comes from orders, and the
+#: language is a setting of the account, changed with the time zone.
+EDITABLE = tuple(name for name in HELD_FIELDS if name != "purchase_history")
 
 STALE = "This page was changed in another window. Reload it to see the current values."
 

@@ -1,5 +1,10 @@
 """The catalogue of profile fields the platform may hold, with their validation.
 
+The customer's time zone is not a profile field: it is a setting of the account that every
+decision reads (see :mod:`app.vault.settings`). The language is a setting of the account too,
+held there once (``on_account``); it stays in the catalogue because a purpose may let its
+messages use it, which the customer allows or refuses like any other field.
+
 ``FieldSpec.normalise_and_validate`` turns what a customer typed into the canonical string
 that is encrypted.  Rejections raise ``FieldValidationError`` whose message is meant for the
 customer and never repeats the value.
@@ -11,11 +16,9 @@ import datetime as dt
 import json
 import re
 import unicodedata
-import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
 from types import MappingProxyType
 
 from email_validator import EmailNotValidError, validate_email
@@ -51,7 +54,6 @@ class FieldType(StrEnum):
     DATE = "date"
     POSTCODE = "postcode"
     LANGUAGE = "language"
-    TIMEZONE = "timezone"
     TAGS = "tags"
     PURCHASES = "purchases"
 
@@ -76,6 +78,8 @@ class FieldSpec:
     max_length: int
     required_for_account: bool = False
     enables_channel: str | None = None
+    #: Held once, unencrypted, on the customer's account row (a setting), never in the vault.
+    on_account: bool = False
     normaliser: Callable[[object], str] = field(default=str, repr=False, compare=False)
 
     def label(self, language: str = "en") -> str:
@@ -177,18 +181,6 @@ def _language(value: object) -> str:
     return text
 
 
-@cache
-def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def _timezone(value: object) -> str:
-    text = _require_str(value)
-    if text not in _time_zones():
-        raise _Invalid("unknown", "Choose a time zone from the list, like Europe/Rome.")
-    return text
-
-
 def _interests(value: object) -> str:
     if isinstance(value, str):
         items: list[object] = list(value.split(","))
@@ -274,14 +266,16 @@ FIELDS: Mapping[str, FieldSpec] = MappingProxyType(
             _spec("birthday", "Birthday", "Data di nascita", _T.DATE, 10, _birthday),
             _spec("postcode", "Postcode", "CAP", _T.POSTCODE, 10, _postcode),
             _spec("city", "City", "Città", _T.TEXT, 80, _name_text),
-            _spec("language", "Language", "Lingua", _T.LANGUAGE, 2, _language),
-            _spec("timezone", "Time zone", "Fuso orario", _T.TIMEZONE, 64, _timezone),
+            _spec("language", "Language", "Lingua", _T.LANGUAGE, 2, _language, on_account=True),
             _spec("interests", "Interests", "Interessi", _T.TAGS, 700, _interests),
             _spec("purchase_history", "Purchase history", "Storico acquisti", _T.PURCHASES,
                   32_000, _purchases),
         )
     }
 )  # fmt: skip
+
+#: The fields whose values the vault holds, encrypted; the others are settings of the account.
+HELD_FIELDS: tuple[str, ...] = tuple(name for name, spec in FIELDS.items() if not spec.on_account)
 
 
 def field_spec(name: str) -> FieldSpec:

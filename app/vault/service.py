@@ -19,7 +19,7 @@ from app.transaction import transaction
 from app.vault.blind_index import blind_index, blind_index_candidates
 from app.vault.envelope import FieldCipher, WrappedKey, new_data_key, wrap_data_key
 from app.vault.errors import FieldValidationError, UnknownFieldError
-from app.vault.fields import FIELDS, field_spec
+from app.vault.fields import FIELDS, HELD_FIELDS, field_spec
 from app.vault.models import (
     Customer,
     CustomerKey,
@@ -28,6 +28,7 @@ from app.vault.models import (
     SharingChoice,
     VaultAccess,
 )
+from app.vault.settings import check_language, check_timezone
 
 
 class FieldNotShared(InvalidInput):
@@ -49,7 +50,14 @@ class CustomerErased(Conflict):
 
 
 def validate_profile(values: Mapping[str, object]) -> dict[str, str]:
-    """Normalise every value; raises ``InvalidInput`` naming the field (never the value)."""
+    """Normalise every value; raises ``InvalidInput`` naming the field (never the value).
+
+    Settings of the account (the language) are refused: they are changed with the account's
+    settings (:mod:`app.vault.settings`), never held twice.
+    """
+    for name in values:
+        if name in FIELDS and name not in HELD_FIELDS:
+            raise InvalidInput(f"{field_spec(name).label_en} is a setting of the account.")
     return {
         name: _validate_field(name, value)
         for name, value in values.items()
@@ -71,7 +79,7 @@ def validate_settings(jurisdiction: str, timezone: str, language: str) -> tuple[
     code = jurisdiction.strip().upper() if isinstance(jurisdiction, str) else ""
     if not JURISDICTION_CODE.fullmatch(code):
         raise InvalidInput("Jurisdiction: use a two-letter ISO 3166-1 code such as IT or US.")
-    return code, _validate_field("timezone", timezone), _validate_field("language", language)
+    return code, check_timezone(timezone), check_language(language)
 
 
 def register_customer(
@@ -193,6 +201,7 @@ def read_fields(
         )
     )
     values = {row.field: cipher.decrypt(row.field, row.ciphertext) for row in rows}
+    values |= {name: getattr(customer, name) for name in wanted - set(HELD_FIELDS)}
     with transaction(session):
         log_access(
             session,

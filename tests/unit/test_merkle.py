@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,8 @@ from hypothesis import strategies as st
 
 from app.ledger import merkle
 
-CONFORMANCE_DIR = Path(
-    os.environ.get("ASSENSO_CONFORMANCE_DIR")
-    or Path(__file__).resolve().parents[3] / "shared" / "conformance" / "rfc9162"
-)
+#: The published vectors, copied into the repository with their licence and source commit.
+CONFORMANCE_DIR = Path(__file__).resolve().parents[1] / "vectors" / "rfc9162"
 
 
 def _vector_files(kind: str) -> list[Path]:
@@ -35,10 +32,7 @@ def _b64(value: str | None) -> bytes:
 
 def _load(path: Path) -> dict:
     if not path.is_file():
-        pytest.fail(
-            f"RFC 9162 conformance vectors not found under {path}; "
-            "set ASSENSO_CONFORMANCE_DIR to the folder holding inclusion/ and consistency/"
-        )
+        pytest.fail(f"RFC 9162 conformance vectors not found under {path}")
     return json.loads(path.read_text())
 
 
@@ -52,10 +46,8 @@ CONSISTENCY_VECTORS = _vector_files("consistency")
 
 def test_conformance_vectors_are_present():
     """A missing vector folder must fail loudly, never pass by testing nothing."""
-    assert CONFORMANCE_DIR.is_dir(), (
-        f"RFC 9162 conformance vectors not found at {CONFORMANCE_DIR}; "
-        "set ASSENSO_CONFORMANCE_DIR to the folder holding inclusion/ and consistency/"
-    )
+    assert CONFORMANCE_DIR.is_dir(), f"RFC 9162 conformance vectors not found at {CONFORMANCE_DIR}"
+    assert (CONFORMANCE_DIR / "LICENSE").is_file(), "the vectors' licence must travel with them"
     for kind in ("inclusion", "consistency"):
         found = list((CONFORMANCE_DIR / kind).rglob("*.json"))
         assert found, f"no {kind} vectors under {CONFORMANCE_DIR / kind}"

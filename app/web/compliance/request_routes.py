@@ -16,7 +16,7 @@ from app.errors import AssensoError, NotFound
 from app.extensions import db
 from app.models_base import utcnow
 from app.vault.directory import find_customer_by_email
-from app.vault.fields import FIELDS
+from app.vault.fields import HELD_FIELDS
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp, officer_actor
 from app.web.compliance.exporting import export_response, requested_format
@@ -150,7 +150,7 @@ def _detail(row: DataSubjectRequest, status: int = 200, error: str | None = None
         history=dsr.history(db.session, row),
         staff=_staff(),
         labels=dsr.KIND_LABELS,
-        fields=[name for name in FIELDS if name != "email"] + ["email"],
+        fields=[name for name in HELD_FIELDS if name != "email"] + ["email"],
         error=error,
         details=details,
         form=form or {},

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.accounts.passwords import MAX_PASSWORD_LENGTH
 from app.portal.contact import MAX_WEEKLY_CAP
+from app.vault.settings import LANGUAGE_NAMES
 
 
 class VersionedForm(FlaskForm):
@@ -54,6 +55,21 @@ class LimitsForm(VersionedForm):
         validate_choice=True,
     )
     submit = SubmitField(_l("Save contact limits"))
+
+
+class SettingsForm(VersionedForm):
+    """Language and time zone, held once on the account; zone choices come from the view."""
+
+    language = SelectField(
+        _l("Language of our messages"),
+        choices=[
+            SelectChoice(code, name, render_kw={"lang": code})
+            for code, name in LANGUAGE_NAMES.items()
+        ],
+        validate_choice=True,
+    )
+    timezone = SelectField(_l("Time zone"), validate_choice=True)
+    submit = SubmitField(_l("Save language and time zone"))
 
 
 class DeleteAccountForm(FlaskForm):
