@@ -7,10 +7,11 @@ the two and refuses a key store bound to another database, with one message nami
 stores and what to do. Until the database is migrated there is nothing to compare, and nothing
 can be written either; the first key written checks again.
 
-A key store from before identities (unbound) that already holds keys is bound only when its
-keys are this database's: each key sampled from it must unwrap under the reference of the
-customer it is stored for (the wrap is bound to that reference). Otherwise it is refused like
-a key store of another database. Either way a stale key is never used, reused or overwritten.
+An unbound key store that already holds keys (one from before identities) is bound only when
+its keys are this database's: each key sampled from it must unwrap under the reference of the
+customer it is stored for (the wrap is bound to that reference). An empty one is bound only to
+a database without customers, whose keys would otherwise be missing. Any other key store is
+refused. Either way a stale key is never used, reused or overwritten.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from config import ConfigError
 CHECKED = "assenso.stores_checked"
 #: Keys of an unbound key store tried from each end of its range before binding it.
 SAMPLE = 8
+UNCHANGED = "Nothing was changed: stale keys are never used, reused or overwritten."
 
 
 class StoreMismatch(ConfigError):
@@ -61,16 +63,25 @@ def check_stores(app: Flask) -> None:
     """
     with app.app_context():
         main, keys = db.engines[None], db.engines[BIND]
+    try:
+        app.extensions[CHECKED] = _compare(app, main, keys)
+    except ConfigError:
+        main.dispose()  # the application will not run: leave no connection open behind it
+        keys.dispose()
+        raise
+
+
+def _compare(app: Flask, main: Engine, keys: Engine) -> bool:
+    """Compare (or bind) the two stores; False when the database is not migrated yet."""
     identity = _reach(main, "DATABASE_URL", database_identity)
-    if identity is None:  # not migrated yet: no key can be written before it is
-        app.extensions[CHECKED] = False
-        return
+    if identity is None:  # nothing to compare, and no key can be written before it is
+        return False
     bound = _reach(keys, "the key store", _binding)
     if bound is None:
         _adopt(app, main, keys, identity)
     elif bound.identity != identity:
         raise StoreMismatch(_mismatch(main, keys, identity, bound))
-    app.extensions[CHECKED] = True
+    return True
 
 
 def require_checked() -> None:
@@ -121,22 +132,38 @@ def _insert_once(engine: Engine, model, **values) -> None:
 
 
 def _adopt(app: Flask, main: Engine, keys: Engine, identity: str) -> None:
-    """Bind an unbound key store: at once when empty, after checking its keys otherwise."""
+    """Bind an unbound key store once its keys (or, when empty, the database) allow it."""
     sample = _reach(keys, "the key store", _sample_keys)
     if sample:
         problem = _foreign_keys(main, app.extensions["assenso"].vault_keys, sample)
         if problem:
             raise StoreMismatch(
                 f"The key store {safe_url(keys.url)} holds data keys but no database identity, "
-                f"and they are not the keys of {safe_url(main.url)} ({problem}). Nothing was "
-                "changed: stale keys are never used, reused or overwritten. Point "
-                f"ASSENSO_KEYSTORE_URL at the key store of {safe_url(main.url)}; to start that "
-                "database afresh, move this key store away."
+                f"and they are not the keys of {safe_url(main.url)} ({problem}). {UNCHANGED} "
+                f"Point ASSENSO_KEYSTORE_URL at the key store of {safe_url(main.url)}; to start "
+                "that database afresh, move this key store away."
+            )
+    else:
+        customers = _live_customers(main)
+        if customers:
+            raise StoreMismatch(
+                f"The key store {safe_url(keys.url)} is empty, but {safe_url(main.url)} holds "
+                f"{customers} customers whose data keys must be in their own key store. "
+                f"{UNCHANGED} Point ASSENSO_KEYSTORE_URL at that key store (restore it from its "
+                "replica if it was lost)."
             )
     _insert_once(keys, KeystoreBinding, database_identity=identity, database_url=safe_url(main.url))
     bound = _binding(keys)
     if bound is None or bound.identity != identity:  # another database bound it first
         raise StoreMismatch(_mismatch(main, keys, identity, bound or Binding("?", "?")))
+
+
+def _live_customers(main: Engine) -> int:
+    """How many customers of the database are not erased (each needs a data key)."""
+    with main.connect() as connection:
+        return connection.scalar(
+            select(func.count()).select_from(Customer).where(Customer.erased_at.is_(None))
+        )
 
 
 def _sample_keys(engine: Engine) -> list[tuple[int, WrappedKey]]:
@@ -157,7 +184,7 @@ def _foreign_keys(main: Engine, ring: KeyRing, sample: list[tuple[int, WrappedKe
     ids = [customer_id for customer_id, _ in sample]
     with main.connect() as connection:
         refs = dict(
-            connection.execute(select(Customer.id, Customer.ref).where(Customer.id.in_(ids)))
+            connection.execute(select(Customer.id, Customer.ref).where(Customer.id.in_(ids))).all()
         )
     if not refs:
         return "none of its keys belongs to a customer of this database"
@@ -176,8 +203,8 @@ def _mismatch(main: Engine, keys: Engine, identity: str, bound: Binding) -> str:
     return (
         f"The key store {safe_url(keys.url)} belongs to another database "
         f"({bound.database_url}, identity {bound.identity}), not to "
-        f"{safe_url(main.url)} (identity {identity}). Nothing was changed: stale keys are "
-        "never used, reused or overwritten. Point ASSENSO_KEYSTORE_URL at the key store of "
+        f"{safe_url(main.url)} (identity {identity}). {UNCHANGED} Point ASSENSO_KEYSTORE_URL "
+        "at the key store of "
         f"{safe_url(main.url)}, or DATABASE_URL at {bound.database_url}; to start this "
         "database afresh, move that key store away."
     )
