@@ -205,6 +205,7 @@ def test_check_finds_and_repairs_every_kind_of_split(session, runner):
             )
         )
     assert kinds(session) == ["erased-key-remains", "key-missing", "orphan-key"]
+    assert list(find_splits(session, range_size=1)) == list(find_splits(session))
     result = runner.invoke(args=["vault", "check"])
     assert result.exit_code == 1
     assert "3 splits" in result.output and "customer 9999 (no customer)" in result.output
