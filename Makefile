@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.txt | sha1sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test lint format bench bench-quick browser-deps migrate seed clean
+.PHONY: run run-production test lint format bench bench-quick browser-deps migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,27 @@ run: $(RUNTIME_STAMP)
 	$(FLASK) vault move-settings
 	$(FLASK) demo seed --if-empty
 	$(FLASK) serve
+
+## run-production: on PostgreSQL, migrate and grant as the schema's owner (OWNER_DATABASE_URL),
+## then run the web app (gunicorn), one scheduler and one worker as the application's own role
+## (DATABASE_URL), which may only read and insert on the ledger. Ctrl-C stops all three; so does
+## any of them stopping. Settings and secrets come from the environment (README, "Running on
+## PostgreSQL").
+WEB_BIND ?= 127.0.0.1:8000
+WEB_WORKERS ?= 4
+run-production: SHELL := /bin/bash
+run-production: export ASSENSO_ENV ?= production
+run-production: $(RUNTIME_STAMP)
+	@test -n "$$OWNER_DATABASE_URL" -a -n "$$DATABASE_URL" || { echo "run-production needs \
+	OWNER_DATABASE_URL (the schema's owner) and DATABASE_URL (the application's own role)"; exit 2; }
+	DATABASE_URL="$$OWNER_DATABASE_URL" $(FLASK) db upgrade
+	ASSENSO_APP_DATABASE_URL="$$DATABASE_URL" DATABASE_URL="$$OWNER_DATABASE_URL" \
+	  $(FLASK) db grant-app-role
+	trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT; \
+	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind $(WEB_BIND) wsgi:app & \
+	$(FLASK) scheduler run & \
+	$(FLASK) worker run & \
+	wait -n
 
 ## test: install dev requirements and browser, lint, run the whole suite
 test: $(DEV_STAMP) browser-deps

@@ -3,8 +3,9 @@
 Every setting is read from an environment variable with the ``ASSENSO_`` prefix (plus the
 conventional ``DATABASE_URL``). Three classes cover the three ways the app runs:
 
-* ``DevelopmentConfig`` — the embedded default: SQLite under ``instance/``; missing secrets are
-  generated once into ``instance/secrets.json`` with a visible warning.
+* ``DevelopmentConfig`` — the embedded default: SQLite under ``instance/`` with its key store
+  beside it; missing secrets are generated once into ``instance/secrets.json`` with a visible
+  warning.
 * ``TestingConfig`` — used by the test suite; database from ``TEST_DATABASE_URL`` or a
   temporary SQLite file; fresh throw-away keys.
 * ``ProductionConfig`` — refuses to start, naming the variable, unless every secret is given.
@@ -18,6 +19,9 @@ import logging
 import os
 import secrets
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("ASSENSO_INSTANCE_PATH", BASE_DIR / "instance"))
@@ -67,6 +71,31 @@ def env_bool(name: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def embedded_keystore_url(database_url: str) -> str:
+    """The key store of ``database_url`` when ``ASSENSO_KEYSTORE_URL`` is not set.
+
+    Beside a SQLite database file ``<name>.<suffix>`` it is ``<name>.keystore.sqlite3``, so a
+    new database file comes with a new key store. An in-memory database gets an in-memory key
+    store, any other database a file under ``instance/`` named after it. A database created
+    before key stores were named after their database keeps ``instance/keystore.sqlite3``.
+    """
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL is not a database URL: {database_url!r}") from None
+    if url.get_backend_name() != "sqlite":
+        name = url.database or "assenso"
+        return f"sqlite:///{INSTANCE_DIR / f'{name}.keystore.sqlite3'}"
+    if not url.database or url.database == ":memory:":
+        return "sqlite://"
+    database = Path(url.database)
+    keystore = database.with_name(f"{database.stem}.keystore.sqlite3")
+    legacy = INSTANCE_DIR / "keystore.sqlite3"
+    if database == INSTANCE_DIR / "assenso.sqlite3" and not keystore.exists() and legacy.exists():
+        return f"sqlite:///{legacy}"
+    return f"sqlite:///{keystore}"
 
 
 def _new_key_ring() -> str:
@@ -160,7 +189,7 @@ class BaseConfig:
 
     def keystore_url(self) -> str:
         """Where wrapped data keys live: a database apart from the main one (and its backups)."""
-        return env("ASSENSO_KEYSTORE_URL") or f"sqlite:///{INSTANCE_DIR / 'keystore.sqlite3'}"
+        return env("ASSENSO_KEYSTORE_URL") or embedded_keystore_url(self.SQLALCHEMY_DATABASE_URI)
 
     def load_secrets(self) -> None:
         """Populate the secret settings from the environment (overridden per environment)."""

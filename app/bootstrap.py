@@ -83,12 +83,14 @@ def _page_language() -> str:
 
 
 def init_domains(app: Flask) -> None:
-    """Load the policies, key rings and signing key every request relies on; fail early."""
+    """Load the policies, key rings and signing key every request relies on, and check that the
+    key store belongs to the database; fail early."""
     from app import services
-    from app.vault import keystore
+    from app.vault import keystore, stores
 
     services.init_app(app)
     keystore.ensure_schema(app)
+    stores.check_stores(app)
 
 
 def register_blueprints(app: Flask) -> None:

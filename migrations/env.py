@@ -38,18 +38,6 @@ def skip_empty_autogenerate(context_, revision, directives):
         logger.info("No changes in schema detected.")
 
 
-#: Tables owned by libraries that create them themselves (APScheduler's persistent job store).
-IGNORED_TABLES = frozenset({"apscheduler_jobs"})
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    """Leave library-owned tables (and their indexes) out of autogenerate comparisons."""
-    if type_ == "table":
-        return name not in IGNORED_TABLES
-    table = getattr(obj, "table", None)
-    return table is None or table.name not in IGNORED_TABLES
-
-
 def run_migrations_offline():
     """Emit SQL for the configured URL without connecting."""
     context.configure(
@@ -57,7 +45,6 @@ def run_migrations_offline():
         target_metadata=target_db.metadata,
         literal_binds=True,
         compare_type=True,
-        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -68,7 +55,6 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
     conf_args.setdefault("compare_type", True)
-    conf_args.setdefault("include_object", include_object)
     with engine().connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():

@@ -1,12 +1,13 @@
 """The campaign scheduler: APScheduler 3 with a persistent job store, one active process.
 
-Jobs live in the application database (table :data:`JOBSTORE_TABLE`, created by APScheduler
-itself and ignored by Alembic), so schedules and their next fire times survive restarts. Every
-scheduler process runs :meth:`SchedulerService.run`: it waits for the database lock
-(:mod:`app.campaigns.lock`), then schedules until it stops or loses the lock; another process
-waiting on the lock takes over. Campaigns are not added to the job store by the web process:
-the active scheduler reconciles jobs with the campaigns table every few seconds
-(:func:`sync_campaign_jobs`), so any process may schedule, pause or cancel a campaign.
+Jobs live in the application database (table :data:`JOBSTORE_TABLE`, created by a migration;
+the scheduler creates no table, so it runs under a database role that may not), so schedules
+and their next fire times survive restarts. Every scheduler process runs
+:meth:`SchedulerService.run`: it waits for the database lock (:mod:`app.campaigns.lock`), then
+schedules until it stops or loses the lock; another process waiting on the lock takes over.
+Campaigns are not added to the job store by the web process: the active scheduler reconciles
+jobs with the campaigns table every few seconds (:func:`sync_campaign_jobs`), so any process
+may schedule, pause or cancel a campaign.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -29,13 +31,13 @@ from sqlalchemy.orm import Session
 
 from app.campaigns import jobs
 from app.campaigns.lock import LeaderLock, lock_for
-from app.campaigns.models import Campaign
+from app.campaigns.models import SCHEDULER_JOBS, Campaign
 from app.campaigns.schedule import cron_trigger
 from app.models_base import utcnow
 
 log = logging.getLogger("assenso.scheduler")
 
-JOBSTORE_TABLE = "apscheduler_jobs"
+JOBSTORE_TABLE = SCHEDULER_JOBS.name
 CAMPAIGN_JOB_PREFIX = "campaign:"
 #: Periodic jobs: id -> (function reference, setting with its period, default seconds).
 PERIODIC_JOBS = {
@@ -55,7 +57,11 @@ def active_scheduler() -> BaseScheduler | None:
 class _JobStore(SQLAlchemyJobStore):
     """The SQLAlchemy job store on an engine of its own, disposed only once the scheduler's
     thread has stopped (APScheduler disposes the engine before joining that thread, which can
-    orphan the connection of a query still running)."""
+    orphan the connection of a query still running), on the table the migrations created."""
+
+    def start(self, scheduler, alias) -> None:
+        """Start without creating the table (``SQLAlchemyJobStore.start`` would try to)."""
+        BaseJobStore.start(self, scheduler, alias)
 
     def shutdown(self) -> None:
         """Leave the engine to :meth:`AssensoScheduler.shutdown`."""

@@ -6,6 +6,7 @@ import importlib
 
 import click
 from flask import Flask
+from flask_migrate.cli import db as migrate_group
 
 from app.errors import AssensoError
 
@@ -36,7 +37,9 @@ def domain_errors(func):
 
 
 def register(app: Flask) -> None:
-    """Attach every command group to ``app.cli``."""
+    """Attach every command group to ``app.cli``, and ``grant-app-role`` to ``flask db``."""
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"app.cli.{name}")
         app.cli.add_command(module.group)
+    roles = importlib.import_module("app.cli.roles")
+    migrate_group.add_command(roles.grant_app_role_command)

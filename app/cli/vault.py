@@ -1,22 +1,27 @@
-"""``flask vault``: key rotation, re-indexing and status of the profile vault."""
+"""``flask vault``: key rotation, re-indexing, status and consistency of the profile vault."""
 
 from __future__ import annotations
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.cli import domain_errors
+from app.cli import domain_errors, fail
 from app.extensions import db
-from app.vault import rotation, settings_move
+from app.vault import consistency, rotation, settings_move
+
+#: Splits listed one by one by ``flask vault check`` before it only counts.
+LISTED = 50
 
 
-@click.group("vault", help="Profile vault: key rotation, summaries and status.")
+@click.group("vault", help="Profile vault: key rotation, summaries, status and consistency.")
 def group() -> None:
     """Command group for the vault."""
 
 
 @group.command("status")
 def status() -> None:
-    """Report data keys per master-key version and indexes per index-key version."""
+    """Report data keys per master-key version, indexes per index-key version, and splits
+    between the database and the key store."""
     report = rotation.vault_status(db.session)
     click.echo(f"active master key version: {report.active_kek_version}")
     for version, count in sorted(report.keys_per_kek_version.items()):
@@ -29,6 +34,44 @@ def status() -> None:
     left = settings_move.waiting(db.session)
     if left:
         click.echo(f"profile copies of account settings: {left} (needs move-settings)")
+    splits = sum(1 for _ in consistency.find_splits(db.session))
+    if splits:
+        click.echo(
+            f"splits between the database and the key store: {splits} (run flask vault check)"
+        )
+    else:
+        click.echo("database and key store agree: no split")
+
+
+@group.command("check")
+@click.option("--repair", is_flag=True, help="Finish or undo every split found.")
+@domain_errors
+def check(repair: bool) -> None:
+    """Find customers and data keys on which the database and the key store disagree.
+
+    Sign-ups and erasures interrupted between the two stores, erased customers whose key
+    remains, customers without a key, keys without a customer. Exits 1 when splits remain;
+    --repair finishes or undoes each one as the interrupted step would have.
+    """
+    if repair:
+        try:
+            count = consistency.repair_all(
+                db.session, lambda s: click.echo(f"  repaired {s.describe()}")
+            )
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            fail(f"a repair failed ({type(exc).__name__}); run the check again to see what remains")
+        click.echo(f"Repaired {count} splits between the database and the key store.")
+        return
+    count = 0
+    for split in consistency.find_splits(db.session):
+        count += 1
+        if count <= LISTED:
+            click.echo(f"  {split.describe()}")
+    if count:
+        click.echo(f"{count} splits between the database and the key store (run with --repair).")
+        raise SystemExit(1)
+    click.echo("The database and the key store agree: no split.")
 
 
 @group.command("rotate-kek")

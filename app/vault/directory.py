@@ -18,13 +18,18 @@ def email_index(email: str) -> str:
 
 
 def find_customer_by_email(session: Session, email: str) -> Customer | None:
-    """The customer holding ``email``, or ``None``; malformed addresses find no one."""
+    """The customer holding ``email``, or ``None``; malformed addresses find no one, and
+    neither do erased customers nor sign-ups that have not finished."""
     try:
         candidates = blind_index_candidates(runtime().blind_index_keys, email)
     except ValueError:
         return None
     return session.scalar(
-        select(Customer).where(Customer.email_index.in_(candidates), Customer.erased_at.is_(None))
+        select(Customer).where(
+            Customer.email_index.in_(candidates),
+            Customer.erased_at.is_(None),
+            Customer.registration_pending.is_(False),
+        )
     )
 
 

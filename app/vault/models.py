@@ -3,6 +3,10 @@
 No column here holds personal data in plaintext: profile values are AES-GCM ciphertexts under
 the customer's own data key, e-mail lookups use a keyed HMAC blind index. Time zone, language
 and jurisdiction are kept as operational settings because every send decision needs them.
+
+The main database and the key store each carry the identity of the main database
+(:class:`DatabaseIdentity`, :class:`KeystoreBinding`), so that one is never used with the other
+of another installation (see :mod:`app.vault.stores`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,6 +51,14 @@ class Customer(UserMixin, db.Model):
     customer_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: True from the first write of a sign-up until its data key is in the key store; a
+    #: sign-up that never got that far is undone (see :mod:`app.vault.registration`).
+    registration_pending: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    #: When erasure was asked for; set before the data key is destroyed, so an interrupted
+    #: erasure is found and finished (see :mod:`app.vault.erasure`).
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Summaries of the customer's suppressions and sharing choices for the audience query,
     #: kept by database triggers and never written here (see :mod:`app.vault.summaries`).
     suppressed_on: Mapped[str] = mapped_column(Text, server_default=",", deferred=True)
@@ -60,8 +73,8 @@ class Customer(UserMixin, db.Model):
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
-        """Erased customers can no longer sign in."""
-        return self.erased_at is None
+        """Erased customers, and sign-ups that have not finished, cannot sign in."""
+        return self.erased_at is None and not self.registration_pending
 
     @property
     def display_name(self) -> str:
@@ -74,8 +87,10 @@ class CustomerKey(db.Model):
 
     Stored in the separate key store (bind ``keystore``), never in the main database: a copy
     or backup of the main database therefore holds no key, and deleting this row shreds the
-    customer's data in every copy of it. No foreign key can cross databases; the erasure
-    service removes the row together with the customer's ciphertexts.
+    customer's data in every copy of it. No foreign key can cross databases: sign-up and
+    erasure order their writes to the two databases so that an interruption is finished or
+    undone (:mod:`app.vault.registration`, :mod:`app.vault.erasure`), and
+    :mod:`app.vault.consistency` finds and repairs what is left between them.
     """
 
     __bind_key__ = "keystore"
@@ -174,3 +189,26 @@ class ContactPreferences(db.Model):
     preferred_channel: Mapped[str | None] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DatabaseIdentity(db.Model):
+    """The identity of this main database: one random value, written when it is created."""
+
+    __tablename__ = "database_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    identity: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class KeystoreBinding(db.Model):
+    """Which main database the key store belongs to, written when it is first used with one."""
+
+    __bind_key__ = "keystore"
+    __tablename__ = "keystore_binding"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    database_identity: Mapped[str] = mapped_column(String(36))
+    #: The database's URL when the key store was bound, without password (for messages).
+    database_url: Mapped[str] = mapped_column(String(500))
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

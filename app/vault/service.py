@@ -17,7 +17,7 @@ from app.policy.model import JURISDICTION_CODE
 from app.services import known_purposes, runtime
 from app.transaction import transaction
 from app.vault.blind_index import blind_index, blind_index_candidates
-from app.vault.envelope import FieldCipher, WrappedKey, new_data_key, wrap_data_key
+from app.vault.envelope import FieldCipher, WrappedKey
 from app.vault.errors import FieldValidationError, UnknownFieldError
 from app.vault.fields import FIELDS, HELD_FIELDS, field_spec
 from app.vault.models import (
@@ -28,6 +28,7 @@ from app.vault.models import (
     SharingChoice,
     VaultAccess,
 )
+from app.vault.registration import create_customer
 from app.vault.settings import check_language, check_timezone
 
 
@@ -96,44 +97,27 @@ def register_customer(
     """Create a customer with a fresh data key and their encrypted profile.
 
     Refuses a second account for the same e-mail address (found through the blind index), and
-    a jurisdiction, time zone or language that is not well formed.
+    a jurisdiction, time zone or language that is not well formed. The writes to the main
+    database and the key store are ordered so that an interruption is undone
+    (:mod:`app.vault.registration`).
     """
     clean = validate_profile({**(profile or {}), "email": email})
     jurisdiction, timezone, language = validate_settings(jurisdiction, timezone, language)
-    keys = runtime()
-    with transaction(session):
-        candidates = blind_index_candidates(keys.blind_index_keys, clean["email"])
-        if session.scalar(select(Customer.id).where(Customer.email_index.in_(candidates))):
-            raise Conflict("An account with this e-mail address already exists.")
-        customer = Customer(
-            email_index=blind_index(keys.blind_index_keys, clean["email"]),
-            password_hash=password_hash,
-            jurisdiction=jurisdiction,
-            timezone=timezone,
-            language=language,
-            age_attested=age_attested,
-        )
-        session.add(customer)
-        session.flush()
-        dek = new_data_key()
-        wrapped = wrap_data_key(keys.vault_keys, customer.ref, dek)
-        session.add(
-            CustomerKey(
-                customer_id=customer.id, kek_version=wrapped.kek_version, wrapped_key=wrapped.blob
-            )
-        )
-        cipher = FieldCipher(dek, customer.ref)
-        for name, value in clean.items():
-            session.add(
-                ProfileField(
-                    customer_id=customer.id, field=name, ciphertext=cipher.encrypt(name, value)
-                )
-            )
-    return customer
+    settings = {
+        "password_hash": password_hash,
+        "jurisdiction": jurisdiction,
+        "timezone": timezone,
+        "language": language,
+        "age_attested": age_attested,
+    }
+    return create_customer(session, clean, settings)
 
 
 def open_cipher(session: Session, customer: Customer) -> FieldCipher:
-    """The customer's field cipher (unwrapping their data key); refuses erased customers."""
+    """The customer's field cipher (unwrapping their data key); refuses erased customers and
+    those whose erasure has been asked for."""
+    if customer.erasure_requested_at is not None and customer.erased_at is None:
+        raise CustomerErased("This customer's data is being erased and can no longer be read.")
     key = session.get(CustomerKey, customer.id)
     if key is None or customer.erased_at is not None:
         raise CustomerErased("This customer's data was erased and can no longer be read.")

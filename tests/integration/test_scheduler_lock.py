@@ -26,14 +26,14 @@ def fast_app(app_factory):
     with application.app_context():
         yield application
     with application.app_context():
-        _drop_job_table()
+        _empty_job_table()
 
 
-def _drop_job_table() -> None:
+def _empty_job_table() -> None:
     from sqlalchemy import text
 
     with db.engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
+        connection.execute(text("DELETE FROM apscheduler_jobs"))
 
 
 def wait_until(condition, timeout: float = 10.0) -> bool:

@@ -94,3 +94,34 @@ def test_default_jurisdiction_must_be_governed_by_a_policy(tmp_path):
     check_default_jurisdiction("US", only_us)
     with pytest.raises(ConfigError, match="'IT' is governed by no policy file"):
         check_default_jurisdiction("IT", only_us)
+
+
+def test_the_embedded_key_store_sits_beside_its_sqlite_database(clean_env, tmp_path):
+    clean_env.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    beside = f"sqlite:///{tmp_path / 'fresh.keystore.sqlite3'}"
+    binds = config.BaseConfig().SQLALCHEMY_BINDS
+    assert binds == {"keystore": beside}
+    assert config.embedded_keystore_url("sqlite:///shop.sqlite3") == (
+        "sqlite:///shop.keystore.sqlite3"  # relative, like the database: both beside each other
+    )
+    assert config.embedded_keystore_url("sqlite://") == "sqlite://"
+    assert config.embedded_keystore_url("postgresql+psycopg://db/shop") == (
+        f"sqlite:///{config.INSTANCE_DIR / 'shop.keystore.sqlite3'}"
+    )
+    clean_env.setenv("ASSENSO_KEYSTORE_URL", "sqlite:///elsewhere.sqlite3")
+    binds = config.BaseConfig().SQLALCHEMY_BINDS
+    assert binds == {"keystore": "sqlite:///elsewhere.sqlite3"}
+
+
+def test_the_default_database_keeps_the_key_store_it_had(clean_env, monkeypatch, tmp_path):
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path)
+    default = f"sqlite:///{tmp_path / 'assenso.sqlite3'}"
+    assert config.embedded_keystore_url(default).endswith("/assenso.keystore.sqlite3")
+    (tmp_path / "keystore.sqlite3").write_bytes(b"")
+    assert config.embedded_keystore_url(default) == f"sqlite:///{tmp_path / 'keystore.sqlite3'}"
+
+
+def test_a_malformed_database_url_is_named(clean_env):
+    clean_env.setenv("DATABASE_URL", "not a url")
+    with pytest.raises(ConfigError, match="DATABASE_URL is not a database URL"):
+        config.BaseConfig()
