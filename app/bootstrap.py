@@ -88,6 +88,7 @@ def init_domains(app: Flask) -> None:
     from app.vault import keystore
 
     services.init_app(app)
+    services.record_first_policies(app)
     keystore.ensure_schema(app)
 
 

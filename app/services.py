@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
+from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.policy import load_policies
 from app.policy.in_force import InForce, PoliciesInForce
+from app.policy.models import PolicySetRevision
 from app.policy.policyset import PolicySet
 from config import ConfigError
 
@@ -86,6 +89,19 @@ def init_app(app: Flask) -> None:
     on_disk = policies_on_disk(app.config)
     app.extensions[EXTENSION_KEY] = build_runtime(app.config)
     app.extensions[POLICIES_KEY] = PoliciesInForce(on_disk, str(app.config["POLICY_DIR"]))
+
+
+def record_first_policies(app: Flask) -> None:
+    """At start, record the files found here as the first set in force if the database holds
+    none yet (skipped while the database is not migrated, as during ``flask db upgrade``)."""
+    with app.app_context():
+        try:
+            if inspect(db.engine).has_table(PolicySetRevision.__tablename__):
+                app.extensions[POLICIES_KEY].record_if_none(db.engine)
+        except OperationalError as exc:
+            raise ConfigError(
+                f"the database cannot be reached ({type(exc).__name__}); check DATABASE_URL"
+            ) from None
 
 
 def runtime() -> Runtime:

@@ -63,11 +63,19 @@ class PoliciesInForce:
                 held = self._held = self._load(engine)
         return held
 
+    def record_if_none(self, engine: Engine) -> None:
+        """Record the files found on disk as the first set in force if there is none yet.
+
+        Done when the process starts, in a transaction of its own, so that no decision ever
+        has to write (a first write in the middle of another transaction could wait on it).
+        Another process may record the first set at the same moment: then theirs stands.
+        """
+        with Session(bind=engine) as session, suppress(ConcurrentLoad):
+            ensure_recorded(session, self.on_disk)
+
     def _load(self, engine: Engine) -> InForce:
+        self.record_if_none(engine)  # only for a process started before the database existed
         with Session(bind=engine) as session:
-            # Another process may record the first set at the same moment: then read theirs.
-            with suppress(ConcurrentLoad):
-                ensure_recorded(session, self.on_disk)
             revision = set_in_force(session)
             if revision is None:
                 raise PolicyError("no policy set is in force")

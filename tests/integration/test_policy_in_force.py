@@ -8,12 +8,14 @@ new cap applies and every decision carries the new file's hash.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.campaigns import service
@@ -118,3 +120,31 @@ def test_a_load_in_another_process_reaches_every_decision_without_restart(
             select(OutboxEntry.policy_hash).where(OutboxEntry.run_id == run.id)
         )
         assert set(outbox) == {new_hash}
+
+
+def test_a_stored_set_that_does_not_match_its_hashes_decides_nothing(app_factory, caplog):
+    from app.extensions import db
+    from app.policy.models import PolicyRevision
+
+    app = app_factory()
+    with app.app_context():
+        people = [p.id for p in audience(db.session(), 1)]
+    with app.app_context(), transaction(db.session()) as session:
+        row = session.scalars(
+            select(PolicyRevision).where(PolicyRevision.policy_id == "eu-gdpr")
+        ).one()
+        row.source_text = row.source_text.replace("minimum_age: 16", "minimum_age: 13")
+    restarted = app_factory()  # a process that starts now rebuilds from the stored text
+    with restarted.app_context(), caplog.at_level(logging.ERROR, logger="assenso.policy"):
+        intent = Intent("offers", "email", utcnow(), frozenset({"first_name"}))
+        decision = decide_at_send(db.session(), people[0], intent)
+        assert (decision.outcome, decision.rule_id) == ("deny", "policy_error")
+        assert "is invalid; nothing is sent" in caplog.text
+
+
+def test_a_database_out_of_reach_stops_the_start_with_a_message(tmp_path):
+    from app import create_app
+    from config import ConfigError
+
+    with pytest.raises(ConfigError, match="the database cannot be reached"):
+        create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/no/such/dir/x.db")

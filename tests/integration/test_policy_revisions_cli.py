@@ -25,11 +25,14 @@ def policy_dir(tmp_path) -> Path:
     return target
 
 
-def test_first_load_records_every_file_then_only_changes(session, policy_dir):
-    first = record_policy_load(session, load_policies(policy_dir), "operator:tester", "initial")
-    assert first.set_revision.id == 1 and first.set_revision.previous_id == 0
-    assert {r.policy_id for r in first.changed} == {"eu-gdpr", "us-can-spam"}
-    assert all(r.previous_sha256 is None and r.diff is None for r in first.changed)
+def test_the_start_records_every_file_then_a_load_only_changes(session, policy_dir):
+    from app.policy.revisions import set_in_force
+
+    first = set_in_force(session)  # recorded when the application started
+    assert (first.id, first.previous_id, first.actor) == (1, 0, "system")
+    started = set_files(session, first.id)
+    assert {r.policy_id for r in started} == {"eu-gdpr", "us-can-spam"}
+    assert all(r.previous_sha256 is None and r.diff is None for r in started)
     assert record_policy_load(session, load_policies(policy_dir), "operator:x").set_revision is None
     assert ensure_recorded(session, load_policies(policy_dir)).set_revision is None
 
@@ -39,20 +42,20 @@ def test_first_load_records_every_file_then_only_changes(session, policy_dir):
     assert changed.set_revision.previous_id == 1
     assert [r.policy_id for r in changed.changed] == ["us-can-spam"]
     revision = changed.changed[0]
-    old = next(r for r in first.changed if r.policy_id == "us-can-spam")
+    old = next(r for r in started if r.policy_id == "us-can-spam")
     assert revision.previous_sha256 == old.sha256
     assert "-  max_per_week: {email: 5, sms: 2}" in revision.diff
     assert "+  max_per_week: {email: 4, sms: 2}" in revision.diff
     assert revision.actor == "operator:tester" and revision.reason == "lower cap"
     members = {r.policy_id: r.id for r in set_files(session, changed.set_revision.id)}
-    eu = next(r for r in first.changed if r.policy_id == "eu-gdpr")
+    eu = next(r for r in started if r.policy_id == "eu-gdpr")
     assert members == {"eu-gdpr": eu.id, "us-can-spam": revision.id}
 
 
 def test_two_loads_from_the_same_set_cannot_both_be_recorded(session, policy_dir, monkeypatch):
     from app.policy import revisions
 
-    first = record_policy_load(session, load_policies(policy_dir), "operator:a").set_revision
+    first = revisions.set_in_force(session)
     us = policy_dir / "us-can-spam.yaml"
     us.write_text(us.read_text().replace("email: 5, sms: 2", "email: 4, sms: 2"))
     assert record_policy_load(session, load_policies(policy_dir), "operator:b").set_revision
@@ -78,18 +81,17 @@ def test_reload_puts_the_files_in_force_or_refuses(app_factory, policy_dir):
     app = app_factory(POLICY_DIR=str(policy_dir))
     with app.app_context():
         runner = app.test_cli_runner()
-        result = runner.invoke(args=["policy", "reload", "--actor", "alice", "--reason", "first"])
+        result = runner.invoke(args=["policy", "reload", "--actor", "alice", "--reason", "same"])
         assert result.exit_code == 0, result.output
-        assert "recorded eu-gdpr.yaml: new ->" in result.output
-        assert "set revision 1, 2 policies (2 changed), loaded by operator:alice" in result.output
+        assert "No change: these files are already in force (set revision 1)" in result.output
 
         us = policy_dir / "us-can-spam.yaml"
         us.write_text(us.read_text().replace('version: "2026.1"', 'version: "2026.2"'))
-        result = runner.invoke(args=["policy", "reload", "--actor", "alice"])
-        assert result.exit_code == 0 and "(1 changed)" in result.output
+        result = runner.invoke(args=["policy", "reload", "--actor", "alice", "--reason", "v2"])
+        assert result.exit_code == 0, result.output
+        assert "recorded us-can-spam.yaml: " in result.output
+        assert "set revision 2, 2 policies (1 changed), loaded by operator:alice" in result.output
         assert policies_in_force().by_id["us-can-spam"].version == "2026.2"
-        result = runner.invoke(args=["policy", "reload", "--actor", "alice"])
-        assert "No change: these files are already in force (set revision 2)" in result.output
 
         active = policies_in_force()
         us.write_text("policy_id: [unclosed")
@@ -104,6 +106,8 @@ def test_reload_records_the_operator_by_name_never_just_cli(app_factory, policy_
     from app.policy.revisions import set_in_force
 
     app = app_factory(POLICY_DIR=str(policy_dir))
+    us = policy_dir / "us-can-spam.yaml"
+    us.write_text(us.read_text().replace("email: 5, sms: 2", "email: 4, sms: 2"))
     with app.app_context():
         runner = app.test_cli_runner()
         monkeypatch.setattr(getpass, "getuser", lambda: "ops-maria")
