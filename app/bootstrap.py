@@ -89,6 +89,7 @@ def init_domains(app: Flask) -> None:
     from app.vault import keystore, stores
 
     services.init_app(app)
+    services.record_first_policies(app)
     keystore.ensure_schema(app)
     stores.check_stores(app)
 

@@ -12,7 +12,7 @@ from app.campaigns.segments import parse_segment
 from app.campaigns.templates import templates_problems
 from app.errors import InvalidInput
 from app.models_base import utcnow
-from app.services import known_channels, known_purposes, runtime
+from app.services import known_channels, marketing_purposes, policies_in_force
 
 MAX_HOLDOUT_PERCENT = 50
 MAX_THROTTLE = 1_000_000
@@ -21,8 +21,28 @@ PAST_TOLERANCE = timedelta(minutes=5)
 
 
 def policy_purposes(purpose: str) -> list:
-    """The policy ``Purpose`` of ``purpose`` in every loaded policy that declares it."""
-    return [p.purposes[purpose] for p in runtime().policies.policies if purpose in p.purposes]
+    """The policy ``Purpose`` of ``purpose`` in every policy in force that declares it."""
+    return [p.purposes[purpose] for p in policies_in_force().policies if purpose in p.purposes]
+
+
+def purpose_problem(purpose: Any) -> str | None:
+    """Why a campaign cannot use ``purpose``, or ``None``.
+
+    A campaign is direct marketing: its purpose must be declared by the policies in force and
+    be direct marketing in every one that declares it. The customer's own relationship
+    messages (confirmations, password resets, answers, receipts) are never campaigns.
+    """
+    allowed = ", ".join(marketing_purposes())
+    declared = policy_purposes(purpose) if isinstance(purpose, str) else []
+    if not declared:
+        return f"Unknown purpose. Campaigns may use: {allowed}."
+    if not all(p.direct_marketing for p in declared):
+        return (
+            f"Purpose '{purpose}' is not direct marketing, so no campaign may use it "
+            f"(campaigns may use: {allowed}). Messages of the customer's own relationship are "
+            "sent by Assenso itself, with fixed texts."
+        )
+    return None
 
 
 def check_settings(values: Mapping[str, Any]) -> None:
@@ -38,12 +58,6 @@ def check_settings(values: Mapping[str, Any]) -> None:
 def _name(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip() or len(value) > 200:
         return "A campaign name has 1 to 200 characters."
-    return None
-
-
-def _purpose(value: Any) -> str | None:
-    if value not in known_purposes():
-        return f"Unknown purpose. Known purposes: {', '.join(known_purposes())}."
     return None
 
 
@@ -94,13 +108,9 @@ def _int_range(low: int, high: int, what: str):
     return check
 
 
-def _flag(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "Transactional is true or false."
-
-
 _CHECKS = {
     "name": _name,
-    "purpose": _purpose,
+    "purpose": purpose_problem,
     "channel": _channel,
     "schedule_kind": _kind,
     "scheduled_at": _moment,
@@ -109,7 +119,6 @@ _CHECKS = {
     "cron_timezone": _zone,
     "throttle_per_minute": _int_range(1, MAX_THROTTLE, "Throttle per minute"),
     "holdout_percent": _int_range(0, MAX_HOLDOUT_PERCENT, "Holdout percentage"),
-    "transactional": _flag,
 }
 
 
@@ -117,9 +126,10 @@ def campaign_problems(
     campaign: Campaign, templates: Sequence[CampaignTemplate], now: datetime | None = None
 ) -> list[str]:
     """Every reason ``campaign`` cannot be scheduled now; empty when it can."""
+    problem = purpose_problem(campaign.purpose)
+    if problem:
+        return [problem]
     purposes = policy_purposes(campaign.purpose)
-    if not purposes:
-        return [f"Purpose '{campaign.purpose}' is not declared by any loaded policy."]
     problems = [] if campaign.channel in known_channels() else ["The channel is not known."]
     problems += check_schedule(
         campaign.schedule_kind, campaign.scheduled_at, campaign.local_time,
@@ -128,8 +138,6 @@ def campaign_problems(
     moment = campaign.scheduled_at
     if campaign.schedule_kind == "at" and moment and moment < (now or utcnow()) - PAST_TOLERANCE:
         problems.append("The scheduled time is in the past.")
-    if campaign.transactional and not all(p.transactional for p in purposes):
-        problems.append(f"Purpose '{campaign.purpose}' is not transactional.")
     try:
         parse_segment(campaign.segment_json)
     except InvalidInput as exc:

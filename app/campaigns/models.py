@@ -48,7 +48,6 @@ class Campaign(db.Model):
     cron_timezone: Mapped[str | None] = mapped_column(String(64))
     throttle_per_minute: Mapped[int | None] = mapped_column(Integer)
     holdout_percent: Mapped[int] = mapped_column(Integer, default=0)
-    transactional: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -20,6 +20,8 @@ from typing import TypeVar
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
+from app.campaigns import states
+from app.campaigns.checks import purpose_problem
 from app.campaigns.models import Campaign, CampaignRun
 from app.campaigns.run_batch import RunPlan, record_batch
 from app.campaigns.run_counts import record_counts
@@ -33,6 +35,7 @@ from app.campaigns.service import (
 from app.delivery.models import OutboxEntry
 from app.marketing.offer_service import OfferBook
 from app.models_base import utcnow
+from app.services import refresh_policies
 from app.transaction import transaction
 
 log = logging.getLogger("assenso.campaigns")
@@ -49,28 +52,47 @@ def start_run(
     *,
     actor: str = "scheduler",
 ) -> CampaignRun:
-    """Start a run of a scheduled (or running recurring) campaign at ``at`` and execute it."""
+    """Start a run of a scheduled (or running recurring) campaign at ``at`` and execute it.
+
+    A campaign whose purpose is not direct marketing under the policies in force is refused
+    (:class:`~app.campaigns.states.CampaignRefused`): it goes back to draft (or is paused
+    when a run is open), with the reason in its audit trail, and nothing is decided.
+    """
     campaign_id = campaign if isinstance(campaign, int) else campaign.id
     moment = at or utcnow()
+    refresh_policies()  # the set in force for this run, read before the run's writes
     with transaction(session):
         row = lock_campaign(session, campaign_id, None)
-        transition(session, row, "start", actor=actor, scheduled_for=moment.isoformat())
-        run = CampaignRun(
-            campaign_id=row.id, scheduled_for=moment, started_at=utcnow(), status="resolving"
-        )
-        session.add(run)
-        session.flush()
-        run_id = run.id
+        states.next_state("start", row.status)
+        problem = purpose_problem(row.purpose)
+        if problem is None:
+            transition(session, row, "start", actor=actor, scheduled_for=moment.isoformat())
+            run = CampaignRun(
+                campaign_id=row.id, scheduled_for=moment, started_at=utcnow(), status="resolving"
+            )
+            session.add(run)
+            session.flush()
+            run_id = run.id
+        else:
+            action = "unschedule" if states.can("unschedule", row.status) else "pause"
+            transition(session, row, action, actor=actor, refused=problem)
+    if problem is not None:
+        raise states.CampaignRefused(campaign_id, problem)
     return execute_run(session, run_id)
 
 
 def execute_run(session: Session, run_id: int, *, batch_size: int = BATCH_SIZE) -> CampaignRun:
-    """Resolve and record run ``run_id``; safe to call again on a run that was interrupted."""
+    """Resolve and record run ``run_id``; safe to call again on a run that was interrupted.
+
+    Every decision is taken under the set in force when the run executes (and carries its
+    hashes); the worker decides again under the set in force when it sends.
+    """
+    policy_set = refresh_policies()
     run = session.get(CampaignRun, run_id)
     if run is None or run.status not in OPEN_RUN_STATES:
         raise ValueError(f"run {run_id} is not open")
     campaign = get_campaign(session, run.campaign_id)
-    plan = RunPlan.build(campaign, campaign_templates(session, campaign.id), run)
+    plan = RunPlan.build(campaign, campaign_templates(session, campaign.id), run, policy_set)
     access_log = plan.open_access_log(session)
     offers = None
     if plan.uses_offer:  # purchase histories are read only when a template shows an offer
@@ -115,7 +137,11 @@ def run_if_due(session: Session, campaign_id: int, at: datetime) -> CampaignRun 
     if recurring and _has_run_for(session, campaign_id, fire):
         return None
     session.rollback()
-    return start_run(session, campaign_id, fire if recurring else at)
+    try:
+        return start_run(session, campaign_id, fire if recurring else at)
+    except states.CampaignRefused as refused:
+        log.warning("%s", refused)  # the campaign left the schedule; its audit says why
+        return None
 
 
 def _has_run_for(session: Session, campaign_id: int, fire: datetime) -> bool:

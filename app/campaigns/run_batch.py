@@ -19,7 +19,7 @@ from app.campaigns.templates import campaign_template_fields, templates_use, var
 from app.delivery.models import OutboxEntry
 from app.marketing.offer_service import OfferBook, offer_payloads
 from app.models_base import utcnow
-from app.policy import Decision
+from app.policy import Decision, PolicySet
 from app.transaction import transaction
 from app.vault.models import Customer, VaultAccess
 from app.vault.service import log_access
@@ -39,28 +39,33 @@ class RunPlan:
     purpose: str
     channel: str
     at: datetime
-    transactional: bool
     template_fields: frozenset[str]
     segment: Segment
     assigner: Assigner
     local_time: time | None
+    policy_set: PolicySet
     uses_offer: bool = False
 
     @classmethod
     def build(
-        cls, campaign: Campaign, templates: Sequence[CampaignTemplate], run: CampaignRun
+        cls,
+        campaign: Campaign,
+        templates: Sequence[CampaignTemplate],
+        run: CampaignRun,
+        policy_set: PolicySet,
     ) -> RunPlan:
-        """The plan of ``run`` of ``campaign`` with its ``templates``."""
+        """The plan of ``run`` of ``campaign`` with its ``templates``, decided under
+        ``policy_set`` (the set in force when the run executes)."""
         local = campaign.local_time if campaign.schedule_kind == "local_time" else None
         return cls(
             run_id=run.id, campaign_id=campaign.id, purpose=campaign.purpose,
-            channel=campaign.channel, at=run.scheduled_for, transactional=campaign.transactional,
+            channel=campaign.channel, at=run.scheduled_for,
             template_fields=campaign_template_fields(templates),
             segment=parse_segment(campaign.segment_json),
             assigner=Assigner.for_campaign(
                 campaign.id, campaign.holdout_percent, variant_weights(templates) or {"A": 1}
             ),
-            local_time=parse_local_time(local) if local else None,
+            local_time=parse_local_time(local) if local else None, policy_set=policy_set,
             uses_offer=templates_use(templates, "offer"),
         )  # fmt: skip
 
@@ -75,12 +80,13 @@ class RunPlan:
         return f"campaign-run:{self.run_id}"
 
     def resolve(self, reader: Session, batch_size: int) -> Iterator[tuple[int, Decision]]:
-        """The audience of the segment with one policy decision per candidate."""
+        """The audience of the segment with one policy decision per candidate (each a
+        campaign message, never a relationship one)."""
         from app.policy.audience import resolve_audience
 
         return resolve_audience(
             reader, purpose=self.purpose, channel=self.channel, at=self.at,
-            template_fields=self.template_fields, transactional=self.transactional,
+            template_fields=self.template_fields, policy_set=self.policy_set,
             candidate_filter=self.segment.candidate_filter(self.context), batch_size=batch_size,
         )  # fmt: skip
 

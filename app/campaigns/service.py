@@ -36,7 +36,6 @@ SETTINGS = (
     "cron_timezone",
     "throttle_per_minute",
     "holdout_percent",
-    "transactional",
 )
 #: ``last_error`` marking outbox entries held back while their campaign is paused.
 HELD_MARK = "held: campaign paused"

@@ -68,6 +68,14 @@ class CampaignInvalid(InvalidInput):
         super().__init__("The campaign cannot be scheduled: " + " ".join(self.problems))
 
 
+class CampaignRefused(Conflict):
+    """A run was refused because the campaign's purpose may not carry campaigns (any more)."""
+
+    def __init__(self, campaign_id: int, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"Campaign #{campaign_id} was not run: {problem}")
+
+
 def next_state(action: str, state: str) -> str:
     """The state after ``action`` from ``state``; raises :class:`InvalidTransition`."""
     moves = TRANSITIONS.get(action)

@@ -1,21 +1,28 @@
-"""``flask policy``: check, reload (recorded), list and explain the contact policies."""
+"""``flask policy``: check, load (recorded, in force for every process), list and explain."""
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime
 
 import click
 from flask import current_app
+from sqlalchemy import inspect
 
 from app.cli import fail
 from app.extensions import db
 from app.policy import Intent, PolicyError, check_policies, explain, load_policies
 from app.policy.facts_db import FactsError, load_facts
-from app.policy.revisions import record_policy_load
-from app.services import replace_policies, runtime
+from app.policy.models import PolicySetRevision
+from app.policy.policyset import PolicySet
+from app.policy.revisions import ConcurrentLoad, record_policy_load, set_in_force
+from app.services import policies_in_force, policies_on_this_machine, refresh_policies
+
+#: Longest operator name recorded (the actor column holds 120 characters with its prefix).
+MAX_ACTOR = 100
 
 
-@click.group("policy", help="Contact policies: validate, reload, list and explain decisions.")
+@click.group("policy", help="Contact policies: validate, load, list and explain decisions.")
 def group() -> None:
     """Command group for the policy engine."""
 
@@ -36,36 +43,100 @@ def check(paths: tuple[str, ...]) -> None:
     click.echo(f"OK: {', '.join(targets)}")
 
 
-@group.command("reload")
-@click.option("--reason", default=None, help="Why the policies are reloaded (recorded).")
-@click.option("--actor", default="cli", show_default=True, help="Who reloads (recorded).")
-def reload(reason: str | None, actor: str) -> None:
-    """Validate the policy directory, record changed files and swap the set in.
+def operator_actor(given: str | None) -> str:
+    """How the operator who loads policies is recorded: ``operator:NAME``.
 
-    An invalid directory is refused and the policies in use stay active.
+    ``NAME`` is ``--actor`` or, without it, the user name this command runs as.
     """
+    name = given
+    if name is None:
+        try:
+            name = getpass.getuser()
+        except (OSError, KeyError):
+            name = None
+    name = (name or "").strip()
+    if not name:
+        fail("say who loads the policies: --actor NAME (recorded with the revision)")
+    if len(name) > MAX_ACTOR or not name.isprintable():
+        fail(f"--actor is a printable name of at most {MAX_ACTOR} characters")
+    return f"operator:{name}"
+
+
+def _require_tables() -> None:
+    if not inspect(db.engine).has_table(PolicySetRevision.__tablename__):
+        fail("the database has no policy tables yet: run `flask db upgrade` first")
+
+
+@group.command("reload")
+@click.option("--reason", default=None, help="Why the policies are loaded (recorded).")
+@click.option(
+    "--actor", default=None, help="Who loads them (recorded; default: your user name here)."
+)
+def reload(reason: str | None, actor: str | None) -> None:
+    """Validate the policy directory and put it in force for every process (recorded).
+
+    Every web process, scheduler and worker, on any machine, decides with it from its next
+    request or batch. An invalid directory is refused and the set in force stays.
+    """
+    who = operator_actor(actor)
     directory = current_app.config["POLICY_DIR"]
     try:
         policy_set = load_policies(directory)
     except PolicyError as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
-        fail("policies not reloaded; the previous set stays active")
-    revisions = record_policy_load(db.session, policy_set, actor, reason)
-    replace_policies(current_app, policy_set)
-    for revision in revisions:
-        before = revision.previous_sha256[:12] if revision.previous_sha256 else "new"
-        click.echo(f"recorded {revision.filename}: {before} -> {revision.sha256[:12]}")
-    click.echo(f"Loaded {len(policy_set.policies)} policies ({len(revisions)} changed).")
+        fail("policies not loaded; the set in force stays")
+    _require_tables()
+    try:
+        load = record_policy_load(db.session, policy_set, who, reason)
+    except ConcurrentLoad as exc:
+        fail(str(exc))
+    refresh_policies()
+    if load.set_revision is None:
+        revision = set_in_force(db.session)
+        click.echo(f"No change: these files are already in force (set revision {revision.id}).")
+        return
+    for changed in load.changed:
+        before = changed.previous_sha256[:12] if changed.previous_sha256 else "new"
+        click.echo(f"recorded {changed.filename}: {before} -> {changed.sha256[:12]}")
+    click.echo(
+        f"In force for every process: set revision {load.set_revision.id}, "
+        f"{len(policy_set.policies)} policies ({len(load.changed)} changed), loaded by {who}."
+    )
 
 
 @group.command("list")
 def list_policies() -> None:
-    """The active policy files, their versions and SHA-256 hashes."""
-    policy_set = runtime().policies
+    """The set in force (from the database): its files, versions and SHA-256 hashes."""
+    _require_tables()
+    policy_set = refresh_policies()
+    revision = set_in_force(db.session)
+    reason = f" ({revision.reason})" if revision.reason else ""
+    click.echo(
+        f"In force: set revision {revision.id}, loaded {revision.loaded_at.isoformat()} "
+        f"by {revision.actor}{reason}"
+    )
     for policy in policy_set.policies:
         default = " (default)" if policy is policy_set.default else ""
         click.echo(f"{policy.sha256}  {policy.path}  {policy.policy_id} {policy.version}{default}")
+    _report_disk(policy_set, policies_on_this_machine())
+
+
+def _report_disk(in_force: PolicySet, on_disk: PolicySet) -> None:
+    """Say which files in the policy directory differ from the set in force."""
+    if on_disk.sha256 == in_force.sha256:
+        return
+    click.echo(
+        f"The files in {current_app.config['POLICY_DIR']} (as read at start) differ from the set "
+        "in force; `flask policy reload` puts them in force:"
+    )
+    ids = sorted(set(in_force.by_id) | set(on_disk.by_id))
+    for policy_id in ids:
+        here, there = on_disk.by_id.get(policy_id), in_force.by_id.get(policy_id)
+        if here is None or there is None or here.sha256 != there.sha256:
+            disk = here.sha256[:12] if here else "absent"
+            force = there.sha256[:12] if there else "absent"
+            click.echo(f"  {policy_id}: {disk} on disk, {force} in force")
 
 
 def _instant(text: str | None) -> datetime:
@@ -105,7 +176,7 @@ def explain_decision(
         fail(f"customer {customer_id}: {exc}")
     if facts is None:
         fail(f"customer {customer_id} is unknown or erased")
-    decision = explain(runtime().policies, facts, intent)
+    decision = explain(policies_in_force(), facts, intent)
     click.echo(f"intent: {purpose} by {channel} at {intent.at.isoformat()}")
     for result in decision.trace:
         click.echo(f"  {result.status:<8} {result.rule_id:<22} {result.message}")

@@ -23,7 +23,7 @@ from app.ledger.records import ALL
 from app.policy import Intent, explain
 from app.policy.decision import Decision
 from app.policy.facts_db import FactsError, load_facts
-from app.services import runtime
+from app.services import policies_in_force
 from app.vault.models import Customer
 
 
@@ -85,13 +85,14 @@ def message_trace(session: Session, outbox_id: int) -> MessageTrace | None:
         problem = "The customer was erased: their facts no longer exist to recompute from."
     else:
         at = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        intent = Intent(entry.purpose, entry.channel, at, frozenset(), entry.kind != "campaign")
+        # The outbox carries campaign messages only (relationship messages never pass through it).
+        intent = Intent(entry.purpose, entry.channel, at, frozenset())
         try:
             facts = load_facts(session, [customer.id], at=at).get(customer.id)
         except FactsError as exc:
             facts, problem = None, f"The customer's stored facts cannot be read: {exc}"
         if facts is not None:
-            recomputed = explain(runtime().policies, facts, intent)
+            recomputed = explain(policies_in_force(), facts, intent)
     return MessageTrace(
         entry=entry,
         customer=customer,

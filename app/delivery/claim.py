@@ -20,6 +20,7 @@ from app.delivery.recording import record_interrupted, release_throttled, settle
 from app.delivery.templates import TemplateBook, load_templates
 from app.delivery.throttle import over_throttle
 from app.policy import Decision
+from app.services import refresh_policies
 from app.transaction import transaction
 
 _COLUMNS = (
@@ -129,6 +130,7 @@ def claim_batch(
     back to pending until ``defer_until``, throttled ones wait for their campaign's next minute.
     """
     batch = ClaimedBatch(lease_until=now + timedelta(seconds=lease_seconds))
+    refresh_policies()  # the set in force for this batch, checked before the claim writes
     with transaction(session):
         rows = _lease(session, worker_id, size, batch.lease_until, now)
         if not rows:

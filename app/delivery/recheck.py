@@ -1,7 +1,7 @@
 """The send-time policy re-check of a claimed batch (fail closed).
 
-Entries are grouped by (purpose, channel, template fields, transactional) so each group is one
-set-wise call of :func:`app.policy.send_check.decide_batch_at_send`.
+Entries are grouped by (purpose, channel, template fields) so each group is one set-wise call
+of :func:`app.policy.send_check.decide_batch_at_send`, all under the set in force for the batch.
 """
 
 from __future__ import annotations
@@ -31,12 +31,13 @@ def recheck(
     """The decision for each entry id; any failure to decide denies (never sends)."""
     groups: dict[Intent, list] = defaultdict(list)
     for entry in entries:
+        # Every outbox entry is a campaign message, whatever its kind says: the customer's own
+        # relationship messages never pass through the outbox (app.delivery.transactional).
         intent = Intent(
             purpose=entry.purpose,
             channel=entry.channel,
             at=now,
             template_fields=templates.fields(entry.campaign_id, entry.variant),
-            transactional=entry.kind == "transactional",
         )
         groups[intent].append(entry)
     decisions: dict[int, Decision] = {}

@@ -1,10 +1,12 @@
-"""Transactional messages (double opt-in confirmations, password resets), sent at once.
+"""Relationship messages (double opt-in confirmations, password resets), sent at once.
 
-Campaign messages go through the outbox and the worker; a transactional message answers a
-request the customer just made, so it is handed to the SMTP relay (or SMS gateway) right away
-through the channels' own senders, and recorded in the send log as ``transactional`` under the
-``service`` purpose (lawful basis: contract). The text lives only in memory; nothing personal
-is logged. Written for the customer portal (issue 7); the delivery worker is not involved.
+Campaign messages go through the outbox and the worker; a relationship (transactional)
+message answers a request the customer just made, so it is handed to the SMTP relay (or SMS
+gateway) right away through the channels' own senders, and recorded in the send log as
+``transactional`` under the ``service`` purpose (lawful basis: contract). Its text is one of
+the fixed texts of :data:`RELATIONSHIP_MESSAGES`, written in the code, never a campaign's
+template: this path cannot carry marketing. The text lives only in memory; nothing personal
+is logged. The delivery worker is not involved.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from app.delivery.settings import dkim_key, number, smtp_settings
 from app.transaction import transaction
 
 SERVICE_PURPOSE = "service"
+#: The relationship messages this path sends, each with its fixed text in the code.
+RELATIONSHIP_MESSAGES = frozenset({"double_opt_in", "password_reset"})
 
 
 class TransactionalSendFailed(Exception):
@@ -39,6 +43,11 @@ class TransactionalEmail:
     subject: str
     text: str
     template_key: str
+
+    def __post_init__(self) -> None:
+        """Refuse anything but a known relationship message (a campaign never comes here)."""
+        if self.template_key not in RELATIONSHIP_MESSAGES:
+            raise ValueError(f"{self.template_key!r} is not a relationship message")
 
 
 def build_transactional_message(app: Flask, email: TransactionalEmail) -> bytes:

@@ -232,8 +232,8 @@ def _derived(session: Session) -> None:
     """What the running system would compute: policy revisions on record, value tiers."""
     from app.marketing.value_service import compute_values
     from app.policy.revisions import ensure_recorded
-    from app.services import runtime
+    from app.services import policies_on_this_machine
 
-    ensure_recorded(session, runtime().policies, actor="demo-seed")
+    ensure_recorded(session, policies_on_this_machine(), actor="demo-seed")
     compute_values(session)
     session.commit()

@@ -26,6 +26,7 @@ from app.vault.models import Customer
 #: Time zones listed one by one (the rest are summed as "other").
 MAX_ZONES = 40
 RULE_LABELS = {
+    "purpose_not_direct_marketing": "Purpose is not direct marketing (no campaign may use it)",
     "objection": "Objected to direct marketing",
     "suppression": "Address suppressed (bounce, complaint, opt-out)",
     "minimum_age": "Below the minimum age",
@@ -100,8 +101,7 @@ def forecast_campaign(session: Session, campaign: Campaign, at: datetime | None 
 
         return count_audience(
             session, purpose=campaign.purpose, channel=campaign.channel, at=moment,
-            template_fields=fields, transactional=campaign.transactional,
-            candidate_filter=candidate_filter,
+            template_fields=fields, candidate_filter=candidate_filter,
         )  # fmt: skip
 
     result = Forecast(at=moment, upper_bound=bool(segment.shared_fields))

@@ -7,8 +7,9 @@ Policies are YAML files in ``policies/`` validated against ``policies/schema.jso
 file's hash; :func:`explain` adds a rule-by-rule trace; :func:`prefilter_for` describes the
 coarse conditions that the audience query pushes into SQL.
 
-Everything here is pure: no Flask, no database (``app.policy.models`` holds the separate
-database record of loaded policy revisions and is not imported here).
+Everything here is pure: no Flask, no database. The database side is apart and not imported
+here: ``app.policy.models`` (loaded file revisions and set revisions), ``app.policy.revisions``
+(recording a load) and ``app.policy.in_force`` (each process's copy of the set in force).
 """
 
 from app.policy.decision import ALLOWED_RULE, Decision, RuleResult

@@ -34,6 +34,7 @@ from app.policy.facts import Intent
 from app.policy.facts_db import FactsError, contact_windows
 from app.policy.policyset import PolicySet
 from app.policy.representatives import Representatives
+from app.services import policies_in_force
 
 Counts = Counter[tuple[str, str]]
 #: Keys whose decision :func:`resolve_audience` keeps: classes are few, but a filter, a policy
@@ -89,9 +90,9 @@ def resolve_audience(
 ) -> Iterator[tuple[int, Decision]]:
     """Yield ``(customer_id, decision)`` for every candidate, denials included, streamed.
 
-    ``policy_set`` defaults to the running application's policies.
+    ``policy_set`` defaults to the set in force for the current unit of work.
     """
-    policy_set = policy_set or _active_policies()
+    policy_set = policy_set or policies_in_force()
     intent = _intent(purpose, channel, at, template_fields, transactional)
     deciders = Representatives(policy_set, intent)
     query = AudienceQuery(session, deciders, candidate_filter)
@@ -122,7 +123,7 @@ def count_audience(
 
     ``batch_size`` is accepted for symmetry with :func:`resolve_audience` and not needed.
     """
-    policy_set = policy_set or _active_policies()
+    policy_set = policy_set or policies_in_force()
     intent = _intent(purpose, channel, at, template_fields, transactional)
     deciders = Representatives(policy_set, intent)
     audience = AudienceQuery(session, deciders, candidate_filter)
@@ -132,9 +133,3 @@ def count_audience(
         decision = _class_decision(audience, deciders, key)
         counts[decision.outcome, decision.rule_id] += n
     return counts
-
-
-def _active_policies() -> PolicySet:
-    from app.services import runtime
-
-    return runtime().policies

@@ -25,6 +25,7 @@ RULE_ORDER: tuple[str, ...] = (
 )
 
 _NOT_APPLICABLE = {
+    "purpose_not_direct_marketing": "the purpose is direct marketing",
     "objection": "the purpose is neither direct marketing nor profiling",
     "minimum_age": "no minimum age applies to this purpose",
     "consent_expired": "the lawful basis relied on is not opt-in consent",
@@ -36,6 +37,7 @@ _NOT_APPLICABLE = {
 }
 
 _PASSED = {
+    "purpose_not_direct_marketing": "a relationship message, not a campaign message",
     "objection": "no objection to direct marketing",
     "suppression": "the address is not suppressed",
     "minimum_age": "the minimum age was confirmed",

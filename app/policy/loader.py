@@ -112,6 +112,30 @@ def load_policies(directory: str | Path, default: str | None = None) -> PolicySe
     return PolicySet(policies, default=default)
 
 
+def policies_from_texts(files: Iterable[tuple[str, str, str]]) -> PolicySet:
+    """Rebuild a policy set from stored files ``(name, text, sha256)``, checked like files.
+
+    A text whose SHA-256 is not the one recorded with it is refused: the set would not be the
+    one the hashes in decisions name.
+    """
+    policies: list[Policy] = []
+    problems: list[str] = []
+    for name, text, sha256 in files:
+        try:
+            policy = policy_from_bytes(text.encode("utf-8"), name)
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+            continue
+        if policy.sha256 != sha256:
+            problems.append(f"{name}: the stored text does not match its recorded SHA-256")
+        policies.append(policy)
+    if problems:
+        raise PolicyError(problems)
+    if not policies:
+        raise PolicyError("the set in force holds no policy file")
+    return PolicySet(policies)
+
+
 def check_policies(paths: Iterable[str | Path]) -> list[str]:
     """Every problem in the given files or directories (empty list: all valid and consistent).
 

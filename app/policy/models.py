@@ -1,13 +1,15 @@
-"""Database records of the policy engine: which policy files were loaded, when and by whom.
+"""Database records of the policy engine: the policy files loaded, and the set in force.
 
-The engine itself (the rest of ``app.policy``) is pure; only this module touches the database.
+Every process decides with the set in force that the database names (the newest
+:class:`PolicySetRevision`), never with its own copy of the files. The engine itself (the rest
+of ``app.policy``) is pure; only this module and the recording modules touch the database.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -29,3 +31,32 @@ class PolicyRevision(db.Model):
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(120))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PolicySetRevision(db.Model):
+    """One load of the whole policy set: from ``loaded_at`` these files decide every message.
+
+    The newest row is the set in force. Each row names the one it replaced (``previous_id``,
+    0 for the first) and that name is unique, so two loads racing from the same set cannot
+    both be recorded: the history is one line.
+    """
+
+    __tablename__ = "policy_set_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    previous_id: Mapped[int] = mapped_column(Integer, unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PolicySetFile(db.Model):
+    """One policy file revision belonging to a set revision."""
+
+    __tablename__ = "policy_set_files"
+
+    set_id: Mapped[int] = mapped_column(
+        ForeignKey("policy_set_revisions.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision_id: Mapped[int] = mapped_column(ForeignKey("policy_revisions.id"), primary_key=True)

@@ -122,6 +122,7 @@ def compile_plan(policy: Policy, purpose_id: str, channel_id: str) -> Plan:
     plan.transactional_allowed = not purpose.direct_marketing
     plan.quiet_segments = _quiet_segments(settings.quiet_hours, channel_id)
     applicable = {
+        "purpose_not_direct_marketing": not purpose.direct_marketing,
         "objection": purpose.direct_marketing or purpose.profiling,
         "suppression": True,
         "minimum_age": purpose.direct_marketing and plan.minimum_age > 0,

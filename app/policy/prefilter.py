@@ -25,6 +25,7 @@ PREFILTER_RULES = (
     "jurisdiction_unknown",
     "purpose_unknown",
     "channel_unknown",
+    "purpose_not_direct_marketing",
     "objection",
     "suppression",
     "minimum_age",
@@ -51,7 +52,8 @@ class Prefilter:
     channel: str
     at: datetime
     policy_hash: str
-    #: jurisdiction_unknown / purpose_unknown / channel_unknown: every customer is denied.
+    #: jurisdiction_unknown / purpose_unknown / channel_unknown, or
+    #: purpose_not_direct_marketing for a campaign message: every customer is denied.
     deny_all_rule: str | None
     #: objection: deny when ``objected`` is true.
     exclude_objected: bool
@@ -149,23 +151,13 @@ def prefilter_for(policy_set: PolicySet, jurisdiction: str, intent: Intent) -> P
         "require_verified_channel": intent.channel,
     }
     if isinstance(found, Decision):
-        return Prefilter(
-            **common,
-            deny_all_rule=found.rule_id,
-            exclude_objected=False,
-            minimum_age=None,
-            required_consent_statuses=_NO_FIELDS,
-            soft_opt_in_statuses=_NO_FIELDS,
-            check_consent_expiry=False,
-            consent_granted_after=None,
-            check_double_opt_in=False,
-            require_confirmed=False,
-            disallowed_template_fields=_NO_FIELDS,
-            required_shared_fields=fields,
-            rule_order=(found.rule_id,),
-        )
+        return _denying_all(common, found.rule_id, fields)
     plan = found
     applied = {rule_id for rule_id, _ in plan.deny_checks}
+    if "purpose_not_direct_marketing" in applied:
+        if not intent.transactional:
+            return _denying_all(common, "purpose_not_direct_marketing", fields)
+        applied.discard("purpose_not_direct_marketing")  # a relationship message passes it
     return Prefilter(
         **common,
         deny_all_rule=None,
@@ -180,4 +172,23 @@ def prefilter_for(policy_set: PolicySet, jurisdiction: str, intent: Intent) -> P
         disallowed_template_fields=fields - plan.purpose_fields,
         required_shared_fields=fields if fields <= plan.purpose_fields else _NO_FIELDS,
         rule_order=tuple(r for r in PREFILTER_RULES if r in applied),
+    )
+
+
+def _denying_all(common: dict, rule_id: str, fields: frozenset[str]) -> Prefilter:
+    """A prefilter under which every customer is denied by ``rule_id``."""
+    return Prefilter(
+        **common,
+        deny_all_rule=rule_id,
+        exclude_objected=False,
+        minimum_age=None,
+        required_consent_statuses=_NO_FIELDS,
+        soft_opt_in_statuses=_NO_FIELDS,
+        check_consent_expiry=False,
+        consent_granted_after=None,
+        check_double_opt_in=False,
+        require_confirmed=False,
+        disallowed_template_fields=_NO_FIELDS,
+        required_shared_fields=fields,
+        rule_order=(rule_id,),
     )

@@ -20,6 +20,20 @@ DenyCheck = Callable[["Plan", CustomerFacts, Intent], "str | None"]
 _NO_FIELDS: frozenset[str] = frozenset()
 
 
+def check_marketing_purpose(plan: Plan, customer: CustomerFacts, intent: Intent) -> str | None:
+    """Campaign messages are direct marketing: they may only use a direct-marketing purpose.
+
+    Applied to purposes that are not direct marketing, where only the customer's own
+    relationship messages (``intent.transactional``) may pass.
+    """
+    if intent.transactional:
+        return None
+    return (
+        f"purpose {plan.purpose_id!r} is not direct marketing; a campaign message may only use "
+        "a direct-marketing purpose"
+    )
+
+
 def check_objection(plan: Plan, customer: CustomerFacts, intent: Intent) -> str | None:
     """GDPR Art. 21(2)-(3): after an objection, no direct marketing or profiling at all."""
     if customer.objected:
@@ -115,6 +129,7 @@ def check_data_minimisation(plan: Plan, customer: CustomerFacts, intent: Intent)
 
 #: Deny rules after the lookups (jurisdiction, purpose, channel), in evaluation order.
 DENY_RULES: tuple[tuple[str, DenyCheck], ...] = (
+    ("purpose_not_direct_marketing", check_marketing_purpose),
     ("objection", check_objection),
     ("suppression", check_suppression),
     ("minimum_age", check_minimum_age),

@@ -56,6 +56,12 @@ def _purpose_problems(i: int, purpose: Mapping[str, Any]) -> Iterator[Problem]:
         yield ("purposes", i, "fields"), f"unknown profile field(s): {', '.join(unknown)}"
     if purpose["transactional"] and purpose["direct_marketing"]:
         yield ("purposes", i), "a transactional purpose cannot be direct marketing"
+    if purpose["direct_marketing"] and purpose["lawful_basis"] == "contract":
+        yield (
+            ("purposes", i, "lawful_basis"),
+            "a direct-marketing purpose cannot rest on the contract basis (GDPR Art. 6(1)(b) "
+            "covers only what the contract needs)",
+        )
     validity = purpose.get("consent_validity_days")
     lead = purpose.get("repermission_lead_days")
     if validity is not None and lead is not None and lead >= validity:

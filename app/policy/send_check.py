@@ -18,7 +18,7 @@ from app.policy.engine import POLICY_ERROR, decide
 from app.policy.facts import Intent
 from app.policy.facts_db import FactsError, load_facts
 from app.policy.policyset import PolicySet
-from app.services import runtime
+from app.services import policies_in_force
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def decide_batch_at_send(
     if not ids:
         return {}
     try:
-        policy_set = policy_set or runtime().policies
+        policy_set = policy_set or policies_in_force()
         intents = {cid: intent_for(cid) for cid in ids}
         at = max(intent.at for intent in intents.values())
         broken: set[int] = set()

@@ -24,7 +24,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_store_identity'
-down_revision = '0008_audience_storage'
+down_revision = '0009_policy_in_force'
 branch_labels = None
 depends_on = None
 

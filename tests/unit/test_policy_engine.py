@@ -63,12 +63,36 @@ def test_unknown_purpose_and_channel():
     assert outcome(i=intent(channel="fax")) == ("deny", "channel_unknown")
 
 
-def test_objection_blocks_direct_marketing_and_profiling_but_not_service_messages():
+def test_objection_blocks_every_direct_marketing_purpose_but_not_relationship_messages():
     objected = customer(objected=True)
-    assert outcome(objected) == ("deny", "objection")
-    assert outcome(objected, intent("recommendations")) == ("deny", "objection")
-    service = intent("service", template_fields={"first_name"})
+    for purpose in ("offers", "birthday", "recommendations", "surveys", "partners"):
+        assert outcome(objected, intent(purpose, template_fields=())) == ("deny", "objection")
+    service = intent("service", template_fields={"first_name"}, transactional=True)
     assert outcome(objected, service) == ("allow", "allowed")
+
+
+@pytest.mark.parametrize("jurisdiction", ["IT", "US"])
+def test_a_campaign_message_under_a_purpose_that_is_not_direct_marketing_is_denied(jurisdiction):
+    # "Big SALE {{ first_name }}" under the service purpose (contract basis, no consent needed)
+    # reached customers who objected to all direct marketing and customers without consent.
+    sale = intent("service", template_fields={"first_name"}, at=AT + timedelta(hours=6))
+    people = [
+        customer(jurisdiction=jurisdiction),
+        customer(jurisdiction=jurisdiction, objected=True),
+        customer(jurisdiction=jurisdiction, consents={}),
+    ]
+    for person in people:
+        decision = decide(POLICY_SET, person, sale)
+        assert (decision.outcome, decision.rule_id) == ("deny", "purpose_not_direct_marketing")
+        assert "'service' is not direct marketing" in decision.explanation
+    relationship = dataclasses.replace(sale, transactional=True)
+    assert outcome(people[2], relationship) == ("allow", "allowed")
+
+
+def test_a_relationship_message_cannot_skip_the_rules_of_a_marketing_purpose():
+    claimed = intent(transactional=True)
+    assert outcome(customer(objected=True), claimed) == ("deny", "objection")
+    assert outcome(customer(consents={}), claimed) == ("deny", "lawful_basis")
 
 
 @pytest.mark.parametrize(
@@ -192,6 +216,15 @@ def test_explain_reports_every_rule_in_order_and_agrees_with_decide():
     statuses = {r.rule_id: r.status for r in explained.trace}
     assert statuses["objection"] == statuses["channel_address"] == "failed"
     assert statuses["lawful_basis"] == "passed"
+    assert statuses["purpose_not_direct_marketing"] == "skipped"
+    campaign = explain(POLICY_SET, customer(), intent("service"))
+    assert campaign.rule_id == "purpose_not_direct_marketing"
+    trace = {r.rule_id: (r.status, r.message) for r in campaign.trace}
+    assert trace["purpose_not_direct_marketing"][0] == "failed"
+    assert trace["objection"] == (
+        "skipped",
+        "the purpose is neither direct marketing nor profiling",
+    )
     allowed = explain(POLICY_SET, customer(), intent())
     assert allowed.allowed and {r.status for r in allowed.trace} <= {"passed", "skipped"}
 

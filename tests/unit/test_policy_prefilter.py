@@ -65,6 +65,12 @@ def test_prefilter_for_can_spam_email_needs_no_consent_row():
 
 def test_prefilter_denies_everyone_for_unknown_purpose_or_forbidden_field():
     assert prefilter_for(POLICY_SET, "IT", intent("lottery")).deny_all_rule == "purpose_unknown"
+    campaign = prefilter_for(POLICY_SET, "US", intent("service"))
+    assert campaign.deny_all_rule == "purpose_not_direct_marketing"
+    assert campaign.first_failure(customer(jurisdiction="US")) == "purpose_not_direct_marketing"
+    relationship = prefilter_for(POLICY_SET, "IT", intent("service", transactional=True))
+    assert relationship.deny_all_rule is None
+    assert "purpose_not_direct_marketing" not in relationship.rule_order
     forbidden = prefilter_for(POLICY_SET, "IT", intent(template_fields={"birthday"}))
     assert forbidden.disallowed_template_fields == {"birthday"}
     assert forbidden.first_failure(customer()) == "data_minimisation"

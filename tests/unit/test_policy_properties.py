@@ -26,6 +26,8 @@ def deny_conditions(policy_set, c, i) -> list[str]:
     opt_in_consent = purpose.lawful_basis == "consent" and settings_.model[i.channel] == "opt_in"
     soft = policy.soft_opt_in_applies(i.purpose, i.channel) and c.existing_customer
     found = []
+    if not purpose.direct_marketing and not i.transactional:
+        found.append("campaign message under a purpose that is not direct marketing")
     if c.objected and (purpose.direct_marketing or purpose.profiling):
         found.append("objected")
     if {"*", i.channel} & c.suppressions:

@@ -47,7 +47,7 @@ def test_customer_weekly_cap_is_the_stricter_one():
 
 def test_transactional_messages_are_not_capped():
     sends = {"email": tuple(AT - timedelta(hours=h) for h in range(1, 6))}
-    service = intent("service", template_fields={"first_name"})
+    service = intent("service", template_fields={"first_name"}, transactional=True)
     assert deferral(customer(recent_sends=sends, weekly_cap=1), service)[0] == "allow"
     claimed = intent(transactional=True)  # a marketing purpose cannot claim to be transactional
     assert deferral(customer(recent_sends=sends), claimed)[:2] == ("defer", "frequency_cap")

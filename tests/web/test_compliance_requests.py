@@ -203,15 +203,30 @@ def test_portal_customer_files_a_request_and_sees_its_deadline(client, session, 
 
 
 def test_policies_page_lists_hashes_and_history(officer, app):
-    from app.services import runtime
+    from app.services import policies_in_force
 
     page = officer.get("/compliance/policies").get_data(as_text=True)
-    for policy in runtime().policies.policies:
+    for policy in policies_in_force().policies:
         assert policy.sha256 in page
+    assert "Set revision 1, loaded" in page and "by <strong>system</strong>" in page
     active = officer.get("/compliance/policies?format=json").get_json()
     assert active["table"] == "active-policies" and len(active["rows"]) >= 1
     history = officer.get("/compliance/policies?table=history&format=csv")
     assert history.status_code == 200 and history.get_data(as_text=True).startswith("Revision,")
+    loads = officer.get("/compliance/policies?table=loads&format=json").get_json()
+    assert [(row["id"], row["actor"], row["in_force"]) for row in loads["rows"]] == [
+        (1, "system", True)
+    ]
+
+
+def test_policies_page_says_which_purposes_campaigns_may_use(officer):
+    purposes = officer.get("/compliance/policies?table=purposes&format=json").get_json()["rows"]
+    eu = {row["purpose"]: row for row in purposes if row["policy_id"] == "eu-gdpr"}
+    assert eu["service"]["direct_marketing"] is False and eu["service"]["campaigns"] == "refused"
+    assert eu["service"]["transactional"] is True and eu["service"]["lawful_basis"] == "contract"
+    assert eu["surveys"]["direct_marketing"] is True and eu["surveys"]["campaigns"] == "allowed"
+    page = officer.get("/compliance/policies").get_data(as_text=True)
+    assert "Purposes of the policies in force" in page and "refused" in page
 
 
 def test_policy_revision_shows_a_marked_diff(officer, session):

@@ -1,10 +1,15 @@
-"""Compliance console: the policies in force, their change history and diffs."""
+"""Compliance console: the policies in force, the history of their loads, and diffs."""
 
 from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
 
-from app.compliance.policies import active_policies, diff_lines, revision_history
+from app.compliance.policies import (
+    diff_lines,
+    load_history,
+    policies_in_force_view,
+    revision_history,
+)
 from app.compliance.tables import Column, Table
 from app.extensions import db
 from app.policy.models import PolicyRevision
@@ -22,6 +27,25 @@ ACTIVE_COLUMNS = (
     Column("file", "File"),
     Column("sha256", "SHA-256"),
 )
+PURPOSE_COLUMNS = (
+    Column("policy_id", "Policy"),
+    Column("purpose", "Purpose"),
+    Column("lawful_basis", "Lawful basis"),
+    Column("direct_marketing", "Direct marketing"),
+    Column("campaigns", "Campaigns"),
+    Column("transactional", "Relationship messages"),
+    Column("profiling", "Profiling"),
+    Column("fields", "Fields"),
+)
+LOAD_COLUMNS = (
+    Column("id", "Set revision"),
+    Column("loaded_at", "Loaded (UTC)"),
+    Column("actor", "Loaded by"),
+    Column("reason", "Reason"),
+    Column("files", "Files"),
+    Column("sha256", "Set SHA-256"),
+    Column("in_force", "In force"),
+)
 HISTORY_COLUMNS = (
     Column("id", "Revision"),
     Column("loaded_at", "Loaded (UTC)"),
@@ -34,21 +58,36 @@ HISTORY_COLUMNS = (
 )
 
 
-@bp.get("/policies")
-@roles_required(OFFICER)
-def policies():
-    """Active policies with their hashes; ``?table=history`` exports the change history."""
-    active = Table("active-policies", ACTIVE_COLUMNS, active_policies())
-    history_rows = []
+def _history_rows() -> list[dict]:
+    rows = []
     for revision in revision_history(db.session):
         row = {c.key: getattr(revision, c.key) for c in HISTORY_COLUMNS}
         row["_links"] = {"id": url_for("compliance.policy_revision", revision_id=revision.id)}
-        history_rows.append(row)
-    history = Table("policy-history", HISTORY_COLUMNS, history_rows)
+        rows.append(row)
+    return rows
+
+
+@bp.get("/policies")
+@roles_required(OFFICER)
+def policies():
+    """The set in force (as every process decides with it), its purposes and its history.
+
+    ``?table=purposes|loads|history`` picks the table an export holds (default: the files).
+    """
+    view = policies_in_force_view(db.session)
+    for row in view.files:
+        link = url_for("compliance.policy_revision", revision_id=row["revision_id"])
+        row["_links"] = {"file": link}
+    tables = {
+        "active": Table("active-policies", ACTIVE_COLUMNS, view.files),
+        "purposes": Table("policy-purposes", PURPOSE_COLUMNS, view.purposes),
+        "loads": Table("policy-loads", LOAD_COLUMNS, load_history(db.session)),
+        "history": Table("policy-history", HISTORY_COLUMNS, _history_rows()),
+    }
     fmt = requested_format()
     if fmt is not None:
-        return export_response(history if request.args.get("table") == "history" else active, fmt)
-    return render_template("compliance/policies.html", active=active, history=history)
+        return export_response(tables.get(request.args.get("table", ""), tables["active"]), fmt)
+    return render_template("compliance/policies.html", revision=view.revision, **tables)
 
 
 @bp.get("/policies/revisions/<int:revision_id>")

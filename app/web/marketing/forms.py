@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Reg
 from app.campaigns.models import SCHEDULE_KINDS
 from app.campaigns.schedule import valid_timezone
 from app.marketing.calendar import moments
-from app.services import known_channels, known_purposes
+from app.services import known_channels, marketing_purposes
 
 SCHEDULE_LABELS = {
     "now": "As soon as scheduled",
@@ -91,7 +91,7 @@ class CampaignForm(FlaskForm):
     def __init__(self, *args, **kwargs) -> None:
         """Fill the choices from the loaded policies and the calendar."""
         super().__init__(*args, **kwargs)
-        self.purpose.choices = _choices(known_purposes())
+        self.purpose.choices = _choices(marketing_purposes())
         self.channel.choices = _choices(known_channels())
         self.moment.choices = [SelectChoice("", "None")] + [
             SelectChoice(m.id, f"{m.name} ({', '.join(m.countries)})") for m in moments()
