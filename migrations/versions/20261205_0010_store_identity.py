@@ -11,7 +11,7 @@
   the scheduler had already created it keeps it as it is.
 
 Revision ID: 0010_store_identity
-Revises: 0008_audience_storage
+Revises: 0009_policy_in_force
 Create Date: 2026-12-05 09:00:00
 
 """
