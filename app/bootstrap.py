@@ -85,9 +85,11 @@ def _page_language() -> str:
 def init_domains(app: Flask) -> None:
     """Load the policies, key rings and signing key every request relies on; fail early."""
     from app import services
+    from app.marketing import settings as value_settings
     from app.vault import keystore
 
     services.init_app(app)
+    value_settings.check(app)
     keystore.ensure_schema(app)
 
 

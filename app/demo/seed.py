@@ -230,10 +230,10 @@ def _requests(session: Session) -> None:
 
 def _derived(session: Session) -> None:
     """What the running system would compute: policy revisions on record, value tiers."""
-    from app.marketing.value_service import compute_values
+    from app.marketing.value_service import refit_values
     from app.policy.revisions import ensure_recorded
     from app.services import runtime
 
     ensure_recorded(session, runtime().policies, actor="demo-seed")
-    compute_values(session)
+    refit_values(session, trigger="demo")
     session.commit()

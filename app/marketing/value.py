@@ -1,4 +1,4 @@
-"""Customer value: RFM quintile scores, value tiers and an expected 12-month value (pure).
+"""Customer value: RFM quintile scores and value tiers (pure).
 
 Input is each customer's purchase history (``[{sku, category, amount_cents, at}]``), used
 only for customers who shared it for the profiling purpose ``recommendations`` and granted
@@ -25,17 +25,8 @@ at_risk    R ≤ 2 and F ≥ 3             used to buy often, have not bought la
 dormant    R ≤ 2 and F ≤ 2             few purchases, long ago
 ========== =========================== =============================================
 
-**Expected 12-month value** (a transparent heuristic, not a fitted BG/NBD model)::
-
-    tenure_days  = max(30, days from first purchase to now)
-    annual_rate  = purchases / tenure_days * 365          (purchases per year so far)
-    typical_gap  = tenure_days / purchases                (days between purchases)
-    p_active     = 0.5 ** (recency_days / (2 * max(typical_gap, 30)))
-    expected     = average_order_value * annual_rate * p_active
-
-i.e. the customer keeps buying at their past rate, discounted by how long they have been
-silent compared with their own rhythm: the chance they are still active halves every two
-typical gaps without a purchase.
+The expected 12-month spend, future lifetime value and profitability class come from the
+fitted models (:mod:`app.marketing.value_service`), not from these scores.
 """
 
 from __future__ import annotations
@@ -79,13 +70,12 @@ class Activity:
 
 @dataclass(frozen=True, slots=True)
 class CustomerScore:
-    """RFM scores, tier and expected 12-month value of one customer."""
+    """RFM scores and tier of one customer."""
 
     recency: int
     frequency: int
     monetary: int
     tier: str
-    expected_value_cents: int
 
 
 def parse_purchases(raw: str) -> list[Purchase]:
@@ -151,23 +141,14 @@ def tier_of(recency: int, frequency: int, monetary: int) -> str:
     return "at_risk" if frequency >= 3 else "dormant"
 
 
-def expected_value_cents(act: Activity) -> int:
-    """Expected spend over the next 12 months (heuristic in the module docstring)."""
-    average_order = act.monetary_cents / act.frequency
-    annual_rate = act.frequency / act.tenure_days * 365
-    typical_gap = max(act.tenure_days / act.frequency, MIN_TENURE_DAYS)
-    p_active = 0.5 ** (act.recency_days / (2 * typical_gap))
-    return round(average_order * annual_rate * p_active)
-
-
 def score_customers(activities: Mapping[int, Activity]) -> dict[int, CustomerScore]:
-    """RFM scores, tier and expected value for every customer of ``activities``."""
+    """RFM scores and tier for every customer of ``activities``."""
     ids = list(activities)
     acts = [activities[i] for i in ids]
     recency = quintile_scores([a.recency_days for a in acts], higher_is_better=False)
     frequency = quintile_scores([a.frequency for a in acts])
     monetary = quintile_scores([a.monetary_cents for a in acts])
     return {
-        cid: CustomerScore(r, f, m, tier_of(r, f, m), expected_value_cents(act))
-        for cid, act, r, f, m in zip(ids, acts, recency, frequency, monetary, strict=True)
+        cid: CustomerScore(r, f, m, tier_of(r, f, m))
+        for cid, r, f, m in zip(ids, recency, frequency, monetary, strict=True)
     }
