@@ -237,6 +237,15 @@ def _rows(summary, fitted, settings, activities, moment, previous, fit_row) -> l
     return rows
 
 
+def refit_if_due(session: Session, now: datetime) -> RefitResult | None:
+    """Refit (trigger ``schedule``) when the last computation is older than the setting."""
+    settings = value_settings(current_app)
+    if not refit_due(session, now, settings.refit_days):
+        session.rollback()  # end the read transaction
+        return None
+    return refit_values(session, now, trigger="schedule", settings=settings)
+
+
 def refit_due(session: Session, now: datetime, refit_days: float) -> bool:
     """Whether the last computation (with or without a fit) is older than ``refit_days``."""
     last = session.scalar(select(func.max(CustomerValue.computed_at)))
