@@ -36,7 +36,8 @@ class _StoredValue(Condition):
 
     kinds = "values"
     choices: tuple[str, ...] = ()
-    column = CustomerValue.tier
+    #: The ``customer_values`` column compared.
+    column_name = "tier"
 
     def parse(self, value: Any) -> frozenset[str]:
         """A non-empty list of known names."""
@@ -52,7 +53,8 @@ class _StoredValue(Condition):
         """A stored score with one of the values, and profiling still allowed."""
         scored = exists(
             select(CustomerValue.customer_id).where(
-                CustomerValue.customer_id == Customer.id, self.column.in_(sorted(params))
+                CustomerValue.customer_id == Customer.id,
+                getattr(CustomerValue, self.column_name).in_(sorted(params)),
             )
         ).correlate(Customer)
         return and_(scored, profiling_allowed())
@@ -65,7 +67,7 @@ class ValueTier(_StoredValue):
     description = "Customer value tier (RFM): " + ", ".join(TIERS)
     kinds = "tiers"
     choices = TIERS
-    column = CustomerValue.tier
+    column_name = "tier"
 
 
 class ValueClass(_StoredValue):
@@ -75,7 +77,7 @@ class ValueClass(_StoredValue):
     description = "Profitability class (current value x FLTV): " + ", ".join(CLASSES)
     kinds = "classes"
     choices = CLASSES
-    column = CustomerValue.value_class
+    column_name = "value_class"
 
 
 @cache
