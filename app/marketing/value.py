@@ -32,10 +32,11 @@ fitted models (:mod:`app.marketing.value_service`), not from these scores.
 from __future__ import annotations
 
 import json
-from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import numpy as np
 
 TIERS = ("champions", "loyal", "promising", "at_risk", "dormant")
 TIER_LABELS = {
@@ -120,16 +121,19 @@ def quintile_scores(values: Sequence[float], *, higher_is_better: bool = True) -
 
     With ``higher_is_better=False`` the smallest values score 5 (recency in days).
     """
-    ordered = sorted(values)
+    return quintiles(values, higher_is_better=higher_is_better).tolist()
+
+
+def quintiles(values, *, higher_is_better: bool = True) -> np.ndarray:
+    """:func:`quintile_scores` as an array (for many customers at once)."""
+    values = np.asarray(values, dtype=float)
+    ordered = np.sort(values)
     n = len(ordered)
-    scores = []
-    for value in values:
-        if higher_is_better:
-            beaten = bisect_left(ordered, value)  # values strictly below this one
-        else:
-            beaten = n - bisect_right(ordered, value)  # values strictly above this one
-        scores.append(1 + (5 * beaten) // n)
-    return scores
+    if higher_is_better:
+        beaten = np.searchsorted(ordered, values, side="left")  # values strictly below
+    else:
+        beaten = n - np.searchsorted(ordered, values, side="right")  # values strictly above
+    return 1 + (5 * beaten) // max(n, 1)
 
 
 def tier_of(recency: int, frequency: int, monetary: int) -> str:
@@ -141,14 +145,35 @@ def tier_of(recency: int, frequency: int, monetary: int) -> str:
     return "at_risk" if frequency >= 3 else "dormant"
 
 
+def tiers(recency: np.ndarray, frequency: np.ndarray, monetary: np.ndarray) -> np.ndarray:
+    """The value tier of each customer's RFM scores (vectorised :func:`tier_of`)."""
+    r, f, m = (np.asarray(v) for v in (recency, frequency, monetary))
+    choice = np.select(
+        [(r >= 4) & (f >= 4) & (m >= 4), (r >= 3) & (f >= 3), r >= 3, f >= 3],
+        ["champions", "loyal", "promising", "at_risk"],
+        default="dormant",
+    )
+    return choice
+
+
+def rfm_scores(recency_days, frequency, monetary) -> tuple[np.ndarray, ...]:
+    """Recency, frequency and monetary scores and the tier of each customer (arrays)."""
+    r = quintiles(recency_days, higher_is_better=False)
+    f = quintiles(frequency)
+    m = quintiles(monetary)
+    return r, f, m, tiers(r, f, m)
+
+
 def score_customers(activities: Mapping[int, Activity]) -> dict[int, CustomerScore]:
     """RFM scores and tier for every customer of ``activities``."""
     ids = list(activities)
     acts = [activities[i] for i in ids]
-    recency = quintile_scores([a.recency_days for a in acts], higher_is_better=False)
-    frequency = quintile_scores([a.frequency for a in acts])
-    monetary = quintile_scores([a.monetary_cents for a in acts])
+    r, f, m, tier = rfm_scores(
+        [a.recency_days for a in acts],
+        [a.frequency for a in acts],
+        [a.monetary_cents for a in acts],
+    )
     return {
-        cid: CustomerScore(r, f, m, tier_of(r, f, m))
-        for cid, r, f, m in zip(ids, recency, frequency, monetary, strict=True)
+        cid: CustomerScore(int(r[i]), int(f[i]), int(m[i]), str(tier[i]))
+        for i, cid in enumerate(ids)
     }
