@@ -1,4 +1,4 @@
-"""Profitability classes: current value x potential value, and movement between fits (pure).
+"""Profitability classes: current value x potential value, as SQL over the stored scores.
 
 Each scored customer has a *current value* (the margin they brought so far, less the cost of
 their orders) and a *potential* (their FLTV, :mod:`app.marketing.lifetime_value`). Among the
@@ -18,11 +18,10 @@ maintain       neither high                        keep in touch at low cost
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+import math
 from dataclasses import dataclass
 
-import numpy as np
+from sqlalchemy import Case, ColumnElement, and_, case, false
 
 CLASSES = ("most_valuable", "retain", "most_growable", "maintain", "below_zero")
 CLASS_LABELS = {
@@ -40,58 +39,32 @@ NEW, LEFT = "new", "left"
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """The smallest current value and potential that count as high (currency units)."""
+    """The smallest current value and potential that count as high (cents)."""
 
-    current: float
-    potential: float
-
-
-def _top(values: np.ndarray) -> float:
-    """The smallest value of the top :data:`TOP_SHARE` (``inf`` without values)."""
-    if len(values) == 0:
-        return float("inf")
-    return float(np.quantile(values, 1 - TOP_SHARE, method="higher"))
+    current: int | None
+    potential: int | None
 
 
-def thresholds(current: np.ndarray, potential: np.ndarray) -> Thresholds:
-    """The thresholds of "high" among the customers who are not below zero."""
-    current, potential = np.asarray(current, float), np.asarray(potential, float)
-    kept = current + potential >= 0
-    return Thresholds(_top(current[kept]), _top(potential[kept]))
+def top_fifth_offset(count: int) -> int:
+    """Rank (from 0, smallest first) of the smallest value in the top :data:`TOP_SHARE` of
+    ``count`` values; ties with it count as high too."""
+    return math.ceil((count - 1) * (1 - TOP_SHARE))
 
 
-def classify(current: np.ndarray, potential: np.ndarray, limits: Thresholds) -> np.ndarray:
-    """Each customer's class as an index into :data:`CLASSES`."""
-    current, potential = np.asarray(current, float), np.asarray(potential, float)
-    high_now = (current >= limits.current) & (current > 0)
-    high_later = (potential >= limits.potential) & (potential > 0)
-    index = np.select(
-        [current + potential < 0, high_now & high_later, high_now, high_later],
-        [4, 0, 1, 2],
-        default=3,
+def class_of(current: ColumnElement, potential: ColumnElement, limits: Thresholds) -> Case:
+    """SQL expression: the class of a customer with ``current`` value and ``potential``."""
+    high_now = (
+        and_(current > 0, current >= limits.current) if limits.current is not None else false()
     )
-    return index.astype(np.int8)
-
-
-def class_counts(index: np.ndarray) -> dict[str, int]:
-    """Customers per class, every class listed."""
-    counts = np.bincount(np.asarray(index, dtype=np.int64), minlength=len(CLASSES))
-    return {name: int(n) for name, n in zip(CLASSES, counts, strict=True)}
-
-
-def movement(
-    previous: dict[int, str], current: Iterable[tuple[int, str]]
-) -> dict[str, dict[str, int]]:
-    """``{from: {to: customers}}`` since the previous classes; ``new`` and ``left`` included."""
-    moves: Counter[tuple[str, str]] = Counter()
-    seen = set()
-    for customer_id, name in current:
-        seen.add(customer_id)
-        moves[(previous.get(customer_id, NEW), name)] += 1
-    for customer_id, name in previous.items():
-        if customer_id not in seen:
-            moves[(name, LEFT)] += 1
-    table: dict[str, dict[str, int]] = {}
-    for (before, after), n in sorted(moves.items()):
-        table.setdefault(before, {})[after] = n
-    return table
+    high_later = (
+        and_(potential > 0, potential >= limits.potential)
+        if limits.potential is not None
+        else false()
+    )
+    return case(
+        (current + potential < 0, "below_zero"),
+        (and_(high_now, high_later), "most_valuable"),
+        (high_now, "retain"),
+        (high_later, "most_growable"),
+        else_="maintain",
+    )

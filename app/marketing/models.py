@@ -71,7 +71,7 @@ class CustomerValue(db.Model):
     expected_purchases: Mapped[float | None] = mapped_column(Float)
     expected_amount_cents: Mapped[int | None] = mapped_column(Integer)
     fltv_cents: Mapped[int | None] = mapped_column(Integer)
-    value_class: Mapped[str | None] = mapped_column(String(16), index=True)
+    value_class: Mapped[str | None] = mapped_column(String(16))
     previous_class: Mapped[str | None] = mapped_column(String(16))
 
 

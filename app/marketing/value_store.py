@@ -1,9 +1,11 @@
-"""Storing a computation of customer value: classes, movement, the fit row and every score.
+"""Storing a computation of customer value: every score, the fit row, then the classes.
 
-:func:`store_values` is the last stage of a refit (:mod:`app.marketing.value_service`): it
-classifies the scored customers (:mod:`app.marketing.classes`), counts the movement from the
-classes stored by the previous fit, keeps the fit in ``value_fits`` and replaces the
-``customer_values`` table, all inside the caller's transaction.
+:func:`store_values` is the last stage of a refit (:mod:`app.marketing.value_service`), in
+the caller's transaction: it keeps the fit in ``value_fits``, writes every scored customer's
+row in place, counts and deletes the rows of customers no longer scored (they withdrew),
+then :func:`reclassify` recomputes every class set-wise in SQL: the thresholds of the top
+fifth, each customer's class (the one they had is kept as ``previous_class``), the class
+counts and the movement between classes since the previous fit.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.marketing import bgnbd, classes, gamma_gamma, lifetime_value
@@ -43,22 +47,20 @@ def _lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFIT_LOCK})
 
 
-def previous_classes(session: Session) -> dict[int, str]:
-    """Each customer's class in the stored scores (the previous fit)."""
-    query = select(CustomerValue.customer_id, CustomerValue.value_class).where(
-        CustomerValue.value_class.is_not(None)
-    )
-    return dict(session.execute(query).tuples().all())
+def _after_last(session: Session, moment: datetime) -> datetime:
+    """``moment``, or just after the last computation if that is not earlier (rows written
+    now are told from rows of earlier computations by their time)."""
+    last = session.scalar(select(func.max(CustomerValue.computed_at)))
+    return moment if last is None or last < moment else last + timedelta(microseconds=1)
 
 
 def _cents(values: np.ndarray) -> list[int]:
     return np.rint(np.asarray(values, dtype=float) * 100).astype(np.int64).tolist()
 
 
-def _fit_row(summary, fitted, valuation, trigger, moment, limits, index, moves) -> ValueFit:
-    """The ``value_fits`` row of this fit (parameters, sizes, settings, classes, movement)."""
+def _fit_row(summary, fitted, valuation, trigger, moment) -> ValueFit:
+    """The ``value_fits`` row of this fit (parameters, sizes, settings); classes come later."""
     bg, gg = fitted.purchases, fitted.spend
-    high = [limits.current, limits.potential]
     return ValueFit(
         fitted_at=moment,
         trigger=trigger,
@@ -79,49 +81,35 @@ def _fit_row(summary, fitted, valuation, trigger, moment, limits, index, moves) 
         discount_rate_percent=valuation.discount_rate * 100,
         horizon_months=valuation.horizon_months,
         cost_per_order_cents=round(valuation.cost_per_order * 100),
-        high_current_cents=round(high[0] * 100) if np.isfinite(high[0]) else None,
-        high_potential_cents=round(high[1] * 100) if np.isfinite(high[1]) else None,
-        class_counts_json=json.dumps(classes.class_counts(index)),
-        movement_json=json.dumps(moves, sort_keys=True),
+        class_counts_json="{}",
+        movement_json="{}",
         seconds=0.0,
     )
 
 
-def _columns(summary: Summary, valuation, moment, previous) -> dict[str, list]:
-    """Columns every scored customer gets: RFM, current value, previous class."""
+def _columns(summary: Summary, valuation, moment) -> dict[str, list]:
+    """Columns every scored customer gets: RFM and current value."""
     recency = (summary.T - summary.t_x) * TIME_UNITS[valuation.time_unit]
     r, f, m, tier = rfm_scores(recency, summary.x + 1, summary.total)
     current = valuation.margin * summary.total - valuation.cost_per_order * (summary.x + 1)
-    ids = summary.customer.tolist()
-    n = len(ids)
     return {
-        "customer_id": ids,
+        "customer_id": summary.customer.tolist(),
         "recency_score": r.tolist(),
         "frequency_score": f.tolist(),
         "monetary_score": m.tolist(),
         "tier": tier.tolist(),
-        "computed_at": [moment] * n,
+        "computed_at": [moment] * len(summary),
         "current_value_cents": _cents(current),
-        "previous_class": [previous.get(cid) for cid in ids],
     }
 
 
-def _model_columns(fitted: Fitted | None, fit_id: int | None, names: list | None, n: int):
-    """The fitted model's columns (all empty without a fit)."""
+def _model_columns(fitted: Fitted | None, fit_id: int | None, n: int) -> dict[str, list]:
+    """The fitted model's columns; without a fit they are empty and so is the class."""
     if fitted is None:
         empty = [None] * n
-        return dict.fromkeys(
-            (
-                "expected_value_cents",
-                "fit_id",
-                "p_alive",
-                "expected_purchases",
-                "expected_amount_cents",
-                "fltv_cents",
-                "value_class",
-            ),
-            empty,
-        )
+        keys = ("expected_value_cents", "fit_id", "p_alive", "expected_purchases")
+        keys += ("expected_amount_cents", "fltv_cents", "value_class")
+        return dict.fromkeys(keys, empty)
     s = fitted.scores
     return {
         "expected_value_cents": _cents(s.expected_spend),
@@ -130,17 +118,63 @@ def _model_columns(fitted: Fitted | None, fit_id: int | None, names: list | None
         "expected_purchases": s.expected_purchases.tolist(),
         "expected_amount_cents": _cents(s.expected_amount),
         "fltv_cents": _cents(s.fltv),
-        "value_class": names,
     }
 
 
-def _write(session: Session, columns: dict[str, list]) -> None:
-    """Replace every stored score with ``columns`` (one row per customer)."""
-    session.execute(delete(CustomerValue))
-    names = list(columns)
-    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-    for start in range(0, len(rows), BATCH):
-        session.execute(insert(CustomerValue), rows[start : start + BATCH])
+def _leave(session: Session, moment: datetime) -> dict[str, int]:
+    """Delete the rows of customers not scored at ``moment``; their classes, counted."""
+    v = CustomerValue
+    gone = select(v.value_class, func.count()).where(v.computed_at < moment)
+    left = {name: n for name, n in session.execute(gone.group_by(v.value_class)) if name}
+    session.execute(delete(v).where(v.computed_at < moment))
+    return left
+
+
+def _top(session: Session, column, kept, count: int) -> int | None:
+    """The smallest value of ``column`` in the top fifth of the ``count`` ``kept`` rows."""
+    if count == 0:
+        return None
+    query = select(column).where(kept).order_by(column)
+    return session.scalar(query.limit(1).offset(classes.top_fifth_offset(count)))
+
+
+def thresholds(session: Session) -> classes.Thresholds:
+    """The thresholds of "high" among the stored customers who are not below zero."""
+    v = CustomerValue
+    kept = and_(v.fltv_cents.is_not(None), v.current_value_cents + v.fltv_cents >= 0)
+    count = session.scalar(select(func.count()).where(kept)) or 0
+    return classes.Thresholds(
+        _top(session, v.current_value_cents, kept, count), _top(session, v.fltv_cents, kept, count)
+    )
+
+
+def reclassify(session: Session, fit: ValueFit, left: dict[str, int] | None = None) -> None:
+    """Recompute every stored customer's class and record counts and movement on ``fit``.
+
+    ``left`` counts, per class, the customers who were classed and are no longer scored.
+    """
+    v = CustomerValue
+    limits = thresholds(session)
+    session.execute(
+        update(v)
+        .where(v.fltv_cents.is_not(None))
+        .values(
+            previous_class=v.value_class,
+            value_class=classes.class_of(v.current_value_cents, v.fltv_cents, limits),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    pairs = select(v.previous_class, v.value_class, func.count()).where(v.value_class.is_not(None))
+    moves: dict[str, dict[str, int]] = {}
+    counts = dict.fromkeys(classes.CLASSES, 0)
+    for before, after, n in session.execute(pairs.group_by(v.previous_class, v.value_class)):
+        moves.setdefault(before or classes.NEW, {})[after] = n
+        counts[after] += n
+    for before, n in (left or {}).items():
+        moves.setdefault(before, {})[classes.LEFT] = n
+    fit.high_current_cents, fit.high_potential_cents = limits.current, limits.potential
+    fit.class_counts_json = json.dumps(counts)
+    fit.movement_json = json.dumps(moves, sort_keys=True)
 
 
 def store_values(
@@ -153,25 +187,67 @@ def store_values(
     trigger: str,
     started: float | None = None,
 ) -> int | None:
-    """Classify, keep the fit and replace the scores (in the caller's transaction).
+    """Keep the fit, write every score, drop customers no longer scored, reclassify.
 
-    Returns the id of the stored fit, ``None`` without one (RFM and current value only).
+    In the caller's transaction. Returns the id of the stored fit, ``None`` without one (RFM
+    and current value only, no class).
     """
     _lock(session)
-    previous = previous_classes(session)
-    fit_row, names = None, None
+    moment = _after_last(session, moment)
+    fit_row = None
     if fitted is not None:
-        scores = fitted.scores
-        limits = classes.thresholds(scores.current_value, scores.fltv)
-        index = classes.classify(scores.current_value, scores.fltv, limits)
-        names = np.asarray(classes.CLASSES)[index].tolist()
-        moves = classes.movement(previous, zip(summary.customer.tolist(), names, strict=True))
-        fit_row = _fit_row(summary, fitted, valuation, trigger, moment, limits, index, moves)
+        fit_row = _fit_row(summary, fitted, valuation, trigger, moment)
         session.add(fit_row)
         session.flush()
-    columns = _columns(summary, valuation, moment, previous)
-    columns |= _model_columns(fitted, fit_row.id if fit_row else None, names, len(summary))
+    columns = _columns(summary, valuation, moment)
+    columns |= _model_columns(fitted, fit_row.id if fit_row else None, len(summary))
     _write(session, columns)
-    if fit_row is not None and started is not None:
+    left = _leave(session, moment)
+    if fit_row is None:
+        return None
+    reclassify(session, fit_row, left)
+    if started is not None:
         fit_row.seconds = round(time.perf_counter() - started, 3)
-    return fit_row.id if fit_row else None
+    return fit_row.id
+
+
+def _bound(kind, dialect, values: list) -> list:
+    """``values`` as the driver takes them (each distinct value converted once)."""
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return values
+    converted: dict = {}
+    return [converted[v] if v in converted else converted.setdefault(v, process(v)) for v in values]
+
+
+def _upsert(dialect_name: str, table, columns: list[str]):
+    """``INSERT ... ON CONFLICT (customer_id) DO UPDATE``: each customer's row is rewritten in
+    place, so :func:`reclassify` still finds the class it had."""
+    insert = postgresql_insert if dialect_name == "postgresql" else sqlite_insert
+    statement = insert(table)
+    changes = {name: statement.excluded[name] for name in columns if name != "customer_id"}
+    return statement.on_conflict_do_update(index_elements=["customer_id"], set_=changes)
+
+
+def _write(session: Session, columns: dict[str, list]) -> None:
+    """Write (insert or rewrite) one row per customer of ``columns``.
+
+    With a positional driver (SQLite) the rows go to the driver's ``executemany`` as tuples,
+    converted column by column; a million rows of parameter dictionaries through SQLAlchemy
+    cost three times as much. Other drivers get SQLAlchemy's batched multi-row statements.
+    """
+    connection = session.connection()
+    table = CustomerValue.__table__
+    dialect = connection.dialect
+    statement = _upsert(dialect.name, table, list(columns))
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
+    if compiled.positiontup is None:
+        rows = [dict(zip(columns, r, strict=True)) for r in zip(*columns.values(), strict=True)]
+        for start in range(0, len(rows), BATCH):
+            connection.execute(statement, rows[start : start + BATCH])
+        return
+    kinds = {key: table.c[key].type for key in columns}
+    bound = [_bound(kinds[key], dialect, columns[key]) for key in compiled.positiontup]
+    rows = list(zip(*bound, strict=True))
+    for start in range(0, len(rows), BATCH):
+        connection.exec_driver_sql(str(compiled), rows[start : start + BATCH])

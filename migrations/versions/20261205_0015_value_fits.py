@@ -75,15 +75,11 @@ def upgrade():
             batch_op.f('fk_customer_values_fit_id_value_fits'), 'value_fits', ['fit_id'], ['id'],
             ondelete='SET NULL',
         )
-        batch_op.create_index(
-            batch_op.f('ix_customer_values_value_class'), ['value_class'], unique=False
-        )
 
 
 def downgrade():
     op.execute("DELETE FROM customer_values")  # derived scores; the next computation refills
     with op.batch_alter_table('customer_values', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customer_values_value_class'))
         batch_op.drop_constraint(
             batch_op.f('fk_customer_values_fit_id_value_fits'), type_='foreignkey'
         )
