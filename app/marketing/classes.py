@@ -45,10 +45,10 @@ class Thresholds:
     potential: int | None
 
 
-def top_fifth_offset(count: int) -> int:
-    """Rank (from 0, smallest first) of the smallest value in the top :data:`TOP_SHARE` of
-    ``count`` values; ties with it count as high too."""
-    return math.ceil((count - 1) * (1 - TOP_SHARE))
+def top_fifth_rank(count: int) -> int:
+    """Rank from the top (0 = the largest) of the smallest value in the top :data:`TOP_SHARE`
+    of ``count`` values; values tied with it count as high too."""
+    return count - 1 - math.ceil((count - 1) * (1 - TOP_SHARE))
 
 
 def class_of(current: ColumnElement, potential: ColumnElement, limits: Thresholds) -> Case:

@@ -72,7 +72,6 @@ class CustomerValue(db.Model):
     expected_amount_cents: Mapped[int | None] = mapped_column(Integer)
     fltv_cents: Mapped[int | None] = mapped_column(Integer)
     value_class: Mapped[str | None] = mapped_column(String(16))
-    previous_class: Mapped[str | None] = mapped_column(String(16))
 
 
 class OfferHistory(db.Model):

@@ -4,8 +4,8 @@
 the caller's transaction: it keeps the fit in ``value_fits``, writes every scored customer's
 row in place, counts and deletes the rows of customers no longer scored (they withdrew),
 then :func:`reclassify` recomputes every class set-wise in SQL: the thresholds of the top
-fifth, each customer's class (the one they had is kept as ``previous_class``), the class
-counts and the movement between classes since the previous fit.
+fifth, the movement from each customer's class to their new one since the previous fit, the
+class counts, and the classes themselves.
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ def _top(session: Session, column, kept, count: int) -> int | None:
     """The smallest value of ``column`` in the top fifth of the ``count`` ``kept`` rows."""
     if count == 0:
         return None
-    query = select(column).where(kept).order_by(column)
-    return session.scalar(query.limit(1).offset(classes.top_fifth_offset(count)))
+    query = select(column).where(kept).order_by(column.desc())
+    return session.scalar(query.limit(1).offset(classes.top_fifth_rank(count)))
 
 
 def thresholds(session: Session) -> classes.Thresholds:
@@ -149,32 +149,51 @@ def thresholds(session: Session) -> classes.Thresholds:
 
 
 def reclassify(session: Session, fit: ValueFit, left: dict[str, int] | None = None) -> None:
-    """Recompute every stored customer's class and record counts and movement on ``fit``.
+    """Recompute every stored customer's class; record thresholds, counts, movement on ``fit``.
 
-    ``left`` counts, per class, the customers who were classed and are no longer scored.
+    The movement is counted before the classes change (from the class each customer has to
+    the one they get); only the rows whose class changes are written. ``left`` counts, per
+    class, the customers who were classed and are no longer scored.
     """
     v = CustomerValue
     limits = thresholds(session)
-    session.execute(
-        update(v)
-        .where(v.fltv_cents.is_not(None))
-        .values(
-            previous_class=v.value_class,
-            value_class=classes.class_of(v.current_value_cents, v.fltv_cents, limits),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    pairs = select(v.previous_class, v.value_class, func.count()).where(v.value_class.is_not(None))
+    new_class = classes.class_of(v.current_value_cents, v.fltv_cents, limits)
+    scored = v.fltv_cents.is_not(None)
+    pairs = select(v.value_class, new_class, func.count()).where(scored)
     moves: dict[str, dict[str, int]] = {}
     counts = dict.fromkeys(classes.CLASSES, 0)
-    for before, after, n in session.execute(pairs.group_by(v.previous_class, v.value_class)):
+    for before, after, n in session.execute(pairs.group_by(v.value_class, new_class)):
         moves.setdefault(before or classes.NEW, {})[after] = n
         counts[after] += n
     for before, n in (left or {}).items():
         moves.setdefault(before, {})[classes.LEFT] = n
+    session.execute(
+        update(v)
+        .where(scored, v.value_class.is_distinct_from(new_class))
+        .values(value_class=new_class)
+        .execution_options(synchronize_session=False)
+    )
     fit.high_current_cents, fit.high_potential_cents = limits.current, limits.potential
     fit.class_counts_json = json.dumps(counts)
     fit.movement_json = json.dumps(moves, sort_keys=True)
+
+
+def write_scores(
+    session: Session,
+    summary: Summary,
+    fitted: Fitted | None,
+    valuation: lifetime_value.Valuation,
+    moment: datetime,
+    fit_id: int | None,
+) -> None:
+    """Write (insert or rewrite) every summarised customer's scores, computed at ``moment``.
+
+    Classes are left as they were (:func:`reclassify` recomputes them); without a fit they
+    are emptied.
+    """
+    columns = _columns(summary, valuation, moment)
+    columns |= _model_columns(fitted, fit_id, len(summary))
+    _write(session, columns)
 
 
 def store_values(
@@ -199,9 +218,7 @@ def store_values(
         fit_row = _fit_row(summary, fitted, valuation, trigger, moment)
         session.add(fit_row)
         session.flush()
-    columns = _columns(summary, valuation, moment)
-    columns |= _model_columns(fitted, fit_row.id if fit_row else None, len(summary))
-    _write(session, columns)
+    write_scores(session, summary, fitted, valuation, moment, fit_row.id if fit_row else None)
     left = _leave(session, moment)
     if fit_row is None:
         return None

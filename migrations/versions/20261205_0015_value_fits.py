@@ -4,9 +4,8 @@
   log-likelihoods, data size, the valuation settings used, class thresholds, class counts and
   the movement between classes since the previous fit. No person appears in it.
 * ``customer_values`` gains the model's predictions (probability alive, expected purchases
-  and amount, future lifetime value), the margin so far, the profitability class and the
-  class of the previous fit; ``expected_value_cents`` (now the model's 12-month spend) may be
-  empty while no fit exists.
+  and amount, future lifetime value), the margin so far and the profitability class;
+  ``expected_value_cents`` (now the model's 12-month spend) may be empty while no fit exists.
 
 Revision ID: 0015_value_fits
 Revises: 0008_audience_storage
@@ -31,7 +30,6 @@ NEW_COLUMNS = (
     ('expected_amount_cents', sa.Integer()),
     ('fltv_cents', sa.Integer()),
     ('value_class', sa.String(length=16)),
-    ('previous_class', sa.String(length=16)),
 )
 
 

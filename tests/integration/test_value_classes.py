@@ -110,7 +110,7 @@ def test_a_second_classification_counts_moves_from_the_first(app, session):
         reclassify(session, fit, left={"maintain": 2})
     moves = json.loads(fit.movement_json)
     assert moves["maintain"] == {"most_valuable": 1, "maintain": 5, "left": 2}
-    assert session.get(CustomerValue, ids[3]).previous_class == "maintain"
+    assert session.get(CustomerValue, ids[3]).value_class == "most_valuable"
     assert fit.high_current_cents == 1000  # the top fifth now starts at the 8th of 9 values
 
 
