@@ -160,3 +160,42 @@ def test_the_scheduler_job_refits_when_due(app, session):
     session.expire_all()
     fits = session.scalars(select(ValueFit)).all()
     assert [f.trigger for f in fits] == ["schedule"] and fits[0].customers == 21
+
+
+def test_refit_and_fits_commands(app, session, runner):
+    buyers(session, 4)
+    refused = runner.invoke(args=["value", "refit"])
+    assert refused.exit_code == 1 and "Not enough purchase history" in refused.output
+    assert "No fit yet." in runner.invoke(args=["value", "fits"]).output
+    buyers(session, 20, seed=5)
+    done = runner.invoke(args=["value", "refit"])
+    assert done.exit_code == 0, done.output
+    assert "Scored 24 customers" in done.output and "Fit #" in done.output
+    listed = runner.invoke(args=["value", "fits"]).output
+    assert "cli" in listed and "24 customers" in listed and "BG/NBD r=" in listed
+
+
+def test_a_withdrawal_leaves_class_segments_before_the_next_refit(app, session):
+    ids = buyers(session, 22)
+    refit_values(session)
+    leaving = scored(session)[ids[0]].value_class
+    campaign = service.create_campaign(
+        session,
+        actor="test",
+        name="Class",
+        purpose="offers",
+        channel="email",
+        templates=[TEMPLATE],
+        segment={"value_class": [leaving]},
+    )
+    before = forecast_campaign(session, campaign).eligible
+    consent.withdraw(
+        session,
+        session.get(Customer, ids[0]),
+        purpose="recommendations",
+        channel="email",
+        source="portal",
+        method="web_form",
+        actor="customer",
+    )
+    assert forecast_campaign(session, campaign).eligible == before - 1
