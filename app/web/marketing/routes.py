@@ -34,7 +34,7 @@ def home():
     """Campaign overview with audience sizes per purpose and channel (aggregates)."""
     return render_template(
         "marketing/home.html", totals=consent_totals(db.session), tiers=tier_summary(db.session),
-        tier_labels=TIER_LABELS,
+        tier_labels=TIER_LABELS, classes=class_summary(db.session), class_labels=CLASS_LABELS,
     )  # fmt: skip
 
 
