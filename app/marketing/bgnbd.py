@@ -37,6 +37,8 @@ from scipy.special import digamma, expit, gammaln, hyp2f1
 
 #: Bounds of the logarithm of every parameter while fitting (about 6e-6 to 160,000).
 LOG_BOUNDS = (-12.0, 12.0)
+#: Above this ``a + b`` the dropout probability is taken as the same for every customer.
+CONCENTRATED = 1e4
 
 
 class FitError(ValueError):
@@ -151,17 +153,26 @@ def growth(model: BgNbd, x, T, t: float) -> np.ndarray:
     """``E[Y(t)] / P(alive)``: purchases in the next ``t`` expected of an active customer.
 
     Depends on ``x`` and ``T`` only, so callers scoring many customers evaluate it once per
-    distinct pair (:func:`expected_purchases` does).
+    distinct pair (:func:`expected_purchases` does). When ``a + b`` exceeds
+    :data:`CONCENTRATED` (the fit found no spread in the dropout probability), or the series
+    overflows, the Beta mixing distribution is taken as its mean ``p = a / (a + b + x)``:
+    ``(1 - ((alpha+T) / (alpha+T+p t))^(r+x)) / p``.
     """
     m = model
     x, T = np.asarray(x, dtype=float), np.asarray(T, dtype=float)
     if t <= 0:
         return np.zeros_like(x)
+    p = m.a / (m.a + m.b + x)
+    concentrated = -np.expm1((m.r + x) * np.log1p(-p * t / (m.alpha + T + p * t))) / p
+    if m.a + m.b > CONCENTRATED:
+        return concentrated
     a = m.a if abs(m.a - 1) > 1e-9 else 1 + 1e-9  # the limit a -> 1 is finite; avoid 0/0
     z = t / (m.alpha + T + t)
     c = a + m.b + x - 1
-    series = hyp2f1(a + m.b - 1 - m.r, a - 1, c, z)
-    return c / (a - 1) * (1 - np.exp((a - 1) * np.log1p(-z)) * series)
+    with np.errstate(over="ignore", invalid="ignore"):
+        series = hyp2f1(a + m.b - 1 - m.r, a - 1, c, z)
+        exact = c / (a - 1) * (1 - np.exp((a - 1) * np.log1p(-z)) * series)
+    return np.where(np.isfinite(exact), exact, concentrated)
 
 
 def pair_index(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -2,12 +2,13 @@
 
 Input is each customer's purchase history (``[{sku, category, amount_cents, at}]``), used
 only for customers who shared it for the profiling purpose ``recommendations`` and granted
-that consent (the service in :mod:`app.marketing.value_service` selects them).
+that consent (the service in :mod:`app.marketing.value_service` selects them), as summarised
+by :mod:`app.marketing.summaries`.
 
 **RFM scores** (1 = weakest, 5 = strongest) are quintiles over the scored population:
 
-- *recency*: days since the last purchase (fewer days score higher);
-- *frequency*: number of purchases;
+- *recency*: days since the last transaction (fewer days score higher);
+- *frequency*: number of transactions (purchases of one day are one);
 - *monetary*: total spend.
 
 Ties share a score (the rank of the first of equal values decides), so equal customers are
@@ -32,7 +33,7 @@ fitted models (:mod:`app.marketing.value_service`), not from these scores.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,7 +47,6 @@ TIER_LABELS = {
     "at_risk": "At risk",
     "dormant": "Dormant",
 }
-MIN_TENURE_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,26 +57,6 @@ class Purchase:
     category: str
     amount_cents: int
     at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Activity:
-    """A customer's purchase summary at a moment: recency, frequency, monetary, tenure."""
-
-    recency_days: float
-    frequency: int
-    monetary_cents: int
-    tenure_days: float
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerScore:
-    """RFM scores and tier of one customer."""
-
-    recency: int
-    frequency: int
-    monetary: int
-    tier: str
 
 
 def parse_purchases(raw: str) -> list[Purchase]:
@@ -102,20 +82,6 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def activity(purchases: Sequence[Purchase], now: datetime) -> Activity | None:
-    """The customer's activity at ``now`` (future purchases ignored); ``None`` without any."""
-    past = [p for p in purchases if p.at <= now]
-    if not past:
-        return None
-    first, last = min(p.at for p in past), max(p.at for p in past)
-    return Activity(
-        recency_days=(now - last).total_seconds() / 86400,
-        frequency=len(past),
-        monetary_cents=sum(p.amount_cents for p in past),
-        tenure_days=max(MIN_TENURE_DAYS, (now - first).total_seconds() / 86400),
-    )
-
-
 def quintile_scores(values: Sequence[float], *, higher_is_better: bool = True) -> list[int]:
     """A 1-5 score per value by quintile of rank; equal values get equal scores.
 
@@ -136,17 +102,8 @@ def quintiles(values, *, higher_is_better: bool = True) -> np.ndarray:
     return 1 + (5 * beaten) // max(n, 1)
 
 
-def tier_of(recency: int, frequency: int, monetary: int) -> str:
-    """The value tier of RFM scores (rules in the module docstring)."""
-    if recency >= 4 and frequency >= 4 and monetary >= 4:
-        return "champions"
-    if recency >= 3:
-        return "loyal" if frequency >= 3 else "promising"
-    return "at_risk" if frequency >= 3 else "dormant"
-
-
-def tiers(recency: np.ndarray, frequency: np.ndarray, monetary: np.ndarray) -> np.ndarray:
-    """The value tier of each customer's RFM scores (vectorised :func:`tier_of`)."""
+def tiers(recency, frequency, monetary) -> np.ndarray:
+    """The value tier of each customer's RFM scores (rules in the module docstring)."""
     r, f, m = (np.asarray(v) for v in (recency, frequency, monetary))
     choice = np.select(
         [(r >= 4) & (f >= 4) & (m >= 4), (r >= 3) & (f >= 3), r >= 3, f >= 3],
@@ -162,18 +119,3 @@ def rfm_scores(recency_days, frequency, monetary) -> tuple[np.ndarray, ...]:
     f = quintiles(frequency)
     m = quintiles(monetary)
     return r, f, m, tiers(r, f, m)
-
-
-def score_customers(activities: Mapping[int, Activity]) -> dict[int, CustomerScore]:
-    """RFM scores and tier for every customer of ``activities``."""
-    ids = list(activities)
-    acts = [activities[i] for i in ids]
-    r, f, m, tier = rfm_scores(
-        [a.recency_days for a in acts],
-        [a.frequency for a in acts],
-        [a.monetary_cents for a in acts],
-    )
-    return {
-        cid: CustomerScore(int(r[i]), int(f[i]), int(m[i]), str(tier[i]))
-        for i, cid in enumerate(ids)
-    }

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -51,7 +51,7 @@ class RefitResult:
 def transactions_of(purchases: dict[int, list[Purchase]], now: datetime) -> Transactions:
     """Every purchase made by ``now`` as arrays (amounts in currency units, days in UTC)."""
     rows = [
-        (cid, p.at.date().toordinal(), p.amount_cents / 100)
+        (cid, p.at.astimezone(UTC).date().toordinal(), p.amount_cents / 100)
         for cid, items in purchases.items()
         for p in items
         if p.at <= now

@@ -143,3 +143,20 @@ def test_without_repeat_purchases_nothing_is_fitted():
         bgnbd.fit([0, 0, 0], [0, 0, 0], [5, 6, 7])
     with pytest.raises(bgnbd.FitError):
         gamma_gamma.fit([0, 1], [0.0, 0.0])
+
+
+def test_a_dropout_without_spread_gives_the_limit_of_the_series():
+    # a + b at the fit's bounds: every customer drops out with p = a / (a + b + x)
+    huge = bgnbd.BgNbd(1.5, 12.0, 23_000.0, 160_000.0, 0.0)
+    near = bgnbd.BgNbd(1.5, 12.0, 1_150.0, 8_000.0, 0.0)  # a + b below the switch
+    x, t_x, T = np.array([0.0, 3.0, 12.0]), np.array([0.0, 20.0, 50.0]), np.full(3, 52.0)
+    limit = bgnbd.expected_purchases(huge, 52, x, t_x, T)
+    series = bgnbd.expected_purchases(near, 52, x, t_x, T)
+    assert np.isfinite(limit).all() and (limit > 0).all()
+    assert limit == pytest.approx(series, rel=2e-3)
+
+
+def test_an_overflowing_series_falls_back_to_the_limit():
+    wide = bgnbd.BgNbd(1.5, 12.0, 5_000.0, 4_000.0, 0.0)  # e^(a z) overflows
+    expected = bgnbd.expected_purchases(wide, 52, [2.0], [30.0], [52.0])
+    assert np.isfinite(expected).all() and expected[0] > 0
