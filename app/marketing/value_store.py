@@ -251,7 +251,7 @@ def _write(session: Session, columns: dict[str, list]) -> None:
 
     With a positional driver (SQLite) the rows go to the driver's ``executemany`` as tuples,
     converted column by column; a million rows of parameter dictionaries through SQLAlchemy
-    cost three times as much. Other drivers get SQLAlchemy's batched multi-row statements.
+    cost more than twice as much. Other drivers get SQLAlchemy's batched multi-row statements.
     """
     connection = session.connection()
     table = CustomerValue.__table__
