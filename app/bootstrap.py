@@ -86,10 +86,12 @@ def init_domains(app: Flask) -> None:
     """Load the policies, key rings and signing key every request relies on, and check that the
     key store belongs to the database; fail early."""
     from app import services
+    from app.marketing import settings as value_settings
     from app.vault import keystore, stores
 
     services.init_app(app)
     services.record_first_policies(app)
+    value_settings.check(app)
     keystore.ensure_schema(app)
     stores.check_stores(app)
 

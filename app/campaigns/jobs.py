@@ -29,6 +29,7 @@ SYNC_CAMPAIGNS = "app.campaigns.jobs:sync_campaigns"
 REFRESH_RUNS = "app.campaigns.jobs:refresh_runs"
 EXPIRE_CONSENTS = "app.campaigns.jobs:expire_consents"
 SIGN_CHECKPOINT = "app.campaigns.jobs:sign_checkpoint"
+REFIT_VALUES = "app.campaigns.jobs:refit_values"
 
 
 def bind_app(app: Flask) -> None:
@@ -113,3 +114,15 @@ def sign_checkpoint() -> None:
             log.info("checkpoint %s signed at size %s", row.id, row.tree_size)
 
     _in_app(sign_checkpoint_job)
+
+
+def refit_values() -> None:
+    """Refit the customer-value models when the last fit is older than ``VALUE_REFIT_DAYS``."""
+    from app.marketing.value_service import refit_if_due
+
+    def refit_values_job(session: Session) -> None:
+        result = refit_if_due(session, utcnow())
+        if result is not None:
+            log.info("customer value: %s scored, fit %s", result.scored, result.fit_id)
+
+    _in_app(refit_values_job)

@@ -45,6 +45,7 @@ PERIODIC_JOBS = {
     "campaigns:refresh-runs": (jobs.REFRESH_RUNS, "SCHEDULER_REFRESH_SECONDS", 30),
     "ledger:expire-consents": (jobs.EXPIRE_CONSENTS, "SCHEDULER_EXPIRY_SECONDS", 300),
     "ledger:checkpoint": (jobs.SIGN_CHECKPOINT, "SCHEDULER_CHECKPOINT_SECONDS", 600),
+    "marketing:refit-values": (jobs.REFIT_VALUES, "SCHEDULER_VALUE_CHECK_SECONDS", 3600),
 }
 _ACTIVE: list[BaseScheduler] = []
 

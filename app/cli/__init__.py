@@ -1,4 +1,4 @@
-"""``flask`` command groups: users, demo, vault, ledger, policy, scheduler, worker."""
+"""``flask`` command groups: users, demo, vault, ledger, policy, scheduler, worker, value."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.errors import AssensoError
 #: Modules under ``app.cli`` that each define a click group named ``group``.
 COMMAND_MODULES = (
     "users", "demo", "serve", "vault", "ledger", "worker", "policy", "scheduler", "campaigns",
+    "value",
 )  # fmt: skip
 
 

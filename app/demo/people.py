@@ -1,11 +1,20 @@
-"""Deterministic, obviously fictional demo customers (addresses only in reserved domains)."""
+"""Deterministic, obviously fictional demo customers (addresses only in reserved domains).
+
+Their purchases are drawn from the value models themselves (:mod:`app.marketing.simulation`),
+over the year before the demo is loaded, so value, classes, offers and conversions show
+real figures on a fresh demo.
+"""
 
 from __future__ import annotations
 
 import json
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+
+from app.marketing.simulation import Population, simulate_purchases
 
 DOMAINS = ("example.com", "example.org", "example.net")
 
@@ -110,26 +119,39 @@ class DemoPerson:
     timezone: str
 
 
+#: How the demo's customers buy: a few purchases a year while active, about 40.00 each.
+DEMO_BUYERS = Population(r=1.2, alpha=8.0, a=1.0, b=5.0, p=4.0, q=5.0, gamma=40.0)
+#: Share of demo customers who have not bought anything yet.
+NO_PURCHASES = 0.12
+
+
 def _purchases(rng: random.Random, now: datetime) -> str:
+    """A year of purchases drawn from :data:`DEMO_BUYERS`: first one within the last year."""
+    if rng.random() < NO_PURCHASES:
+        return "[]"
+    draw = np.random.default_rng(rng.randrange(2**32))
+    today = now.date().toordinal()
+    first = today - rng.randint(1, 365)
     items = []
-    for _ in range(rng.choice((0, 0, 1, 2, 3, 5, 8))):
+    for day, amount in simulate_purchases(DEMO_BUYERS, draw, first, today):
         category = rng.choice(tuple(CATEGORIES))
-        moment = now - timedelta(days=rng.randint(1, 540), minutes=rng.randint(0, 1440))
+        moment = datetime.combine(date.fromordinal(day), time(rng.randint(8, 21)), UTC)
+        moment = min(moment + timedelta(minutes=rng.randint(0, 59)), now)
         items.append(
             {
                 "sku": rng.choice(CATEGORIES[category]),
                 "category": category,
-                "amount_cents": rng.randint(5, 180) * 100 + rng.choice((0, 50, 90, 99)),
+                "amount_cents": max(100, round(amount * 100)),
                 "at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
         )
     return json.dumps(items)
 
 
-def demo_people(count: int, seed: int = 2026) -> list[DemoPerson]:
-    """``count`` deterministic demo customers."""
+def demo_people(count: int, seed: int = 2026, now: datetime | None = None) -> list[DemoPerson]:
+    """``count`` deterministic demo customers; purchases run up to ``now`` (default: now)."""
     rng = random.Random(seed)
-    now = datetime(2026, 11, 1, tzinfo=UTC)
+    now = now or datetime.now(UTC)
     people = []
     for number in range(1, count + 1):
         language, jurisdiction, zones, firsts, lasts, cities = rng.choice(REGIONS)

@@ -13,6 +13,7 @@ from app.accounts.models import StaffUser
 from app.accounts.passwords import hash_password
 from app.accounts.services import create_staff_user
 from app.delivery.models import Suppression
+from app.demo.campaigns import seed_past_campaign
 from app.demo.notices import NOTICES
 from app.demo.people import DemoPerson, demo_people
 from app.ledger import consent
@@ -197,6 +198,7 @@ def seed_demo(session: Session, customers: int = 300) -> int:
         seed_customer(session, person, rng)
     make_checkpoint(session, only_if_grown=True)
     _derived(session)
+    seed_past_campaign(session)
     _requests(session)
     return (session.scalar(select(func.count()).select_from(Customer)) or 0) - before
 
@@ -230,10 +232,10 @@ def _requests(session: Session) -> None:
 
 def _derived(session: Session) -> None:
     """What the running system would compute: policy revisions on record, value tiers."""
-    from app.marketing.value_service import compute_values
+    from app.marketing.value_service import refit_values
     from app.policy.revisions import ensure_recorded
     from app.services import policies_on_this_machine
 
     ensure_recorded(session, policies_on_this_machine(), actor="demo-seed")
-    compute_values(session)
+    refit_values(session, trigger="demo")
     session.commit()

@@ -1,7 +1,9 @@
-"""Marketing domain: customer value (RFM), next-best offers, calendar of moments, forecasts.
+"""Marketing domain: customer value (fitted models, classes, RFM), next-best offers, calendar,
+forecasts.
 
-Importing the package registers its segment conditions (``value_tier``, ``birthday_today``)
-with the campaigns' registry; :mod:`app.models` imports it with the other model modules.
+Importing the package registers its segment conditions (``value_tier``, ``value_class``,
+``birthday_today``) with the campaigns' registry; :mod:`app.models` imports it with the other
+model modules.
 """
 
 from app.marketing import conditions  # noqa: F401  (registers the segment conditions)

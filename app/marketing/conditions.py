@@ -1,9 +1,10 @@
-"""Segment conditions added by marketing: ``value_tier`` and ``birthday_today``.
+"""Segment conditions added by marketing: ``value_tier``, ``value_class``, ``birthday_today``.
 
 Registered in the campaigns' condition registry when :mod:`app.marketing` is imported (the
 model registry imports it at start-up), so every campaign segment may use them::
 
     {"value_tier": ["champions", "loyal"]}
+    {"value_class": ["most_growable"]}
     {"birthday_today": {"local_hour": 9}}
 """
 
@@ -18,40 +19,65 @@ from sqlalchemy import ColumnElement, and_, exists, select
 
 from app.campaigns.segments import Condition, SegmentContext, register_condition
 from app.errors import InvalidInput
+from app.marketing.classes import CLASSES
 from app.marketing.eligibility import profiling_allowed
 from app.marketing.models import CustomerValue
 from app.marketing.value import TIERS
 from app.vault.models import Customer
 
 
-class ValueTier(Condition):
-    """The customer's RFM value tier (see :mod:`app.marketing.value`) is one of the tiers.
+class _StoredValue(Condition):
+    """The customer's stored value score has one of the listed values in ``column``.
 
     SQL only: reads the stored pseudonymous scores, nothing is decrypted. A customer who
     withdrew the profiling consent or stopped sharing purchase history no longer matches,
     even before the scores are recomputed.
     """
 
-    name = "value_tier"
-    description = "Customer value tier (RFM): " + ", ".join(TIERS)
+    kinds = "values"
+    choices: tuple[str, ...] = ()
+    #: The ``customer_values`` column compared.
+    column_name = "tier"
 
     def parse(self, value: Any) -> frozenset[str]:
-        """A non-empty list of tier names."""
+        """A non-empty list of known names."""
+        listed = ", ".join(self.choices)
         if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise InvalidInput(f"Segment value_tier is a list of tiers: {', '.join(TIERS)}.")
-        tiers = frozenset(value)
-        if not tiers <= set(TIERS):
-            raise InvalidInput(f"Segment value_tier: tiers are {', '.join(TIERS)}.")
-        return tiers
+            raise InvalidInput(f"Segment {self.name} is a list of {self.kinds}: {listed}.")
+        chosen = frozenset(value)
+        if not chosen <= set(self.choices):
+            raise InvalidInput(f"Segment {self.name}: {self.kinds} are {listed}.")
+        return chosen
 
     def where(self, params: frozenset[str], ctx: SegmentContext) -> ColumnElement[bool]:
-        """A stored score in one of the tiers, and profiling still allowed."""
+        """A stored score with one of the values, and profiling still allowed."""
         scored = exists(
             select(CustomerValue.customer_id).where(
-                CustomerValue.customer_id == Customer.id, CustomerValue.tier.in_(sorted(params))
+                CustomerValue.customer_id == Customer.id,
+                getattr(CustomerValue, self.column_name).in_(sorted(params)),
             )
         ).correlate(Customer)
         return and_(scored, profiling_allowed())
+
+
+class ValueTier(_StoredValue):
+    """The customer's RFM value tier (see :mod:`app.marketing.value`) is one of the tiers."""
+
+    name = "value_tier"
+    description = "Customer value tier (RFM): " + ", ".join(TIERS)
+    kinds = "tiers"
+    choices = TIERS
+    column_name = "tier"
+
+
+class ValueClass(_StoredValue):
+    """The customer's profitability class (see :mod:`app.marketing.classes`) is one of them."""
+
+    name = "value_class"
+    description = "Profitability class (current value x FLTV): " + ", ".join(CLASSES)
+    kinds = "classes"
+    choices = CLASSES
+    column_name = "value_class"
 
 
 @cache
@@ -125,5 +151,5 @@ def _hour(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-for _condition in (ValueTier(), BirthdayToday()):
+for _condition in (ValueTier(), ValueClass(), BirthdayToday()):
     register_condition(_condition)

@@ -9,6 +9,7 @@ matched when the run decrypts them, so for such segments the forecast is an uppe
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -86,24 +87,33 @@ def forecast_moment(campaign: Campaign, now: datetime | None = None) -> datetime
     return now
 
 
-def forecast_campaign(session: Session, campaign: Campaign, at: datetime | None = None) -> Forecast:
-    """Forecast ``campaign``'s audience at ``at``; raises ``InvalidInput`` for a bad segment."""
-    moment = at or forecast_moment(campaign)
+def audience_counter(
+    session: Session, campaign: Campaign, moment: datetime
+) -> Callable[[Callable | None], Counter]:
+    """``count(extra_filter)``: the campaign's ``(outcome, rule) -> customers`` at ``moment``,
+    among its segment further narrowed by ``extra_filter`` (a query -> query function)."""
     segment = parse_segment(campaign.segment_json)
-    ctx = SegmentContext(campaign.purpose, campaign.channel, moment)
-    narrow = segment.candidate_filter(ctx)
+    narrow = segment.candidate_filter(SegmentContext(campaign.purpose, campaign.channel, moment))
     fields = campaign_template_fields(campaign_templates(session, campaign.id))
 
-    def count(zone_filter=None) -> Counter:
+    def count(extra_filter=None) -> Counter:
         def candidate_filter(query):
             query = narrow(query) if narrow else query
-            return zone_filter(query) if zone_filter else query
+            return extra_filter(query) if extra_filter else query
 
         return count_audience(
             session, purpose=campaign.purpose, channel=campaign.channel, at=moment,
             template_fields=fields, candidate_filter=candidate_filter,
         )  # fmt: skip
 
+    return count
+
+
+def forecast_campaign(session: Session, campaign: Campaign, at: datetime | None = None) -> Forecast:
+    """Forecast ``campaign``'s audience at ``at``; raises ``InvalidInput`` for a bad segment."""
+    moment = at or forecast_moment(campaign)
+    segment = parse_segment(campaign.segment_json)
+    count = audience_counter(session, campaign, moment)
     result = Forecast(at=moment, upper_bound=bool(segment.shared_fields))
     _add(result, count())
     result.holdout_estimate = round(result.eligible * campaign.holdout_percent / 100)

@@ -1,13 +1,14 @@
-"""Customer value: RFM quintile scores, value tiers and an expected 12-month value (pure).
+"""Customer value: RFM quintile scores and value tiers (pure).
 
 Input is each customer's purchase history (``[{sku, category, amount_cents, at}]``), used
 only for customers who shared it for the profiling purpose ``recommendations`` and granted
-that consent (the service in :mod:`app.marketing.value_service` selects them).
+that consent (the service in :mod:`app.marketing.value_service` selects them), as summarised
+by :mod:`app.marketing.summaries`.
 
 **RFM scores** (1 = weakest, 5 = strongest) are quintiles over the scored population:
 
-- *recency*: days since the last purchase (fewer days score higher);
-- *frequency*: number of purchases;
+- *recency*: days since the last transaction (fewer days score higher);
+- *frequency*: number of transactions (purchases of one day are one);
 - *monetary*: total spend.
 
 Ties share a score (the rank of the first of equal values decides), so equal customers are
@@ -25,26 +26,18 @@ at_risk    R ≤ 2 and F ≥ 3             used to buy often, have not bought la
 dormant    R ≤ 2 and F ≤ 2             few purchases, long ago
 ========== =========================== =============================================
 
-**Expected 12-month value** (a transparent heuristic, not a fitted BG/NBD model)::
-
-    tenure_days  = max(30, days from first purchase to now)
-    annual_rate  = purchases / tenure_days * 365          (purchases per year so far)
-    typical_gap  = tenure_days / purchases                (days between purchases)
-    p_active     = 0.5 ** (recency_days / (2 * max(typical_gap, 30)))
-    expected     = average_order_value * annual_rate * p_active
-
-i.e. the customer keeps buying at their past rate, discounted by how long they have been
-silent compared with their own rhythm: the chance they are still active halves every two
-typical gaps without a purchase.
+The expected 12-month spend, future lifetime value and profitability class come from the
+fitted models (:mod:`app.marketing.value_service`), not from these scores.
 """
 
 from __future__ import annotations
 
 import json
-from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import numpy as np
 
 TIERS = ("champions", "loyal", "promising", "at_risk", "dormant")
 TIER_LABELS = {
@@ -54,7 +47,6 @@ TIER_LABELS = {
     "at_risk": "At risk",
     "dormant": "Dormant",
 }
-MIN_TENURE_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,27 +57,6 @@ class Purchase:
     category: str
     amount_cents: int
     at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Activity:
-    """A customer's purchase summary at a moment: recency, frequency, monetary, tenure."""
-
-    recency_days: float
-    frequency: int
-    monetary_cents: int
-    tenure_days: float
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerScore:
-    """RFM scores, tier and expected 12-month value of one customer."""
-
-    recency: int
-    frequency: int
-    monetary: int
-    tier: str
-    expected_value_cents: int
 
 
 def parse_purchases(raw: str) -> list[Purchase]:
@@ -111,63 +82,40 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def activity(purchases: Sequence[Purchase], now: datetime) -> Activity | None:
-    """The customer's activity at ``now`` (future purchases ignored); ``None`` without any."""
-    past = [p for p in purchases if p.at <= now]
-    if not past:
-        return None
-    first, last = min(p.at for p in past), max(p.at for p in past)
-    return Activity(
-        recency_days=(now - last).total_seconds() / 86400,
-        frequency=len(past),
-        monetary_cents=sum(p.amount_cents for p in past),
-        tenure_days=max(MIN_TENURE_DAYS, (now - first).total_seconds() / 86400),
-    )
-
-
 def quintile_scores(values: Sequence[float], *, higher_is_better: bool = True) -> list[int]:
     """A 1-5 score per value by quintile of rank; equal values get equal scores.
 
     With ``higher_is_better=False`` the smallest values score 5 (recency in days).
     """
-    ordered = sorted(values)
+    return quintiles(values, higher_is_better=higher_is_better).tolist()
+
+
+def quintiles(values, *, higher_is_better: bool = True) -> np.ndarray:
+    """:func:`quintile_scores` as an array (for many customers at once)."""
+    values = np.asarray(values, dtype=float)
+    ordered = np.sort(values)
     n = len(ordered)
-    scores = []
-    for value in values:
-        if higher_is_better:
-            beaten = bisect_left(ordered, value)  # values strictly below this one
-        else:
-            beaten = n - bisect_right(ordered, value)  # values strictly above this one
-        scores.append(1 + (5 * beaten) // n)
-    return scores
+    if higher_is_better:
+        beaten = np.searchsorted(ordered, values, side="left")  # values strictly below
+    else:
+        beaten = n - np.searchsorted(ordered, values, side="right")  # values strictly above
+    return 1 + (5 * beaten) // max(n, 1)
 
 
-def tier_of(recency: int, frequency: int, monetary: int) -> str:
-    """The value tier of RFM scores (rules in the module docstring)."""
-    if recency >= 4 and frequency >= 4 and monetary >= 4:
-        return "champions"
-    if recency >= 3:
-        return "loyal" if frequency >= 3 else "promising"
-    return "at_risk" if frequency >= 3 else "dormant"
+def tiers(recency, frequency, monetary) -> np.ndarray:
+    """The value tier of each customer's RFM scores (rules in the module docstring)."""
+    r, f, m = (np.asarray(v) for v in (recency, frequency, monetary))
+    choice = np.select(
+        [(r >= 4) & (f >= 4) & (m >= 4), (r >= 3) & (f >= 3), r >= 3, f >= 3],
+        ["champions", "loyal", "promising", "at_risk"],
+        default="dormant",
+    )
+    return choice
 
 
-def expected_value_cents(act: Activity) -> int:
-    """Expected spend over the next 12 months (heuristic in the module docstring)."""
-    average_order = act.monetary_cents / act.frequency
-    annual_rate = act.frequency / act.tenure_days * 365
-    typical_gap = max(act.tenure_days / act.frequency, MIN_TENURE_DAYS)
-    p_active = 0.5 ** (act.recency_days / (2 * typical_gap))
-    return round(average_order * annual_rate * p_active)
-
-
-def score_customers(activities: Mapping[int, Activity]) -> dict[int, CustomerScore]:
-    """RFM scores, tier and expected value for every customer of ``activities``."""
-    ids = list(activities)
-    acts = [activities[i] for i in ids]
-    recency = quintile_scores([a.recency_days for a in acts], higher_is_better=False)
-    frequency = quintile_scores([a.frequency for a in acts])
-    monetary = quintile_scores([a.monetary_cents for a in acts])
-    return {
-        cid: CustomerScore(r, f, m, tier_of(r, f, m), expected_value_cents(act))
-        for cid, act, r, f, m in zip(ids, acts, recency, frequency, monetary, strict=True)
-    }
+def rfm_scores(recency_days, frequency, monetary) -> tuple[np.ndarray, ...]:
+    """Recency, frequency and monetary scores and the tier of each customer (arrays)."""
+    r = quintiles(recency_days, higher_is_better=False)
+    f = quintiles(frequency)
+    m = quintiles(monetary)
+    return r, f, m, tiers(r, f, m)

@@ -12,7 +12,8 @@ from app.campaigns.run import start_run
 from app.ledger import consent
 from app.marketing.models import OfferHistory
 from app.marketing.offer_service import choose_offers, offer_payloads
-from app.marketing.value_service import compute_values, tier_summary
+from app.marketing.value_reports import tier_summary
+from app.marketing.value_service import refit_values
 from app.vault.models import Customer, VaultAccess
 from tests.web.test_marketing_console import seed_people
 
@@ -37,7 +38,7 @@ def test_offers_follow_history_and_the_variety_rule(session):
 
 def test_withdrawn_customers_get_no_offer_and_leave_value_segments(session):
     ids = seed_people(session, count=5)
-    assert compute_values(session) == 5
+    assert refit_values(session).scored == 5
     assert sum(row.customers for row in tier_summary(session)) == 5
     withdrawn = session.get(Customer, ids[0])
     consent.withdraw(session, withdrawn, purpose="recommendations", channel="email",

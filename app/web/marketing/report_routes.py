@@ -13,7 +13,9 @@ from app.campaigns.reports import run_progress
 from app.errors import AssensoError
 from app.extensions import db
 from app.marketing.charts import bar_chart
+from app.marketing.classes import CLASS_LABELS
 from app.marketing.forecast import forecast_campaign, rule_label
+from app.marketing.forecast_value import reach_by_class
 from app.marketing.results import campaign_results
 from app.web.access import roles_required
 from app.web.marketing import MARKETER, bp
@@ -25,13 +27,15 @@ from app.web.marketing.campaign_routes import _campaign_or_404
 def forecast(campaign_id: int):
     """How many the campaign would reach now, who is excluded or deferred and why."""
     campaign = _campaign_or_404(campaign_id)
+    by_class = []
     try:
         result, problem = forecast_campaign(db.session, campaign), None
+        by_class = reach_by_class(db.session, campaign, result.eligible, result.at)
     except AssensoError as exc:
         result, problem = None, str(exc)
     return render_template(
         "marketing/forecast.html", campaign=campaign, forecast=result, problem=problem,
-        rule_label=rule_label,
+        rule_label=rule_label, by_class=by_class, class_labels=CLASS_LABELS,
     )  # fmt: skip
 
 
