@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -25,6 +26,7 @@ from tests.integration.test_delivery_helpers import (
     campaign_outbox,
     relaxed_policies,
 )
+from tests.integration.policy_files import put_in_force
 from tests.integration.test_delivery_pipeline import run_worker
 
 ROLE = "assenso_stores_app"
@@ -106,10 +108,11 @@ def test_the_app_role_cannot_disable_or_bypass_the_ledger_guards(granted, table)
 def test_the_app_signs_up_records_consent_sends_and_schedules_under_its_role(
     granted, app_factory, tmp_path
 ):
+    policies = relaxed_policies(tmp_path / "policies")
     with Sink() as sink:
         app = app_factory(
             SQLALCHEMY_DATABASE_URI=granted,
-            POLICY_DIR=relaxed_policies(tmp_path / "policies"),
+            POLICY_DIR=policies,
             SMTP_PORT=sink.port,
             MAIL_FROM="Shop <news@shop.example>",
             SCHEDULER_LOCK_POLL_SECONDS=0.05,
@@ -117,6 +120,7 @@ def test_the_app_signs_up_records_consent_sends_and_schedules_under_its_role(
         )
         with app.app_context():
             assert db.session.scalar(text("SELECT current_user")) == ROLE
+            put_in_force(db.session(), Path(policies))  # the owner's start recorded the shipped set
             people = audience(db.session(), 2)  # sign-ups and consents: ledger inserts
             campaign_outbox(db.session(), [person.id for person in people])
             make_checkpoint(db.session)
