@@ -93,7 +93,7 @@ def init_domains(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience; access rules, headers and error pages for all of them."""
-    from app.web import access, errors, headers
+    from app.web import access, errors, headers, throttle
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.compliance import bp as compliance_bp
@@ -118,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     app.before_request(access.enforce_access)
     headers.init_app(app)
     errors.init_app(app)
+    throttle.init_app(app)
 
     @app.context_processor
     def navigation():

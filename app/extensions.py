@@ -44,5 +44,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+#: Counts in a moving window: no burst of twice the limit across the edge of a fixed window.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="moving-window")
 babel = Babel()
