@@ -110,7 +110,9 @@ def end_session(session: Session, token: str, reason: str) -> None:
     with transaction(session):
         session.execute(
             update(SignInSession)
-            .where(SignInSession.token_hash == token_digest(token), SignInSession.ended_at.is_(None))
+            .where(
+                SignInSession.token_hash == token_digest(token), SignInSession.ended_at.is_(None)
+            )
             .values(ended_at=utcnow(), ended_by=reason)
         )
 

@@ -26,7 +26,7 @@ from app.extensions import limiter
 from app.web.errors import render_error
 
 #: Scopes shared by several forms: one budget per account across all of them.
-PASSWORD_SCOPE = "account-password"
+SIGN_IN_SCOPE = "account-sign-in"
 MAIL_SCOPE = "account-mail"
 
 
@@ -78,7 +78,7 @@ def limit_password_form(view):
     view = limiter.limit(address_limit, methods=["POST"])(view)
     return limiter.shared_limit(
         account_limit,
-        scope=PASSWORD_SCOPE,
+        scope=SIGN_IN_SCOPE,
         key_func=signed_in_account,
         methods=["POST"],
         deduct_when=failed_password_check,
@@ -90,7 +90,7 @@ def limit_sign_in(view):
     view = limiter.limit(address_limit, methods=["POST"])(view)
     return limiter.shared_limit(
         account_limit,
-        scope=PASSWORD_SCOPE,
+        scope=SIGN_IN_SCOPE,
         key_func=submitted_account,
         methods=["POST"],
         deduct_when=failed_password_check,

@@ -12,8 +12,8 @@ from app.portal.tokens import InvalidResetLink, customer_for_reset
 from app.web.access import public
 from app.web.auth import bp
 from app.web.auth.portal_forms import PASSWORD_HINT, ForgotPasswordForm, ResetPasswordForm
-from app.web.throttle import limit_mail_form, signup_limit
 from app.web.portal.rendering import flash_problem, render
+from app.web.throttle import limit_mail_form, signup_limit
 
 TOKEN_MAX = 400
 

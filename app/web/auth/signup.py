@@ -7,6 +7,7 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
@@ -66,13 +67,12 @@ def signup():
             status = flash_problem(exc)
         else:
             session["lang"] = wanted.language
-            flash(
-                _(
+            with force_locale(wanted.language):
+                message = _(
                     "Thank you. We sent a message to this address: please check your mailbox, "
                     "then sign in."
-                ),
-                "info",
-            )
+                )
+            flash(message, "info")
             return redirect(url_for("auth.customer_login"))
     elif form.errors:
         status = 400
