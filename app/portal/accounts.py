@@ -150,7 +150,7 @@ def request_password_reset(email: str) -> None:
     send_password_reset_later(email)
 
 
-def sign_in_customer(
+def customer_for_sign_in(
     session: Session, email: str, password: str, *, refuse_published: bool = False
 ) -> Customer | None:
     """The customer with these credentials, or ``None`` (same work either way).

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 import config
+from app import create_app
 from config import ConfigError, ProductionConfig, config_for, env_bool, env_int
 
 
@@ -141,3 +142,8 @@ def test_session_and_proxy_settings_are_checked(monkeypatch):
     monkeypatch.setenv("ASSENSO_CUSTOMER_SESSION_IDLE_MINUTES", "800")
     with pytest.raises(ConfigError, match="longer than ASSENSO_CUSTOMER_SESSION_HOURS"):
         config_for("testing")
+
+
+def test_an_unusable_rate_limit_store_stops_the_start_naming_the_setting():
+    with pytest.raises(ConfigError, match="ASSENSO_RATELIMIT_STORAGE_URI cannot be used"):
+        create_app("testing", RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="nonsense://x")

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from app.accounts import services as accounts
 from app.errors import AssensoError
 from app.extensions import db
-from app.portal.accounts import change_own_password, sign_in_customer
+from app.portal.accounts import change_own_password, customer_for_sign_in
 from app.web.access import home_endpoint, public, roles_required
 from app.web.auth import bp
 from app.web.auth.forms import ChangePasswordForm, LoginForm
@@ -64,7 +64,7 @@ def customer_login():
     """Customer sign-in to the preference portal."""
     form = LoginForm()
     if form.validate_on_submit():
-        customer = sign_in_customer(
+        customer = customer_for_sign_in(
             db.session, form.email.data, form.password.data, refuse_published=_refuse_published()
         )
         if customer is not None:
