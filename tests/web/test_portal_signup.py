@@ -11,7 +11,7 @@ from app.ledger.models import ConsentEvent, ConsentState, Notice
 from app.portal.mail import wait_for_background_mail
 from app.vault.directory import find_customer_by_email
 from tests.conftest import TEST_PASSWORD
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, post_form
 from tests.web.test_portal_support import (  # noqa: F401  (fixtures)
     create_customer,
     links_in,
@@ -197,3 +197,23 @@ def test_a_reset_password_may_not_hold_the_email_address(portal_app, create_cust
     assert refused.status_code == 400
     assert "e-mail address in your password" in refused.get_data(as_text=True)
     assert sign_in_customer(client, "bea.bianchi@example.com").status_code == 302
+
+
+def test_a_customer_password_change_follows_the_policy(portal_app, create_customer):
+    create_customer("carla.verdi@example.com")
+    client = portal_app.test_client()
+    sign_in_customer(client, "carla.verdi@example.com")
+
+    def change(new: str):
+        data = {"current_password": TEST_PASSWORD, "new_password": new, "confirm": new}
+        return post_form(client, "/account/password", data)
+
+    for refused, reason in [
+        ("carla.verdi rides again", "e-mail address"),
+        ("iloveyou12345", "too common"),
+    ]:
+        answer = change(refused)
+        assert answer.status_code == 400
+        assert reason in answer.get_data(as_text=True)
+    assert change(NEW_PASSWORD).status_code == 302
+    assert client.get("/me/").status_code == 200  # this browser stays signed in
