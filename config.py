@@ -60,6 +60,14 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def env_count(name: str, default: int, minimum: int = 1) -> int:
+    """Return a whole-number setting of at least ``minimum``, naming the variable otherwise."""
+    value = env_int(name, default)
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
 def env_bool(name: str, default: bool) -> bool:
     """Return a boolean setting (1/0, true/false, yes/no, on/off)."""
     raw = env(name)
@@ -155,9 +163,14 @@ class BaseConfig:
     SESSION_COOKIE_NAME = "assenso_session"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    SESSION_PROTECTION = "strong"
-    PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
+    # Flask-Login's "strong" protection hashes the client's address, which a forged
+    # X-Forwarded-For sets at will; every session is checked server-side instead
+    # (app/web/auth_session.py).
+    SESSION_PROTECTION = None
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+    #: Demo data and accounts with the demo's published passwords (never in production).
+    DEMO_ALLOWED = True
 
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
     BABEL_DEFAULT_LOCALE = "en"
@@ -169,8 +182,7 @@ class BaseConfig:
         self.SQLALCHEMY_BINDS = {"keystore": self.keystore_url()}
         self.POLICY_DIR = env("ASSENSO_POLICY_DIR", str(BASE_DIR / "policies"))
         self.DEFAULT_JURISDICTION = env("ASSENSO_DEFAULT_JURISDICTION", "EU")
-        self.RATELIMIT_STORAGE_URI = env("ASSENSO_RATELIMIT_STORAGE_URI", "memory://")
-        self.LOGIN_RATE_LIMIT = env("ASSENSO_LOGIN_RATE_LIMIT", "10 per minute")
+        self.read_security_settings()
         self.PUBLIC_BASE_URL = env("ASSENSO_PUBLIC_BASE_URL", "http://127.0.0.1:5000")
         self.LEDGER_ORIGIN = env("ASSENSO_LEDGER_ORIGIN", "assenso.local/consent-ledger")
         self.SMTP_HOST = env("ASSENSO_SMTP_HOST", "127.0.0.1")
@@ -182,6 +194,33 @@ class BaseConfig:
         self.SMS_WEBHOOK_URL = env("ASSENSO_SMS_WEBHOOK_URL")
         self.DEV_MAILBOX = env_bool("ASSENSO_DEV_MAILBOX", self.ENV_NAME == "development")
         self.load_secrets()
+
+    def read_security_settings(self) -> None:
+        """Sessions, throttling and the proxies whose forwarded headers are believed."""
+        self.TRUSTED_PROXY_HOPS = env_count("ASSENSO_TRUSTED_PROXY_HOPS", 0, minimum=0)
+        self.SESSION_IDLE_MINUTES = {
+            "staff": env_count("ASSENSO_STAFF_SESSION_IDLE_MINUTES", 30),
+            "customer": env_count("ASSENSO_CUSTOMER_SESSION_IDLE_MINUTES", 30),
+        }
+        self.SESSION_HOURS = {
+            "staff": env_count("ASSENSO_STAFF_SESSION_HOURS", 8),
+            "customer": env_count("ASSENSO_CUSTOMER_SESSION_HOURS", 12),
+        }
+        for kind, idle in self.SESSION_IDLE_MINUTES.items():
+            if idle > self.SESSION_HOURS[kind] * 60:
+                raise ConfigError(
+                    f"ASSENSO_{kind.upper()}_SESSION_IDLE_MINUTES ({idle}) is longer than "
+                    f"ASSENSO_{kind.upper()}_SESSION_HOURS ({self.SESSION_HOURS[kind]} h)"
+                )
+        self.RATELIMIT_STORAGE_URI = env("ASSENSO_RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_STORAGE_OPTIONS = {
+            "key_prefix": env("ASSENSO_RATELIMIT_KEY_PREFIX", "assenso"),
+            "wrap_exceptions": True,
+        }
+        self.LOGIN_RATE_LIMIT = env("ASSENSO_LOGIN_RATE_LIMIT", "10 per minute")
+        self.ACCOUNT_RATE_LIMIT = env("ASSENSO_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
+        self.PORTAL_SIGNUP_RATE_LIMIT = env("ASSENSO_SIGNUP_RATE_LIMIT", "5 per minute")
+        self.ACCOUNT_MAIL_RATE_LIMIT = env("ASSENSO_ACCOUNT_MAIL_RATE_LIMIT", "3 per hour")
 
     def database_url(self) -> str:
         """The SQLAlchemy URL: ``DATABASE_URL`` or the embedded SQLite file."""
@@ -239,6 +278,7 @@ class ProductionConfig(BaseConfig):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    DEMO_ALLOWED = False
 
     def load_secrets(self) -> None:
         """Refuse to start, naming the first missing variable, unless all secrets are set."""
@@ -253,6 +293,20 @@ class ProductionConfig(BaseConfig):
             raise ConfigError(
                 "ASSENSO_KEYSTORE_URL is required in production and is not set "
                 "(the key store must be a database apart from DATABASE_URL)"
+            )
+        self.refuse_development_features()
+
+    def refuse_development_features(self) -> None:
+        """Refuse what is safe only on a developer's machine; warn about per-process counters."""
+        if self.DEV_MAILBOX:
+            raise ConfigError(
+                "ASSENSO_DEV_MAILBOX is refused in production: the development mailbox keeps "
+                "every message (personal data) and shows it on a web page; unset it"
+            )
+        if self.RATELIMIT_STORAGE_URI.startswith("memory"):
+            log.warning(
+                "ASSENSO_RATELIMIT_STORAGE_URI is memory://: each process counts attempts on "
+                "its own; set redis://… when more than one web process serves"
             )
 
 

@@ -6,7 +6,15 @@ from flask import Flask
 from sqlalchemy import event
 
 from app import sqlite_wal
-from app.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+from app.extensions import (
+    babel,
+    csrf,
+    db,
+    init_limiter,
+    login_manager,
+    migrate,
+    select_locale,
+)
 
 SQLITE_CACHE_KIB = 65536
 # Pages of write-ahead log before a commit also checkpoints it into the database file
@@ -63,7 +71,7 @@ def init_extensions(app: Flask) -> None:
                 configure_sqlite(engine)
     migrate.init_app(app, db, directory=str(_root() / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["page_language"] = _page_language
     login_manager.init_app(app)
@@ -98,7 +106,7 @@ def init_domains(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience; access rules, headers and error pages for all of them."""
-    from app.web import access, errors, headers
+    from app.web import access, errors, headers, throttle
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.compliance import bp as compliance_bp
@@ -123,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
     app.before_request(access.enforce_access)
     headers.init_app(app)
     errors.init_app(app)
+    throttle.init_app(app)
 
     @app.context_processor
     def navigation():

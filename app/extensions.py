@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import Flask, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -10,8 +10,11 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from limits.errors import ConfigurationError
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from config import ConfigError
 
 #: Constraint names are deterministic so migrations can refer to them on every engine.
 NAMING_CONVENTION = {
@@ -44,5 +47,14 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+#: Counts in a moving window: no burst of twice the limit across the edge of a fixed window.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="moving-window")
 babel = Babel()
+
+
+def init_limiter(app: Flask) -> None:
+    """Bind the rate limiter; a storage it cannot use stops the start naming the setting."""
+    try:
+        limiter.init_app(app)
+    except ConfigurationError as exc:
+        raise ConfigError(f"ASSENSO_RATELIMIT_STORAGE_URI cannot be used: {exc}") from None

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from app.portal.mail import wait_for_background_mail
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -138,6 +139,7 @@ def app_factory(database_url, keystore_url) -> Iterator[Callable[..., Flask]]:
     yield build
     from app.extensions import db
 
+    wait_for_background_mail()  # e-mails sent after the answer hold connections until done
     for app in built:
         with app.app_context():
             db.session.remove()

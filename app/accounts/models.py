@@ -6,13 +6,14 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, String
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from app.models_base import UTCDateTime, utcnow
 
 STAFF_ROLES = ("admin", "marketer", "compliance_officer")
+ACCOUNT_KINDS = ("staff", "customer")
 
 
 def new_alt_id() -> str:
@@ -53,3 +54,27 @@ class StaffUser(UserMixin, db.Model):
     def display_name(self) -> str:
         """How the navigation names the signed-in member of staff."""
         return self.email
+
+
+class SignInSession(db.Model):
+    """One signed-in browser of a staff user or a customer, checked on every request.
+
+    The browser's cookie carries a random session id; only its SHA-256 is stored, so a copy of
+    the table opens no session. Neither the address nor the browser of the person is kept.
+    """
+
+    __tablename__ = "sign_in_sessions"
+    __table_args__ = (
+        CheckConstraint("account_kind IN ('staff', 'customer')", name="account_kind_known"),
+        Index("ix_sign_in_sessions_account", "account_kind", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_kind: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(32))

@@ -1,4 +1,4 @@
-"""Staff account services: create, authenticate, change password (each owns its transaction)."""
+"""Staff account services and password changes for every account (each owns its transaction)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from app.accounts.models import STAFF_ROLES, StaffUser, new_alt_id
 from app.accounts.passwords import (
     PasswordPolicyError,
     hash_password,
+    is_published_password,
     needs_rehash,
+    new_password_hash,
     verify_password,
 )
-from app.errors import Conflict, InvalidInput
+from app.accounts.sessions import end_sessions_of
+from app.errors import Conflict, InvalidInput, NotFound
 from app.models_base import utcnow
 from app.transaction import transaction
 
@@ -26,15 +29,20 @@ def normalise_staff_email(email: str) -> str:
         raise InvalidInput("That is not a valid e-mail address.") from None
 
 
+def checked_password_hash(password: str, email: str | None) -> str:
+    """The hash of a newly chosen password, or ``InvalidInput`` saying what is wrong with it."""
+    try:
+        return new_password_hash(password, email)
+    except PasswordPolicyError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
 def create_staff_user(session: Session, email: str, role: str, password: str) -> StaffUser:
     """Create a staff account; refuses unknown roles, duplicates and weak passwords."""
     if role not in STAFF_ROLES:
         raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(STAFF_ROLES)}.")
     address = normalise_staff_email(email)
-    try:
-        password_hash = hash_password(password)
-    except PasswordPolicyError as exc:
-        raise InvalidInput(str(exc)) from None
+    password_hash = checked_password_hash(password, address)
     with transaction(session):
         if session.scalar(select(StaffUser.id).where(StaffUser.email == address)):
             raise Conflict(f"A staff account for {address} already exists.")
@@ -43,8 +51,14 @@ def create_staff_user(session: Session, email: str, role: str, password: str) ->
     return user
 
 
-def authenticate_staff(session: Session, email: str, password: str) -> StaffUser | None:
-    """The active staff user with these credentials, or ``None`` (same work either way)."""
+def authenticate_staff(
+    session: Session, email: str, password: str, *, refuse_published: bool = False
+) -> StaffUser | None:
+    """The active staff user with these credentials, or ``None`` (same work either way).
+
+    With ``refuse_published`` (production), an account whose password is one the demo
+    publishes cannot sign in: anyone could.
+    """
     try:
         address = normalise_staff_email(email)
     except InvalidInput:
@@ -54,6 +68,8 @@ def authenticate_staff(session: Session, email: str, password: str) -> StaffUser
         return None
     if user is None or not user.active:
         return None
+    if refuse_published and is_published_password(password):
+        return None
     with transaction(session):
         user.last_login_at = utcnow()
         if needs_rehash(user.password_hash):
@@ -61,33 +77,46 @@ def authenticate_staff(session: Session, email: str, password: str) -> StaffUser
     return user
 
 
-def change_password(session: Session, account, current: str, new: str) -> None:
-    """Change an account's password and rotate its session id (logs out other sessions).
+def change_password(session: Session, account, email: str | None, current: str, new: str) -> None:
+    """Change an account's password and end every session of it.
 
-    Works for staff users and customers alike: both have ``password_hash`` and ``alt_id``.
+    Works for staff users and customers alike (both have ``password_hash`` and ``alt_id``);
+    ``email`` is the account's address, which the new password may not contain.
     """
     if not verify_password(account.password_hash, current):
         raise InvalidInput("The current password is not correct.")
-    set_password(session, account, new)
+    set_password(session, account, email, new)
 
 
-def set_password(session: Session, account, new: str) -> None:
-    """Store ``new`` (checked against the password policy) and sign out every other session.
+def set_password(session: Session, account, email: str | None, new: str) -> None:
+    """Store ``new`` (checked against the password policy) and end every session of the account.
 
-    Rotating the alternative id invalidates every session cookie issued before the change.
+    Rotating the alternative id also invalidates every cookie issued before the change.
     """
-    try:
-        new_hash = hash_password(new)
-    except PasswordPolicyError as exc:
-        raise InvalidInput(str(exc)) from None
+    new_hash = checked_password_hash(new, email)
     with transaction(session):
         account.password_hash = new_hash
         account.alt_id = new_alt_id()
+        end_sessions_of(session, account.kind, account.id, "password changed")
         if hasattr(account, "password_changed_at"):
             account.password_changed_at = utcnow()
 
 
 def sign_out_everywhere(session: Session, account) -> None:
-    """Invalidate every session of ``account`` by rotating its session id."""
+    """End every session of ``account`` (and rotate its session id)."""
     with transaction(session):
         account.alt_id = new_alt_id()
+        end_sessions_of(session, account.kind, account.id, "signed out everywhere")
+
+
+def disable_staff_user(session: Session, email: str) -> StaffUser:
+    """Disable a staff account: it can no longer sign in and every session of it ends."""
+    address = normalise_staff_email(email)
+    with transaction(session):
+        user = session.scalar(select(StaffUser).where(StaffUser.email == address))
+        if user is None:
+            raise NotFound(f"No staff account for {address}.")
+        user.active = False
+        user.alt_id = new_alt_id()
+        end_sessions_of(session, user.kind, user.id, "account disabled")
+    return user

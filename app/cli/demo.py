@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 
-from app.cli import domain_errors
+from app.cli import domain_errors, fail
 from app.demo.seed import demo_logins, is_empty, seed_demo
 from app.extensions import db
 
@@ -29,6 +29,12 @@ def group() -> None:
 @domain_errors
 def seed(if_empty: bool, customers: int) -> None:
     """Load the demo idempotently (customers only in example.com/.org/.net) and print logins."""
+    if not current_app.config["DEMO_ALLOWED"]:
+        fail(
+            "the demo is refused in production: its staff and customer passwords are "
+            "published. Create staff accounts with `flask users create`.",
+            2,
+        )
     if if_empty and not is_empty(db.session):
         click.echo("The database already holds data; demo not loaded again.")
     else:

@@ -9,7 +9,6 @@ from app.accounts import services as accounts
 from app.accounts.models import STAFF_ROLES, StaffUser
 from app.cli import domain_errors
 from app.extensions import db
-from app.transaction import transaction
 
 
 @click.group("users", help="Manage staff accounts.")
@@ -47,11 +46,5 @@ def list_users() -> None:
 @domain_errors
 def disable(email: str) -> None:
     """Disable a staff account and end its sessions."""
-    address = accounts.normalise_staff_email(email)
-    user = db.session.scalar(select(StaffUser).where(StaffUser.email == address))
-    if user is None:
-        raise click.ClickException(f"No staff account for {address}.")
-    with transaction(db.session):
-        user.active = False
-        user.alt_id = accounts.new_alt_id()
-    click.echo(f"Disabled {address}.")
+    user = accounts.disable_staff_user(db.session, email)
+    click.echo(f"Disabled {user.email}.")

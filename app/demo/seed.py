@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import StaffUser
-from app.accounts.passwords import hash_password
+from app.accounts.passwords import DEMO_CUSTOMER_PASSWORD, DEMO_STAFF_PASSWORD, hash_password
 from app.accounts.services import create_staff_user
 from app.delivery.models import Suppression
 from app.demo.campaigns import seed_past_campaign
@@ -28,8 +28,8 @@ from app.vault.directory import find_customer_by_email
 from app.vault.models import Customer
 from app.vault.preferences import Window, save_preferences
 
-STAFF_PASSWORD = "assenso-demo-2026"  # noqa: S105 - published demo login
-CUSTOMER_PASSWORD = "assenso-customer-2026"  # noqa: S105 - published demo login
+STAFF_PASSWORD = DEMO_STAFF_PASSWORD
+CUSTOMER_PASSWORD = DEMO_CUSTOMER_PASSWORD
 STAFF = (
     ("admin@example.com", "admin"),
     ("marketer@example.com", "marketer"),

@@ -1,4 +1,5 @@
-"""The portal's transactional e-mails: double opt-in confirmations and password resets.
+"""The portal's transactional e-mails: double opt-in confirmations, welcome, a sign-up
+attempt on an existing account, and password resets.
 
 Links are built on ``PUBLIC_BASE_URL`` (never the request's Host header, which a caller could
 forge to send a reset link pointing elsewhere). Texts are in the customer's language.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,9 @@ from app.delivery.transactional import (
     send_transactional_email,
     send_transactional_sms,
 )
+from app.extensions import db
+from app.portal.tokens import reset_token
+from app.vault.directory import find_customer_by_email
 from app.vault.models import Customer
 from app.vault.service import read_own_profile
 
@@ -32,9 +36,9 @@ def portal_language(customer: Customer) -> str:
 
 
 def public_url(endpoint: str, **values: str) -> str:
-    """An absolute link on the configured public base URL."""
+    """An absolute link on the configured public base URL (works outside a request too)."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return base + url_for(endpoint, **values)
+    return base + current_app.url_map.bind("").build(endpoint, values)
 
 
 def send_confirmations(
@@ -88,8 +92,88 @@ def _send_confirmation(
     send_transactional_email(session, customer.id, email)
 
 
-def send_password_reset(customer: Customer, recipient: str, token: str) -> None:
-    """Send the reset link in the background, so the answer takes as long with or without one."""
+def send_welcome(session: Session, customer: Customer) -> bool:
+    """Tell a new customer that their account is ready (sent when no confirmation is due, so
+    that every sign-up gets one e-mail); False when it could not be handed over."""
+    with force_locale(portal_language(customer)):
+        text = "\n\n".join(
+            [
+                gettext("Welcome to Assenso: your account is ready."),
+                gettext("Sign in to see what we hold and choose how we may contact you:"),
+                public_url("auth.customer_login"),
+                gettext(
+                    "If you did not create this account, choose a new password from this "
+                    "page and then delete the account:"
+                ),
+                public_url("auth.forgot_password"),
+            ]
+        )
+        return _send_now(session, customer, gettext("Your Assenso account"), text, "welcome")
+
+
+def send_signup_attempt_notice(session: Session, customer: Customer) -> bool:
+    """Tell an account's owner that someone tried to sign up again with their address."""
+    with force_locale(portal_language(customer)):
+        text = "\n\n".join(
+            [
+                gettext(
+                    "Someone tried to create an Assenso account with this e-mail address, "
+                    "which already has one. Nothing was changed."
+                ),
+                gettext("If it was you, sign in here:"),
+                public_url("auth.customer_login"),
+                gettext("Forgot your password? Choose a new one here:"),
+                public_url("auth.forgot_password"),
+                gettext("If it was not you, ignore this message."),
+            ]
+        )
+        subject = gettext("Your Assenso account already exists")
+        return _send_now(session, customer, subject, text, "signup_existing")
+
+
+def _send_now(session: Session, customer: Customer, subject: str, text: str, key: str) -> bool:
+    """Send one e-mail to the customer's address now; False when it could not be handed over."""
+    recipient = read_own_profile(session, customer).get("email")
+    if not recipient:
+        return False
+    try:
+        send_transactional_email(
+            session, customer.id, TransactionalEmail(recipient, subject, text + "\n", key)
+        )
+    except TransactionalSendFailed:
+        current_app.logger.warning("%s e-mail could not be sent", key)
+        return False
+    return True
+
+
+def send_password_reset_later(email: str) -> None:
+    """Look ``email`` up and send it a reset link, in the background: the request answers at
+    once, in the same time whether or not the address has an account."""
+    app = current_app._get_current_object()
+    thread = threading.Thread(target=_reset_later, args=(app, email), daemon=True)
+    _RUNNING.append(thread)
+    thread.start()
+
+
+def _reset_later(app: Flask, address: str) -> None:
+    """Send the reset link when ``address`` has an account with a password (in the background)."""
+    with app.app_context():
+        try:
+            customer = find_customer_by_email(db.session, address)
+            if customer is None or not customer.password_hash:
+                return
+            recipient = read_own_profile(db.session, customer).get("email")
+            if recipient:
+                email = _reset_email(customer, recipient, reset_token(customer))
+                send_transactional_email(db.session, customer.id, email, app)
+        except TransactionalSendFailed:
+            app.logger.warning("password reset e-mail could not be sent")
+        finally:
+            db.session.remove()
+
+
+def _reset_email(customer: Customer, recipient: str, token: str) -> TransactionalEmail:
+    """The reset message in the customer's language."""
     with force_locale(portal_language(customer)):
         link = public_url("auth.reset_password_page", token=token)
         text = "\n\n".join(
@@ -100,25 +184,9 @@ def send_password_reset(customer: Customer, recipient: str, token: str) -> None:
                 gettext("If it was not you, ignore this message; your password stays the same."),
             ]
         )
-        email = TransactionalEmail(
+        return TransactionalEmail(
             recipient, gettext("Reset your password"), text + "\n", "password_reset"
         )
-    app = current_app._get_current_object()
-    thread = threading.Thread(target=_send_later, args=(app, customer.id, email), daemon=True)
-    _RUNNING.append(thread)
-    thread.start()
-
-
-def _send_later(app: Flask, customer_id: int, email: TransactionalEmail) -> None:
-    from app.extensions import db
-
-    with app.app_context():
-        try:
-            send_transactional_email(db.session, customer_id, email, app)
-        except TransactionalSendFailed:
-            app.logger.warning("password reset e-mail could not be sent")
-        finally:
-            db.session.remove()
 
 
 def wait_for_background_mail(timeout: float = 10.0) -> None:

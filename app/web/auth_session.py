@@ -1,23 +1,73 @@
-"""Loading the signed-in user from the session id (``kind:alt_id``)."""
+"""Signing a browser in and out, and finding who is signed in on each request.
+
+The signed cookie holds the account's rotatable id (``kind:alt_id``, for Flask-Login) and the
+id of a server-side session (:mod:`app.accounts.sessions`). Every request that asks who is
+signed in checks that session in the database, so signing out, an idle timeout or a password
+change ends the session for every web process at once, and a copied cookie opens nothing
+afterwards. Nothing depends on the client's address (forwarded headers can be forged).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
 
+from flask import current_app, session
+from flask_login import login_user, logout_user
+
+from app.accounts import sessions
 from app.accounts.models import StaffUser
 from app.extensions import db
 from app.vault.models import Customer
 
 _KINDS = {"staff": StaffUser, "customer": Customer}
+#: The cookie entry naming the server-side session.
+SESSION_KEY = "sid"
+#: Cookie entries that outlive signing in and out (the chosen language).
+KEPT_ON_SIGN_IN = ("lang",)
 
 
-def load_user(session_id: str):
-    """Flask-Login user loader: a rotated alternative id no longer matches any account."""
-    kind, _, alt_id = session_id.partition(":")
+def session_limits(kind: str) -> sessions.SessionLimits:
+    """The idle timeout and lifetime configured for sessions of ``kind`` (staff or customer)."""
+    config = current_app.config
+    return sessions.SessionLimits(
+        idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"][kind]),
+        lifetime=timedelta(hours=config["SESSION_HOURS"][kind]),
+    )
+
+
+def load_user(user_id: str):
+    """Flask-Login user loader: the account whose open server-side session this cookie names."""
+    kind, _, alt_id = user_id.partition(":")
     model = _KINDS.get(kind)
-    if model is None or not alt_id:
+    token = session.get(SESSION_KEY)
+    if model is None or not alt_id or not isinstance(token, str):
         return None
-    user = db.session.scalar(select(model).where(model.alt_id == alt_id))
-    if user is None or not user.is_active:
-        return None
-    return user
+    return sessions.signed_in_account(db.session, model, alt_id, token, session_limits(kind))
+
+
+def _fresh_cookie() -> None:
+    """Empty the cookie but for the entries kept across signing in and out."""
+    kept = {name: session[name] for name in KEPT_ON_SIGN_IN if name in session}
+    session.clear()
+    session.update(kept)
+
+
+def start_session(account) -> None:
+    """Sign ``account`` in on this browser with a new server-side session.
+
+    The cookie starts afresh, so an id planted before sign-in is worthless (session fixation).
+    """
+    _fresh_cookie()
+    session[SESSION_KEY] = sessions.open_session(
+        db.session, account.kind, account.id, session_limits(account.kind)
+    )
+    login_user(account)
+
+
+def end_session() -> None:
+    """Sign this browser out: its server-side session ends and the cookie is emptied."""
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        sessions.end_session(db.session, token, "signed out")
+    logout_user()
+    _fresh_cookie()

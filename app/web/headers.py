@@ -1,8 +1,10 @@
-"""Security headers on every response, with a strict Content-Security-Policy."""
+"""Security headers on every response, with a strict Content-Security-Policy; which proxies'
+forwarded headers are believed."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: Nothing is loaded from any origin but our own: no CDN, no fonts, no analytics.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -42,6 +44,19 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def trust_proxies(app: Flask) -> None:
+    """Believe ``X-Forwarded-For`` and ``X-Forwarded-Proto`` from the configured number of
+    proxy hops in front of the app, and from nobody when it is 0 (the default).
+
+    The client sets these headers at will; only the values appended by our own proxies may
+    decide the client address (rate limits, evidence) and whether the request came by HTTPS.
+    """
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def init_app(app: Flask) -> None:
-    """Register the security headers on ``app``."""
+    """Register the security headers on ``app`` and trust the configured proxies only."""
+    trust_proxies(app)
     app.after_request(add_security_headers)

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 import config
+from app import create_app
 from config import ConfigError, ProductionConfig, config_for, env_bool, env_int
 
 
@@ -125,3 +126,55 @@ def test_a_malformed_database_url_is_named(clean_env):
     clean_env.setenv("DATABASE_URL", "not a url")
     with pytest.raises(ConfigError, match="DATABASE_URL is not a database URL"):
         config.BaseConfig()
+
+
+@pytest.fixture
+def production_env(clean_env):
+    for name, value in config.generate_secrets().items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("DATABASE_URL", "postgresql+psycopg://db/assenso")
+    clean_env.setenv("ASSENSO_KEYSTORE_URL", "postgresql+psycopg://keys/assenso_keys")
+    clean_env.delenv("ASSENSO_DEV_MAILBOX", raising=False)
+    clean_env.delenv("ASSENSO_RATELIMIT_STORAGE_URI", raising=False)
+    return clean_env
+
+
+def test_production_refuses_the_development_mailbox(production_env):
+    assert ProductionConfig().DEV_MAILBOX is False
+    production_env.setenv("ASSENSO_DEV_MAILBOX", "true")
+    with pytest.raises(ConfigError, match="ASSENSO_DEV_MAILBOX is refused in production"):
+        ProductionConfig()
+
+
+def test_production_warns_when_attempts_are_counted_per_process(production_env, caplog):
+    with caplog.at_level(logging.WARNING, logger="assenso.config"):
+        ProductionConfig()
+    assert "ASSENSO_RATELIMIT_STORAGE_URI is memory://" in caplog.text
+    caplog.clear()
+    production_env.setenv("ASSENSO_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    with caplog.at_level(logging.WARNING, logger="assenso.config"):
+        cfg = ProductionConfig()
+    assert caplog.text == ""
+    assert cfg.DEMO_ALLOWED is False
+
+
+def test_session_and_proxy_settings_are_checked(monkeypatch):
+    cfg = config_for("testing")
+    assert cfg.SESSION_IDLE_MINUTES == {"staff": 30, "customer": 30}
+    assert cfg.SESSION_HOURS == {"staff": 8, "customer": 12}
+    assert cfg.TRUSTED_PROXY_HOPS == 0
+    monkeypatch.setenv("ASSENSO_TRUSTED_PROXY_HOPS", "-1")
+    with pytest.raises(ConfigError, match="ASSENSO_TRUSTED_PROXY_HOPS must be at least 0"):
+        config_for("testing")
+    monkeypatch.delenv("ASSENSO_TRUSTED_PROXY_HOPS")
+    monkeypatch.setenv("ASSENSO_CUSTOMER_SESSION_IDLE_MINUTES", "0")
+    with pytest.raises(ConfigError, match="ASSENSO_CUSTOMER_SESSION_IDLE_MINUTES must be at"):
+        config_for("testing")
+    monkeypatch.setenv("ASSENSO_CUSTOMER_SESSION_IDLE_MINUTES", "800")
+    with pytest.raises(ConfigError, match="longer than ASSENSO_CUSTOMER_SESSION_HOURS"):
+        config_for("testing")
+
+
+def test_an_unusable_rate_limit_store_stops_the_start_naming_the_setting():
+    with pytest.raises(ConfigError, match="ASSENSO_RATELIMIT_STORAGE_URI cannot be used"):
+        create_app("testing", RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="nonsense://x")

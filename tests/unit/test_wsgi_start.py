@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from config import generate_secrets
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,3 +42,17 @@ def test_an_invalid_policy_file_stops_the_start_naming_file_and_line(tmp_path):
     assert "Traceback" not in done.stderr
     assert "the policy files are invalid" in done.stderr
     assert "eu-gdpr.yaml:" in done.stderr
+
+
+def test_the_development_mailbox_stops_a_production_start(tmp_path):
+    done = _start(
+        tmp_path,
+        ASSENSO_ENV="production",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'main.sqlite3'}",
+        ASSENSO_KEYSTORE_URL=f"sqlite:///{tmp_path / 'keys.sqlite3'}",
+        ASSENSO_DEV_MAILBOX="true",
+        **generate_secrets(),
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "ASSENSO_DEV_MAILBOX is refused in production" in done.stderr

@@ -54,3 +54,24 @@ def test_api_errors_are_json(client):
 def test_oversized_request_is_refused(client):
     response = client.post("/staff/login", data={"email": "x" * (3 * 1024 * 1024)})
     assert response.status_code == 413
+
+
+def test_forwarded_headers_count_only_from_trusted_proxies(app_factory):
+    @public
+    def client_address():
+        from flask import request
+
+        return f"{request.remote_addr} {request.scheme}"
+
+    forwarded = {"X-Forwarded-For": "203.0.113.7, 198.51.100.4", "X-Forwarded-Proto": "https"}
+    direct = app_factory()
+    direct.add_url_rule("/whoami", view_func=client_address)
+    answer = direct.test_client().get("/whoami", headers=forwarded)
+    assert answer.get_data(as_text=True) == "127.0.0.1 http"
+    assert "Strict-Transport-Security" not in answer.headers
+
+    proxied = app_factory(TRUSTED_PROXY_HOPS=1)
+    proxied.add_url_rule("/whoami", view_func=client_address)
+    answer = proxied.test_client().get("/whoami", headers=forwarded)
+    assert answer.get_data(as_text=True) == "198.51.100.4 https"  # the proxy's own entry
+    assert answer.headers["Strict-Transport-Security"] == "max-age=63072000"

@@ -12,20 +12,20 @@ from app.portal.tokens import InvalidResetLink, customer_for_reset
 from app.web.access import public
 from app.web.auth import bp
 from app.web.auth.portal_forms import PASSWORD_HINT, ForgotPasswordForm, ResetPasswordForm
-from app.web.auth.signup import signup_limit
 from app.web.portal.rendering import flash_problem, render
+from app.web.throttle import limit_mail_form, signup_limit
 
 TOKEN_MAX = 400
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @public
-@limiter.limit(signup_limit, methods=["POST"])
+@limit_mail_form
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the address has an account."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        request_password_reset(db.session, form.email.data)
+        request_password_reset(form.email.data)
         flash(
             _(
                 "If an account uses this address, we sent it a link to choose a new password. "

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from app.accounts import services as accounts
 from app.errors import AssensoError
-from app.extensions import db, limiter
+from app.extensions import db
+from app.portal.accounts import change_own_password, customer_for_sign_in
 from app.web.access import home_endpoint, public, roles_required
 from app.web.auth import bp
 from app.web.auth.forms import ChangePasswordForm, LoginForm
+from app.web.auth_session import end_session, start_session
+from app.web.throttle import limit_password_form, limit_sign_in
 
 ALL_SIGNED_IN = ("admin", "marketer", "compliance_officer", "customer")
-
-
-def login_limit() -> str:
-    """The configured rate limit for sign-in attempts (per client address)."""
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def safe_next(default: str) -> str:
@@ -31,20 +29,26 @@ def safe_next(default: str) -> str:
     return default
 
 
+def _refuse_published() -> bool:
+    """True where the demo's published passwords must not open any account (production)."""
+    return not current_app.config["DEMO_ALLOWED"]
+
+
 def _finish_login(user) -> object:
-    session.clear()  # a fresh session on sign-in defeats session fixation
-    login_user(user)
+    start_session(user)
     return redirect(safe_next(url_for(home_endpoint(user))))
 
 
 @bp.route("/staff/login", methods=["GET", "POST"])
 @public
-@limiter.limit(login_limit, methods=["POST"])
+@limit_sign_in
 def staff_login():
     """Staff sign-in; each role lands on its own console."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate_staff(db.session, form.email.data, form.password.data)
+        user = accounts.authenticate_staff(
+            db.session, form.email.data, form.password.data, refuse_published=_refuse_published()
+        )
         if user is not None:
             return _finish_login(user)
         flash("That e-mail address and password do not match an active account.", "error")
@@ -55,14 +59,14 @@ def staff_login():
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(login_limit, methods=["POST"])
+@limit_sign_in
 def customer_login():
     """Customer sign-in to the preference portal."""
-    from app.vault.directory import authenticate_customer
-
     form = LoginForm()
     if form.validate_on_submit():
-        customer = authenticate_customer(db.session, form.email.data, form.password.data)
+        customer = customer_for_sign_in(
+            db.session, form.email.data, form.password.data, refuse_published=_refuse_published()
+        )
         if customer is not None:
             return _finish_login(customer)
         flash("That e-mail address and password do not match an account.", "error")
@@ -74,9 +78,8 @@ def customer_login():
 @bp.post("/logout")
 @roles_required(*ALL_SIGNED_IN)
 def logout():
-    """Sign out of this browser."""
-    logout_user()
-    session.clear()
+    """Sign out of this browser: its session ends on the server too."""
+    end_session()
     flash("You are signed out.", "info")
     return redirect(url_for("public.index"))
 
@@ -84,10 +87,9 @@ def logout():
 @bp.post("/logout/everywhere")
 @roles_required(*ALL_SIGNED_IN)
 def logout_everywhere():
-    """Sign out of every browser and device by rotating the account's session id."""
+    """Sign out of every browser and device: every session of the account ends."""
     accounts.sign_out_everywhere(db.session, current_user._get_current_object())
-    logout_user()
-    session.clear()
+    end_session()
     flash("You are signed out everywhere.", "info")
     return redirect(url_for("public.index"))
 
@@ -95,6 +97,7 @@ def logout_everywhere():
 @bp.route("/account/password", methods=["GET", "POST"])
 @roles_required(*ALL_SIGNED_IN)
 @login_required
+@limit_password_form
 def change_password():
     """Change the password; every other session of the account is signed out."""
     form = ChangePasswordForm()
@@ -102,14 +105,14 @@ def change_password():
     if form.validate_on_submit():
         account = current_user._get_current_object()
         try:
-            accounts.change_password(
+            change_own_password(
                 db.session, account, form.current_password.data, form.new_password.data
             )
         except AssensoError as exc:
             flash(str(exc), "error")
             status = 400
         else:
-            login_user(account)  # this session continues under the new id
+            start_session(account)  # this browser continues in a new session
             flash("Password changed. Other sessions were signed out.", "success")
             return redirect(url_for(home_endpoint(account)))
     elif form.errors:

@@ -7,12 +7,12 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import login_user
 from wtforms import SelectChoice
 
 from app.errors import AssensoError, NotFound
-from app.extensions import db, limiter
+from app.extensions import db
 from app.ledger.notices import current_notice
 from app.portal import consents
 from app.portal.accounts import SignUpRequest, minimum_age, sign_up
@@ -20,13 +20,9 @@ from app.web.access import public
 from app.web.auth import bp
 from app.web.auth.portal_forms import PASSWORD_HINT, ConfirmForm, LanguageForm, SignUpForm
 from app.web.portal.rendering import current_language, evidence, flash_problem, render
+from app.web.throttle import limit_mail_form
 
 DEFAULT_TIMEZONE = "Europe/Rome"
-
-
-def signup_limit() -> str:
-    """Sign-up and password-reset attempts allowed per client address."""
-    return current_app.config.get("PORTAL_SIGNUP_RATE_LIMIT", "5 per minute")
 
 
 @cache
@@ -50,9 +46,13 @@ def _offers(jurisdiction: str) -> list[dict]:
 
 @bp.route("/signup", methods=["GET", "POST"])
 @public
-@limiter.limit(signup_limit, methods=["POST"])
+@limit_mail_form
 def signup():
-    """Create a customer account; every consent is an explicit, unticked choice."""
+    """Create a customer account; every consent is an explicit, unticked choice.
+
+    The answer is the same whether or not the address already has an account (its owner is
+    told by e-mail); the new customer then signs in.
+    """
     jurisdiction = current_app.config["DEFAULT_JURISDICTION"]
     form = SignUpForm(language=current_language(), timezone=DEFAULT_TIMEZONE)
     form.timezone.choices = _time_zones()
@@ -62,20 +62,18 @@ def signup():
     if form.validate_on_submit():
         wanted = _request_from(form, offers)
         try:
-            result = sign_up(db.session, wanted, jurisdiction=jurisdiction, evidence=evidence())
+            sign_up(db.session, wanted, jurisdiction=jurisdiction, evidence=evidence())
         except AssensoError as exc:
             status = flash_problem(exc)
         else:
-            session.clear()
             session["lang"] = wanted.language
-            login_user(result.customer)
-            if result.pending and result.confirmation_sent:
-                flash(_("Welcome! Check your e-mail to confirm your choices."), "info")
-            elif result.pending:
-                flash(_("Welcome! We could not send the confirmation yet."), "error")
-            else:
-                flash(_("Welcome! Your account is ready."), "success")
-            return redirect(url_for("portal.contact"))
+            with force_locale(wanted.language):
+                message = _(
+                    "Thank you. We sent a message to this address: please check your mailbox, "
+                    "then sign in."
+                )
+            flash(message, "info")
+            return redirect(url_for("auth.customer_login"))
     elif form.errors:
         status = 400
     chosen = set(request.form.getlist("consent")) if request.method == "POST" else set()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, flash, redirect, session, url_for
+from flask import Response, flash, redirect, url_for
 from flask_babel import gettext as _
-from flask_login import logout_user
 
 from app.compliance.requests import record_erasure, record_fulfilled
 from app.errors import AssensoError
@@ -14,9 +13,11 @@ from app.extensions import db
 from app.portal.accounts import delete_account
 from app.vault.export import export_customer
 from app.web.access import customer_required
+from app.web.auth_session import end_session
 from app.web.portal import bp
 from app.web.portal.forms import DeleteAccountForm
 from app.web.portal.rendering import customer, flash_problem, render
+from app.web.throttle import limit_password_form
 
 
 @bp.get("/account")
@@ -42,6 +43,7 @@ def export():
 
 @bp.post("/account/delete")
 @customer_required
+@limit_password_form
 def delete():
     """Erase the account after the password is re-entered; the customer is signed out."""
     form = DeleteAccountForm()
@@ -53,10 +55,6 @@ def delete():
         record_erasure(db.session, customer())
     except AssensoError as exc:
         return render("portal/account.html", flash_problem(exc), form=form)
-    language = session.get("lang")
-    logout_user()
-    session.clear()
-    if language:
-        session["lang"] = language
+    end_session()
     flash(_("Your account and data are deleted. The keys to your data were destroyed."), "success")
     return redirect(url_for("public.index"))
