@@ -20,13 +20,13 @@ from app.extensions import db
 from app.ledger.models import Checkpoint
 from app.ledger.proofs import make_checkpoint
 from app.ledger.verify import verify_ledger
+from tests.integration.policy_files import put_in_force
 from tests.integration.test_delivery_helpers import (
     Sink,
     audience,
     campaign_outbox,
     relaxed_policies,
 )
-from tests.integration.policy_files import put_in_force
 from tests.integration.test_delivery_pipeline import run_worker
 
 ROLE = "assenso_stores_app"
