@@ -218,7 +218,7 @@ class SchedulerService:
         self.lock = lock or lock_for(self.engine, ttl_seconds=ttl)
         self.poll_seconds = seconds_setting(config, "SCHEDULER_LOCK_POLL_SECONDS", 5)
         self.heartbeat_seconds = seconds_setting(config, "SCHEDULER_HEARTBEAT_SECONDS", ttl / 3)
-        self.stop_grace_seconds = seconds_setting(config, "SCHEDULER_STOP_GRACE_SECONDS", 7)
+        self.stop_grace_seconds = seconds_setting(config, "SCHEDULER_STOP_GRACE_SECONDS", 4)
         self.scheduler: BaseScheduler | None = None
         self.active = threading.Event()
 
