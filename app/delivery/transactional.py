@@ -28,7 +28,7 @@ from app.transaction import transaction
 
 SERVICE_PURPOSE = "service"
 #: The relationship messages this path sends, each with its fixed text in the code.
-RELATIONSHIP_MESSAGES = frozenset({"double_opt_in", "password_reset"})
+RELATIONSHIP_MESSAGES = frozenset({"double_opt_in", "password_reset", "welcome", "signup_existing"})
 
 
 class TransactionalSendFailed(Exception):
