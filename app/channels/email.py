@@ -4,6 +4,11 @@
 (:meth:`SmtpSender.stage` transmits envelope and content, :meth:`SmtpSender.commit` sends the
 final ``.``) so the worker can durably record "handed over" *between* the two steps: until the
 dot is sent the server discards the message if we die, after it the message is the server's.
+The message is accepted only when the server answers 250 to the dot; anything else raises.
+
+A connection inside DATA is never ended with ``QUIT``: there it would be one more line of the
+message, and waiting for its reply would hang until the timeout. It is closed instead, which
+makes the server discard the unfinished message (RFC 5321, section 4.1.1.4).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from app.channels.errors import PermanentFailure, TransientFailure
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _MESSAGE_ID_LABEL = b"assenso.message-id\x00"
 ONE_CLICK = "List-Unsubscribe=One-Click"
+#: How long closing an idle connection waits for the reply to ``QUIT``.
+QUIT_TIMEOUT_SECONDS = 2.0
 DKIM_HEADERS = (
     b"from",
     b"to",
@@ -169,6 +176,7 @@ class SmtpSender:
         self._smtp: smtplib.SMTP | None = None
         self._pipelining = False
         self._replies = None  # envelope replies (or their reader) awaiting send_content
+        self._in_data = False  # DATA sent, the server's answer to the final dot not read yet
 
     def _open(self) -> smtplib.SMTP:
         s = self.settings
@@ -210,9 +218,10 @@ class SmtpSender:
             self._smtp = self._open()
         smtp = self._smtp
         try:
+            self._in_data = True
             self._replies = self._envelope(smtp, recipient)
         except (OSError, smtplib.SMTPException) as exc:
-            self.close()
+            self.drop()
             raise TransientFailure(f"SMTP connection lost ({exc.__class__.__name__})") from None
 
     def send_content(self, message: bytes) -> None:
@@ -229,7 +238,7 @@ class SmtpSender:
             data = _LEADING_DOT.sub(b"..", message)
             smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
         except (OSError, smtplib.SMTPException) as exc:
-            self.close()
+            self.drop()
             raise TransientFailure(f"SMTP connection lost ({exc.__class__.__name__})") from None
 
     def _envelope(self, smtp: smtplib.SMTP, recipient: str):
@@ -257,39 +266,58 @@ class SmtpSender:
         try:
             self._smtp.send(b".\r\n")
         except (OSError, smtplib.SMTPException) as exc:
-            self.close()
+            self.drop()
             raise TransientFailure(f"SMTP connection lost ({exc.__class__.__name__})") from None
 
     def confirm(self) -> None:
-        """Read the server's reply to the dot; raises unless it accepted the message."""
+        """Read the server's reply to the dot; raises unless it accepted the message (250).
+
+        No reply at all (the connection was cut, or timed out) raises
+        :class:`TransientFailure`: the message was not accepted as far as anyone can show.
+        """
         assert self._smtp is not None, "stage() first"
         try:
             code, _text = self._smtp.getreply()
         except (OSError, smtplib.SMTPException) as exc:
-            self.close()
-            raise TransientFailure(f"SMTP connection lost ({exc.__class__.__name__})") from None
+            self.drop()
+            raise TransientFailure(
+                f"SMTP connection lost before the relay accepted the message "
+                f"({exc.__class__.__name__})"
+            ) from None
+        self._in_data = False
         if code != 250:
             _raise_for(code, "the SMTP relay refused the message")
 
     def abort(self) -> None:
         """Give up a staged message: drop the connection so the server discards it."""
-        self.close()
+        self.drop()
 
     def _reset(self) -> None:
+        self._in_data = False  # the envelope was refused: the server is not reading a message
         try:
             if self._smtp is not None:
                 self._smtp.rset()
         except (OSError, smtplib.SMTPException):
-            self.close()
+            self.drop()
+
+    def drop(self) -> None:
+        """Close the socket at once, without a word to the server (which discards any message
+        it was receiving)."""
+        smtp, self._smtp, self._replies, self._in_data = self._smtp, None, None, False
+        if smtp is not None:
+            smtp.close()
 
     def close(self) -> None:
-        """Close the connection (politely if possible)."""
-        smtp, self._smtp, self._replies = self._smtp, None, None
-        if smtp is None:
+        """Close the connection: ``QUIT`` between messages (waiting at most a few seconds for
+        its reply), a plain close in the middle of one."""
+        if self._in_data or self._smtp is None:
+            self.drop()
             return
+        smtp, self._smtp, self._replies = self._smtp, None, None
         try:
+            smtp.sock.settimeout(QUIT_TIMEOUT_SECONDS)
             smtp.quit()
-        except (TimeoutError, OSError, smtplib.SMTPException):
+        except (OSError, smtplib.SMTPException):
             smtp.close()
 
 

@@ -1,20 +1,34 @@
-"""The send-time policy re-check of a claimed batch (fail closed).
+"""The send-time policy re-checks: of a claimed batch, and of each wave just before hand-over.
 
-Entries are grouped by (purpose, channel, template fields, transactional) so each group is one
-set-wise call of :func:`app.policy.send_check.decide_batch_at_send`.
+At claim, entries are grouped by (purpose, channel, template fields, transactional) so each
+group is one set-wise call of :func:`app.policy.send_check.decide_batch_at_send` (fail closed).
+
+A batch is then sent over seconds. A customer who withdraws, objects, pauses, is suppressed,
+unshares a field or is erased meanwhile must not get the message, so every wave is checked
+again right before its hand-over (:class:`HandOverCheck`). Cheaply: one indexed query reads a
+*stamp* of what the policy decides on about each of the wave's customers, except the send
+log: their customer row (objection, erasure, the trigger-kept summaries of suppressions and
+sharing choices, verification, jurisdiction, time zone, age), the highest ledger sequence
+number of their consent state (every consent event moves it) and their contact preferences.
+The claim read the same stamp just before deciding; only customers whose stamp moved are
+decided again, by the same policy entry point.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from app.delivery.templates import TemplateBook
+from app.ledger.models import ConsentState
+from app.models_base import among
 from app.policy import Decision, Intent
+from app.vault.models import ContactPreferences, Customer
 
 log = logging.getLogger("assenso.delivery")
 
@@ -64,3 +78,62 @@ def _decide_group(session: Session, intent: Intent, customer_ids: list[int]) -> 
             len(customer_ids),
         )
         return {}
+
+
+_LAST_CONSENT_EVENT = (
+    select(func.max(ConsentState.last_seq))
+    .where(ConsentState.customer_id == Customer.id)
+    .scalar_subquery()
+)
+_STAMP = (
+    Customer.erased_at,
+    Customer.objected_at,
+    Customer.suppressed_on,
+    Customer.shared_for,
+    Customer.email_verified,
+    Customer.phone_verified,
+    Customer.jurisdiction,
+    Customer.timezone,
+    Customer.age_attested,
+    Customer.customer_since,
+    _LAST_CONSENT_EVENT,
+    ContactPreferences.paused_until,
+    ContactPreferences.weekly_cap,
+    ContactPreferences.windows_json,
+)
+
+
+def read_stamps(connection: Connection, customer_ids: Iterable[int]) -> dict[int, tuple]:
+    """The stamp of each customer: changes whenever anything the policy reads about them does
+    (but their sends). Absent customers have none."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    query = (
+        select(Customer.id, *_STAMP)
+        .outerjoin(ContactPreferences, ContactPreferences.customer_id == Customer.id)
+        .where(among(connection, Customer.id, ids))
+    )
+    return {row[0]: tuple(row[1:]) for row in connection.execute(query)}
+
+
+class HandOverCheck:
+    """Re-checks a wave against the stamps read at claim, on the recorder's connection."""
+
+    def __init__(self, stamps: Mapping[int, tuple], templates: TemplateBook) -> None:
+        """Compare with ``stamps`` (read at claim); decide with the batch's ``templates``."""
+        self.stamps = stamps
+        self.templates = templates
+
+    def refused(self, connection: Connection, entries: Sequence, now: datetime) -> dict:
+        """The decision for each of ``entries`` that may no longer be sent now (denied or
+        deferred); nothing for entries whose customer's stamp is unchanged."""
+        if not entries:
+            return {}
+        current = read_stamps(connection, (e.customer_id for e in entries))
+        moved = [e for e in entries if current.get(e.customer_id) != self.stamps.get(e.customer_id)]
+        if not moved:
+            return {}
+        with Session(bind=connection) as session:
+            decisions = recheck(session, moved, self.templates, now)
+        return {entry_id: d for entry_id, d in decisions.items() if not d.allowed}
