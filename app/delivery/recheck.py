@@ -114,7 +114,12 @@ def read_stamps(connection: Connection, customer_ids: Iterable[int]) -> dict[int
         .outerjoin(ContactPreferences, ContactPreferences.customer_id == Customer.id)
         .where(among(connection, Customer.id, ids))
     )
-    return {row[0]: tuple(row[1:]) for row in connection.execute(query)}
+    result = connection.execute(query)
+    try:  # the driver's own values: only compared, never interpreted
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 class HandOverCheck:

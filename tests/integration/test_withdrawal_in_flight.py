@@ -6,14 +6,21 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from app.delivery.claim import claim_batch
 from app.delivery.models import OutboxEntry
+from app.delivery.recheck import HandOverCheck
+from app.delivery.recorder import Recorder
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
 from app.ledger import consent
+from app.models_base import utcnow
 from app.vault.models import Customer
+from app.vault.preferences import save_preferences
 from tests.integration.test_delivery_helpers import (
     Sink,
     audience,
@@ -99,3 +106,104 @@ def test_no_message_reaches_the_relay_after_its_withdrawal_committed(app_factory
     kept = set(by_customer) - set(withdrawn)
     assert {by_customer[cid][0] for cid in kept} == {"sent"}
     assert {f"person{cid - 1}@example.org" for cid in kept} <= set(received)
+
+
+@pytest.fixture
+def relaxed_session(app_factory, tmp_path):
+    """The session of an application with the relaxed test policy (any hour)."""
+    from app.extensions import db
+
+    application = app_factory(POLICY_DIR=relaxed_policies(tmp_path / "p"))
+    with application.app_context():
+        yield db.session
+
+
+def _claim_four(session):
+    """Four customers with one message each, claimed (and checked) by one worker."""
+    people = audience(session, 4)
+    campaign_outbox(session, [p.id for p in people])
+    batch = claim_batch(session, "mailer-1", 10, 15, utcnow())
+    assert len(batch.ready) == 4
+    return people, batch
+
+
+def _hand_over(batch, check: HandOverCheck) -> set[int]:
+    from app.extensions import db
+
+    with db.engine.connect() as connection:
+        recorder = Recorder(connection, batch.token, check)
+        ids = {entry.id: f"<{entry.id}@shop.example>" for entry in batch.ready}
+        return recorder.hand_over(batch.ready, ids, [], utcnow())
+
+
+def _withdraw(session, customer) -> None:
+    consent.withdraw(
+        session,
+        customer,
+        purpose="offers",
+        channel="email",
+        source="portal",
+        method="web_form",
+        actor="customer",
+    )
+
+
+def _entries(session) -> dict[int, OutboxEntry]:
+    session.expire_all()
+    return {e.customer_id: e for e in session.scalars(select(OutboxEntry))}
+
+
+def test_what_customers_did_after_the_claim_decides_at_hand_over(relaxed_session):
+    session = relaxed_session
+    people, batch = _claim_four(session)
+    _withdraw(session, people[0])
+    consent.object_to_direct_marketing(
+        session, people[1], source="portal", method="web_form", actor="customer"
+    )
+    until = utcnow() + timedelta(days=2)
+    save_preferences(
+        session,
+        people[2],
+        windows=(),
+        weekly_cap=None,
+        paused_until=until,
+        preferred_channel=None,
+        expected_version=0,
+    )
+    kept = _hand_over(batch, HandOverCheck(batch.stamps, batch.templates))
+    entries = _entries(session)
+    assert kept == {entries[people[3].id].id}
+    assert entries[people[3].id].message_id is not None  # handed over
+    withdrawn, objected, paused = (entries[p.id] for p in people[:3])
+    assert (withdrawn.status, withdrawn.decision_rule) == ("denied", "lawful_basis")
+    assert (objected.status, objected.decision_rule) == ("denied", "objection")
+    assert (paused.status, paused.decision_rule, paused.not_before) == ("pending", "pause", until)
+    assert {withdrawn.message_id, objected.message_id, paused.message_id} == {None}
+    assert paused.attempts == 0 and paused.lease_token is None
+
+
+def test_a_withdrawal_committing_during_the_hand_over_commit_is_honoured(
+    relaxed_session, engine_name
+):
+    session = relaxed_session
+    if engine_name != "postgresql":
+        pytest.skip("SQLite: no change can commit while the hand-over holds the write lock")
+    people, batch = _claim_four(session)
+
+    class WithdrawsAfterTheCheck(HandOverCheck):
+        """Commits a withdrawal just after the re-check inside the hand-over transaction."""
+
+        calls = 0
+
+        def refused(self, connection, entries, now):
+            found = super().refused(connection, entries, now)
+            self.calls += 1
+            if self.calls == 1:
+                _withdraw(session, people[0])  # its own connection, committed at once
+            return found
+
+    kept = _hand_over(batch, WithdrawsAfterTheCheck(batch.stamps, batch.templates))
+    entries = _entries(session)
+    assert kept == {entries[p.id].id for p in people[1:]}
+    withdrawn = entries[people[0].id]
+    assert (withdrawn.status, withdrawn.message_id) == ("denied", None)
