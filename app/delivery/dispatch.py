@@ -20,8 +20,9 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from app.channels.email import SmtpSender, build_message
+from app.channels.email import build_message
 from app.channels.errors import ChannelError, PermanentFailure
+from app.channels.smtp import SmtpSender
 from app.delivery.recorder import Outcome, Recorder
 
 MAX_BACKOFF = timedelta(hours=6)

@@ -20,8 +20,9 @@ from datetime import datetime
 from flask import Flask
 from sqlalchemy import text
 
-from app.channels.email import SmtpSender, mail_domain, message_id_for
+from app.channels.email import mail_domain, message_id_for
 from app.channels.sms import SmsGateway
+from app.channels.smtp import SmtpSender
 from app.delivery.claim import ClaimedBatch, claim_batch
 from app.delivery.compose import CannotCompose, Links, compose_email, compose_sms
 from app.delivery.dispatch import EmailDispatch, SmsDispatch, failure_outcome

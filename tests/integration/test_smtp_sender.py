@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from app.channels.email import SmtpSender, SmtpSettings
 from app.channels.errors import TransientFailure
+from app.channels.smtp import SmtpSender, SmtpSettings
 from tests.integration.test_delivery_helpers import Sink
 
 MESSAGE = b"From: a@shop.example\r\nTo: r@example.org\r\nSubject: x\r\n\r\nbody\r\n"
