@@ -54,8 +54,12 @@ class Heartbeat:
         self._thread.join()
 
     def beat(self) -> int:
-        """Renew once, now; how many entries are still held."""
-        with self.engine.begin() as connection:
+        """Renew once, now; how many entries are still held.
+
+        One statement in autocommit: a process frozen while it runs holds no row lock
+        afterwards, so its entries can still be taken over once its lease ran out.
+        """
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             held = renew_leases(connection, self.token, self.ids, self.clock() + self.lease)
         self.beats += 1
         return held

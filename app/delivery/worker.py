@@ -13,12 +13,13 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from app.channels.email import mail_domain, message_id_for
 from app.channels.sms import SmsGateway
@@ -130,10 +131,7 @@ class DeliveryWorker:
                 outcomes.append(item)
             else:
                 by_channel.setdefault(entry.channel, []).append(item)
-        with db.engine.connect() as connection:
-            if connection.dialect.name == "postgresql" and self.settings.async_commit:
-                connection.execute(text("SET synchronous_commit TO off"))
-                connection.commit()
+        with self._recording_connection() as connection:
             recorder = Recorder(
                 connection, batch.token, HandOverCheck(batch.stamps, batch.templates)
             )
@@ -147,6 +145,24 @@ class DeliveryWorker:
         report.denied += recorder.counts["denied"]
         report.deferred += recorder.counts["deferred"]
         report.released = recorder.counts["released"]
+
+    @contextmanager
+    def _recording_connection(self) -> Iterator[Connection]:
+        """The recorder's own connection. With ``WORKER_ASYNC_COMMIT`` on PostgreSQL its
+        commits do not wait for the disk; the setting is undone before the connection goes
+        back to the pool, where other work (a web request under ``flask serve``) may use it."""
+        with db.engine.connect() as connection:
+            asynchronous = connection.dialect.name == "postgresql" and self.settings.async_commit
+            if asynchronous:
+                connection.execute(text("SET synchronous_commit TO off"))
+                connection.commit()
+            try:
+                yield connection
+            finally:
+                if asynchronous and not connection.invalidated:
+                    connection.rollback()
+                    connection.execute(text("RESET synchronous_commit"))
+                    connection.commit()
 
     def _compose(self, entry, recipient, batch: ClaimedBatch):
         if recipient is None:

@@ -172,3 +172,30 @@ def test_connection_cut_inside_data_is_retried_never_recorded_as_sent(mail_app):
         assert run_worker(app).sent == 1
         assert len(sink.messages) == 1
         assert statuses(app) == {"sent": 1}
+
+
+def test_pooled_connections_keep_synchronous_commits_after_a_batch(mail_app, engine_name):
+    # Markers may commit asynchronously; nothing else that reuses the connection may.
+    if engine_name != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    from sqlalchemy import text
+
+    with Sink() as sink:
+        app = mail_app(sink)
+        from app.extensions import db
+
+        with app.app_context():
+            people = audience(db.session(), 2)
+            campaign_outbox(db.session(), [p.id for p in people])
+        assert run_worker(app).sent == 2
+        with app.app_context():
+            db.session.remove()
+            idle = db.engine.pool.checkedin()
+            assert idle >= 1
+            connections = [db.engine.connect() for _ in range(idle)]
+            try:
+                found = {c.scalar(text("SHOW synchronous_commit")) for c in connections}
+            finally:
+                for connection in connections:
+                    connection.close()
+    assert found == {"on"}
