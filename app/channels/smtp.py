@@ -106,10 +106,14 @@ class SmtpSender:
         try:
             if callable(replies):
                 replies = replies()
-            for (code, _text), expected in zip(replies, (250, 250, 354), strict=True):
-                if code != expected:
+            codes = [code for code, _text in replies]
+            if codes != [250, 250, 354]:
+                if codes[-1] == 354:  # reading a message all the same: only closing ends it
+                    self.drop()
+                else:
                     self._reset()
-                    _raise_for(code, "the SMTP relay refused the envelope")
+                refused = next(c for c, ok in zip(codes, (250, 250, 354), strict=True) if c != ok)
+                _raise_for(refused, "the SMTP relay refused the envelope")
             data = _LEADING_DOT.sub(b"..", message)
             smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
         except (OSError, smtplib.SMTPException) as exc:
@@ -136,7 +140,7 @@ class SmtpSender:
         self.confirm()
 
     def send_dot(self) -> None:
-        """Send the final dot: from here the message belongs to the server."""
+        """Send the final dot; the server takes the message when it answers 250 to it."""
         assert self._smtp is not None, "stage() first"
         try:
             self._smtp.send(b".\r\n")
