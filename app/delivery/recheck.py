@@ -138,7 +138,9 @@ class HandOverCheck:
         self.stamps = stamps
         self.templates = templates
 
-    def refused(self, connection: Connection, entries: Sequence, now: datetime) -> dict:
+    def refused(
+        self, connection: Connection, entries: Sequence, now: datetime
+    ) -> dict[int, Decision]:
         """The decision for each of ``entries`` that may no longer be sent now (denied or
         deferred); nothing for entries whose customer's stamp is unchanged."""
         if not entries:
