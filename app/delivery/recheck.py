@@ -86,6 +86,8 @@ _LAST_CONSENT_EVENT = (
     .where(ConsentState.customer_id == Customer.id)
     .scalar_subquery()
 )
+#: Every column :func:`app.policy.facts_db.load_facts` reads about a customer, but their
+#: sends: keep the two in step (a fact missing here would go unnoticed at hand-over).
 _STAMP = (
     Customer.erased_at,
     Customer.objected_at,

@@ -13,12 +13,15 @@ from sqlalchemy import select
 
 from app.delivery.claim import claim_batch
 from app.delivery.models import OutboxEntry
-from app.delivery.recheck import HandOverCheck
+from app.delivery.recheck import HandOverCheck, read_stamps
 from app.delivery.recorder import Recorder
+from app.delivery.recording import suppress
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
 from app.ledger import consent
 from app.models_base import utcnow
+from app.transaction import transaction
+from app.vault import service as vault
 from app.vault.models import Customer
 from app.vault.preferences import save_preferences
 from tests.integration.test_delivery_helpers import (
@@ -207,3 +210,39 @@ def test_a_withdrawal_committing_during_the_hand_over_commit_is_honoured(
     assert kept == {entries[p.id].id for p in people[1:]}
     withdrawn = entries[people[0].id]
     assert (withdrawn.status, withdrawn.message_id) == ("denied", None)
+
+
+def _unshare(session, customer):
+    vault.set_sharing(session, customer, {("first_name", "offers"): False})
+
+
+def _suppress(session, customer):
+    with transaction(session):
+        suppress(session, customer.id, "*", "global_opt_out", "test")
+
+
+def _set(**values):
+    def change(session, customer):
+        with transaction(session):
+            for name, value in values.items():
+                setattr(customer, name, value)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_withdraw, _unshare, _suppress, _set(timezone="Europe/Rome"), _set(email_verified=False)],
+    ids=["withdrawal", "unshared field", "suppression", "time zone", "address unverified"],
+)
+def test_every_fact_the_policy_reads_moves_the_stamp(relaxed_session, change):
+    from app.extensions import db
+
+    session = relaxed_session
+    customer = audience(session, 1)[0]
+    with db.engine.connect() as connection:
+        before = read_stamps(connection, [customer.id])
+    change(session, customer)
+    with db.engine.connect() as connection:
+        after = read_stamps(connection, [customer.id])
+    assert before[customer.id] != after[customer.id]
