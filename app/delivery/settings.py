@@ -11,12 +11,13 @@ from pathlib import Path
 
 from flask import Flask
 
-from app.channels.email import DkimKey, SmtpSettings
+from app.channels.email import DkimKey
+from app.channels.smtp import SmtpSettings
 from config import INSTANCE_DIR, ConfigError, env
 
 DEFAULTS: dict[str, str] = {
     "WORKER_BATCH_SIZE": "500",
-    "WORKER_LEASE_SECONDS": "120",
+    "WORKER_LEASE_SECONDS": "15",
     "WORKER_IDLE_SECONDS": "1.0",
     "WORKER_MAX_ATTEMPTS": "8",
     "WORKER_RETRY_BASE_SECONDS": "30",
