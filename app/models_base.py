@@ -90,17 +90,17 @@ def among_parameter(dialect: str, column, name: str):
     with :func:`among_value`: an array on PostgreSQL, a JSON array read by ``json_each`` on
     SQLite (see :func:`among`). A statement built once spares SQLAlchemy hashing a new one
     for every batch, which costs more than running a small query."""
+    if dialect == "postgresql":  # a native bigint[], as in among()
+        return column == any_(bindparam(name, type_=ARRAY(BigInteger)))
     listed = bindparam(name, type_=String)
-    if dialect == "postgresql":
-        return column == any_(cast(listed, ARRAY(BigInteger)))
     return column.in_(select(literal_column("value")).select_from(func.json_each(listed)))
 
 
-def among_value(dialect: str, ids) -> str:
+def among_value(dialect: str, ids) -> str | list[int]:
     """The value of an :func:`among_parameter` for the integer ``ids``."""
-    if dialect == "postgresql":
-        return pg_array(ids)
     ids = list(ids)
+    if dialect == "postgresql":
+        return ids
     if any(type(i) is not int for i in ids):
         raise TypeError("among_value() takes integer ids")
     return json.dumps(ids)
