@@ -1,7 +1,8 @@
 """Configuration for Assenso.
 
 Every setting is read from an environment variable with the ``ASSENSO_`` prefix (plus the
-conventional ``DATABASE_URL``). Three classes cover the three ways the app runs:
+conventional ``DATABASE_URL``), or from the file its ``…_FILE`` variable names. Three
+classes cover the three ways the app runs:
 
 * ``DevelopmentConfig`` — the embedded default: SQLite under ``instance/`` with its key store
   beside it; missing secrets are generated once into ``instance/secrets.json`` with a visible
@@ -42,11 +43,34 @@ class ConfigError(RuntimeError):
 
 
 def env(name: str, default: str | None = None) -> str | None:
-    """Return the environment variable ``name`` stripped, or ``default`` when unset or blank."""
+    """Return the setting ``name`` stripped, or ``default`` when unset or blank.
+
+    The value comes from the environment variable ``name`` or from the file that
+    ``name_FILE`` names (:func:`env_file`), as container secrets are given; not both.
+    """
     value = os.environ.get(name)
+    path = os.environ.get(f"{name}_FILE")
+    if path is not None and path.strip():
+        if value is not None and value.strip():
+            raise ConfigError(f"{name} and {name}_FILE are both set: set only one of them")
+        value = env_file(name, path.strip())
     if value is None or not value.strip():
         return default
     return value.strip()
+
+
+def env_file(name: str, path: str) -> str:
+    """The content of the file ``path`` given as ``name_FILE``; a clear error when unusable."""
+    try:
+        content = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise ConfigError(f"{name}_FILE: {path} cannot be read ({reason})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}_FILE: {path} is not UTF-8 text") from None
+    if not content.strip():
+        raise ConfigError(f"{name}_FILE: {path} is empty")
+    return content
 
 
 def env_int(name: str, default: int) -> int:

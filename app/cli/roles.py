@@ -8,25 +8,21 @@ from sqlalchemy.engine import make_url
 from app.cli import domain_errors, fail
 from app.db_roles import grant_app_role
 from app.extensions import db
+from config import ConfigError, env
 
 
 @click.command("grant-app-role")
 @click.option("--role", help="The application's role (default: the user of the app's URL).")
-@click.option(
-    "--app-url",
-    envvar="ASSENSO_APP_DATABASE_URL",
-    hidden=True,
-    help="The application's DATABASE_URL, from ASSENSO_APP_DATABASE_URL only.",
-)
 @domain_errors
-def grant_app_role_command(role: str | None, app_url: str | None) -> None:
+def grant_app_role_command(role: str | None) -> None:
     """Create the application's role if missing and grant it only what the application needs.
 
     Run it as the schema's owner (DATABASE_URL of the owner) after every `flask db upgrade`.
     The role and its password can come from ASSENSO_APP_DATABASE_URL, the URL the web app,
-    scheduler and workers use; the ledger's tables are then insert-only for them.
+    scheduler and workers use (or the file ASSENSO_APP_DATABASE_URL_FILE names); the
+    ledger's tables are then insert-only for them.
     """
-    password = None
+    password, app_url = None, _app_url()
     if app_url:
         parsed = make_url(app_url)
         if role and role != parsed.username:
@@ -40,3 +36,12 @@ def grant_app_role_command(role: str | None, app_url: str | None) -> None:
         f"{action} the role {done.role!r}: read and insert on the ledger, read and write on "
         f"the other tables ({done.tables} tables); it owns nothing and can alter nothing."
     )
+
+
+def _app_url() -> str | None:
+    """ASSENSO_APP_DATABASE_URL (or the file of ASSENSO_APP_DATABASE_URL_FILE), if set."""
+    try:
+        return env("ASSENSO_APP_DATABASE_URL")
+    except ConfigError as exc:
+        fail(str(exc), 2)
+        return None
