@@ -30,11 +30,11 @@ from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from app.audience import count_audience, resolve_audience
+from app.audience.rows import driver_batches
 from app.bootstrap import _sqlite_pragmas
 from app.extensions import db
 from app.policy import load_policies
-from app.policy.audience import count_audience, resolve_audience
-from app.policy.audience_rows import driver_batches
 from app.vault.models import Customer
 from app.vault.summaries import shared_token, stale_summaries, summary_of
 

@@ -1,7 +1,7 @@
 """The send-time policy re-check of a claimed batch (fail closed).
 
 Entries are grouped by (purpose, channel, template fields) so each group is one set-wise call
-of :func:`app.policy.send_check.decide_batch_at_send`, all under the set in force for the batch.
+of :func:`app.decisions.send_check.decide_batch_at_send`, all under the set in force for the batch.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.decisions.send_check import decide_batch_at_send
 from app.delivery.templates import TemplateBook
 from app.policy import Decision, Intent
 
@@ -51,11 +52,6 @@ def recheck(
 
 
 def _decide_group(session: Session, intent: Intent, customer_ids: list[int]) -> dict[int, Decision]:
-    try:
-        from app.policy.send_check import decide_batch_at_send
-    except ImportError:
-        log.error("send-time policy check unavailable; denying %d messages", len(customer_ids))
-        return {}
     try:
         return decide_batch_at_send(session, sorted(set(customer_ids)), lambda _customer_id: intent)
     except Exception as exc:  # fail closed: an error while deciding means "do not send"

@@ -15,10 +15,10 @@ from datetime import UTC
 
 from app.policy.decision import DEFER, DENY, FAILED, Decision, RuleResult
 from app.policy.deferrals import settle
-from app.policy.explain import trace_rules
 from app.policy.facts import CustomerFacts, Intent
 from app.policy.plan import Plan, compile_plan
 from app.policy.policyset import PolicySet
+from app.policy.trace import trace_rules
 from app.policy.zones import ZONE_CACHE, zone_for
 
 logger = logging.getLogger(__name__)

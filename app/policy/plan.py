@@ -11,7 +11,7 @@ from datetime import time, timedelta
 
 from app.policy.decision import ALLOW, ALLOWED_RULE, DENY, Decision
 from app.policy.deferrals import DEFER_RULES, DeferCheck
-from app.policy.model import CONSENT_STATUSES, Policy, QuietHours
+from app.policy.document import CONSENT_STATUSES, Policy, QuietHours
 from app.policy.rules import DENY_RULES, DenyCheck
 
 _NOT_WITHDRAWN = CONSENT_STATUSES - {"withdrawn"}

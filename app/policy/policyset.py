@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from app.policy.model import Policy, PolicyError
+from app.policy.document import Policy, PolicyError
 
 
 class PolicySet:

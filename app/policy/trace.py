@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from app.policy.decision import FAILED, PASSED, SKIPPED, RuleResult
 from app.policy.deferrals import DEFER_RULES
+from app.policy.document import Policy
 from app.policy.facts import NO_CONSENT, CustomerFacts, Intent
-from app.policy.model import Policy
 from app.policy.plan import Plan
 from app.policy.rules import DENY_RULES, DenyCheck
 from app.policy.zones import zone_for
