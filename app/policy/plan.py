@@ -50,6 +50,29 @@ class Plan:
         "transactional_allowed",
         "validity",
     )
+    _denials: dict[tuple[str, str], Decision]
+    address_field: str
+    allowed: Decision
+    channel_id: str
+    consent_key: tuple[str, str]
+    customer_limits: bool
+    defer_checks: tuple[tuple[str, DeferCheck], ...]
+    deny_checks: tuple[tuple[str, DenyCheck], ...]
+    label: str
+    max_per_week: int | None
+    minimum_age: int
+    not_applicable: frozenset[str]
+    policy: Policy
+    policy_hash: str
+    purpose_fields: frozenset[str]
+    purpose_id: str
+    quiet_segments: QuietSegments
+    require_confirmed: bool
+    required_statuses: frozenset[str]
+    soft_opt_in_statuses: frozenset[str]
+    suppression_keys: frozenset[str]
+    transactional_allowed: bool
+    validity: timedelta | None
 
     def denial(self, rule_id: str, message: str) -> Decision:
         """A deny decision for ``rule_id``; identical denials are built once."""

@@ -73,14 +73,14 @@ def trace_rules(
         results.append(RuleResult("timezone_unknown", FAILED, "the time zone is unknown"))
     else:
         results.append(RuleResult("timezone_unknown", PASSED, "the time zone is known"))
-    for rule_id, check in DEFER_RULES:
+    for rule_id, defer_check in DEFER_RULES:
         if rule_id in plan.not_applicable:
             results.append(RuleResult(rule_id, SKIPPED, _NOT_APPLICABLE[rule_id]))
         elif zone is None:
             results.append(RuleResult(rule_id, SKIPPED, "needs the customer's time zone"))
         else:
             local = intent.at.astimezone(UTC).astimezone(zone)
-            outcome = check(plan, customer, intent, intent.at, local)
+            outcome = defer_check(plan, customer, intent, intent.at, local)
             results.append(_defer_result(rule_id, outcome))
     return tuple(results)
 
