@@ -52,11 +52,15 @@ run-production: $(RUNTIME_STAMP)
 test: $(DEV_STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy app/policy
 	$(BIN)/pytest
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy app/policy
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .
