@@ -92,4 +92,4 @@ seed: $(RUNTIME_STAMP)
 	$(FLASK) demo seed
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .mypy_cache .import_linter_cache
