@@ -10,7 +10,7 @@ included (a campaign run records them); :func:`count_audience` counts the candid
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -31,13 +31,22 @@ Counts = Counter[tuple[str, str]]
 KEYS_KEPT = 65536
 
 
-def _intent(purpose, channel, at, template_fields, transactional) -> Intent:
+def _intent(
+    purpose: str, channel: str, at: datetime, template_fields: Iterable[str], transactional: bool
+) -> Intent:
+    """The engine's intent for the audience's message; ``at`` must be timezone-aware."""
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     return Intent(purpose, channel, at, frozenset(template_fields), transactional)
 
 
-def _survivor(deciders: Representatives, jurisdiction, zone, limits: Limits, sends=()) -> Decision:
+def _survivor(
+    deciders: Representatives,
+    jurisdiction: str,
+    zone: str,
+    limits: Limits,
+    sends: Sequence[datetime] = (),
+) -> Decision:
     """A survivor's decision on their own limits (and send times, when they matter)."""
     raw, cap, paused = limits
     try:
