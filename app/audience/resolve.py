@@ -95,7 +95,7 @@ def resolve_audience(
     deciders = Representatives(policy_set, intent)
     query = AudienceQuery(session, deciders, candidate_filter)
     known: dict[str, Decision] = {}
-    for batch in audience_batches(session.connection(), query.rows(), batch_size):
+    for batch in audience_batches(session, query.rows(), batch_size):
         for cid, key in batch:
             found = known.get(key)
             if found is None:
