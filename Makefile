@@ -55,11 +55,15 @@ run-production: $(RUNTIME_STAMP)
 test: $(DEV_STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy app/policy
 	$(BIN)/pytest
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy app/policy
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .
@@ -91,4 +95,4 @@ seed: $(RUNTIME_STAMP)
 	$(FLASK) demo seed
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .mypy_cache .import_linter_cache

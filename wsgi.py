@@ -9,7 +9,7 @@ on instead of starting worker after worker.
 import sys
 
 from app import create_app
-from app.policy.model import PolicyError
+from app.policy.document import PolicyError
 from config import ConfigError
 
 

@@ -3,7 +3,8 @@
 Everything here is checked when the application starts, so a bad key or an invalid policy
 file stops the start with a message that names the setting or file, instead of failing later
 while a campaign runs. The policies that decide are not this process's files but the set in
-force that the database names (:func:`policies_in_force`), so every process decides alike.
+force that the database names (:func:`app.decisions.in_force.policies_in_force`), so every
+process decides alike.
 """
 
 from __future__ import annotations
@@ -11,21 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 
+from app.decisions.in_force import POLICIES_KEY, PoliciesInForce, policies_in_force
+from app.decisions.models import PolicySetRevision
 from app.extensions import db
 from app.policy import load_policies
-from app.policy.in_force import InForce, PoliciesInForce
-from app.policy.models import PolicySetRevision
+from app.policy.document import JURISDICTION_CODE
 from app.policy.policyset import PolicySet
 from config import ConfigError
 
 EXTENSION_KEY = "assenso"
-POLICIES_KEY = "assenso.policies"
-#: Where the set in force checked for the current application context is kept (on ``g``).
-_CHECKED = "assenso_policies_in_force"
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,6 @@ def check_default_jurisdiction(code: str, policies) -> None:
     Every customer who signs up in the portal is placed in it; with no policy behind it the
     engine would deny every message to them, a silent failure better caught at start.
     """
-    from app.policy.model import JURISDICTION_CODE
-
     if not isinstance(code, str) or not JURISDICTION_CODE.fullmatch(code):
         raise ConfigError(
             f"ASSENSO_DEFAULT_JURISDICTION must be a two-letter code such as EU or IT, got {code!r}"
@@ -107,37 +104,6 @@ def record_first_policies(app: Flask) -> None:
 def runtime() -> Runtime:
     """The runtime of the current application."""
     return current_app.extensions[EXTENSION_KEY]
-
-
-def policies_in_force() -> PolicySet:
-    """The policy set in force for the current unit of work.
-
-    Checked against the database on first use in each application context (a web request, a
-    scheduler job, a command); long-lived loops call :func:`refresh_policies` per batch.
-    """
-    found = g.get(_CHECKED)
-    return found if found is not None else refresh_policies()
-
-
-def refresh_policies() -> PolicySet:
-    """Check the database now (one indexed read) and use the set in force from here on.
-
-    Called once per delivery batch and per campaign run; when another process loaded a new
-    set, this process's copy is rebuilt from the stored texts.
-    """
-    return check_in_force().policies
-
-
-def check_in_force() -> InForce:
-    """:func:`refresh_policies` with the id of the set revision it found."""
-    found = current_app.extensions[POLICIES_KEY].current(db.engine)
-    setattr(g, _CHECKED, found.policies)
-    return found
-
-
-def policies_on_this_machine() -> PolicySet:
-    """The policy files this process found in ``POLICY_DIR`` when it started."""
-    return current_app.extensions[POLICIES_KEY].on_disk
 
 
 def known_purposes() -> list[str]:

@@ -21,7 +21,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.errors import InvalidInput
-from app.policy.model import PROFILE_FIELDS
+from app.policy.document import PROFILE_FIELDS
 
 #: Non-personal names the sender supplies in ``context``; never counted as profile fields.
 CONTEXT_NAMES: frozenset[str] = frozenset(
@@ -111,7 +111,7 @@ def template_fields(template: TemplateLike) -> frozenset[str]:
 def validate_template(purpose, template: TemplateLike) -> list[str]:
     """Problems that stop ``template`` from being used for ``purpose``; empty when fine.
 
-    ``purpose`` is a policy :class:`~app.policy.model.Purpose` (its ``fields`` are the profile
+    ``purpose`` is a policy :class:`~app.policy.document.Purpose` (its ``fields`` are the profile
     fields it allows). Each problem names one template field: unknown names and profile
     fields the purpose does not allow.
     """

@@ -9,6 +9,7 @@ from datetime import datetime, time
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.audience import resolve_audience
 from app.campaigns.assign import Assigner
 from app.campaigns.models import Campaign, CampaignDecision, CampaignRun, CampaignTemplate
 from app.campaigns.schedule import next_local_time, parse_local_time
@@ -82,8 +83,6 @@ class RunPlan:
     def resolve(self, reader: Session, batch_size: int) -> Iterator[tuple[int, Decision]]:
         """The audience of the segment with one policy decision per candidate (each a
         campaign message, never a relationship one)."""
-        from app.policy.audience import resolve_audience
-
         return resolve_audience(
             reader, purpose=self.purpose, channel=self.channel, at=self.at,
             template_fields=self.template_fields, policy_set=self.policy_set,

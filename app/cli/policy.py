@@ -10,13 +10,17 @@ from flask import current_app
 from sqlalchemy import inspect
 
 from app.cli import fail
+from app.decisions.facts_db import FactsError, load_facts
+from app.decisions.in_force import (
+    policies_in_force,
+    policies_on_this_machine,
+    refresh_policies,
+)
+from app.decisions.models import PolicySetRevision
+from app.decisions.revisions import ConcurrentLoad, record_policy_load, set_in_force
 from app.extensions import db
 from app.policy import Intent, PolicyError, check_policies, explain, load_policies
-from app.policy.facts_db import FactsError, load_facts
-from app.policy.models import PolicySetRevision
 from app.policy.policyset import PolicySet
-from app.policy.revisions import ConcurrentLoad, record_policy_load, set_in_force
-from app.services import policies_in_force, policies_on_this_machine, refresh_policies
 
 #: Longest operator name recorded (the actor column holds 120 characters with its prefix).
 MAX_ACTOR = 100

@@ -1,7 +1,7 @@
 """The send-time policy re-checks: of a claimed batch, and of each wave just before hand-over.
 
 At claim, entries are grouped by (purpose, channel, template fields) so each group is one
-set-wise call of :func:`app.policy.send_check.decide_batch_at_send` (fail closed), all under the
+set-wise call of :func:`app.decisions.send_check.decide_batch_at_send` (fail closed), all under the
 set in force for the batch.
 
 A batch is then sent over seconds. A customer who withdraws, objects, pauses, is suppressed,
@@ -26,6 +26,7 @@ from functools import lru_cache
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
+from app.decisions.send_check import decide_batch_at_send
 from app.delivery.templates import TemplateBook
 from app.ledger.models import ConsentState
 from app.models_base import among_parameter, among_value
@@ -68,11 +69,6 @@ def recheck(
 
 def _decide_group(session: Session, intent: Intent, customer_ids: list[int]) -> dict[int, Decision]:
     try:
-        from app.policy.send_check import decide_batch_at_send
-    except ImportError:
-        log.error("send-time policy check unavailable; denying %d messages", len(customer_ids))
-        return {}
-    try:
         return decide_batch_at_send(session, sorted(set(customer_ids)), lambda _customer_id: intent)
     except Exception as exc:  # fail closed: an error while deciding means "do not send"
         log.warning(
@@ -88,7 +84,7 @@ _LAST_CONSENT_EVENT = (
     .where(ConsentState.customer_id == Customer.id)
     .scalar_subquery()
 )
-#: Every column :func:`app.policy.facts_db.load_facts` reads about a customer, but their
+#: Every column :func:`app.decisions.facts_db.load_facts` reads about a customer, but their
 #: sends: keep the two in step (a fact missing here would go unnoticed at hand-over).
 _STAMP = (
     Customer.erased_at,

@@ -232,9 +232,9 @@ def _requests(session: Session) -> None:
 
 def _derived(session: Session) -> None:
     """What the running system would compute: policy revisions on record, value tiers."""
+    from app.decisions.in_force import policies_on_this_machine
+    from app.decisions.revisions import ensure_recorded
     from app.marketing.value_service import refit_values
-    from app.policy.revisions import ensure_recorded
-    from app.services import policies_on_this_machine
 
     ensure_recorded(session, policies_on_this_machine(), actor="demo-seed")
     refit_values(session, trigger="demo")

@@ -1,6 +1,6 @@
 """Audience forecast before scheduling: counts per outcome, rule and time zone — never people.
 
-Counts come from the policy's set-wise :func:`~app.policy.audience.count_audience` with the
+Counts come from the set-wise :func:`~app.audience.count_audience` with the
 campaign's segment as candidate filter. Conditions on shared attributes (cities, interests…)
 are applied in the forecast only as far as SQL can ("shared and held"); their values are
 matched when the run decrypts them, so for such segments the forecast is an upper bound.
@@ -16,12 +16,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.audience import count_audience
 from app.campaigns.models import Campaign
 from app.campaigns.segments import SegmentContext, parse_segment
 from app.campaigns.service import campaign_templates
 from app.campaigns.templates import campaign_template_fields
 from app.models_base import utcnow
-from app.policy.audience import count_audience
 from app.vault.models import Customer
 
 #: Time zones listed one by one (the rest are summed as "other").

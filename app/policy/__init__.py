@@ -4,20 +4,15 @@ Policies are YAML files in ``policies/`` validated against ``policies/schema.jso
 (:func:`load_policy`, :func:`load_policies`, :func:`check_policies`). Given a
 :class:`PolicySet`, a customer's :class:`CustomerFacts` and an :class:`Intent`,
 :func:`decide` answers allow, deny or defer-until with the deciding rule and the policy
-file's hash; :func:`explain` adds a rule-by-rule trace; :func:`prefilter_for` describes the
-coarse conditions that the audience query pushes into SQL.
+file's hash; :func:`explain` adds a rule-by-rule trace.
 
-Everything here is pure: no Flask, no database. The database side is apart and not imported
-here: ``app.policy.models`` (loaded file revisions and set revisions), ``app.policy.revisions``
-(recording a load) and ``app.policy.in_force`` (each process's copy of the set in force).
+Everything here is pure: no Flask, no database (an import-linter contract keeps it so).
+Applying the policy to stored customers is :mod:`app.decisions`; deciding a whole audience
+in SQL is :mod:`app.audience`.
 """
 
 from app.policy.decision import ALLOWED_RULE, Decision, RuleResult
-from app.policy.engine import count_outcomes, decide, decide_many, explain
-from app.policy.explain import RULE_ORDER
-from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts, Intent
-from app.policy.loader import check_policies, load_policies, load_policy, policy_from_bytes
-from app.policy.model import (
+from app.policy.document import (
     PROFILE_FIELDS,
     Channel,
     Policy,
@@ -26,14 +21,15 @@ from app.policy.model import (
     QuietHours,
     Settings,
 )
+from app.policy.engine import count_outcomes, decide, decide_many, explain
+from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts, Intent
+from app.policy.loader import check_policies, load_policies, load_policy, policy_from_bytes
 from app.policy.policyset import PolicySet
-from app.policy.prefilter import PREFILTER_RULES, PYTHON_RULES, Prefilter, prefilter_for
+from app.policy.trace import RULE_ORDER
 
 __all__ = [
     "ALLOWED_RULE",
-    "PREFILTER_RULES",
     "PROFILE_FIELDS",
-    "PYTHON_RULES",
     "RULE_ORDER",
     "Channel",
     "ConsentFact",
@@ -44,7 +40,6 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicySet",
-    "Prefilter",
     "Purpose",
     "QuietHours",
     "RuleResult",
@@ -57,5 +52,4 @@ __all__ = [
     "load_policies",
     "load_policy",
     "policy_from_bytes",
-    "prefilter_for",
 ]

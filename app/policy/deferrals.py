@@ -136,13 +136,13 @@ DEFER_RULES: tuple[tuple[str, DeferCheck], ...] = (
 
 def settle(
     plan: Plan, customer: CustomerFacts, intent: Intent, zone: ZoneInfo
-) -> tuple[str | None, datetime | str | None]:
+) -> tuple[str, datetime | str] | None:
     """Find the earliest moment from ``intent.at`` when every deferral rule is satisfied.
 
     The rules are tried in turn, cyclically; each failing rule moves the candidate moment
     forward to the earliest instant it could be satisfied, and the search stops once every
     rule in a row is satisfied at the same moment (a fixed point), or after ``MAX_ROUNDS``
-    rounds. Returns ``(None, None)`` when all are satisfied now, ``(rule_id, instant)`` for a
+    rounds. Returns ``None`` when all are satisfied now, ``(rule_id, instant)`` for a
     deferral (the rule that failed first), or ``(rule_id, message)`` when the rule can never be
     met or no fixed point was found (the engine denies).
     """
@@ -160,7 +160,7 @@ def settle(
             break
         index += 1
         if index == count:
-            return None, None
+            return None
     first = rule_id
     satisfied = 0
     for _ in range(count * MAX_ROUNDS):

@@ -15,10 +15,10 @@ from datetime import UTC
 
 from app.policy.decision import DEFER, DENY, FAILED, Decision, RuleResult
 from app.policy.deferrals import settle
-from app.policy.explain import trace_rules
 from app.policy.facts import CustomerFacts, Intent
 from app.policy.plan import Plan, compile_plan
 from app.policy.policyset import PolicySet
+from app.policy.trace import trace_rules
 from app.policy.zones import ZONE_CACHE, zone_for
 
 logger = logging.getLogger(__name__)
@@ -73,8 +73,9 @@ def run_plan(plan: Plan, customer: CustomerFacts, intent: Intent) -> Decision:
     if zone is None:
         return plan.denial(TIMEZONE_RULE, _TIMEZONE_MESSAGE)
     if plan.defer_checks:
-        rule_id, until = settle(plan, customer, intent, zone)
-        if rule_id is not None:
+        found = settle(plan, customer, intent, zone)
+        if found is not None:
+            rule_id, until = found
             if isinstance(until, str):
                 return plan.denial(rule_id, until)
             until = until.astimezone(UTC)
@@ -107,9 +108,9 @@ def decide(policy_set: PolicySet, customer: CustomerFacts, intent: Intent) -> De
         plan = policy_set._plans.get((customer.jurisdiction, intent.purpose, intent.channel))
         if plan is None:
             plan = resolve(policy_set, customer.jurisdiction, intent.purpose, intent.channel)
-        if plan.__class__ is Decision:
-            return plan  # type: ignore[return-value]
-        return run_plan(plan, customer, intent)  # type: ignore[arg-type]
+        if isinstance(plan, Plan):
+            return run_plan(plan, customer, intent)
+        return plan
     except Exception as exc:
         return policy_error(policy_set, intent, exc)
 

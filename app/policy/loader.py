@@ -17,7 +17,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from app.policy.model import Policy, PolicyError
+from app.policy.document import Policy, PolicyError
 from app.policy.policyset import PolicySet
 from app.policy.semantics import build_policy, semantic_problems
 from app.policy.yamlsource import YamlDocument, YamlProblem, parse_yaml

@@ -11,7 +11,7 @@ from datetime import time, timedelta
 
 from app.policy.decision import ALLOW, ALLOWED_RULE, DENY, Decision
 from app.policy.deferrals import DEFER_RULES, DeferCheck
-from app.policy.model import CONSENT_STATUSES, Policy, QuietHours
+from app.policy.document import CONSENT_STATUSES, Policy, QuietHours
 from app.policy.rules import DENY_RULES, DenyCheck
 
 _NOT_WITHDRAWN = CONSENT_STATUSES - {"withdrawn"}
@@ -50,6 +50,29 @@ class Plan:
         "transactional_allowed",
         "validity",
     )
+    _denials: dict[tuple[str, str], Decision]
+    address_field: str
+    allowed: Decision
+    channel_id: str
+    consent_key: tuple[str, str]
+    customer_limits: bool
+    defer_checks: tuple[tuple[str, DeferCheck], ...]
+    deny_checks: tuple[tuple[str, DenyCheck], ...]
+    label: str
+    max_per_week: int | None
+    minimum_age: int
+    not_applicable: frozenset[str]
+    policy: Policy
+    policy_hash: str
+    purpose_fields: frozenset[str]
+    purpose_id: str
+    quiet_segments: QuietSegments
+    require_confirmed: bool
+    required_statuses: frozenset[str]
+    soft_opt_in_statuses: frozenset[str]
+    suppression_keys: frozenset[str]
+    transactional_allowed: bool
+    validity: timedelta | None
 
     def denial(self, rule_id: str, message: str) -> Decision:
         """A deny decision for ``rule_id``; identical denials are built once."""

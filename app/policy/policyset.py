@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
 
-from app.policy.model import Policy, PolicyError
+from app.policy.decision import Decision
+from app.policy.document import Policy, PolicyError
+from app.policy.plan import Plan
 
 
 class PolicySet:
@@ -45,7 +46,7 @@ class PolicySet:
         self.by_jurisdiction: Mapping[str, Policy] = MappingProxyType(by_jurisdiction)
         lines = sorted(f"{p.policy_id}:{p.sha256}" for p in self.policies)
         self.sha256: str = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-        self._plans: dict[tuple[str, str, str], Any] = {}
+        self._plans: dict[tuple[str, str, str], Plan | Decision] = {}
 
     def _pick_default(
         self, by_id: Mapping[str, Policy], default: str | None, problems: list[str]

@@ -11,7 +11,7 @@ from datetime import time
 from types import MappingProxyType
 from typing import Any
 
-from app.policy.model import (
+from app.policy.document import (
     PROFILE_FIELDS,
     WEEKDAY_NAMES,
     Channel,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput
 from app.models_base import utcnow
-from app.policy.model import JURISDICTION_CODE
+from app.policy.document import JURISDICTION_CODE
 from app.services import known_purposes, runtime
 from app.transaction import transaction
 from app.vault.blind_index import blind_index, blind_index_candidates

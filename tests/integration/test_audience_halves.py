@@ -7,10 +7,11 @@ import threading
 import pytest
 from sqlalchemy.orm import Session
 
+from app.audience import resolve_audience
+from app.audience import rows as audience_rows
+from app.decisions.facts_db import load_facts
 from app.extensions import db
-from app.policy import Intent, audience_rows, decide, load_policies
-from app.policy.audience import resolve_audience
-from app.policy.facts_db import load_facts
+from app.policy import Intent, decide, load_policies
 from tests.integration.test_policy_builders import AT, Profile, add_customer, clear_customers
 
 POLICIES = load_policies("policies")

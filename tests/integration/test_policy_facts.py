@@ -8,10 +8,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import update
 
+from app.audience import count_audience, resolve_audience
+from app.decisions.facts_db import load_facts
+from app.decisions.send_check import decide_at_send, decide_batch_at_send
 from app.policy import Intent
-from app.policy.audience import count_audience, resolve_audience
-from app.policy.facts_db import load_facts
-from app.policy.send_check import decide_at_send, decide_batch_at_send
 from app.vault.models import ContactPreferences
 from tests.integration.test_policy_builders import AT, Profile, add_customer
 

@@ -21,12 +21,12 @@ from sqlalchemy import select
 from app.campaigns import service
 from app.campaigns.models import CampaignDecision
 from app.campaigns.run import start_run
+from app.decisions.revisions import set_in_force
+from app.decisions.send_check import decide_at_send
 from app.delivery.claim import claim_batch
 from app.delivery.models import OutboxEntry, SendLog
 from app.models_base import utcnow
 from app.policy import Intent, load_policies
-from app.policy.revisions import set_in_force
-from app.policy.send_check import decide_at_send
 from app.transaction import transaction
 from tests.integration.policy_files import policy_copy
 from tests.integration.test_delivery_helpers import audience, campaign_outbox
@@ -54,11 +54,11 @@ def weekly_cap(folder: Path, email: int) -> Path:
 
 def reload_in_another_process(database_url: str, keystore_url: str, folder: Path) -> str:
     """Run ``flask policy reload`` as a separate process against the same database (and its
-    own key store, which every process checks at start)."""
+    own key store)."""
     env = dict(
         os.environ, ASSENSO_ENV="testing", TEST_DATABASE_URL=database_url,
-        TEST_KEYSTORE_URL=keystore_url,
-        ASSENSO_POLICY_DIR=str(folder), ASSENSO_DEV_MAILBOX="false",
+        TEST_KEYSTORE_URL=keystore_url, ASSENSO_POLICY_DIR=str(folder),
+        ASSENSO_DEV_MAILBOX="false",
     )  # fmt: skip
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "policy", "reload",
                "--actor", "ops-alice", "--reason", "lower weekly cap"]  # fmt: skip
@@ -124,8 +124,8 @@ def test_a_load_in_another_process_reaches_every_decision_without_restart(
 
 
 def test_a_stored_set_that_does_not_match_its_hashes_decides_nothing(app_factory, caplog):
+    from app.decisions.models import PolicyRevision
     from app.extensions import db
-    from app.policy.models import PolicyRevision
 
     app = app_factory()
     with app.app_context():

@@ -10,9 +10,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.audience import count_audience, resolve_audience
+from app.decisions.facts_db import load_facts
 from app.policy import Intent, PolicySet, decide, load_policies
-from app.policy.audience import count_audience, resolve_audience
-from app.policy.facts_db import load_facts
 from tests.integration.test_policy_builders import AT, Profile, add_customer, clear_customers
 
 POLICIES = load_policies("policies")

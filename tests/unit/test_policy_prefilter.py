@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.policy import PREFILTER_RULES, ConsentFact, decide, prefilter_for
+from app.audience.prefilter import PREFILTER_RULES, prefilter_for
+from app.policy import ConsentFact, decide
 from tests.unit.test_policy_support import (
     AT,
     POLICY_SET,

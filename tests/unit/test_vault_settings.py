@@ -7,8 +7,8 @@ import json
 import pytest
 
 from app.errors import InvalidInput
+from app.policy.document import PROFILE_FIELDS
 from app.policy.loader import SCHEMA_PATH
-from app.policy.model import PROFILE_FIELDS
 from app.vault.fields import FIELDS, HELD_FIELDS, SUPPORTED_LANGUAGES
 from app.vault.settings import (
     LANGUAGE_MESSAGE,

@@ -1,8 +1,7 @@
-"""Database records of the policy engine: the policy files loaded, and the set in force.
+"""Database records of the policy files loaded and of the set in force.
 
 Every process decides with the set in force that the database names (the newest
-:class:`PolicySetRevision`), never with its own copy of the files. The engine itself (the rest
-of ``app.policy``) is pure; only this module and the recording modules touch the database.
+:class:`PolicySetRevision`), never with its own copy of the files.
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
-"""How the audience statement reads what it needs beside each customer's own row.
+"""What the audience statement reads beside each customer's own row (:class:`Lookups`).
 
-Every lookup the reason ``CASE`` (:mod:`app.policy.setwise_sql`) needs goes through one
-:class:`Lookups`, which also adds the outer joins they need to the candidate query
-(:meth:`Lookups.join`):
-
-* suppressions and shared fields: a substring search in the customer's own row, whose
-  summaries the database keeps (:mod:`app.vault.summaries`); no other table is read;
-* the customer's own limits: one outer join on the primary key (columns of the class key);
-* recent counted sends: on SQLite a count by the ``(customer, channel, sent_at)`` index, made
-  only for survivors (it sits in the last branch of the ``CASE``); on PostgreSQL one hashed
-  list of the customers with many sends.
+Suppressions and shared fields are searched in the summaries the database keeps on the
+customer's row (:mod:`app.vault.summaries`); the customer's own limits are one outer join on
+the primary key; counted recent sends are read by the send log's index, for survivors only.
 """
 
 from __future__ import annotations
@@ -32,7 +25,7 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 
 from app.delivery.models import SendLog
-from app.policy.facts_db import SEND_WINDOW
+from app.policy.deferrals import WEEK
 from app.vault.models import ContactPreferences, Customer
 from app.vault.summaries import holds, shared_token
 
@@ -62,7 +55,7 @@ class Lookups:
         return (
             SendLog.channel == self.channel,
             SendLog.transactional.is_(False),
-            SendLog.sent_at > self.at - SEND_WINDOW,
+            SendLog.sent_at > self.at - WEEK,
             SendLog.sent_at <= self.at,
         )
 
@@ -82,8 +75,10 @@ class Lookups:
         )
 
     def sends_reach(self, threshold: int | None) -> ColumnElement[bool]:
-        """Whether the customer's counted sends on the channel in the week before ``at`` reach
-        :func:`send_limit` of their own cap and ``threshold``."""
+        """Whether the customer's counted sends in the week before ``at`` may reach their weekly
+        limit: their own cap when below ``threshold`` (the smallest positive weekly maximum of
+        any policy; ``None`` when none sets one), else ``threshold``. Below it, their sends
+        cannot change the decision (see :meth:`Representatives.limited`)."""
         counted = self._counted()
         cap = self.preferences.weekly_cap
         # Customers reaching the threshold come from one list (read in index order by SQLite,
@@ -109,18 +104,3 @@ class Lookups:
         for target, on in self._joins:
             query = query.outerjoin(target, on)
         return query
-
-
-def send_limit(weekly_cap: ColumnElement[int], threshold: int | None) -> ColumnElement[int]:
-    """A count of recent sends below which they cannot change a survivor's decision.
-
-    The engine reads send times only when their count reaches the weekly limit: the smaller
-    of the policy's maximum (at least ``threshold``, the smallest positive one of any policy;
-    ``None`` when none sets one) and, where customer limits apply, the customer's own cap
-    (a cap below 1 denies whatever the sends). So the limit is never below this value; null
-    (no limit at all) compares false. :meth:`Representatives.limited` checks each exactly.
-    """
-    if threshold is None:
-        return case((weekly_cap >= 1, weekly_cap))
-    own = and_(weekly_cap >= 1, weekly_cap < threshold)
-    return case((own, weekly_cap), else_=literal(threshold))

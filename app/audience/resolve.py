@@ -1,40 +1,29 @@
-"""Set-wise audience resolution: a decision for every candidate, at database speed.
+"""Deciding a campaign's audience: a decision for every candidate, or counts per reason.
 
-For each policy the engine's :func:`~app.policy.prefilter.prefilter_for` is translated into a
-SQL ``CASE`` (:mod:`app.policy.setwise_sql`), so the database finds the first coarse rule each
-candidate fails, and gives every candidate the key of their class
-(:mod:`app.policy.audience_query`). Every decision still comes from
-:func:`~app.policy.engine.decide` (:mod:`app.policy.representatives`), once per class:
-
-* customers denied by the prefilter get the decision of a representative of their reason code;
-* survivors get the decision of a representative of their class: jurisdiction, time zone,
-  their own limits and, when they may reach their weekly limit, their recent send times
-  (read in the same statement).
-
-:func:`resolve_audience` yields ``(customer_id, decision)`` for every candidate (a campaign run
-records denials too), reading only the id and key of each from the database driver
-(:mod:`app.policy.audience_rows`);
-:func:`count_audience` counts the classes and returns counts per ``(outcome, rule_id)``, for
-forecasts.
+:func:`resolve_audience` streams ``(customer_id, decision)`` for every candidate, denials
+included (a campaign run records them); :func:`count_audience` counts the candidates per
+``(outcome, rule_id)`` (forecasts). The database gives each candidate the key of their class
+(:mod:`app.audience.query`); the engine decides each class once, on a representative
+(:mod:`app.audience.representatives`). The whole path: ``docs/AUDIENCE.md``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.policy.audience_query import PASSED, TIMED, AudienceQuery, CandidateFilter, Limits
-from app.policy.audience_rows import audience_batches, tune
+from app.audience.query import PASSED, TIMED, AudienceQuery, CandidateFilter, Limits
+from app.audience.representatives import Representatives
+from app.audience.rows import audience_batches, tune
+from app.decisions.facts_db import FactsError, contact_windows
+from app.decisions.in_force import policies_in_force
 from app.policy.decision import Decision
 from app.policy.engine import policy_error
 from app.policy.facts import Intent
-from app.policy.facts_db import FactsError, contact_windows
 from app.policy.policyset import PolicySet
-from app.policy.representatives import Representatives
-from app.services import policies_in_force
 
 Counts = Counter[tuple[str, str]]
 #: Keys whose decision :func:`resolve_audience` keeps: classes are few, but a filter, a policy
@@ -42,13 +31,22 @@ Counts = Counter[tuple[str, str]]
 KEYS_KEPT = 65536
 
 
-def _intent(purpose, channel, at, template_fields, transactional) -> Intent:
+def _intent(
+    purpose: str, channel: str, at: datetime, template_fields: Iterable[str], transactional: bool
+) -> Intent:
+    """The engine's intent for the audience's message; ``at`` must be timezone-aware."""
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     return Intent(purpose, channel, at, frozenset(template_fields), transactional)
 
 
-def _survivor(deciders: Representatives, jurisdiction, zone, limits: Limits, sends=()) -> Decision:
+def _survivor(
+    deciders: Representatives,
+    jurisdiction: str,
+    zone: str,
+    limits: Limits,
+    sends: Sequence[datetime] = (),
+) -> Decision:
     """A survivor's decision on their own limits (and send times, when they matter)."""
     raw, cap, paused = limits
     try:

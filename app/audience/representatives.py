@@ -1,11 +1,10 @@
 """Decisions for whole classes of customers, each taken by the engine on a representative.
 
-The set-wise audience classifies customers in SQL by *reason code* (see
-:mod:`app.policy.setwise_sql`). Customers of one class have the same facts as far as the engine
-looks, so one call of :func:`~app.policy.engine.decide` on a representative decides them all:
-a representative passes every prefilter rule except the one its reason code names, which it
-fails in the same way (hence with the engine's very message). Each class decision is checked to
-end with the rule its code names; a mismatch is a bug and raises (no message is sent).
+Customers of one class (:mod:`app.audience.query`) have the same facts as far as the engine
+looks, so one :func:`~app.policy.engine.decide` on a representative decides them all: it passes
+every coarse rule except the one its reason code names, which it fails the same way (hence the
+engine's very message). A class decided by another rule than its code is a bug and raises
+:class:`ClassMismatch` (nothing is sent).
 """
 
 from __future__ import annotations
@@ -14,13 +13,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from app.audience.prefilter import PREFILTER_RULES
 from app.policy.decision import Decision
 from app.policy.deferrals import weekly_limit
 from app.policy.engine import decide, resolve
 from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts, Intent
 from app.policy.plan import Plan
 from app.policy.policyset import PolicySet
-from app.policy.prefilter import PREFILTER_RULES
 
 _LONG_AGO = datetime(1, 1, 1, tzinfo=UTC)
 _ADULT = 1000
@@ -155,7 +154,7 @@ class Representatives:
     def send_threshold(self, jurisdictions: Sequence[str]) -> int | None:
         """The smallest positive weekly maximum the policies of ``jurisdictions`` set for the
         intent, before any customer's own cap (``None`` when none sets one); see
-        :func:`~app.policy.lookups.send_limit`."""
+        :meth:`~app.audience.lookups.Lookups.sends_reach`."""
         found = []
         for jurisdiction in jurisdictions:
             plan = resolve(self.policy_set, jurisdiction, self.intent.purpose, self.intent.channel)

@@ -1,5 +1,7 @@
 """The policy set in force, as the database names it, for every process on every machine.
 
+:func:`policies_in_force` is the set that decides in the current unit of work (a request, a
+job, a command); :func:`refresh_policies` checks the database again (per batch of a long loop).
 :class:`PoliciesInForce` is one process's copy. :meth:`~PoliciesInForce.current` costs one read
 of an index (the newest set revision's id); only when another process has loaded a new set is
 the copy rebuilt, from the texts stored with it and validated exactly like files (never from
@@ -15,21 +17,28 @@ import threading
 from contextlib import suppress
 from dataclasses import dataclass
 
+from flask import current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app.policy.loader import policies_from_texts
-from app.policy.model import PolicyError
-from app.policy.policyset import PolicySet
-from app.policy.revisions import (
+from app.decisions.revisions import (
     ConcurrentLoad,
     ensure_recorded,
     newest_set_id,
     set_files,
     set_in_force,
 )
+from app.extensions import db
+from app.policy.document import PolicyError
+from app.policy.loader import policies_from_texts
+from app.policy.policyset import PolicySet
 
 log = logging.getLogger("assenso.policy")
+
+#: Where the application keeps its :class:`PoliciesInForce` (``app.extensions``).
+POLICIES_KEY = "assenso.policies"
+#: Where the set in force checked for the current application context is kept (on ``g``).
+_CHECKED = "assenso_policies_in_force"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +117,35 @@ class PoliciesInForce:
                 [f"set revision {set_id}: {problem}" for problem in exc.problems]
                 + ["fix the policy files and run `flask policy reload`"]
             ) from None
+
+
+def policies_in_force() -> PolicySet:
+    """The policy set in force for the current unit of work.
+
+    Checked against the database on first use in each application context (a web request, a
+    scheduler job, a command); long-lived loops call :func:`refresh_policies` per batch.
+    """
+    found = g.get(_CHECKED)
+    return found if found is not None else refresh_policies()
+
+
+def refresh_policies() -> PolicySet:
+    """Check the database now (one indexed read) and use the set in force from here on.
+
+    Called once per delivery batch and per campaign run; when another process loaded a new
+    set, this process's copy is rebuilt from the stored texts.
+    """
+    return check_in_force().policies
+
+
+def check_in_force() -> InForce:
+    """:func:`refresh_policies` with the id of the set revision it found."""
+    found = current_app.extensions[POLICIES_KEY].current(db.engine)
+    setattr(g, _CHECKED, found.policies)
+    return found
+
+
+def policies_on_this_machine() -> PolicySet:
+    """The policy files this process found in ``POLICY_DIR`` when it started."""
+    on_disk: PolicySet = current_app.extensions[POLICIES_KEY].on_disk
+    return on_disk

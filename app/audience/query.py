@@ -1,29 +1,11 @@
 """The audience statement: every candidate with the text key of their class.
 
-:class:`AudienceQuery` builds the candidates (customers not erased, narrowed by a filter) with
-the reason ``CASE`` of :mod:`app.policy.setwise_sql` and the lookups it needs
-(:class:`~app.policy.lookups.Lookups`). Each candidate gets one text *key*, whose parts are
-separated by :data:`SEPARATOR`:
-
-* a denial: the mark of their policy's branch and the reason code, one literal of the
-  statement (``#1`` ``objection``), plus the customer's jurisdiction for a branch that denies
-  everyone (its message names it); every jurisdiction of a branch has the same policy, so the
-  branch's representative decides them all, and no deny rule reads the time zone or limits;
-* a survivor: jurisdiction, reason code (starting with ``~``), time zone and their own limits
-  as far as they can change the decision: a pause only while it lasts at the intended moment
-  (the deferral search only moves forward), no windows as none, and, for a survivor whose
-  recent sends cannot reach their weekly limit (:data:`PASSED`), the weekly cap only when
-  below one (a cap of one or more then never defers). A survivor whose sends may reach it
-  (:data:`TIMED`) also carries their counted send times, read in the same statement (an
-  index range per such customer), so that no second query is needed for them.
-
-Candidates with equal keys get the same decision, so it is taken once per key
-(:meth:`AudienceQuery.parse` gives back the class); most candidates share a few thousand
-keys. The statement is read as :meth:`~AudienceQuery.rows`, ``(customer id, key)`` per
-candidate, for streaming every decision, or as :meth:`~AudienceQuery.classes`, ``(key,
-count)``, for counting. PostgreSQL groups by the key in SQL (hashing one text costs less
-than hashing six columns); SQLite can only group by sorting every row, which costs more than
-reading the keys once and counting them as they come (the driver's rows, no result objects).
+A key is, for a candidate a coarse rule denies, their policy branch's mark and the reason code
+(:mod:`app.audience.reasons`); for a survivor, their jurisdiction, time zone and the own limits
+that can still change the decision (and their counted send times when those may reach their
+weekly limit). Candidates with equal keys get the same decision; :meth:`AudienceQuery.parse`
+gives the class of a key back. The statement is read as ``(id, key)`` rows to stream every
+decision, or as ``(key, count)`` to count them. Layout of a key: ``docs/AUDIENCE.md``.
 """
 
 from __future__ import annotations
@@ -35,17 +17,17 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, Connection, Select, String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from app.ledger.models import ConsentState
-from app.models_base import dialect_name, driver_value_reader
-from app.policy.lookups import Lookups
-from app.policy.prefilter import prefilter_for
-from app.policy.representatives import Representatives
-from app.policy.setwise_sql import (
+from app.audience.lookups import Lookups
+from app.audience.prefilter import prefilter_for
+from app.audience.reasons import (
     DETAIL,
     branches,
     consent_on,
     reason_column,
 )
+from app.audience.representatives import Representatives
+from app.ledger.models import ConsentState
+from app.models_base import dialect_name, driver_value_reader
 from app.vault.models import Customer
 
 CandidateFilter = Callable[[Select], Select]
@@ -119,7 +101,9 @@ class AudienceQuery:
         return self._select(Customer.id, self._key().label(KEY))
 
     def classes(self, session: Session) -> Iterable[tuple[str, int]]:
-        """``(key, count)`` of the candidates (see the module docstring)."""
+        """``(key, count)`` of the candidates: grouped in SQL on PostgreSQL (hashing one text
+        costs less than six columns); counted while reading on SQLite, which can only group
+        by sorting every row."""
         connection = session.connection()
         key = self._key().label(KEY)
         if self.dialect != "sqlite":
@@ -166,7 +150,7 @@ class AudienceQuery:
         return func.to_char(func.timezone("UTC", column), _text(UTC_TEXT))
 
     def _key(self) -> ColumnElement[str]:
-        """The class key of each candidate (see the module docstring)."""
+        """The class key of each candidate (layout: ``docs/AUDIENCE.md``)."""
         own = self.lookups.preferences
         sep = _text(SEPARATOR)
         paused = _or_empty(case((own.paused_until > self._at, self._time_text(own.paused_until))))
@@ -179,16 +163,19 @@ class AudienceQuery:
             Customer.jurisdiction + _text(SEPARATOR + PASSED + SEPARATOR) + Customer.timezone
         )
 
+        cap = _or_empty(cast(own.weekly_cap, String))
+        cap_below_one = _or_empty(cast(case((own.weekly_cap < 1, own.weekly_cap)), String))
+        # Adjacent literals are written as one: each concatenation costs per candidate.
+        timed_key = timed_head + sep + cap + sep + paused + sep + sends + sep + windows
+        passed_key = passed_head + sep + cap_below_one + sep + paused + _text(SEPARATOR * 2)
+        no_limits_key = passed_head + _text(SEPARATOR * 4)
+
         def survivor(timed: ColumnElement[bool]) -> ColumnElement[str]:
-            # Adjacent literals are written as one: each concatenation costs per candidate.
             return case(
-                (timed, timed_head + sep + _or_empty(cast(own.weekly_cap, String)) + sep + paused
-                 + sep + sends + sep + windows),
-                (own.customer_id.is_(None), passed_head + _text(SEPARATOR * 4)),
-                else_=(passed_head + sep
-                       + _or_empty(cast(case((own.weekly_cap < 1, own.weekly_cap)), String))
-                       + sep + paused + _text(SEPARATOR * 2) + windows),
-            )  # fmt: skip
+                (timed, timed_key),
+                (own.customer_id.is_(None), no_limits_key),
+                else_=passed_key + windows,
+            )
 
         marks = [f"{BRANCH}{i}{SEPARATOR}" for i in range(len(self._parts))]
         return reason_column(self._parts, self.lookups, self._threshold, survivor, marks)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from app.policy.decision import FAILED, PASSED, SKIPPED, RuleResult
 from app.policy.deferrals import DEFER_RULES
+from app.policy.document import Policy
 from app.policy.facts import NO_CONSENT, CustomerFacts, Intent
-from app.policy.model import Policy
 from app.policy.plan import Plan
 from app.policy.rules import DENY_RULES, DenyCheck
 from app.policy.zones import zone_for
@@ -73,14 +73,14 @@ def trace_rules(
         results.append(RuleResult("timezone_unknown", FAILED, "the time zone is unknown"))
     else:
         results.append(RuleResult("timezone_unknown", PASSED, "the time zone is known"))
-    for rule_id, check in DEFER_RULES:
+    for rule_id, defer_check in DEFER_RULES:
         if rule_id in plan.not_applicable:
             results.append(RuleResult(rule_id, SKIPPED, _NOT_APPLICABLE[rule_id]))
         elif zone is None:
             results.append(RuleResult(rule_id, SKIPPED, "needs the customer's time zone"))
         else:
             local = intent.at.astimezone(UTC).astimezone(zone)
-            outcome = check(plan, customer, intent, intent.at, local)
+            outcome = defer_check(plan, customer, intent, intent.at, local)
             results.append(_defer_result(rule_id, outcome))
     return tuple(results)
 

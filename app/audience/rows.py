@@ -1,15 +1,10 @@
-"""Reading the audience statement's ``(id, key)`` rows, streamed, in batches.
+"""Reading the audience statement's ``(id, key)`` rows through the driver, in batches.
 
-Rows come as the database driver returns them (a result row object each would cost a third
-of a million-customer stream). SQLite steps through the statement as rows are fetched, on the
-caller's connection. PostgreSQL streams through a server-side cursor, which keeps it from
-running the statement in parallel: one server process would read every customer. So when the
-caller's session holds no transaction (nothing of its own to see, as a campaign run's reader)
-and the audience is large, the customers are read in two halves by id, on two connections at
-once, each by a thread of its own. The connections share one snapshot (the first exports it,
-the second imports it; both read only, at REPEATABLE READ), so the halves together are exactly
-what one statement would have read at that moment. Otherwise the caller's own connection
-reads everything.
+On PostgreSQL a server-side cursor keeps the statement on one core, so a large audience read
+outside the caller's transaction (a campaign run's reader) is read in two halves by customer
+id, each on a connection and thread of its own; both connections share one exported snapshot,
+so the halves together are exactly what one statement would read. Otherwise, and on SQLite,
+the caller's own connection reads everything.
 """
 
 from __future__ import annotations
@@ -45,10 +40,8 @@ class _Failed:
 def tune(connection: Connection) -> None:
     """Settings for one audience query, for the rest of the transaction (PostgreSQL).
 
-    Lookups are hashed once per query, which PostgreSQL only plans when the hash fits in
-    ``work_mem``; with the 4 MB default, audiences of a million customers fell back to a
-    sub-plan scanned again for each row. JIT compilation of the long ``CASE`` cost more than
-    it saved.
+    PostgreSQL hashes a lookup once per query only when the hash fits in ``work_mem``, and
+    compiling the long ``CASE`` just in time costs more than it saves.
     """
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SET LOCAL work_mem = '{AUDIENCE_WORK_MEM}'")

@@ -1,12 +1,10 @@
-"""Loading the engine's :class:`CustomerFacts` from the database, many customers at a time.
+"""Loading the engine's :class:`CustomerFacts` of stored customers, many at a time.
 
 :func:`load_facts` reads customers, consent state, suppressions, sharing choices, contact
-preferences and the non-transactional sends of the rolling 7 days before ``at`` in six bulk
-queries per chunk of customers. Used by the send-time re-check and by ``explain``; the audience
-uses the smaller :func:`load_recent_sends` and :func:`contact_windows` on its survivors only.
-Erased customers are never loaded (the caller denies them as unknown). The queries select
-columns only and run on the session's connection (in its transaction), skipping the ORM's
-per-row result handling, which cost more than the queries on the delivery hot path.
+preferences and the counted sends of the rolling week before ``at`` in six bulk queries per
+chunk of customers, for the send-time re-check and ``explain``. Erased customers are never
+loaded (the caller denies them as unknown). Rows are read through the connection, without the
+ORM's per-row handling, which costs more than the queries on the delivery hot path.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from functools import lru_cache
 
 from sqlalchemy import select
@@ -23,15 +21,12 @@ from sqlalchemy.orm import Session
 from app.delivery.models import SendLog, Suppression
 from app.ledger.models import ConsentState
 from app.models_base import among, driver_value_reader
+from app.policy.deferrals import WEEK
 from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts
 from app.vault.models import ContactPreferences, Customer, SharingChoice
 
-#: Rolling window of the frequency cap.
-SEND_WINDOW = timedelta(days=7)
 #: Customers per bulk query (keeps IN lists within every database's parameter limit).
 CHUNK = 5000
-#: The customer column telling whether a channel's address is verified.
-VERIFIED_COLUMNS = {"email": Customer.email_verified, "sms": Customer.phone_verified}
 
 
 class FactsError(ValueError):
@@ -87,7 +82,7 @@ def load_recent_sends(
     query = select(SendLog.customer_id, SendLog.channel, SendLog.sent_at).where(
         among(session, SendLog.customer_id, customer_ids),
         SendLog.transactional.is_(False),
-        SendLog.sent_at > at - SEND_WINDOW,
+        SendLog.sent_at > at - WEEK,
         SendLog.sent_at <= at,
     )
     if channel is not None:

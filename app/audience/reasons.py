@@ -1,15 +1,10 @@
-"""The engine's :class:`~app.policy.prefilter.Prefilter` translated into SQL.
+"""The engine's prefilter in SQL: the reason code of the first coarse rule a candidate fails.
 
-:func:`reason_column` gives, for every candidate customer, a *reason code*: a ``CASE`` over
-every prefilter field in the engine's rule order, one per policy, so that the first failing
-rule is found by the database. A code is the rule id, or the rule id and a detail that changes
-the engine's message (``lawful_basis:withdrawn``, ``suppression:*``,
-``data_minimisation:first_name,``). A missing consent row is status ``none``. Customers who
-pass every prefilter rule (survivors) get the code their caller builds instead, from whether
-their recent sends may reach their weekly limit (:func:`~app.policy.lookups.send_limit`): the
-rules left (pause, cap, quiet hours, windows) read only their time zone, own limits and, then,
-those sends (:mod:`app.policy.audience_query`). Every table beside the customer's row is read
-through a :class:`~app.policy.lookups.Lookups`.
+:func:`reason_column` is one ``CASE`` per policy, in the engine's rule order, chosen by the
+customer's jurisdiction. A code is the rule id, or the rule id and a detail that changes the
+engine's message (``lawful_basis:withdrawn``, ``suppression:*``,
+``data_minimisation:first_name,``); a missing consent row is status ``none``. Candidates no
+coarse rule denies (survivors) get the code their caller builds.
 """
 
 from __future__ import annotations
@@ -31,11 +26,10 @@ from sqlalchemy import (
     true,
 )
 
+from app.audience.lookups import Lookups
+from app.audience.prefilter import Prefilter
 from app.ledger.models import ConsentState
-from app.policy.facts_db import VERIFIED_COLUMNS
-from app.policy.lookups import Lookups
 from app.policy.policyset import PolicySet
-from app.policy.prefilter import Prefilter
 from app.vault.models import Customer
 
 #: Separates a branch's mark, the denial code and, for a branch denying everyone, the
@@ -43,6 +37,8 @@ from app.vault.models import Customer
 DETAIL = "\x1f"
 #: Jurisdiction that no policy claims (for the prefilter of unclaimed jurisdictions).
 UNCLAIMED = "?"
+#: The customer column telling whether a channel's address is verified.
+VERIFIED_COLUMNS = {"email": Customer.email_verified, "sms": Customer.phone_verified}
 
 Branch = tuple[tuple[str, ...] | None, Prefilter]
 When = tuple[ColumnElement[bool], ColumnElement]
@@ -212,9 +208,9 @@ def reason_column(
     (``marks[i]``); a branch denying everyone adds :data:`DETAIL` and the customer's
     jurisdiction. Every lookup is a column of the customer's own row or of the rows joined
     to it, so repeating one in several branches costs nothing. Survivors get the code
-    ``survivor`` builds from whether their recent sends reach
-    :func:`~app.policy.lookups.send_limit` (``threshold``: the smallest weekly maximum a
-    policy sets); it is computed for survivors only.
+    ``survivor`` builds from whether their recent sends may reach their weekly limit
+    (:meth:`~app.audience.lookups.Lookups.sends_reach` of ``threshold``); it is computed for
+    survivors only.
     """
     *claimed, (_, fallback) = parts
     denial = _denial(fallback, lookups, marks[-1])

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.decisions.models import PolicyRevision, PolicySetFile, PolicySetRevision
 from app.errors import Conflict
-from app.policy.model import Policy
-from app.policy.models import PolicyRevision, PolicySetFile, PolicySetRevision
+from app.policy.document import Policy
 from app.policy.policyset import PolicySet
 from app.transaction import transaction
 

@@ -1,13 +1,10 @@
-"""Set-wise support: the coarse conditions of the engine as data, for audiences of millions.
+"""The engine's coarse deny rules as data: what the audience decides in SQL.
 
-:func:`prefilter_for` describes, for one jurisdiction and intent, the deny rules that depend
-only on columns a database holds (objection, suppressions, attested age, the consent row for
-the purpose and channel, verified channels, shared fields), in the engine's rule order and
-tagged with the rule id that denies. The SQL layer translates it; :meth:`Prefilter.first_failure`
-is the Python mirror of exactly what SQL evaluates. The guarantee (tested with Hypothesis):
-if ``first_failure(c)`` is rule R then ``decide(c)`` denies with R; if it is ``None`` then
-``decide(c)`` is not a denial by any prefilter rule, so the remaining rules
-(``remaining_rules``) are applied by ``decide`` in Python to the survivors.
+:func:`prefilter_for` describes, for one jurisdiction and intent, the deny rules that read only
+columns a database holds (objection, suppressions, attested age, the consent row, verified
+channels, shared fields), in the engine's rule order. :meth:`Prefilter.first_failure` is their
+exact Python mirror, tested against :func:`~app.policy.engine.decide` with Hypothesis: if it
+names rule R, ``decide`` denies with R; if it names none, no prefilter rule denies.
 """
 
 from __future__ import annotations
