@@ -1,8 +1,11 @@
 """Consent services: grant, withdraw, object, double opt-in, expiry — each one ledger event.
 
 Every change goes through :func:`record`, which appends the event and updates the consent
-state in the same transaction. Withdrawal is exactly as easy as giving: one call, from the
-portal or from a one-click link in any message.
+state in the same transaction (:func:`app.ledger.appender.record_change`). Each service
+commits its change itself unless the caller says it owns the transaction
+(``caller_owns_transaction=True``: the change joins the session's transaction and the caller
+commits). Withdrawal is exactly as easy as giving: one call, from the portal or from a
+one-click link in any message.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from app import signed_tokens
 from app.errors import InvalidInput, NotFound
-from app.ledger import single
-from app.ledger.appender import EventDraft, new_record_id
+from app.ledger import appender
+from app.ledger.drafts import EventDraft, new_record_id
 from app.ledger.models import ConsentEvent, ConsentState, Notice
 from app.ledger.records import ALL
-from app.ledger.single import CustomerNow
+from app.ledger.writer import CustomerNow
 from app.models_base import utcnow
 from app.services import policy_for
 from app.vault.models import Customer
@@ -81,6 +84,7 @@ def record(
     reason: str | None = None,
     expires_at: datetime | None = None,
     evidence: Evidence | None = None,
+    caller_owns_transaction: bool = False,
 ) -> EventDraft:
     """Append one consent event for ``customer`` and update the state, in one transaction.
 
@@ -119,11 +123,12 @@ def record(
             record_id=record_id,
         )
 
-    return single.change(
+    return appender.record_change(
         session,
         customer,
         draft_for,
         check=lambda now: _policy_of(now.jurisdiction, purpose, channel),
+        caller_owns_transaction=caller_owns_transaction,
     )
 
 
@@ -140,7 +145,8 @@ def grant(
     evidence: Evidence | None = None,
     reason: str | None = None,
     skip_double_opt_in: bool = False,
-) -> tuple[ConsentEvent, str | None]:
+    caller_owns_transaction: bool = False,
+) -> tuple[EventDraft, str | None]:
     """Give consent under ``notice``; returns the event and, for double opt-in, a link token.
 
     Where the channel requires double opt-in, the consent is only *pending* until the
@@ -153,28 +159,15 @@ def grant(
     validity = policy.purposes[purpose].consent_validity_days
     now = utcnow()
     if needs_doi:
-        event = record(
-            session,
-            customer,
-            purpose=purpose,
-            channel=channel,
-            action="double_opt_in_pending",
-            source=source,
-            method=method,
-            actor=actor,
-            notice=notice,
-            evidence=evidence,
-            reason=reason,
-            expires_at=now + timedelta(hours=DOUBLE_OPT_IN_HOURS),
-        )
-        return event, double_opt_in_token(event)
-    expires = now + timedelta(days=validity) if validity else None
+        action, expires = "double_opt_in_pending", now + timedelta(hours=DOUBLE_OPT_IN_HOURS)
+    else:
+        action, expires = "granted", now + timedelta(days=validity) if validity else None
     event = record(
         session,
         customer,
         purpose=purpose,
         channel=channel,
-        action="granted",
+        action=action,
         source=source,
         method=method,
         actor=actor,
@@ -182,8 +175,9 @@ def grant(
         evidence=evidence,
         reason=reason,
         expires_at=expires,
+        caller_owns_transaction=caller_owns_transaction,
     )
-    return event, None
+    return event, double_opt_in_token(event) if needs_doi else None
 
 
 def withdraw(
@@ -197,7 +191,8 @@ def withdraw(
     actor: str,
     evidence: Evidence | None = None,
     reason: str | None = None,
-) -> ConsentEvent:
+    caller_owns_transaction: bool = False,
+) -> EventDraft:
     """Withdraw consent (GDPR Art. 7(3)); effective for every send claimed after commit."""
     return record(
         session,
@@ -210,6 +205,7 @@ def withdraw(
         actor=actor,
         evidence=evidence,
         reason=reason,
+        caller_owns_transaction=caller_owns_transaction,
     )
 
 
@@ -222,7 +218,8 @@ def object_to_direct_marketing(
     actor: str,
     evidence: Evidence | None = None,
     reason: str | None = None,
-) -> ConsentEvent:
+    caller_owns_transaction: bool = False,
+) -> EventDraft:
     """Object to all direct marketing (GDPR Art. 21): no marketing message on any channel."""
     return record(
         session,
@@ -236,6 +233,7 @@ def object_to_direct_marketing(
         evidence=evidence,
         reason=reason,
         lawful_basis="legitimate_interest",
+        caller_owns_transaction=caller_owns_transaction,
     )
 
 
@@ -279,7 +277,7 @@ def _doi_record_id(token: str) -> str:
     return str(payload.get("r"))
 
 
-def confirm_double_opt_in(session: Session, token: str) -> ConsentEvent:
+def confirm_double_opt_in(session: Session, token: str) -> EventDraft:
     """Confirm a pending consent from the link in the confirmation message."""
     record_id = _doi_record_id(token)
     pending = session.scalar(select(ConsentEvent).where(ConsentEvent.record_id == record_id))
