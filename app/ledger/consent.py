@@ -30,6 +30,7 @@ from app.ledger.writer import CustomerNow
 from app.models_base import utcnow
 from app.services import policy_for
 from app.vault.models import Customer
+from app.vault.service import open_cipher
 
 DOUBLE_OPT_IN_HOURS = 72
 _DOI_SALT = "assenso.double-opt-in"  # links issued before the d1 format
@@ -48,8 +49,6 @@ class Evidence:
         """The evidence encrypted under the customer's data key (shredded on erasure)."""
         if not (self.ip_address or self.user_agent):
             return None
-        from app.vault.service import open_cipher
-
         payload = json.dumps({"ip": self.ip_address, "user_agent": (self.user_agent or "")[:400]})
         return open_cipher(session, customer).encrypt(f"consent_evidence:{record_id}", payload)
 
@@ -248,8 +247,8 @@ def _serializer_for(secret_key: str) -> URLSafeTimedSerializer:
 
 
 def double_opt_in_token(event: EventDraft | ConsentEvent) -> str:
-    """A signed token naming the pending event (no personal data inside): ``d1.`` tokens of
-    :mod:`app.signed_tokens`, a few microseconds to make."""
+    """A signed token naming the pending event (no personal data inside): a ``d1.`` token of
+    :mod:`app.signed_tokens`."""
     return signed_tokens.make(_DOI_PREFIX, _DOI_KEY_LABEL, [event.record_id])
 
 

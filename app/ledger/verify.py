@@ -73,8 +73,8 @@ def _cursor(session: Session, name: str):
 
 
 def _batches(cursor, sql: str, batch: int) -> Iterator[list[tuple]]:
-    """Rows as the driver returns them, ``batch`` at a time (no SQLAlchemy processing: it
-    cost about a third of the verifier's time)."""
+    """Rows as the driver returns them, ``batch`` at a time (SQLAlchemy's per-row processing
+    would cost more than recomputing the row's leaf)."""
     try:
         cursor.execute(sql)
         while rows := cursor.fetchmany(batch):
