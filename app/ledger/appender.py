@@ -23,7 +23,7 @@ from app.ledger.canonical import canonical_bytes
 from app.ledger.drafts import EventDraft, LedgerError
 from app.ledger.merkle import leaf_hash
 from app.ledger.models import ConsentState, LedgerHead
-from app.ledger.records import ALL
+from app.ledger.records import ALL, record_from_values
 from app.ledger.state import LIFTS_OBJECTION, StateValues, project
 from app.ledger.writer import CustomerNow, LedgerWriter, StateKey, ledger_writer
 from app.models_base import utcnow
@@ -109,35 +109,14 @@ def append(writer: LedgerWriter, start: int, drafts: Sequence[EventDraft]) -> No
     nodes = []
     for seq, draft in enumerate(drafts, start):
         draft.seq = seq
-        event_time, expires_at = bind(draft.event_time), bind(draft.expires_at)
+        values = draft.values()
+        *columns, event_time, expires_at, evidence = values  # RECORD_COLUMNS' order
+        stored = (*columns, bind(event_time), bind(expires_at), evidence)  # as the driver takes
         try:
-            leaf = leaf_hash(canonical_bytes(draft.record()))
+            leaf = leaf_hash(canonical_bytes(record_from_values(*values)))
         except ValueError as exc:
             raise LedgerError(f"not a valid consent record: {exc}") from None
-        rows.append(
-            (
-                seq,
-                draft.record_id,
-                draft.customer_ref,
-                draft.purpose,
-                draft.channel,
-                draft.action,
-                draft.lawful_basis,
-                draft.notice_id,
-                draft.notice_version,
-                draft.notice_hash,
-                draft.method,
-                draft.source,
-                draft.actor,
-                draft.reason,
-                draft.jurisdiction,
-                draft.language,
-                event_time,
-                expires_at,
-                draft.evidence,
-                leaf,
-            )
-        )
+        rows.append((*stored, leaf))
         nodes.extend(frontier.append(leaf))
     writer.insert(rows, nodes)
     writer.frontier = frontier

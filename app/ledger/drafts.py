@@ -7,9 +7,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import product
+from operator import attrgetter
 from typing import Any
 
-from app.ledger.records import ACTIONS, LAWFUL_BASES, METHODS, SOURCES, record_from_values
+from app.ledger.records import (
+    ACTIONS,
+    LAWFUL_BASES,
+    METHODS,
+    RECORD_COLUMNS,
+    SOURCES,
+)
 from app.models_base import utcnow
 
 
@@ -72,30 +79,12 @@ class EventDraft:
         if self.source == "staff" and not (self.reason and self.reason.strip()):
             raise LedgerError("staff acting on a customer's behalf must give a reason")
 
-    def record(self) -> dict[str, Any]:
-        """The canonical record of this event (its ``seq`` must be set)."""
-        return record_from_values(
-            self.seq,
-            self.record_id,
-            self.customer_ref,
-            self.purpose,
-            self.channel,
-            self.action,
-            self.lawful_basis,
-            self.notice_id,
-            self.notice_version,
-            self.notice_hash,
-            self.method,
-            self.source,
-            self.actor,
-            self.reason,
-            self.jurisdiction,
-            self.language,
-            self.event_time,
-            self.expires_at,
-            self.evidence,
-        )
+    def values(self) -> tuple[Any, ...]:
+        """The event's column values in :data:`~app.ledger.records.RECORD_COLUMNS` order."""
+        return _column_values(self)
 
+
+_column_values = attrgetter(*RECORD_COLUMNS)
 
 # Every valid (action, method, source, lawful basis): one set lookup checks a draft.
 _KNOWN = frozenset(product(ACTIONS, METHODS, SOURCES, LAWFUL_BASES))

@@ -41,7 +41,8 @@ def format_time(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # quicker than strftime
 
 
-#: The event columns a record is made of, in the order :func:`record_from_values` takes them.
+#: The event columns a record is made of, in the order :func:`record_from_values` takes them
+#: (the writer relies on the last three being event_time, expires_at and evidence).
 RECORD_COLUMNS = (
     "seq",
     "record_id",

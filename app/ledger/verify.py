@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -97,30 +97,31 @@ def _stored_leaves(session: Session, batch: int) -> Iterator[tuple]:
 
 def _stored_time(value: Any) -> datetime | None:
     """A timestamp as the driver returns it (SQLite: naive UTC text) as an aware datetime."""
-    if value is None:
-        return None
     if type(value) is str:
-        value = datetime.fromisoformat(value)
-    if type(value) is not datetime:
-        raise TypeError("not a timestamp")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        return datetime.fromisoformat(value + "+00:00")
+    if value is None or (type(value) is datetime and value.tzinfo is not None):
+        return value
+    raise TypeError("not a timestamp")
 
 
 def _leaf_of_row(row: Sequence[Any]) -> bytes:
     """The leaf hash of an event row as the driver returns it (columns in
     :data:`RECORD_COLUMNS` order); ``TypeError``/``ValueError`` when a value cannot be read."""
-    values = list(row[:_WIDTH])
-    values[_EVENT_TIME] = _stored_time(values[_EVENT_TIME])
-    values[_EXPIRES_AT] = _stored_time(values[_EXPIRES_AT])
-    if isinstance(values[_EVIDENCE], memoryview | bytearray):
-        values[_EVIDENCE] = bytes(values[_EVIDENCE])  # a driver's buffer
-    return leaf_hash(canonical_bytes(record_from_values(*values)))
+    evidence = row[_EVIDENCE]
+    if isinstance(evidence, memoryview | bytearray):
+        evidence = bytes(evidence)  # a driver's buffer
+    record = record_from_values(
+        *row[:_EVENT_TIME], _stored_time(row[_EVENT_TIME]), _stored_time(row[_EXPIRES_AT]), evidence
+    )
+    return leaf_hash(canonical_bytes(record))
 
 
-_WIDTH = len(RECORD_COLUMNS)
+# The record's last three columns: the two timestamps and the evidence.
 _EVENT_TIME, _EXPIRES_AT, _EVIDENCE = (
     RECORD_COLUMNS.index(name) for name in ("event_time", "expires_at", "evidence")
 )
+assert _EVIDENCE == len(RECORD_COLUMNS) - 1 == _EXPIRES_AT + 1 == _EVENT_TIME + 2
+_WIDTH = len(RECORD_COLUMNS)
 
 
 def _check_rows(session: Session, result: VerificationResult, checkpoints, progress, batch):

@@ -220,23 +220,10 @@ class LedgerWriter:
 
     def upsert_states(self, rows: Iterable[tuple[StateKey, StateValues]], at: datetime) -> None:
         """Write projected state rows, stamped ``updated_at = at``."""
-        bind = self.bind_time
+        bind = self.bind_time  # the two timestamps, granted_at and expires_at, go bound
         self.cursor.executemany(
             self.sql.upsert,
-            [
-                (
-                    *key,
-                    v.status,
-                    v.lawful_basis,
-                    v.confirmed,
-                    bind(v.granted_at),
-                    bind(v.expires_at),
-                    v.notice_version,
-                    v.last_seq,
-                    bind(at),
-                )
-                for key, v in rows
-            ],
+            [(*k, *v[:3], bind(v[3]), bind(v[4]), *v[5:], bind(at)) for k, v in rows],
         )
 
     def set_objections(self, moments: Iterable[tuple[int, datetime | None]]) -> None:
