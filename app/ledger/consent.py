@@ -13,29 +13,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import signed_tokens
 from app.errors import InvalidInput, NotFound
 from app.ledger import appender
 from app.ledger.drafts import EventDraft, new_record_id
 from app.ledger.models import ConsentEvent, ConsentState, Notice
+from app.ledger.opt_in_links import DOUBLE_OPT_IN_HOURS, double_opt_in_token, pending_record_id
 from app.ledger.records import ALL
 from app.ledger.writer import CustomerNow
 from app.models_base import utcnow
 from app.services import policy_for
 from app.vault.models import Customer
 from app.vault.service import open_cipher
-
-DOUBLE_OPT_IN_HOURS = 72
-_DOI_SALT = "assenso.double-opt-in"  # links issued before the d1 format
-_DOI_PREFIX = "d1."
-_DOI_KEY_LABEL = b"assenso.double-opt-in.v2"
 
 
 @dataclass(frozen=True)
@@ -176,7 +168,7 @@ def grant(
         expires_at=expires,
         caller_owns_transaction=caller_owns_transaction,
     )
-    return event, double_opt_in_token(event) if needs_doi else None
+    return event, double_opt_in_token(event.record_id) if needs_doi else None
 
 
 def withdraw(
@@ -236,49 +228,9 @@ def object_to_direct_marketing(
     )
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return _serializer_for(current_app.config["SECRET_KEY"])
-
-
-@lru_cache(maxsize=8)
-def _serializer_for(secret_key: str) -> URLSafeTimedSerializer:
-    """The signer of links issued before the ``d1.`` format (still honoured until expiry)."""
-    return URLSafeTimedSerializer(secret_key, salt=_DOI_SALT)
-
-
-def double_opt_in_token(event: EventDraft | ConsentEvent) -> str:
-    """A signed token naming the pending event (no personal data inside): a ``d1.`` token of
-    :mod:`app.signed_tokens`."""
-    return signed_tokens.make(_DOI_PREFIX, _DOI_KEY_LABEL, [event.record_id])
-
-
-def _doi_record_id(token: str) -> str:
-    """The pending event's record id an authentic, unexpired link names."""
-    max_age = DOUBLE_OPT_IN_HOURS * 3600
-    expired = InvalidInput("This confirmation link has expired. Please ask again.")
-    invalid = InvalidInput("This confirmation link is not valid.")
-    if token.startswith(_DOI_PREFIX):
-        try:
-            (record_id,) = signed_tokens.read(_DOI_PREFIX, _DOI_KEY_LABEL, token, 1, max_age)
-        except signed_tokens.Expired:
-            raise expired from None
-        except signed_tokens.Invalid:
-            raise invalid from None
-        return str(record_id)
-    try:
-        payload = _serializer().loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise expired from None
-    except BadSignature:
-        raise invalid from None
-    if not isinstance(payload, dict):
-        raise invalid
-    return str(payload.get("r"))
-
-
 def confirm_double_opt_in(session: Session, token: str) -> EventDraft:
     """Confirm a pending consent from the link in the confirmation message."""
-    record_id = _doi_record_id(token)
+    record_id = pending_record_id(token)
     pending = session.scalar(select(ConsentEvent).where(ConsentEvent.record_id == record_id))
     if pending is None or pending.action != "double_opt_in_pending":
         raise NotFound("This confirmation link is not valid.")

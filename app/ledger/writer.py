@@ -6,14 +6,17 @@ several times the database's own work. The caller opens a writer with :func:`led
 and says who owns the transaction:
 
 * ``caller_owns_transaction=False``: the writer takes a pooled connection of its own and
-  commits when the block ends. Nothing in the caller's session takes part, so a session
-  holding unsaved objects is refused instead of being silently left out.
+  commits when the block ends. Nothing of the caller's session takes part, so it must hold
+  no uncommitted write (on SQLite the writer would wait for the caller's lock); a session
+  with unsaved objects is refused.
 * ``caller_owns_transaction=True``: the writer runs inside the session's transaction, after
   a flush, and the caller commits.
 
-Either way an error inside the block rolls that transaction back, so a change is never left
-half-written. The tree's frontier after this process's last committed append is kept per
-database, so the next append reads no tree node; it is kept only once its transaction commits.
+Either way an error inside the block rolls that transaction back (the caller's whole
+transaction in the second case, as :func:`app.transaction.transaction` does), so a change is
+never left half-written. The tree's frontier after this process's last committed append is
+kept per database, so the next append reads no tree node; it is kept once its transaction
+commits.
 """
 
 from __future__ import annotations
