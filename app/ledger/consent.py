@@ -1,8 +1,11 @@
 """Consent services: grant, withdraw, object, double opt-in, expiry — each one ledger event.
 
 Every change goes through :func:`record`, which appends the event and updates the consent
-state in the same transaction. Withdrawal is exactly as easy as giving: one call, from the
-portal or from a one-click link in any message.
+state in the same transaction (:func:`app.ledger.appender.record_change`). Each service
+commits its change itself unless the caller says it owns the transaction
+(``caller_owns_transaction=True``: the change joins the session's transaction and the caller
+commits). Withdrawal is exactly as easy as giving: one call, from the portal or from a
+one-click link in any message.
 """
 
 from __future__ import annotations
@@ -10,28 +13,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import signed_tokens
 from app.errors import InvalidInput, NotFound
-from app.ledger import single
-from app.ledger.appender import EventDraft, new_record_id
+from app.ledger import appender
+from app.ledger.drafts import EventDraft, new_record_id
 from app.ledger.models import ConsentEvent, ConsentState, Notice
+from app.ledger.opt_in_links import DOUBLE_OPT_IN_HOURS, double_opt_in_token, pending_record_id
 from app.ledger.records import ALL
-from app.ledger.single import CustomerNow
+from app.ledger.writer import CustomerNow
 from app.models_base import utcnow
 from app.services import policy_for
 from app.vault.models import Customer
-
-DOUBLE_OPT_IN_HOURS = 72
-_DOI_SALT = "assenso.double-opt-in"  # links issued before the d1 format
-_DOI_PREFIX = "d1."
-_DOI_KEY_LABEL = b"assenso.double-opt-in.v2"
+from app.vault.service import open_cipher
 
 
 @dataclass(frozen=True)
@@ -45,8 +41,6 @@ class Evidence:
         """The evidence encrypted under the customer's data key (shredded on erasure)."""
         if not (self.ip_address or self.user_agent):
             return None
-        from app.vault.service import open_cipher
-
         payload = json.dumps({"ip": self.ip_address, "user_agent": (self.user_agent or "")[:400]})
         return open_cipher(session, customer).encrypt(f"consent_evidence:{record_id}", payload)
 
@@ -81,6 +75,7 @@ def record(
     reason: str | None = None,
     expires_at: datetime | None = None,
     evidence: Evidence | None = None,
+    caller_owns_transaction: bool = False,
 ) -> EventDraft:
     """Append one consent event for ``customer`` and update the state, in one transaction.
 
@@ -119,11 +114,12 @@ def record(
             record_id=record_id,
         )
 
-    return single.change(
+    return appender.record_change(
         session,
         customer,
         draft_for,
         check=lambda now: _policy_of(now.jurisdiction, purpose, channel),
+        caller_owns_transaction=caller_owns_transaction,
     )
 
 
@@ -140,7 +136,8 @@ def grant(
     evidence: Evidence | None = None,
     reason: str | None = None,
     skip_double_opt_in: bool = False,
-) -> tuple[ConsentEvent, str | None]:
+    caller_owns_transaction: bool = False,
+) -> tuple[EventDraft, str | None]:
     """Give consent under ``notice``; returns the event and, for double opt-in, a link token.
 
     Where the channel requires double opt-in, the consent is only *pending* until the
@@ -153,28 +150,15 @@ def grant(
     validity = policy.purposes[purpose].consent_validity_days
     now = utcnow()
     if needs_doi:
-        event = record(
-            session,
-            customer,
-            purpose=purpose,
-            channel=channel,
-            action="double_opt_in_pending",
-            source=source,
-            method=method,
-            actor=actor,
-            notice=notice,
-            evidence=evidence,
-            reason=reason,
-            expires_at=now + timedelta(hours=DOUBLE_OPT_IN_HOURS),
-        )
-        return event, double_opt_in_token(event)
-    expires = now + timedelta(days=validity) if validity else None
+        action, expires = "double_opt_in_pending", now + timedelta(hours=DOUBLE_OPT_IN_HOURS)
+    else:
+        action, expires = "granted", now + timedelta(days=validity) if validity else None
     event = record(
         session,
         customer,
         purpose=purpose,
         channel=channel,
-        action="granted",
+        action=action,
         source=source,
         method=method,
         actor=actor,
@@ -182,8 +166,9 @@ def grant(
         evidence=evidence,
         reason=reason,
         expires_at=expires,
+        caller_owns_transaction=caller_owns_transaction,
     )
-    return event, None
+    return event, double_opt_in_token(event.record_id) if needs_doi else None
 
 
 def withdraw(
@@ -197,7 +182,8 @@ def withdraw(
     actor: str,
     evidence: Evidence | None = None,
     reason: str | None = None,
-) -> ConsentEvent:
+    caller_owns_transaction: bool = False,
+) -> EventDraft:
     """Withdraw consent (GDPR Art. 7(3)); effective for every send claimed after commit."""
     return record(
         session,
@@ -210,6 +196,7 @@ def withdraw(
         actor=actor,
         evidence=evidence,
         reason=reason,
+        caller_owns_transaction=caller_owns_transaction,
     )
 
 
@@ -222,7 +209,8 @@ def object_to_direct_marketing(
     actor: str,
     evidence: Evidence | None = None,
     reason: str | None = None,
-) -> ConsentEvent:
+    caller_owns_transaction: bool = False,
+) -> EventDraft:
     """Object to all direct marketing (GDPR Art. 21): no marketing message on any channel."""
     return record(
         session,
@@ -236,52 +224,13 @@ def object_to_direct_marketing(
         evidence=evidence,
         reason=reason,
         lawful_basis="legitimate_interest",
+        caller_owns_transaction=caller_owns_transaction,
     )
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return _serializer_for(current_app.config["SECRET_KEY"])
-
-
-@lru_cache(maxsize=8)
-def _serializer_for(secret_key: str) -> URLSafeTimedSerializer:
-    """The signer of links issued before the ``d1.`` format (still honoured until expiry)."""
-    return URLSafeTimedSerializer(secret_key, salt=_DOI_SALT)
-
-
-def double_opt_in_token(event: EventDraft | ConsentEvent) -> str:
-    """A signed token naming the pending event (no personal data inside): ``d1.`` tokens of
-    :mod:`app.signed_tokens`, a few microseconds to make."""
-    return signed_tokens.make(_DOI_PREFIX, _DOI_KEY_LABEL, [event.record_id])
-
-
-def _doi_record_id(token: str) -> str:
-    """The pending event's record id an authentic, unexpired link names."""
-    max_age = DOUBLE_OPT_IN_HOURS * 3600
-    expired = InvalidInput("This confirmation link has expired. Please ask again.")
-    invalid = InvalidInput("This confirmation link is not valid.")
-    if token.startswith(_DOI_PREFIX):
-        try:
-            (record_id,) = signed_tokens.read(_DOI_PREFIX, _DOI_KEY_LABEL, token, 1, max_age)
-        except signed_tokens.Expired:
-            raise expired from None
-        except signed_tokens.Invalid:
-            raise invalid from None
-        return str(record_id)
-    try:
-        payload = _serializer().loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise expired from None
-    except BadSignature:
-        raise invalid from None
-    if not isinstance(payload, dict):
-        raise invalid
-    return str(payload.get("r"))
-
-
-def confirm_double_opt_in(session: Session, token: str) -> ConsentEvent:
+def confirm_double_opt_in(session: Session, token: str) -> EventDraft:
     """Confirm a pending consent from the link in the confirmation message."""
-    record_id = _doi_record_id(token)
+    record_id = pending_record_id(token)
     pending = session.scalar(select(ConsentEvent).where(ConsentEvent.record_id == record_id))
     if pending is None or pending.action != "double_opt_in_pending":
         raise NotFound("This confirmation link is not valid.")

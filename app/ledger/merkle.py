@@ -6,16 +6,23 @@ This is the reference definition of the consent ledger's tree (identical to RFC 
 * the tree of ``n`` leaves splits at the largest power of two smaller than ``n``;
 * the empty tree's root is ``SHA-256("")``.
 
-Proof generation here works from the full list of leaf hashes (O(n)); the live ledger builds
-the same proofs from stored nodes with :mod:`app.ledger.tree`. The verifiers follow RFC 9162
-§2.1.3.2 and §2.1.4.2 and answer ``False`` to any wrong or malformed input, never raising.
-No Flask, no database: usable by an offline receipt verifier.
+A tree grows one leaf at a time through a :class:`Frontier`, the roots of its perfect
+subtrees (O(log n) memory), which also names the perfect-subtree nodes each new leaf completes:
+the appender stores those nodes, the verifier streams a whole ledger through one, and
+:func:`root_hash` is built on it. Proof generation here works from the full list of leaf
+hashes (O(n)); the live ledger builds the same proofs from stored nodes with
+:mod:`app.ledger.tree`. The verifiers follow RFC 9162 §2.1.3.2 and §2.1.4.2 and answer
+``False`` to any wrong or malformed input, never raising. No Flask, no database: usable by an
+offline receipt verifier.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+
+#: A perfect subtree ``(level, index, hash)``: leaves ``[index·2^level, (index+1)·2^level)``.
+Node = tuple[int, int, bytes]
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -38,21 +45,54 @@ def largest_power_of_two_below(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
-    """The Merkle tree hash (root) of ``leaf_hashes``, level by level in O(n) without recursion.
+def subtree_root(parts: Sequence[bytes]) -> bytes:
+    """The root over adjacent perfect subtrees given left to right, each smaller than the last.
 
-    Pairing neighbours on each level and carrying an odd last node up unchanged gives exactly
-    the tree of RFC 9162's "largest power of two" split.
+    RFC 9162's split makes every tree of ``n`` leaves the perfect subtrees of the set bits of
+    ``n``, joined right to left: ``node_hash(p0, node_hash(p1, … p_last))``.
     """
-    if not leaf_hashes:
-        return EMPTY_ROOT
-    level = list(leaf_hashes)
-    while len(level) > 1:
-        paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            paired.append(level[-1])
-        level = paired
-    return level[0]
+    result = parts[-1]
+    for left in reversed(parts[:-1]):
+        result = node_hash(left, result)
+    return result
+
+
+class Frontier:
+    """A tree grown one leaf at a time, holding only the roots of its perfect subtrees."""
+
+    __slots__ = ("_parts", "size")
+
+    def __init__(self, size: int = 0, parts: Sequence[bytes] = ()) -> None:
+        """The tree of ``size`` leaves whose perfect subtrees (largest first) are ``parts``."""
+        if size < 0 or len(parts) != size.bit_count():
+            raise ValueError(f"a tree of {size} leaves has {size.bit_count()} perfect subtrees")
+        self.size = size
+        self._parts = list(parts)
+
+    def append(self, leaf_hash: bytes) -> list[Node]:
+        """Add the next leaf; the perfect-subtree nodes it completes, the leaf itself first."""
+        index = self.size
+        completed = [(0, index, leaf_hash)]
+        digest, level, parts = leaf_hash, 0, self._parts
+        while index & 1:
+            digest = node_hash(parts.pop(), digest)
+            level, index = level + 1, index >> 1
+            completed.append((level, index, digest))
+        parts.append(digest)
+        self.size += 1
+        return completed
+
+    def root(self) -> bytes:
+        """The Merkle tree hash of the leaves so far (``SHA-256("")`` when none)."""
+        return subtree_root(self._parts) if self._parts else EMPTY_ROOT
+
+
+def root_hash(leaf_hashes: Iterable[bytes]) -> bytes:
+    """The Merkle tree hash (root) of ``leaf_hashes``, in O(n) time and O(log n) memory."""
+    frontier = Frontier()
+    for leaf in leaf_hashes:
+        frontier.append(leaf)
+    return frontier.root()
 
 
 def inclusion_proof(index: int, leaf_hashes: Sequence[bytes]) -> list[bytes]:

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound
 from app.ledger import tree
-from app.ledger.appender import _fetch_nodes, ledger_size
+from app.ledger.appender import ledger_size
 from app.ledger.checkpoint import Checkpoint as SignedCheckpoint
 from app.ledger.checkpoint import key_id, public_key_pem, sign_checkpoint
 from app.ledger.models import Checkpoint, ConsentEvent, LedgerHead, Notice
 from app.ledger.records import record_of
+from app.ledger.writer import read_nodes
 from app.models_base import utcnow
 from app.services import runtime
 from app.transaction import transaction
@@ -27,9 +28,13 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def _nodes(session: Session, ids: list[tree.NodeId]) -> dict[tree.NodeId, bytes]:
+    return read_nodes(session.connection(), ids)
+
+
 def root_at(session: Session, size: int) -> bytes:
     """The Merkle root of the first ``size`` leaves, from stored nodes (one query)."""
-    return tree.assemble_root(size, _fetch_nodes(session, tree.root_node_ids(size)))
+    return tree.assemble_root(size, _nodes(session, tree.root_node_ids(size)))
 
 
 def signed(row: Checkpoint) -> SignedCheckpoint:
@@ -87,7 +92,7 @@ def inclusion_proof(session: Session, seq: int, size: int) -> list[bytes]:
     """The inclusion proof of leaf ``seq`` in the tree of ``size`` leaves (one query)."""
     if not 0 <= seq < size <= ledger_size(session):
         raise InvalidInput("No such leaf in a tree of that size.")
-    nodes = _fetch_nodes(session, tree.inclusion_node_ids(seq, size))
+    nodes = _nodes(session, tree.inclusion_node_ids(seq, size))
     return tree.assemble_inclusion_proof(seq, size, nodes)
 
 
@@ -95,7 +100,7 @@ def consistency_proof(session: Session, old_size: int, new_size: int) -> list[by
     """The consistency proof between two tree sizes (one query)."""
     if not 0 <= old_size <= new_size <= ledger_size(session):
         raise InvalidInput("Both sizes must be within the ledger, the first not above the second.")
-    nodes = _fetch_nodes(session, tree.consistency_node_ids(old_size, new_size))
+    nodes = _nodes(session, tree.consistency_node_ids(old_size, new_size))
     return tree.assemble_consistency_proof(old_size, new_size, nodes)
 
 

@@ -82,14 +82,14 @@ def _b64(value: Any, what: str) -> bytes:
         raise _CheckFailed(f"{what} is not valid base64") from None
 
 
-def _part(receipt: Any, name: str) -> dict:
+def _part(receipt: Any, name: str) -> dict[str, Any]:
     part = receipt.get(name) if isinstance(receipt, dict) else None
     if not isinstance(part, dict):
         raise _CheckFailed(f"the receipt has no {name!r} object")
     return part
 
 
-def _integer(part: dict, name: str) -> int:
+def _integer(part: dict[str, Any], name: str) -> int:
     value = part.get(name)
     if not isinstance(value, int) or isinstance(value, bool):
         raise _CheckFailed(f"proof.{name} is missing or not an integer")

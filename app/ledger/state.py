@@ -14,7 +14,6 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.ledger.appender import driver_insert, time_binder
 from app.ledger.models import ConsentEvent, ConsentState
 from app.ledger.records import ALL
 from app.transaction import transaction
@@ -22,11 +21,8 @@ from app.vault.models import Customer
 
 
 class StateValues(NamedTuple):
-    """The projected consent of one customer for one purpose and channel.
-
-    A named tuple: imports project every event, and building one costs a fraction of a
-    frozen dataclass.
-    """
+    """The projected consent of one customer for one purpose and channel (a named tuple:
+    cheap to build for every imported event)."""
 
     status: str  # granted | pending | withdrawn | expired | none
     lawful_basis: str | None
@@ -37,7 +33,12 @@ class StateValues(NamedTuple):
     last_seq: int
 
 
-def project(current: StateValues | None, event) -> StateValues | None:
+#: The actions after which a customer's objection to direct marketing no longer stands: an
+#: explicit consent given later is the customer's newer choice.
+LIFTS_OBJECTION = ("granted", "confirmed")
+
+
+def project(current: StateValues | None, event) -> StateValues:
     """The state after ``event`` given the state before it (``None``: no state yet)."""
     action = event.action
     base = current or StateValues("none", None, False, None, None, None, event.seq)
@@ -105,42 +106,6 @@ def values_of(row: ConsentState) -> StateValues:
     )
 
 
-STATE_TABLE = ConsentState.__table__
-STATE_VALUE_COLUMNS = [STATE_TABLE.c[name] for name in StateValues._fields]
-
-
-_VALUE_NAMES = (*StateValues._fields, "updated_at")
-
-assert _VALUE_NAMES == (  # the tuple order upsert_states writes
-    "status", "lawful_basis", "confirmed", "granted_at", "expires_at", "notice_version",
-    "last_seq", "updated_at",
-)  # fmt: skip
-UPSERT_COLUMNS = ("customer_id", "purpose", "channel", *_VALUE_NAMES)
-UPSERT_SUFFIX = " ON CONFLICT (customer_id, purpose, channel) DO UPDATE SET " + ", ".join(
-    f"{name} = excluded.{name}" for name in _VALUE_NAMES
-)
-
-
-def upsert_states(connection, rows: list[tuple]) -> None:
-    """Write many projected rows in one driver ``executemany`` (bulk imports).
-
-    Each row is ``(customer_id, purpose, channel, StateValues, updated_at)``. The values go to
-    the driver as plain tuples, timestamps bound as ``UTCDateTime`` binds them: SQLAlchemy's
-    per-parameter processing cost more than the upsert itself.
-    """
-    if not rows:
-        return
-    dialect = connection.dialect
-    bind = time_binder(dialect)
-    sql = driver_insert(dialect, "consent_state", UPSERT_COLUMNS, UPSERT_SUFFIX)
-    binds = [
-        (cid, purpose, channel, v.status, v.lawful_basis, v.confirmed, bind(v.granted_at),
-         bind(v.expires_at), v.notice_version, v.last_seq, bind(at))
-        for cid, purpose, channel, v, at in rows
-    ]  # fmt: skip
-    connection.exec_driver_sql(sql, binds)
-
-
 @dataclass(frozen=True)
 class RebuildReport:
     """What ``rebuild_state`` found and fixed."""
@@ -166,7 +131,7 @@ def replay(session: Session, batch: int = 5000) -> tuple[dict, dict[str, datetim
             continue
         key = (event.customer_ref, event.purpose, event.channel)
         state[key] = project(state.get(key), event)
-        if event.action in ("granted", "confirmed"):
+        if event.action in LIFTS_OBJECTION:
             objected[event.customer_ref] = None
     return state, objected, count
 

@@ -7,18 +7,18 @@ once complete, so the table is append-only like the ledger itself.
 Every hash of RFC 9162 (a root, an audit-path entry, a consistency-proof entry) is the hash
 of a leaf range ``[lo, hi)`` that splits into a few stored perfect subtrees (one per set bit
 of ``hi - lo``). So each query comes in two steps: ``*_node_ids`` plans which nodes are needed
-(the caller fetches them in one database query), ``assemble_*`` folds them into the answer.
-Results equal :mod:`app.ledger.merkle` exactly. Pure: no Flask, no database.
+(the caller fetches them in one database query), ``assemble_*`` folds them into the answer
+with :func:`app.ledger.merkle.subtree_root`. Results equal :mod:`app.ledger.merkle` exactly.
+Pure: no Flask, no database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
-from app.ledger.merkle import EMPTY_ROOT, largest_power_of_two_below, node_hash
+from app.ledger.merkle import EMPTY_ROOT, Frontier, largest_power_of_two_below, subtree_root
 
 NodeId = tuple[int, int]
-Node = tuple[int, int, bytes]
 Span = tuple[int, int]
 
 
@@ -36,17 +36,9 @@ def perfect_subtrees(lo: int, hi: int) -> list[NodeId]:
     return ids
 
 
-def fold_subtrees(hashes: Sequence[bytes]) -> bytes:
-    """The subtree hash from its perfect parts (left to right): right-nested node hashes."""
-    result = hashes[-1]
-    for left in reversed(hashes[:-1]):
-        result = node_hash(left, result)
-    return result
-
-
 def _span_hash(span: Span, nodes: Mapping[NodeId, bytes]) -> bytes:
     try:
-        return fold_subtrees([nodes[node_id] for node_id in perfect_subtrees(*span)])
+        return subtree_root([nodes[node_id] for node_id in perfect_subtrees(*span)])
     except KeyError as missing:
         raise LookupError(f"Merkle node {missing.args[0]} is not stored") from None
 
@@ -129,78 +121,15 @@ def assemble_consistency_proof(
     return [_span_hash(span, nodes) for span in consistency_spans(old_size, new_size)]
 
 
-def nodes_completed_by_append(
-    index: int, leaf_hash: bytes, get_node: Callable[[int, int], bytes]
-) -> list[Node]:
-    """The nodes (leaf included) that become complete when leaf number ``index`` is appended.
-
-    ``get_node(level, idx)`` fetches an already stored node; at most log2(n) are asked for:
-    the left siblings on the way up while the new node is a right child.
-    """
-    completed: list[Node] = [(0, index, leaf_hash)]
-    level, idx, digest = 0, index, leaf_hash
-    while idx & 1:
-        digest = node_hash(get_node(level, idx - 1), digest)
-        level, idx = level + 1, idx >> 1
-        completed.append((level, idx, digest))
-    return completed
-
-
 def frontier_node_ids(size: int) -> list[NodeId]:
-    """The stored nodes a batch append to a tree of ``size`` leaves needs (its frontier)."""
+    """The stored nodes a tree of ``size`` leaves grows from: its perfect subtrees."""
     return root_node_ids(size)
 
 
-def append_batch(
-    size: int, frontier: Mapping[NodeId, bytes], leaf_hashes: Iterable[bytes]
-) -> list[Node]:
-    """Every node completed by appending ``leaf_hashes`` after leaf ``size - 1``, in order.
-
-    ``frontier`` holds the nodes named by :func:`frontier_node_ids` (``size``); nothing else
-    is read, which makes bulk import a single query plus inserts.
-    """
-    stream = StreamingRoot.resume(size, frontier)
-    return [node for leaf in leaf_hashes for node in stream.append(leaf)]
-
-
-class StreamingRoot:
-    """Consumes leaf hashes one at a time keeping only the O(log n) frontier.
-
-    It reports the perfect-subtree nodes each leaf completes (to compare with stored nodes)
-    and the root at the size reached so far (to check checkpoints while streaming).
-    """
-
-    __slots__ = ("_frontier", "size")
-
-    def __init__(self) -> None:
-        """An empty tree."""
-        self.size = 0
-        self._frontier: list[bytes] = []  # perfect subtrees, largest (leftmost) first
-
-    @classmethod
-    def resume(cls, size: int, frontier: Mapping[NodeId, bytes]) -> StreamingRoot:
-        """Continue a tree of ``size`` leaves from its nodes named by :func:`frontier_node_ids`."""
-        stream = cls()
-        try:
-            stream._frontier = [frontier[node_id] for node_id in frontier_node_ids(size)]
-        except KeyError as missing:
-            raise LookupError(f"frontier node {missing.args[0]} is not stored") from None
-        stream.size = size
-        return stream
-
-    def append(self, leaf_hash: bytes) -> list[Node]:
-        """Add the next leaf; returns the ``(level, idx, hash)`` nodes it completes, leaf first."""
-        idx = self.size
-        completed = [(0, idx, leaf_hash)]
-        digest, level, frontier = leaf_hash, 0, self._frontier
-        while idx & 1:
-            digest = node_hash(frontier.pop(), digest)
-            level, idx = level + 1, idx >> 1
-            completed.append((level, idx, digest))
-        frontier.append(digest)
-        self.size += 1
-        return completed
-
-    def root(self) -> bytes:
-        """The root of the leaves appended so far (``SHA-256("")`` when none)."""
-        return fold_subtrees(self._frontier) if self._frontier else EMPTY_ROOT
+def resume(size: int, nodes: Mapping[NodeId, bytes]) -> Frontier:
+    """The :class:`~app.ledger.merkle.Frontier` of the first ``size`` leaves from the nodes
+    named by :func:`frontier_node_ids`."""
+    try:
+        return Frontier(size, [nodes[node_id] for node_id in frontier_node_ids(size)])
+    except KeyError as missing:
+        raise LookupError(f"frontier node {missing.args[0]} is not stored") from None

@@ -8,22 +8,22 @@ recomputed from the rows at that size, and that the stored tree nodes give the s
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.ledger import tree
 from app.ledger.appender import ledger_size
+from app.ledger.canonical import canonical_bytes
 from app.ledger.checkpoint import verify_checkpoint
-from app.ledger.merkle import leaf_hash, root_hash, verify_consistency
+from app.ledger.merkle import EMPTY_ROOT, Frontier, leaf_hash, verify_consistency
 from app.ledger.models import Checkpoint, LedgerVerification
 from app.ledger.proofs import consistency_proof, root_at, signed
-from app.ledger.records import RECORD_COLUMNS
-from app.ledger.row_bytes import record_bytes, reference_bytes
+from app.ledger.records import RECORD_COLUMNS, record_from_values
 from app.models_base import utcnow
 from app.services import runtime
 from app.transaction import transaction
@@ -73,8 +73,8 @@ def _cursor(session: Session, name: str):
 
 
 def _batches(cursor, sql: str, batch: int) -> Iterator[list[tuple]]:
-    """Rows as the driver returns them, ``batch`` at a time (no SQLAlchemy processing: it
-    cost about a third of the verifier's time)."""
+    """Rows as the driver returns them, ``batch`` at a time (SQLAlchemy's per-row processing
+    would cost more than recomputing the row's leaf)."""
     try:
         cursor.execute(sql)
         while rows := cursor.fetchmany(batch):
@@ -95,71 +95,82 @@ def _stored_leaves(session: Session, batch: int) -> Iterator[tuple]:
         yield _NO_MORE
 
 
-def _reference_leaf(values) -> bytes | None:
-    """The leaf hash by the record's definition; None when the values cannot be read at all."""
-    try:
-        return leaf_hash(reference_bytes(*values))
-    except (TypeError, ValueError, OverflowError):
-        return None
+def _stored_time(value: Any) -> datetime | None:
+    """A timestamp as the driver returns it (SQLite: naive UTC text) as an aware datetime."""
+    if type(value) is str:
+        return datetime.fromisoformat(value + "+00:00")
+    if value is None or (type(value) is datetime and value.tzinfo is not None):
+        return value
+    raise TypeError("not a timestamp")
+
+
+def _leaf_of_row(row: Sequence[Any]) -> bytes:
+    """The leaf hash of an event row as the driver returns it (columns in
+    :data:`RECORD_COLUMNS` order); ``TypeError``/``ValueError`` when a value cannot be read."""
+    evidence = row[_EVIDENCE]
+    if isinstance(evidence, memoryview | bytearray):
+        evidence = bytes(evidence)  # a driver's buffer
+    record = record_from_values(
+        *row[:_EVENT_TIME], _stored_time(row[_EVENT_TIME]), _stored_time(row[_EXPIRES_AT]), evidence
+    )
+    return leaf_hash(canonical_bytes(record))
+
+
+# The record's last three columns: the two timestamps and the evidence.
+_EVENT_TIME, _EXPIRES_AT, _EVIDENCE = (
+    RECORD_COLUMNS.index(name) for name in ("event_time", "expires_at", "evidence")
+)
+assert _EVIDENCE == len(RECORD_COLUMNS) - 1 == _EXPIRES_AT + 1 == _EVENT_TIME + 2
+_WIDTH = len(RECORD_COLUMNS)
 
 
 def _check_rows(session: Session, result: VerificationResult, checkpoints, progress, batch):
     pending = [cp.tree_size for cp in checkpoints]  # sizes, compared per row
     checkpoints = list(checkpoints)
-    frontier: list[bytes] = []  # perfect subtrees of the leaves so far, largest first
-    expected = 0
-    sha256 = hashlib.sha256
-    width = len(RECORD_COLUMNS)
+    frontier = Frontier()
     leaves = _stored_leaves(session, batch)
     node_idx, node = next(leaves)
     for rows in _batches(_cursor(session, "events"), _EVENTS_SQL, batch):
         for row in rows:
-            seq, stored_leaf = row[0], row[width]
+            seq, stored_leaf, expected = row[0], row[_WIDTH], frontier.size
             while node_idx < seq:  # a leaf node without its event: caught by the sizes
                 node_idx, node = next(leaves)
             if seq != expected:
                 what = "missing or deleted" if seq > expected else "duplicated or reordered"
                 result.fail(f"entry {expected}: {what} (next row has seq {seq})", expected)
                 return
-            values = row[:width]
             try:
-                digest = sha256(b"\x00" + record_bytes(*values)).digest()
-            except (TypeError, ValueError):  # outside the fast path's exact shapes
-                digest = _reference_leaf(values)
-                if digest is None:
-                    result.fail(f"entry {seq}: a column cannot be read as a record value", seq)
-                    return
+                digest = _leaf_of_row(row)
+            except (TypeError, ValueError, OverflowError):
+                result.fail(f"entry {seq}: a column cannot be read as a record value", seq)
+                return
             if digest != stored_leaf:
                 result.fail(f"entry {seq} ({row[1]}): content altered since it was appended", seq)
             elif node_idx != seq or node != digest:
                 result.fail(
                     f"entry {seq}: tree node missing or altered (inserted out of band?)", seq
                 )
-            # RFC 9162 streaming root: merge equal-sized subtrees as the leaf completes them.
-            index = expected
-            while index & 1:
-                digest = sha256(b"\x01" + frontier.pop() + digest).digest()
-                index >>= 1
             frontier.append(digest)
-            expected += 1
-            while pending and pending[0] == expected:
+            while pending and pending[0] == frontier.size:
                 pending.pop(0)
-                _check_root(result, checkpoints.pop(0), tree.fold_subtrees(frontier), expected)
-        result.checked = expected
+                _check_root(result, checkpoints.pop(0), frontier.root(), frontier.size)
+        result.checked = frontier.size
         if progress:
-            progress(expected, result.tree_size)
-    if expected != result.tree_size:
+            progress(frontier.size, result.tree_size)
+    _check_end(result, checkpoints, frontier.size)
+
+
+def _check_end(result: VerificationResult, checkpoints: list[Checkpoint], rows: int) -> None:
+    """The rows must reach the ledger head, and no checkpoint may claim more rows."""
+    if rows != result.tree_size:
         result.fail(
-            f"entry {expected}: ledger head says {result.tree_size} events, rows end at {expected}",
-            expected,
+            f"entry {rows}: ledger head says {result.tree_size} events, rows end at {rows}", rows
         )
     for cp in checkpoints:
         if cp.tree_size == 0:
-            _check_root(result, cp, root_hash([]), 0)
+            _check_root(result, cp, EMPTY_ROOT, 0)
         else:
-            result.fail(
-                f"checkpoint #{cp.id} claims {cp.tree_size} events; only {expected} rows exist"
-            )
+            result.fail(f"checkpoint #{cp.id} claims {cp.tree_size} events; only {rows} rows exist")
 
 
 def _check_root(result: VerificationResult, cp: Checkpoint, root: bytes, size: int) -> None:

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 
-from app.ledger.appender import EventDraft, LedgerError, time_binder
+from app.ledger.drafts import EventDraft, LedgerError
+from app.ledger.writer import time_binder
 from app.models_base import UTCDateTime
 
 SQLITE = sqlite.dialect()

@@ -105,10 +105,40 @@ def test_root_of_known_tree():
 
 
 def test_root_of_a_large_odd_tree_is_iterative():
-    """A large root is computed level by level (no recursion limit, odd sizes included)."""
+    """A large root needs no recursion (no recursion limit, odd sizes included)."""
     leaves = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(1 << 17)]
     leaves.append(leaves[0])
     assert len(merkle.root_hash(leaves)) == 32
+
+
+def _textbook_root(leaves: list[bytes]) -> bytes:
+    """RFC 9162 §2.1.1 MTH written as the RFC states it, recursively (an independent oracle)."""
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    left, right = _textbook_root(leaves[:k]), _textbook_root(leaves[k:])
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def test_root_and_frontier_equal_the_rfc_definition_at_every_size():
+    """The frontier's root after each leaf, and root_hash, equal MTH of the leaves so far."""
+    leaves = [merkle.leaf_hash(i.to_bytes(2, "big")) for i in range(70)]
+    frontier = merkle.Frontier()
+    for size in range(len(leaves) + 1):
+        assert frontier.size == size
+        assert frontier.root() == merkle.root_hash(leaves[:size]) == _textbook_root(leaves[:size])
+        if size < len(leaves):
+            frontier.append(leaves[size])
+
+
+def test_a_frontier_needs_one_hash_per_set_bit_of_its_size():
+    """Resuming a tree of 6 leaves takes its two perfect subtrees, no more and no fewer."""
+    with pytest.raises(ValueError, match="2 perfect subtrees"):
+        merkle.Frontier(6, [b"\0" * 32])
+    with pytest.raises(ValueError):
+        merkle.Frontier(-1)
 
 
 @pytest.mark.parametrize(

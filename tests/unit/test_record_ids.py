@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from app.ledger.appender import new_record_id
+from app.ledger.drafts import new_record_id
 
 
 def test_record_ids_are_version_7_uuids_with_the_rfc_variant():

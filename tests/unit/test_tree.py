@@ -17,24 +17,25 @@ def _leaves(count: int, salt: int = 0) -> list[bytes]:
 
 
 def _store_one_by_one(leaves: list[bytes]) -> dict[tuple[int, int], bytes]:
-    """Append leaf by leaf, reading stored nodes through ``get_node`` like the database would."""
+    """Append leaf by leaf, storing every node each new leaf completes, like the appender."""
     store: dict[tuple[int, int], bytes] = {}
-    for index, leaf in enumerate(leaves):
-        completed = tree.nodes_completed_by_append(index, leaf, lambda lvl, i: store[(lvl, i)])
-        for level, idx, digest in completed:
+    frontier = merkle.Frontier()
+    for leaf in leaves:
+        for level, idx, digest in frontier.append(leaf):
             assert (level, idx) not in store, "a complete node is never rewritten"
             store[(level, idx)] = digest
     return store
 
 
 def _store_in_batches(leaves: list[bytes], cuts: list[int]) -> dict[tuple[int, int], bytes]:
-    """Append in batches, each reading only the frontier nodes of the tree so far."""
+    """Append in batches, each resumed from only the frontier nodes of the tree so far."""
     store: dict[tuple[int, int], bytes] = {}
     bounds = sorted({0, len(leaves), *(cut for cut in cuts if cut < len(leaves))})
     for start, end in pairwise(bounds):
-        frontier = {node: store[node] for node in tree.frontier_node_ids(start)}
-        for level, idx, digest in tree.append_batch(start, frontier, leaves[start:end]):
-            store[(level, idx)] = digest
+        frontier = tree.resume(start, {node: store[node] for node in tree.frontier_node_ids(start)})
+        for leaf in leaves[start:end]:
+            for level, idx, digest in frontier.append(leaf):
+                store[(level, idx)] = digest
     return store
 
 
@@ -53,18 +54,14 @@ def test_node_levels_cover_power_of_two_leaf_ranges():
     assert len(store) == 13 + 6 + 3 + 1
 
 
-def test_append_reads_only_left_siblings():
-    """Appending leaf 7 of a tree needs the three left siblings on the way up, nothing more."""
+def test_appending_resumes_from_the_frontier_alone():
+    """Appending leaf 7 needs the three perfect subtrees of the first 7 leaves, nothing more."""
     leaves = _leaves(8)
     store = _store_one_by_one(leaves[:7])
-    asked: list[tuple[int, int]] = []
-
-    def get_node(level: int, idx: int) -> bytes:
-        asked.append((level, idx))
-        return store[(level, idx)]
-
-    completed = tree.nodes_completed_by_append(7, leaves[7], get_node)
-    assert asked == [(0, 6), (1, 2), (2, 0)]
+    needed = tree.frontier_node_ids(7)
+    assert needed == [(2, 0), (1, 2), (0, 6)]
+    frontier = tree.resume(7, {node: store[node] for node in needed})
+    completed = frontier.append(leaves[7])
     assert [(lvl, i) for lvl, i, _ in completed] == [(0, 7), (1, 3), (2, 1), (3, 0)]
     assert completed[-1][2] == merkle.root_hash(leaves)
 
@@ -83,7 +80,7 @@ def test_empty_tree_root_and_missing_nodes():
     with pytest.raises(LookupError, match="not stored"):
         tree.assemble_root(3, {(1, 0): b"\0" * 32})
     with pytest.raises(LookupError, match="not stored"):
-        tree.StreamingRoot.resume(3, {})
+        tree.resume(3, {})
 
 
 def test_impossible_positions_are_refused():
@@ -125,28 +122,30 @@ def test_stored_tree_matches_reference(size, salt, data):
 
 @settings(max_examples=25, deadline=None)
 @given(size=st.integers(0, 300), salt=st.integers(0, 1000))
-def test_streaming_root_reports_every_intermediate_root_and_node(size, salt):
-    """The streaming verifier's roots and completed nodes match the reference at every size."""
+def test_the_frontier_reports_every_intermediate_root_and_node(size, salt):
+    """The frontier's roots and completed nodes match the reference at every size."""
     leaves = _leaves(size, salt)
-    stream = tree.StreamingRoot()
-    assert stream.root() == merkle.root_hash([])
+    frontier = merkle.Frontier()
+    assert frontier.root() == merkle.root_hash([])
     reported = {}
     for count, leaf in enumerate(leaves, start=1):
-        for level, idx, digest in stream.append(leaf):
+        for level, idx, digest in frontier.append(leaf):
             reported[(level, idx)] = digest
-        assert stream.size == count
-        assert stream.root() == merkle.root_hash(leaves[:count])
-    assert reported == _store_one_by_one(leaves)
+        assert frontier.size == count
+        assert frontier.root() == merkle.root_hash(leaves[:count])
+    for (level, idx), digest in reported.items():
+        width = 1 << level
+        assert digest == merkle.root_hash(leaves[idx * width : (idx + 1) * width])
 
 
 @settings(max_examples=25, deadline=None)
 @given(size=st.integers(0, 300), cut=st.integers(0, 300))
-def test_streaming_root_resumes_from_a_stored_frontier(size, cut):
-    """Resuming at any size from its frontier continues to the same root."""
+def test_a_frontier_resumes_from_stored_nodes(size, cut):
+    """Resuming at any size from its stored frontier continues to the same root."""
     leaves = _leaves(size)
     cut = min(cut, size)
     store = _store_one_by_one(leaves[:cut])
-    stream = tree.StreamingRoot.resume(cut, {n: store[n] for n in tree.frontier_node_ids(cut)})
+    frontier = tree.resume(cut, {n: store[n] for n in tree.frontier_node_ids(cut)})
     for leaf in leaves[cut:]:
-        stream.append(leaf)
-    assert stream.root() == merkle.root_hash(leaves)
+        frontier.append(leaf)
+    assert frontier.root() == merkle.root_hash(leaves)
