@@ -93,7 +93,7 @@ def init_domains(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience; access rules, headers and error pages for all of them."""
-    from app.web import access, errors, headers
+    from app.web import access, errors, headers, ids
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.compliance import bp as compliance_bp
@@ -103,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.public import bp as public_bp
     from app.web.unsubscribe import bp as unsubscribe_bp
 
+    ids.init_app(app)
     for blueprint in (
         public_bp,
         auth_bp,

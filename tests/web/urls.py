@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 #: Sample values for URL arguments, by converter; they need not exist (404 is an answer).
 SAMPLES = {
@@ -20,7 +20,8 @@ def concrete_url(rule: Rule) -> str:
     """``rule`` with every argument replaced by a sample value of the right shape."""
     url = rule.rule
     for name, converter in rule._converters.items():
-        kind = type(converter).__name__.removesuffix("Converter").lower()
+        kind = "integer" if isinstance(converter, IntegerConverter) else ""
+        kind = kind or type(converter).__name__.removesuffix("Converter").lower()
         sample = SAMPLES.get(kind, DEFAULT_SAMPLE)
         for pattern in (f"<{name}>", *(f"<{c}:{name}>" for c in ("int", "string", "path", "uuid"))):
             url = url.replace(pattern, sample)

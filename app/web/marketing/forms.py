@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
     HiddenField,
@@ -19,6 +18,7 @@ from app.campaigns.models import SCHEDULE_KINDS
 from app.campaigns.schedule import valid_timezone
 from app.marketing.calendar import moments
 from app.services import known_channels, known_purposes
+from app.web.forms import Form
 
 SCHEDULE_LABELS = {
     "now": "As soon as scheduled",
@@ -33,7 +33,7 @@ def _choices(values, labels=None) -> list[SelectChoice]:
     return [SelectChoice(v, (labels or {}).get(v, v)) for v in values]
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     """A campaign draft: settings, segment, schedule and up to two template variants."""
 
     name = StringField("Campaign name", validators=[InputRequired(), Length(max=200)])
@@ -105,13 +105,13 @@ class CampaignForm(FlaskForm):
             raise ValidationError("Use an IANA time zone, such as Europe/Rome or UTC.")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A state change of a campaign (schedule, pause…), bound to the version shown."""
 
     version = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
 
 
-class RecomputeForm(FlaskForm):
+class RecomputeForm(Form):
     """Recompute the customer value scores."""
 
     submit = SubmitField("Recompute value scores")

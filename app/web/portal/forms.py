@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -17,9 +16,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.accounts.passwords import MAX_PASSWORD_LENGTH
 from app.portal.contact import MAX_WEEKLY_CAP
+from app.web.forms import Form
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     """A form that carries the version or fingerprint of what it showed."""
 
     version = HiddenField(validators=[DataRequired(), Length(max=64)])
@@ -32,7 +32,7 @@ class ConsentForm(VersionedForm):
     submit = SubmitField(_l("I agree"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A one-button action (withdraw, object): only the CSRF token."""
 
 
@@ -56,7 +56,7 @@ class LimitsForm(VersionedForm):
     submit = SubmitField(_l("Save contact limits"))
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(Form):
     """Erasure needs the password again."""
 
     password = PasswordField(
