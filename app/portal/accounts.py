@@ -65,6 +65,8 @@ def sign_up(
     except PasswordPolicyError as exc:
         raise InvalidInput(str(exc)) from None
     consents.check_choices(jurisdiction, wanted.consents)
+    for purpose in {purpose for purpose, _channel in wanted.consents}:
+        consents.notice_shown(session, purpose, wanted.notices_shown.get(purpose, 0))
     profile = {"first_name": wanted.first_name, "phone": wanted.phone, "language": wanted.language}
     customer = register_customer(
         session,
