@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter, Rule
+from werkzeug.routing import AnyConverter, IntegerConverter, Rule
 
 #: Sample values for URL arguments, by converter; they need not exist (404 is an answer).
 SAMPLES = {
@@ -23,8 +24,9 @@ def concrete_url(rule: Rule) -> str:
         kind = "integer" if isinstance(converter, IntegerConverter) else ""
         kind = kind or type(converter).__name__.removesuffix("Converter").lower()
         sample = SAMPLES.get(kind, DEFAULT_SAMPLE)
-        for pattern in (f"<{name}>", *(f"<{c}:{name}>" for c in ("int", "string", "path", "uuid"))):
-            url = url.replace(pattern, sample)
+        if isinstance(converter, AnyConverter):
+            sample = sorted(converter.items)[0]
+        url = re.sub(r"<(?:[^<>]+:)?" + re.escape(name) + ">", sample, url)
     return url
 
 
