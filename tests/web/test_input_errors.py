@@ -196,3 +196,33 @@ def test_a_template_that_cannot_render_is_refused_with_the_reason(client, staff,
     assert saved.status_code == 400 and reason in saved.text
     assert len(preview.data) < 200_000
     assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"segment": "[" * 5_000}, "The segment is not valid JSON."),
+        ({"segment": '{"a": ' * 3_000}, "The segment is not valid JSON."),
+        ({"segment": "9" * 5_000}, "The segment is not valid JSON."),
+        (
+            {
+                "schedule_kind": "at",
+                "scheduled_at": "9999-12-31T23:59",
+                "timezone": "America/New_York",
+            },
+            "Choose a date between the years 2000 and 9998.",
+        ),
+        (
+            {"schedule_kind": "at", "scheduled_at": "0001-01-01T00:00", "timezone": "Asia/Tokyo"},
+            "Choose a date between the years 2000 and 9998.",
+        ),
+    ],
+)
+def test_a_campaign_with_an_impossible_segment_or_moment_is_refused(client, staff, fields, message):
+    staff("marketer")
+    token = csrf_token(client, "/marketing/campaigns/new")
+    data = {"csrf_token": token, **campaign_form(**fields), "save": "Save draft"}
+    response = client.post("/marketing/campaigns/new", data=data)
+    assert response.status_code == 400
+    assert message in response.text
+    assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0

@@ -12,7 +12,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from app.campaigns.models import SCHEDULE_KINDS
 from app.campaigns.schedule import valid_timezone
@@ -97,10 +104,13 @@ class CampaignForm(Form):
             SelectChoice(m.id, f"{m.name} ({', '.join(m.countries)})") for m in moments()
         ]
 
+    def validate_scheduled_at(self, field) -> None:
+        """A moment every time zone can express in UTC (years 2000 to 9998)."""
+        if field.data is not None and not 2000 <= field.data.year <= 9998:
+            raise ValidationError("Choose a date between the years 2000 and 9998.")
+
     def validate_timezone(self, field) -> None:
         """An IANA time zone such as Europe/Rome."""
-        from wtforms.validators import ValidationError
-
         if not valid_timezone(field.data or ""):
             raise ValidationError("Use an IANA time zone, such as Europe/Rome or UTC.")
 
