@@ -1,30 +1,28 @@
-"""What the web fuzz tests share: form discovery, boundary values and input strategies.
+"""What the web fuzz sends: boundary values per kind of field, and random requests.
 
-The fuzz walks ``app.url_map`` (so a new route is fuzzed without editing anything), reads the
-forms of every page a role can see to learn each route's fields, their kinds (``<input
-type=…>``) and the values offered, and builds requests from them: boundary values per kind,
+Targets come from the application's URL map and forms (:mod:`tests.web.fuzz_forms`), so a new
+route or field is fuzzed without editing anything. Requests carry boundary values per kind,
 nasty text, numbers beyond 64 bits, and JSON bodies of every type.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
-from collections import defaultdict
-from dataclasses import dataclass
-from html.parser import HTMLParser
-from urllib.parse import quote, urlsplit
+from collections.abc import Iterator
 
-from flask import Flask
 from hypothesis import strategies as st
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter, Rule
+from werkzeug.routing import Rule
 
-from app.web.access import PUBLIC, rule_for
+from tests.web.fuzz_forms import (
+    Field,
+    Target,
+    discover_targets,
+    fill,
+    is_id,
+    refreshed,
+    sample_paths,
+)
 
-#: Endpoints left out: they end the session, or start a background thread (tested elsewhere).
-LEFT_OUT = {"auth.logout", "auth.logout_everywhere", "compliance.verify"}
 #: Query parameters the application reads, by kind, besides the fields of its GET forms.
 QUERY_PARAMS = {
     "before": "number",
@@ -84,6 +82,7 @@ BOUNDARIES = {
     ),
     "time": ("24:00", "23:59", "00:00", "1٣:00", "9:5", "12:00:00", "²", ""),
     "choice": ("", "x", "²", str(2**64)),
+    "button": ("",),
     "password": ("", "short", "x" * 70_000, "\x00", "²"),
     "email": ("a@b", "x" * 300 + "@example.com", "@", "ann@example.com\x00", ""),
     "text": (
@@ -95,6 +94,7 @@ BOUNDARIES = {
         "9999-12-31",
         "{{ 1/0 }}",
         "{{ 'x' * 100000000 }}",
+        "[" * 5_000,
     ),
 }
 #: A valid value per kind, for fields a page leaves empty, so that sweeping one field reaches
@@ -108,208 +108,67 @@ GOOD = {
     "time": "09:00",
     "datetime-local": "2030-01-01T09:00",
 }
-#: At most this many combinations of path samples are swept per route.
-PATHS_PER_ROUTE = 12
 #: JSON values of a type no form field holds.
 WRONG_TYPES = (None, True, 7, 2**70, 1.5, ["a", "b"], {"a": 1})
 
 
-@dataclass(frozen=True)
-class Field:
-    """A form field or query parameter: its name, kind and the values pages offered for it."""
-
-    name: str
-    kind: str
-    offered: tuple[str, ...]
-    on_page: bool = True
-
-
-@dataclass(repr=False)
-class Target:
-    """One route and method to fuzz, with the fields its forms (or query string) have."""
-
-    rule: Rule
-    method: str
-    fields: tuple[Field, ...]
-
-    def __repr__(self) -> str:
-        """Short, for Hypothesis's reports."""
-        return f"Target({self.method} {self.rule.rule})"
-
-
-class FormParser(HTMLParser):
-    """Every form of a page: its action, method, and each field's kind and the values it
-    offers, the one it shows first (selected option, textarea text, input value)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict] = []
-        self._select: str | None = None
-        self._textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """Open a form, or add a named field (with its kind and value) to the open one."""
-        named = {key: value or "" for key, value in attrs}
-        if tag == "form":
-            method = (named.get("method") or "get").upper()
-            self.forms.append({"action": named.get("action", ""), "method": method, "fields": {}})
-            return
-        if not self.forms:
-            return
-        if tag == "option" and self._select:
-            self._offer(self._select, named.get("value", ""), first="selected" in named)
-        elif tag in ("input", "select", "textarea", "button") and named.get("name"):
-            name = named["name"]
-            self._select = name if tag == "select" else None
-            self._textarea = name if tag == "textarea" else None
-            if name != "csrf_token":
-                kind = named.get("type", "text") if tag == "input" else tag
-                self.forms[-1]["fields"].setdefault(name, [kind, []])
-                if tag != "select":
-                    self._offer(name, named.get("value", ""), first=False)
-
-    def handle_data(self, data: str) -> None:
-        """The text of a textarea is its value."""
-        if self._textarea and self.forms:
-            self._offer(self._textarea, data.removeprefix("\r\n").removeprefix("\n"), first=True)
-
-    def handle_endtag(self, tag: str) -> None:
-        """Close a select or textarea."""
-        if tag in ("select", "textarea"):
-            self._select = self._textarea = None
-
-    def _offer(self, name: str, value: str, first: bool) -> None:
-        values = self.forms[-1]["fields"][name][1]
-        if value in values:
-            values.remove(value)
-        values.insert(0 if first else len(values), value)
-
-
-def _kind(kind: str, offered: list[str]) -> str:
+def kind_of(kind: str, offered: list[str]) -> str:
+    """The kind of boundary values a field gets, from its HTML kind and offered values."""
     if kind in BOUNDARIES:
         return kind
-    if kind in ("checkbox", "radio", "submit", "button", "select"):
+    if kind in ("checkbox", "radio", "select"):
         return "choice"
+    if kind in ("submit", "button"):
+        return "button"
     if kind == "hidden" and offered and all(value.isdecimal() for value in offered if value):
         return "number"
     return "text"
 
 
-def routes_for(app: Flask, role: str | None) -> list[tuple[Rule, str]]:
-    """Every (rule, method) of the role's own area; public routes for anonymous visitors."""
-    found = []
-    for rule in app.url_map.iter_rules():
-        allowed = rule_for(app, rule.endpoint)
-        if rule.endpoint in LEFT_OUT:
-            continue
-        if allowed == PUBLIC and role is not None:
-            continue
-        if allowed != PUBLIC and (role is None or role not in allowed):
-            continue
-        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
-            found.append((rule, method))
-    return found
+def targets_of(app, client, role: str | None, samples: dict[str, list[str]]) -> list[Target]:
+    """The fuzz targets of ``role`` (see :mod:`tests.web.fuzz_forms`)."""
+    return discover_targets(app, client, role, samples, kind_of, QUERY_PARAMS)
 
 
-def _is_id(rule: Rule, name: str) -> bool:
-    return isinstance(rule._converters[name], IntegerConverter)
+def fresh(app, client, target: Target) -> Target:
+    """``target`` re-read from its page (after a request changed what the page shows)."""
+    return refreshed(app, client, target, kind_of)
 
 
-def sample_url(rule: Rule, samples: dict[str, list[str]]) -> str:
-    """``rule`` with each argument filled with the first real sample for it."""
-    return sample_paths(rule, samples)[0]
-
-
-def fill(rule: Rule, values: dict[str, str]) -> str:
-    """The path of ``rule`` with ``values`` quoted into its arguments."""
-    path = rule.rule
-    for name in rule.arguments:
-        value = quote(str(values[name]), safe="")
-        path = re.sub(r"<(?:[^<>]+:)?" + re.escape(name) + ">", lambda _m, v=value: v, path)
-    return path
-
-
-def discover_targets(app: Flask, client, role: str | None, samples) -> list[Target]:
-    """Fuzz targets of ``role``, with the fields found in the forms of every page it sees."""
-    adapter = app.url_map.bind("localhost")
-    found: dict[tuple[str, str], dict[str, list]] = defaultdict(dict)
-    routes = routes_for(app, role)
-    for rule, method in routes:
-        if method != "GET" or rule.endpoint == "static":
-            continue
-        url = sample_url(rule, samples)
-        parser = FormParser()
-        parser.feed(client.get(url).get_data(as_text=True))
-        for form in parser.forms:
-            try:
-                endpoint, _ = adapter.match(urlsplit(form["action"] or url).path, form["method"])
-            except HTTPException:
-                continue
-            for name, (kind, offered) in form["fields"].items():
-                known = found[(endpoint, form["method"])].setdefault(name, [kind, []])
-                known[1] += [value for value in offered if value not in known[1]]
-    targets = []
-    for rule, method in routes:
-        fields = {
-            name: Field(name, _kind(kind, offered), tuple(offered))
-            for name, (kind, offered) in found[(rule.endpoint, method)].items()
-        }
-        if method == "GET":
-            for name, kind in QUERY_PARAMS.items():
-                fields.setdefault(name, Field(name, kind, (), on_page=False))
-        targets.append(Target(rule, method, tuple(sorted(fields.values(), key=str))))
-    return targets
-
-
-def baseline(target: Target) -> dict[str, str]:
-    """What the form of ``target`` would send: the value shown first, else a valid one."""
+def baselines(target: Target) -> list[dict[str, str]]:
+    """What the form of ``target`` would send: the value shown first (else a valid one), once
+    per submit button (the editor previews with one and saves with the other)."""
     values = {}
     for field in target.fields:
         shown = field.offered[0] if field.offered else ""
-        if shown or field.kind in GOOD:
+        if field.kind != "button" and (shown or field.kind in GOOD):
             values[field.name] = shown or GOOD[field.kind]
-    return values
+    buttons = [field for field in target.fields if field.kind == "button"]
+    return [{**values, b.name: b.offered[0] if b.offered else "1"} for b in buttons] or [values]
 
 
-def sample_paths(rule: Rule, samples: dict[str, list[str]]) -> list[str]:
-    """``rule`` filled with each combination of real samples (ids: the first one only)."""
-    choices = []
-    for name in rule.arguments:
-        items = getattr(rule._converters[name], "items", None)
-        found = sorted(items) if items else samples.get("int" if _is_id(rule, name) else name)
-        found = found or ["sample"]
-        choices.append(found[:1] if _is_id(rule, name) else found)
-    combos = list(itertools.islice(itertools.product(*choices), PATHS_PER_ROUTE))
-    return [fill(rule, dict(zip(rule.arguments, combo, strict=True))) for combo in combos]
+def sweep(target_now, samples: dict[str, list[str]]) -> Iterator[dict]:
+    """Requests changing one field at a time to each boundary value of its kind, on each
+    combination of path samples and with each submit button, then JSON bodies of wrong types.
 
-
-def sweep(target: Target, samples: dict[str, list[str]]) -> list[dict]:
-    """Requests changing one field at a time to each boundary value of its kind (on each
-    combination of path samples), plus JSON bodies of wrong types for forms."""
-    good = baseline(target)
-    body = "query_string" if target.method == "GET" else "data"
-    requests = []
-    for path in sample_paths(target.rule, samples):
-        for field in target.fields:
-            if not (field.on_page or field.name in SWEPT_QUERY):
-                continue  # the random pass sends it; sweeping it on every page costs too much
-            for value in BOUNDARIES[field.kind]:
-                values = {**good, field.name: value}
-                requests.append(
-                    {"method": target.method, "path": path, "query_string": {}, body: values}
-                )
-    path = sample_url(target.rule, samples)
-    if target.method == "POST":
+    ``target_now()`` gives the target as its page shows it now, so that a request following
+    one that saved the form sends the new version of it.
+    """
+    first = target_now()
+    body = "query_string" if first.method == "GET" else "data"
+    for path in sample_paths(first.rule, samples):
+        for mode in range(len(baselines(first))):
+            for field in first.fields:
+                if field.kind == "button" or not (field.on_page or field.name in SWEPT_QUERY):
+                    continue  # the random pass sends the rest; sweeping it costs too much
+                for value in BOUNDARIES[field.kind]:
+                    values = {**baselines(target_now())[mode], field.name: value}
+                    yield {"method": first.method, "path": path, "query_string": {}, body: values}
+    if first.method == "POST":
+        path = sample_paths(first.rule, samples)[0]
         for wrong in WRONG_TYPES:
-            requests.append(
-                {
-                    "method": "POST",
-                    "path": path,
-                    "query_string": {},
-                    "json": {field.name: wrong for field in target.fields},
-                }
-            )
-    return requests
+            json_body = {field.name: wrong for field in first.fields}
+            yield {"method": "POST", "path": path, "query_string": {}, "json": json_body}
 
 
 def texts() -> st.SearchStrategy[str]:
@@ -329,7 +188,7 @@ def field_value(field: Field) -> st.SearchStrategy[str]:
 
 def path_value(rule: Rule, name: str, samples: dict[str, list[str]]) -> st.SearchStrategy[str]:
     """A value for the URL argument ``name``: a real identifier or a fuzzed one."""
-    if _is_id(rule, name):
+    if is_id(rule, name):
         real, fuzzed = samples["int"], st.integers(min_value=0, max_value=2**90).map(str)
     else:
         items = getattr(rule._converters[name], "items", None)
