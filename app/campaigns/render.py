@@ -23,8 +23,9 @@ from typing import Protocol
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
 from jinja2.exceptions import SecurityError, TemplateAssertionError
 
+from app.campaigns.limits import LimitExceeded, budget
 from app.campaigns.placeholders import placeholder_values
-from app.campaigns.sandbox import BoundedSandbox, LimitExceeded, budget
+from app.campaigns.sandbox import BoundedSandbox
 from app.errors import InvalidInput
 from app.policy.model import PROFILE_FIELDS
 

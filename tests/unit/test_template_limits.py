@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.campaigns import render
+from app.campaigns.limits import MAX_VALUE
 from app.campaigns.render import (
     OUTPUT_LIMITS,
     TemplateError,
@@ -17,7 +18,6 @@ from app.campaigns.render import (
     render_problems,
     template_fields,
 )
-from app.campaigns.sandbox import MAX_VALUE
 
 CONTEXT = {"unsubscribe_url": "https://shop.example/u/x", "offer": "Wine"}
 FIELDS = {"first_name": "Ann", "interests": "books,wine", "city": "Turin"}
