@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.campaigns.render import RenderedMessage, TemplateError, render_message
+from app.campaigns.render import RenderedMessage, render_message
 from app.channels.email import OutgoingEmail
 from app.channels.sms import OutgoingSms
 from app.delivery.recipients import Recipient
@@ -83,7 +83,7 @@ def _render(entry, recipient: Recipient, book: TemplateBook, context: dict) -> R
     visible = {k: v for k, v in context.items() if not k.startswith("_")}
     try:
         return render_message(template, recipient.fields, visible, entry.channel)
-    except TemplateError as exc:  # its messages name fields and limits, never values
+    except Exception as exc:  # TemplateError and friends: messages name fields, never values
         raise CannotCompose(str(exc)[:200]) from None
 
 

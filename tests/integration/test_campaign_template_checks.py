@@ -1,7 +1,10 @@
-"""A template that cannot render is refused when it is saved, and a stored one when the
-campaign is scheduled; nothing is written when it is refused."""
+"""A template that cannot render is refused when it is saved, a stored one when the campaign is
+scheduled, and the worker does not send a message it cannot render; nothing is written when it
+is refused, and no refusal quotes a customer's value."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -9,6 +12,9 @@ from sqlalchemy import func, select
 from app.campaigns import service
 from app.campaigns.models import Campaign, CampaignTemplate
 from app.campaigns.states import CampaignInvalid
+from app.delivery.compose import CannotCompose, Links, compose_email, compose_sms
+from app.delivery.recipients import Recipient
+from app.delivery.templates import TemplateBook, TemplateView
 from app.errors import InvalidInput
 from app.transaction import transaction
 
@@ -75,3 +81,30 @@ def test_an_sms_too_long_for_its_channel_is_refused_on_scheduling(session):
     with pytest.raises(CampaignInvalid) as info:
         service.schedule_campaign(session, campaign.id, actor="m")
     assert any("longer than 1,600 characters" in problem for problem in info.value.problems)
+
+
+def _compose(channel: str, text: str):
+    book = TemplateBook(names={1: "Sale"})
+    book.templates[(1, "A", "en")] = TemplateView(1, "A", "en", "Hi", text, None)
+    entry = SimpleNamespace(
+        campaign_id=1, variant="A", channel=channel, purpose="offers", payload_json=None
+    )
+    address = "+393331234567" if channel == "sms" else "ann@example.org"
+    recipient = Recipient("ref-1", "en", "IT", address, {"first_name": "Secretname"}, None)
+    compose = compose_sms if channel == "sms" else compose_email
+    return compose(entry, recipient, book, Links("https://shop.example", "shop.example"), "<m@x>")
+
+
+@pytest.mark.parametrize(
+    ("channel", "text", "reason"),
+    [
+        ("sms", "{{ first_name * 200 }}", "longer than 1,600 characters"),
+        ("email", "{{ first_name|int / 0 }}", "divides by zero"),
+        ("email", "{{ (first_name ~ ' ') * 100000 }}", "more than 100,000"),
+    ],
+)
+def test_the_worker_does_not_send_what_cannot_be_rendered(app, channel, text, reason):
+    with pytest.raises(CannotCompose, match=reason) as info:
+        _compose(channel, text)
+    assert "Secretname" not in str(info.value)
+    assert _compose(channel, "Hi {{ first_name }}") is not None
