@@ -17,8 +17,9 @@ SAMPLES = {
 DEFAULT_SAMPLE = "sample"
 
 
-def concrete_url(rule: Rule) -> str:
-    """``rule`` with every argument replaced by a sample value of the right shape."""
+def concrete_url(rule: Rule, **overrides: object) -> str:
+    """``rule`` with every argument replaced by a sample value of the right shape (or by the
+    value given for it in ``overrides``)."""
     url = rule.rule
     for name, converter in rule._converters.items():
         kind = "integer" if isinstance(converter, IntegerConverter) else ""
@@ -26,7 +27,8 @@ def concrete_url(rule: Rule) -> str:
         sample = SAMPLES.get(kind, DEFAULT_SAMPLE)
         if isinstance(converter, AnyConverter):
             sample = sorted(converter.items)[0]
-        url = re.sub(r"<(?:[^<>]+:)?" + re.escape(name) + ">", sample, url)
+        sample = str(overrides.get(name, sample))
+        url = re.sub(r"<(?:[^<>]+:)?" + re.escape(name) + ">", lambda _m, v=sample: v, url)
     return url
 
 

@@ -21,7 +21,7 @@ from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format
 from app.web.errors import bad_request
-from app.web.ids import page_cursor
+from app.web.ids import MAX_BIG_ID, page_cursor
 
 EVENT_COLUMNS = (
     Column("seq", "Entry"),
@@ -64,9 +64,8 @@ def ledger():
         return export_response(Table("ledger-events", EVENT_COLUMNS, rows), fmt)
     page = None
     if flt.valid:
-        page = search_page(
-            db.session, flt, before=page_cursor("before"), after=page_cursor("after")
-        )
+        before, after = page_cursor("before", MAX_BIG_ID), page_cursor("after", MAX_BIG_ID)
+        page = search_page(db.session, flt, before=before, after=after)
     columns = [c for c in EVENT_COLUMNS if c.key in PAGE_KEYS]
     rows = [event_row(event) for event in page.events] if page else []
     customers = customers_by_ref(db.session, {row["customer_ref"] for row in rows})
