@@ -93,7 +93,7 @@ def init_domains(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience; access rules, headers and error pages for all of them."""
-    from app.web import access, errors, headers, ids
+    from app.web import access, errors, headers, ids, text_guard
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.compliance import bp as compliance_bp
@@ -117,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.view_functions["static"] = access.public(app.view_functions["static"])
     app.before_request(access.enforce_access)
+    text_guard.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
 

@@ -230,3 +230,30 @@ def test_a_campaign_with_an_impossible_segment_or_moment_is_refused(client, staf
     assert response.status_code == 400
     assert message in response.text
     assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_a_nul_character_anywhere_is_a_clear_400_on_every_engine(app_factory, create_staff):
+    """PostgreSQL cannot hold or compare text with NUL: it never reaches a query."""
+    app = app_factory(SMS_INBOUND_SECRET="sms-secret-for-tests")
+    client = app.test_client()
+    officer = create_staff("compliance_officer")
+    sign_in(client, officer.email, TEST_PASSWORD)
+    token = csrf_token(client, "/compliance/requests/new")
+    message = "The request holds a NUL character, which no field may contain."
+    answers = [
+        client.get("/compliance/access-log", query_string={"actor": "x\x00"}),
+        client.get("/compliance/ledger", query_string={"ref": "\x00"}),
+        client.get("/compliance/ledger/%00/receipt.json"),
+        client.post("/compliance/requests/new", data={"csrf_token": token, "details": "\x00"}),
+        client.post("/compliance/requests/new", data={"csrf_token": token, "x\x00": "y"}),
+    ]
+    for response in answers:
+        assert response.status_code == 400, response.request.url
+        assert message in response.text
+    secret = {"X-Assenso-Sms-Secret": "sms-secret-for-tests", "Accept": "application/json"}
+    sms = client.post("/sms/inbound", json={"text": "STOP", "message_id": "\x00"}, headers=secret)
+    assert sms.status_code == 400 and sms.get_json()["error"]["message"] == message
+    deep = client.post(
+        "/sms/inbound", data="[" * 100_000, headers=secret, content_type="application/json"
+    )
+    assert deep.status_code == 400
