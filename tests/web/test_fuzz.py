@@ -30,6 +30,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.helpers import CSRF_RE, sign_in
 from tests.web.fuzz_world import build_world
 from tests.web.fuzzing import describe, fresh, requests_for, sweep, targets_of
+from tests.web.test_portal_support import mailbox  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.fuzz
 ROLES = (None, "customer", "marketer", "compliance_officer", "admin")
@@ -37,7 +38,7 @@ ROLES = (None, "customer", "marketer", "compliance_officer", "admin")
 #: numbers that SQLite takes).
 SQLITE_ONLY = {"test_random_requests_never_make_a_server_error"}
 #: Random examples per route and method (``FUZZ_EXAMPLES`` raises it for a longer hunt).
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 
 
 @pytest.fixture
@@ -46,13 +47,14 @@ def fuzzed(engine_name, request, monkeypatch):
     if engine_name != "sqlite" and request.function.__name__ in SQLITE_ONLY:
         pytest.skip("the random pass runs on SQLite; the sweep covers PostgreSQL")
     app_factory = request.getfixturevalue("app_factory")
+    _store, smtp_port = request.getfixturevalue("mailbox")  # e-mails stay in the test
     # Thousands of sign-in and sign-up attempts: argon2 at its lightest keeps them fast
     # (what is fuzzed is the handling of input, not the cost of hashing).
     monkeypatch.setattr(
         passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     )
     role = request.node.callspec.params["role"]
-    app = app_factory()
+    app = app_factory(SMTP_PORT=smtp_port)
     with app.app_context():
         world = build_world(db.session)
         client = app.test_client()
