@@ -106,7 +106,7 @@ def init_domains(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience; access rules, headers and error pages for all of them."""
-    from app.web import access, errors, headers, throttle
+    from app.web import access, errors, headers, ids, text_guard, throttle
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.compliance import bp as compliance_bp
@@ -116,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.public import bp as public_bp
     from app.web.unsubscribe import bp as unsubscribe_bp
 
+    ids.init_app(app)
     for blueprint in (
         public_bp,
         auth_bp,
@@ -129,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.view_functions["static"] = access.public(app.view_functions["static"])
     app.before_request(access.enforce_access)
+    text_guard.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
     throttle.init_app(app)

@@ -1,8 +1,11 @@
 """Campaign templates: which profile fields they use, validation against a purpose, rendering.
 
-Templates are Jinja2 rendered in a :class:`~jinja2.sandbox.SandboxedEnvironment` with
+Templates are Jinja2 rendered in :class:`~app.campaigns.sandbox.BoundedSandbox` with
 :class:`~jinja2.StrictUndefined`: a template that uses a field the caller did not supply fails
-with :class:`TemplateFieldMissing` instead of rendering a silent blank (DESIGN.md rule 6).
+with :class:`TemplateFieldMissing` instead of rendering a silent blank (DESIGN.md rule 6). A
+message renders within :data:`RENDER_SECONDS` and each part within the characters its channel
+allows (:data:`OUTPUT_LIMITS`); anything a template cannot do is a :class:`TemplateError`
+naming the part, never a crash and never a value of the customer's.
 
 Names in :data:`CONTEXT_NAMES` are non-personal context supplied by the sender (the
 unsubscribe link, the "why you get this" line, the offer); every other undeclared name in a
@@ -11,15 +14,18 @@ template is a profile field and must be shared by the customer for the campaign'
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
+from jinja2.exceptions import SecurityError, TemplateAssertionError
 
+from app.campaigns.limits import LimitExceeded, budget
+from app.campaigns.placeholders import placeholder_values
+from app.campaigns.sandbox import BoundedSandbox
 from app.errors import InvalidInput
 from app.policy.document import PROFILE_FIELDS
 
@@ -36,6 +42,28 @@ CONTEXT_NAMES: frozenset[str] = frozenset(
         "privacy_url",
     }
 )
+
+
+#: The time one message (all its parts) may take to render.
+RENDER_SECONDS = 1.0
+#: The most characters each rendered part may have, by channel.
+OUTPUT_LIMITS: Mapping[str, Mapping[str, int]] = {
+    "email": {"subject": 1_000, "text": 100_000, "html": 100_000},
+    "sms": {"subject": 1_000, "text": 1_600, "html": 1_600},
+}
+#: How much more than its output a template may write into variables, macros and blocks.
+WRITE_FACTOR = 4
+#: What a failure says about the template, by exception (never the exception's own text,
+#: which may quote a customer's value).
+FAILURES = {
+    ZeroDivisionError: "divides by zero",
+    RecursionError: "nests macros or loops too deeply",
+    OverflowError: "computes a number too large",
+    MemoryError: "builds a value too large",
+    TypeError: "applies an operation to a value of the wrong kind",
+    ValueError: "converts a value that cannot be converted",
+    LookupError: "looks up an item that does not exist",
+}
 
 
 class TemplateLike(Protocol):
@@ -64,14 +92,20 @@ class TemplateFieldMissing(TemplateError):
 
 
 @cache
-def _environment(autoescape: bool) -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+def _environment(autoescape: bool) -> BoundedSandbox:
+    return BoundedSandbox(
         undefined=StrictUndefined,
         autoescape=autoescape,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str, autoescape: bool) -> Template:
+    """``source`` compiled once (the worker renders the same few templates many times)."""
+    return _environment(autoescape).compile_template(source)
 
 
 def _parts(template: TemplateLike) -> list[tuple[str, str, bool]]:
@@ -83,13 +117,11 @@ def _parts(template: TemplateLike) -> list[tuple[str, str, bool]]:
 
 
 def _undeclared(source: str, part: str, autoescape: bool) -> set[str]:
+    """The names ``source`` uses without defining them (analysing it needs its filters)."""
     try:
-        ast = _environment(autoescape).parse(source)
-    except TemplateSyntaxError as exc:
-        raise TemplateError(
-            f"Template {part} has a syntax error on line {exc.lineno}: {exc.message}"
-        ) from None
-    return meta.find_undeclared_variables(ast)
+        return meta.find_undeclared_variables(_environment(autoescape).parse(source))
+    except TemplateSyntaxError as exc:  # an unknown filter is found by the analysis
+        raise _failure(part, exc) from None
 
 
 def template_names(template: TemplateLike) -> frozenset[str]:
@@ -131,19 +163,44 @@ def validate_template(purpose, template: TemplateLike) -> list[str]:
     return problems
 
 
-def _render_part(part: str, source: str, autoescape: bool, values: Mapping[str, object]) -> str:
+def _render_part(
+    part: str,
+    source: str,
+    autoescape: bool,
+    values: Mapping[str, object],
+    limit: int,
+    deadline: float,
+) -> str:
+    """Render one part within ``limit`` characters and the message's ``deadline``."""
     try:
-        return _environment(autoescape).from_string(source).render(values)
-    except UndefinedError as exc:
-        raise TemplateFieldMissing(
+        template = _compiled(source, autoescape)
+        with budget(deadline, WRITE_FACTOR * limit):
+            text = template.render(values)
+    except Exception as exc:  # every failure of a template becomes a TemplateError
+        raise _failure(part, exc) from None
+    if len(text) > limit:
+        raise TemplateError(f"Template {part} is longer than {limit:,} characters once rendered.")
+    return text
+
+
+def _failure(part: str, exc: Exception) -> TemplateError:
+    """The :class:`TemplateError` saying why ``part`` could not be rendered."""
+    if isinstance(exc, UndefinedError):
+        return TemplateFieldMissing(
             f"Template {part} uses a value that was not supplied ({_name_of(exc)})."
-        ) from None
-    except SecurityError:
-        raise TemplateError(f"Template {part} tried an operation the sandbox forbids.") from None
-    except TemplateSyntaxError as exc:
-        raise TemplateError(
+        )
+    if isinstance(exc, LimitExceeded):
+        return TemplateError(f"Template {part} {exc.message}.")
+    if isinstance(exc, SecurityError):
+        return TemplateError(f"Template {part} tried an operation the sandbox forbids.")
+    if isinstance(exc, TemplateAssertionError):
+        return TemplateError(f"Template {part}, line {exc.lineno}: {exc.message}")
+    if isinstance(exc, TemplateSyntaxError):
+        return TemplateError(
             f"Template {part} has a syntax error on line {exc.lineno}: {exc.message}"
-        ) from None
+        )
+    reason = next((text for kind, text in FAILURES.items() if isinstance(exc, kind)), None)
+    return TemplateError(f"Template {part} cannot be rendered: it {reason or 'fails'}.")
 
 
 def _name_of(exc: UndefinedError) -> str:
@@ -155,18 +212,25 @@ def _name_of(exc: UndefinedError) -> str:
 
 
 def render_message(
-    template: TemplateLike, fields: Mapping[str, str], context: Mapping[str, object]
+    template: TemplateLike,
+    fields: Mapping[str, str],
+    context: Mapping[str, object],
+    channel: str = "email",
 ) -> RenderedMessage:
     """Render ``template`` with the customer's permitted ``fields`` and sender ``context``.
 
     ``fields`` must hold only profile fields (and ``context`` only non-personal names); a
     name used by the template but supplied by neither raises :class:`TemplateFieldMissing`.
-    HTML is autoescaped; subject and text are not.
+    HTML is autoescaped; subject and text are not. Each part stays within the characters
+    ``channel`` allows, and the whole message renders within :data:`RENDER_SECONDS`.
     """
     _check_names(fields.keys(), context.keys())
     values = {**context, **fields}
+    limits = OUTPUT_LIMITS.get(channel, OUTPUT_LIMITS["email"])
+    deadline = time.monotonic() + RENDER_SECONDS
     rendered = {
-        part: _render_part(part, source, esc, values) for part, source, esc in _parts(template)
+        part: _render_part(part, source, esc, values, limits[part], deadline)
+        for part, source, esc in _parts(template)
     }
     return RenderedMessage(
         subject=" ".join(rendered["subject"].split()),
@@ -181,3 +245,19 @@ def _check_names(field_names: Iterable[str], context_names: Iterable[str]) -> No
         raise TemplateError(
             f"Names supplied both as field and context: {', '.join(sorted(clash))}."
         )
+
+
+def render_problems(template: TemplateLike, channel: str = "email") -> list[str]:
+    """Why ``template`` cannot be rendered for ``channel``; empty when it renders.
+
+    It is rendered with placeholder values for every name it uses (never a customer's data),
+    so a syntax error, a filter that does not exist, ``{{ 1/0 }}`` or a limit is found when
+    the template is saved rather than when it is sent. Names that are not profile fields are
+    reported by :func:`validate_template`, not here.
+    """
+    try:
+        fields, context = placeholder_values(template_names(template), CONTEXT_NAMES)
+        render_message(template, fields, context, channel)
+    except TemplateError as exc:
+        return [str(exc)]
+    return []

@@ -176,7 +176,7 @@ def _load(document: str | Mapping[str, Any] | None) -> dict[str, Any]:
     if isinstance(document, str):
         try:
             document = json.loads(document)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested beyond any real segment
             raise InvalidInput("The segment is not valid JSON.") from None
     if not isinstance(document, Mapping):
         raise InvalidInput("A segment is a JSON object of conditions.")

@@ -12,7 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.campaigns.models import CampaignTemplate
-from app.campaigns.render import TemplateError, template_fields, template_names, validate_template
+from app.campaigns.render import (
+    TemplateError,
+    render_problems,
+    template_fields,
+    template_names,
+    validate_template,
+)
 from app.errors import InvalidInput
 from app.vault.fields import SUPPORTED_LANGUAGES
 
@@ -45,7 +51,9 @@ class TemplateSpec:
 
 
 def check_spec(spec: TemplateSpec) -> None:
-    """Refuse a malformed template spec (shape only; field rules are checked on scheduling)."""
+    """Refuse a malformed template spec, or one that cannot be rendered (with placeholder
+    values: see :func:`~app.campaigns.render.render_problems`). Field rules of the purpose and
+    the channel are checked on scheduling."""
     if not _VARIANT.fullmatch(str(spec.variant)):
         raise InvalidInput("A variant is a capital letter, optionally followed by letters/digits.")
     if spec.language not in SUPPORTED_LANGUAGES:
@@ -65,6 +73,9 @@ def check_spec(spec: TemplateSpec) -> None:
         raise InvalidInput("A template needs a text body.")
     if len(spec.subject) > 300:
         raise InvalidInput("A subject has at most 300 characters.")
+    problems = render_problems(spec)
+    if problems:
+        raise InvalidInput(" ".join(problems))
 
 
 def variant_weights(templates: Iterable[CampaignTemplate]) -> dict[str, int]:
@@ -86,6 +97,7 @@ def templates_problems(
         where = f"Template {template.variant}/{template.language}: "
         for purpose in purposes:
             problems += [where + problem for problem in validate_template(purpose, template)]
+        problems += [where + problem for problem in render_problems(template, channel)]
     return list(dict.fromkeys(problems))
 
 

@@ -37,7 +37,7 @@ def within_days(query: Select, column, since: date | None, until: date | None) -
     (UTC days, both included)."""
     if since:
         query = query.where(column >= datetime.combine(since, time(), UTC))
-    if until:
+    if until and until < date.max:  # the last day of the calendar has no end to compare with
         query = query.where(column < datetime.combine(until + timedelta(days=1), time(), UTC))
     return query
 

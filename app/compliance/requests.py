@@ -35,6 +35,7 @@ from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault.erasure import erase_customer
 from app.vault.export import export_customer
+from app.vault.fields import FIELDS
 from app.vault.models import Customer
 from app.vault.service import log_access, open_cipher, update_field
 
@@ -233,10 +234,18 @@ def fulfil_export(session: Session, request: DataSubjectRequest, *, actor: str) 
 
 def fulfil_rectification(session: Session, request: DataSubjectRequest, field: str, value: str,
                          *, actor: str) -> None:  # fmt: skip
-    """Correct one field through the vault (the previous value stays in the history)."""
+    """Correct one field through the vault (the previous value stays in the history).
+
+    The field must be one of the catalogue and the corrected value must not be empty (removing
+    data is an erasure, not a rectification).
+    """
     _open(request)
     if request.kind != "rectification":
         raise Conflict("This is not a rectification request.")
+    if not isinstance(field, str) or field not in FIELDS:
+        raise InvalidInput("Choose the field to correct from the list.")
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("Enter the corrected value of the field.")
     customer = _customer(session, request)
     update_field(session, customer, field, value, actor=actor,
                  reason=f"request #{request.id} (rectification)")  # fmt: skip

@@ -9,11 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
-from jinja2 import UndefinedError
-
-from app.campaigns import render as campaign_render
 from app.campaigns.render import RenderedMessage, render_message
 from app.channels.email import OutgoingEmail
 from app.channels.sms import OutgoingSms
@@ -86,30 +82,9 @@ def _render(entry, recipient: Recipient, book: TemplateBook, context: dict) -> R
         raise CannotCompose(f"no {entry.channel} address held")
     visible = {k: v for k, v in context.items() if not k.startswith("_")}
     try:
-        return render_compiled(template, recipient.fields, visible)
+        return render_message(template, recipient.fields, visible, entry.channel)
     except Exception as exc:  # TemplateError and friends: messages name fields, never values
         raise CannotCompose(str(exc)[:200]) from None
-
-
-@lru_cache(maxsize=512)
-def _compiled(source: str, autoescape: bool):
-    return campaign_render._environment(autoescape).from_string(source)
-
-
-def render_compiled(template, fields: dict, context: dict) -> RenderedMessage:
-    """:func:`app.campaigns.render.render_message` with each template source compiled once.
-
-    Same sandboxed environment and StrictUndefined; a missing value raises
-    ``TemplateFieldMissing`` naming the field, never a value.
-    """
-    values = {**context, **fields}
-    try:
-        subject = _compiled(template.subject or "", False).render(values)
-        text = _compiled(template.body_text or "", False).render(values)
-        html = _compiled(template.body_html, True).render(values) if template.body_html else None
-    except UndefinedError:
-        return render_message(template, fields, context)  # raises with the campaigns' message
-    return RenderedMessage(subject=" ".join(subject.split()), text=text, html=html)
 
 
 def compose_email(

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from app.policy.document import Policy, PolicyError
 from app.policy.policyset import PolicySet
 from app.policy.semantics import build_policy, semantic_problems
-from app.policy.yamlsource import YamlDocument, YamlProblem, parse_yaml
+from app.policy.yamlsource import YamlDocument, YamlProblem, parse_yaml, read_policy_bytes
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "policies" / "schema.json"
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -77,9 +77,11 @@ def load_policy(path: str | Path) -> Policy:
     """Load one policy file; raise :class:`PolicyError` naming file, line and problem."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_policy_bytes(path)
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read: {exc.strerror}") from None
+    except YamlProblem as exc:
+        raise PolicyError(f"{path}: {exc.message}") from None
     return policy_from_bytes(raw, str(path))
 
 

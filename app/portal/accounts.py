@@ -88,6 +88,8 @@ def sign_up(
     validate_settings(jurisdiction, wanted.timezone, wanted.language)
     password_hash = accounts.checked_password_hash(wanted.password, wanted.email)
     consents.check_choices(jurisdiction, wanted.consents)
+    for purpose in {purpose for purpose, _channel in wanted.consents}:
+        consents.notice_shown(session, purpose, wanted.notices_shown.get(purpose, 0))
     if find_customer_by_email(session, wanted.email) is not None:
         return _tell_owner(session, wanted.email)
     try:

@@ -140,6 +140,16 @@ def notice_for(session: Session, customer: Customer, purpose: str, language: str
     return current_notice(session, purpose, language)
 
 
+def notice_shown(session: Session, purpose: str, notice_id: int) -> Notice:
+    """The notice the customer read for ``purpose``; refused unless it is the one in force."""
+    notice = session.get(Notice, notice_id) if isinstance(notice_id, int) else None
+    if notice is None or notice.purpose != purpose:
+        raise InvalidInput("Please read the notice before agreeing.")
+    if current_notice(session, purpose, notice.language).id != notice.id:
+        raise Conflict("The notice was updated since you opened the page. Please read it again.")
+    return notice
+
+
 def give(
     session: Session,
     customer: Customer,
@@ -157,11 +167,7 @@ def give(
     another window since the page was shown.
     """
     check_choices(customer.jurisdiction, [(purpose, channel)])
-    notice = session.get(Notice, notice_id) if isinstance(notice_id, int) else None
-    if notice is None or notice.purpose != purpose:
-        raise InvalidInput("Please read the notice before agreeing.")
-    if current_notice(session, purpose, notice.language).id != notice.id:
-        raise Conflict("The notice was updated since you opened the page. Please read it again.")
+    notice = notice_shown(session, purpose, notice_id)
     state = session.get(ConsentState, (customer.id, purpose, channel))
     if (int(state.last_seq) if state else 0) != expected_version:
         raise Conflict("This choice was changed in another window. Reload to see it.")

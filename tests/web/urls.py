@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import AnyConverter, IntegerConverter, Rule
 
 #: Sample values for URL arguments, by converter; they need not exist (404 is an answer).
 SAMPLES = {
@@ -16,14 +17,18 @@ SAMPLES = {
 DEFAULT_SAMPLE = "sample"
 
 
-def concrete_url(rule: Rule) -> str:
-    """``rule`` with every argument replaced by a sample value of the right shape."""
+def concrete_url(rule: Rule, **overrides: object) -> str:
+    """``rule`` with every argument replaced by a sample value of the right shape (or by the
+    value given for it in ``overrides``)."""
     url = rule.rule
     for name, converter in rule._converters.items():
-        kind = type(converter).__name__.removesuffix("Converter").lower()
+        kind = "integer" if isinstance(converter, IntegerConverter) else ""
+        kind = kind or type(converter).__name__.removesuffix("Converter").lower()
         sample = SAMPLES.get(kind, DEFAULT_SAMPLE)
-        for pattern in (f"<{name}>", *(f"<{c}:{name}>" for c in ("int", "string", "path", "uuid"))):
-            url = url.replace(pattern, sample)
+        if isinstance(converter, AnyConverter):
+            sample = sorted(converter.items)[0]
+        sample = str(overrides.get(name, sample))
+        url = re.sub(r"<(?:[^<>]+:)?" + re.escape(name) + ">", lambda _m, v=sample: v, url)
     return url
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from app.accounts.models import STAFF_ROLES
 from app.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.web.forms import Form
 
 ROLE_LABELS = {
     "admin": "Administrator",
@@ -16,7 +16,7 @@ ROLE_LABELS = {
 }
 
 
-class StaffUserForm(FlaskForm):
+class StaffUserForm(Form):
     """Create a staff account with one role."""
 
     email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])

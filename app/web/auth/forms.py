@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.web.forms import Form
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """E-mail and password."""
 
     email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])
@@ -19,7 +19,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     """Current password plus the new one twice; signs out every other session."""
 
     current_password = PasswordField(

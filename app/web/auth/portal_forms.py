@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -18,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.web.forms import Form
 
 LANGUAGE_CHOICES = [
     SelectChoice("en", "English", render_kw={"lang": "en"}),
@@ -55,7 +55,7 @@ def _repeat() -> PasswordField:
     )
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(Form):
     """Account details; consents are per purpose x channel checkboxes parsed by the view."""
 
     email = EmailField(
@@ -74,7 +74,7 @@ class SignUpForm(FlaskForm):
     submit = SubmitField(_l("Create my account"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     """The e-mail address to send a reset link to."""
 
     email = EmailField(
@@ -84,7 +84,7 @@ class ForgotPasswordForm(FlaskForm):
     submit = SubmitField(_l("Send me a reset link"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     """A new password, twice."""
 
     password = _new_password(_l("New password"))
@@ -92,13 +92,13 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set the new password"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """One button confirming a consent (a GET alone never confirms: mail scanners follow links)."""
 
     submit = SubmitField(_l("Confirm"))
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     """The language switcher."""
 
     lang = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=True)

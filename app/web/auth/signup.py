@@ -19,6 +19,7 @@ from app.portal.accounts import SignUpRequest, minimum_age, sign_up
 from app.web.access import public
 from app.web.auth import bp
 from app.web.auth.portal_forms import PASSWORD_HINT, ConfirmForm, LanguageForm, SignUpForm
+from app.web.ids import parse_id
 from app.web.portal.rendering import current_language, evidence, flash_problem, render
 from app.web.throttle import limit_mail_form
 
@@ -94,8 +95,8 @@ def _request_from(form: SignUpForm, offers: list[dict]) -> SignUpRequest:
     ticked = {tuple(v.split(":", 1)) for v in request.form.getlist("consent") if ":" in v}
     notices = {}
     for offer in offers:
-        raw = request.form.get(f"notice-{offer['purpose']}", "")
-        notices[offer["purpose"]] = int(raw) if raw.isdigit() and len(raw) < 12 else 0
+        shown = parse_id(request.form.get(f"notice-{offer['purpose']}"))
+        notices[offer["purpose"]] = shown or 0
     return SignUpRequest(
         email=form.email.data,
         password=form.password.data,

@@ -16,6 +16,7 @@ from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format
 from app.web.errors import bad_request
+from app.web.ids import page_cursor
 
 COLUMNS = (
     Column("id", "Entry"),
@@ -45,12 +46,10 @@ def access_log():
         return export_response(
             Table("vault-access-log", COLUMNS, _rows(access_export(db.session, flt))), fmt
         )
-    before = request.args.get("before")
-    if before is not None and not before.isdigit():
-        bad_request("The page cursor must be an entry number.")
+    before = page_cursor("before")
     entries, older = [], None
     if not flt.errors:
-        entries, older = access_page(db.session, flt, int(before) if before else None)
+        entries, older = access_page(db.session, flt, before)
     return render_template(
         "compliance/access_log.html",
         flt=flt,

@@ -21,6 +21,7 @@ from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format
 from app.web.errors import bad_request
+from app.web.ids import MAX_BIG_ID, page_cursor
 
 EVENT_COLUMNS = (
     Column("seq", "Entry"),
@@ -50,15 +51,6 @@ def event_row(event) -> dict:
     return {column.key: getattr(event, column.key) for column in EVENT_COLUMNS}
 
 
-def _cursor(name: str) -> int | None:
-    value = request.args.get(name)
-    if value is None:
-        return None
-    if not value.isdigit():
-        bad_request(f"The page cursor {name!r} must be a ledger entry number.")
-    return int(value)
-
-
 @bp.get("/ledger")
 @roles_required(OFFICER)
 def ledger():
@@ -72,7 +64,8 @@ def ledger():
         return export_response(Table("ledger-events", EVENT_COLUMNS, rows), fmt)
     page = None
     if flt.valid:
-        page = search_page(db.session, flt, before=_cursor("before"), after=_cursor("after"))
+        before, after = page_cursor("before", MAX_BIG_ID), page_cursor("after", MAX_BIG_ID)
+        page = search_page(db.session, flt, before=before, after=after)
     columns = [c for c in EVENT_COLUMNS if c.key in PAGE_KEYS]
     rows = [event_row(event) for event in page.events] if page else []
     customers = customers_by_ref(db.session, {row["customer_ref"] for row in rows})

@@ -12,7 +12,7 @@ from app.accounts.models import StaffUser
 from app.compliance import requests as dsr
 from app.compliance.models import REQUEST_KINDS, DataSubjectRequest
 from app.compliance.tables import Column, Table
-from app.errors import AssensoError, NotFound
+from app.errors import AssensoError, InvalidInput, NotFound
 from app.extensions import db
 from app.models_base import utcnow
 from app.vault.directory import find_customer_by_email
@@ -21,6 +21,7 @@ from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp, officer_actor
 from app.web.compliance.exporting import export_response, requested_format
 from app.web.errors import bad_request
+from app.web.ids import parse_id
 
 COLUMNS = (
     Column("id", "Request"),
@@ -133,6 +134,16 @@ def new_request():
                            kinds=REQUEST_KINDS, labels=dsr.KIND_LABELS), status  # fmt: skip
 
 
+def _assignee(text: str) -> int | None:
+    """The staff id chosen in the assignment list; ``None`` for "no one"."""
+    if not text:
+        return None
+    staff_id = parse_id(text)
+    if staff_id is None:
+        raise InvalidInput("Choose the assignee from the list of staff.")
+    return staff_id
+
+
 def _load(request_id: int) -> DataSubjectRequest:
     try:
         return dsr.get_request(db.session, request_id)
@@ -173,8 +184,7 @@ def request_action(request_id: int, action: str):
     form = request.form
     try:
         if action == "assign":
-            raw = form.get("assignee", "")
-            dsr.assign(db.session, row, int(raw) if raw.isdigit() else None, actor=actor)
+            dsr.assign(db.session, row, _assignee(form.get("assignee", "")), actor=actor)
             flash("Assignment saved.", "success")
         elif action == "extend":
             dsr.extend(db.session, row, form.get("reason"), actor=actor)

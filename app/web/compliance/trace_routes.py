@@ -46,7 +46,7 @@ def messages(customer_id: int):
     return render_template("compliance/messages.html", customer=customer, table=table)
 
 
-@bp.get("/messages/<int:outbox_id>")
+@bp.get("/messages/<bigid:outbox_id>")
 @roles_required(OFFICER)
 def trace(outbox_id: int):
     """The full decision trace of one message: recorded facts and the rule-by-rule trace."""

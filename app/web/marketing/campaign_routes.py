@@ -12,6 +12,7 @@ from app.campaigns.segments import registered_conditions
 from app.errors import AssensoError, NotFound
 from app.extensions import db
 from app.web.access import roles_required
+from app.web.ids import parse_id
 from app.web.marketing import MARKETER, bp
 from app.web.marketing.editor import (
     campaign_settings,
@@ -86,7 +87,8 @@ def _save(form: CampaignForm, campaign: Campaign | None):
     if request.method == "GET" or not form.validate_on_submit():
         return _editor(form, campaign, 400 if form.errors else 200)
     if form.preview.data:
-        return _editor(form, campaign, 200, preview(form))
+        shown = preview(form)
+        return _editor(form, campaign, 400 if shown["failed"] else 200, shown)
     try:
         settings = campaign_settings(form)
         templates = template_specs(form)
@@ -96,10 +98,10 @@ def _save(form: CampaignForm, campaign: Campaign | None):
                 **settings,
             )  # fmt: skip
         else:
-            version = int(form.version.data) if (form.version.data or "").isdigit() else -1
+            shown = parse_id(form.version.data)
             service.edit_campaign(
-                db.session, campaign.id, actor=_actor(), version=version, templates=templates,
-                segment=segment_value(form), **settings,
+                db.session, campaign.id, actor=_actor(), version=-1 if shown is None else shown,
+                templates=templates, segment=segment_value(form), **settings,
             )  # fmt: skip
     except AssensoError as exc:
         db.session.rollback()
@@ -115,8 +117,9 @@ def preview_json():
     """JSON preview for the editor's script: problems and placeholder renderings."""
     form = CampaignForm()
     if not form.validate_on_submit():
-        return jsonify(problems=_form_errors(form), previews=[]), 400
-    return jsonify(preview(form))
+        return jsonify(problems=_form_errors(form), previews=[], failed=[]), 400
+    shown = preview(form)
+    return jsonify(shown), 400 if shown["failed"] else 200
 
 
 def _form_errors(form: CampaignForm) -> list[str]:

@@ -13,25 +13,11 @@ from typing import Any
 
 from app.campaigns.checks import policy_purposes
 from app.campaigns.models import Campaign, CampaignTemplate
+from app.campaigns.placeholders import PLACEHOLDERS
 from app.campaigns.render import TemplateError, render_message, template_fields, validate_template
 from app.campaigns.templates import TemplateSpec
 from app.marketing.calendar import moment, schedule_for
 from app.models_base import utcnow
-
-#: Obviously fictional values used for every profile field in previews.
-PLACEHOLDERS = {
-    "first_name": "Alex",
-    "last_name": "Sample",
-    "email": "recipient@example.invalid",
-    "phone": "+10000000000",
-    "birthday": "2000-01-01",
-    "postcode": "00000",
-    "city": "Sampletown",
-    "language": "en",
-    "timezone": "UTC",
-    "interests": "books,wine",
-    "purchase_history": "[]",
-}
 
 
 def preview_context(form_name: str, purpose: str, channel: str) -> dict[str, str]:
@@ -131,10 +117,11 @@ def _pretty(segment_json: str) -> str:
 
 
 def preview(form) -> dict[str, Any]:
-    """Problems (each naming a template field) and a placeholder rendering of each variant."""
+    """Problems (each naming a template field) and a placeholder rendering of each variant;
+    ``failed`` lists the variants that could not be rendered."""
     purposes = policy_purposes(form.purpose.data)
     problems: list[str] = []
-    rendered = []
+    rendered, failed = [], []
     context = preview_context(form.name.data or "", form.purpose.data, form.channel.data)
     for spec in template_specs(form):
         where = f"Variant {spec.variant}: "
@@ -142,10 +129,11 @@ def preview(form) -> dict[str, Any]:
             problems += [where + p for p in validate_template(purpose, spec)]
         try:
             fields = {f: PLACEHOLDERS[f] for f in template_fields(spec) if f in PLACEHOLDERS}
-            message = render_message(spec, fields, context)
+            message = render_message(spec, fields, context, form.channel.data)
         except TemplateError as exc:
             problems.append(where + str(exc))
+            failed.append(spec.variant)
             continue
         rendered.append({"variant": spec.variant, "subject": message.subject,
                          "text": message.text, "html": message.html})  # fmt: skip
-    return {"problems": list(dict.fromkeys(problems)), "previews": rendered}
+    return {"problems": list(dict.fromkeys(problems)), "previews": rendered, "failed": failed}

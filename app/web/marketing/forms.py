@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
     HiddenField,
@@ -13,12 +12,20 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from app.campaigns.models import SCHEDULE_KINDS
 from app.campaigns.schedule import valid_timezone
 from app.marketing.calendar import moments
 from app.services import known_channels, marketing_purposes
+from app.web.forms import Form
 
 SCHEDULE_LABELS = {
     "now": "As soon as scheduled",
@@ -33,7 +40,7 @@ def _choices(values, labels=None) -> list[SelectChoice]:
     return [SelectChoice(v, (labels or {}).get(v, v)) for v in values]
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(Form):
     """A campaign draft: settings, segment, schedule and up to two template variants."""
 
     name = StringField("Campaign name", validators=[InputRequired(), Length(max=200)])
@@ -97,21 +104,24 @@ class CampaignForm(FlaskForm):
             SelectChoice(m.id, f"{m.name} ({', '.join(m.countries)})") for m in moments()
         ]
 
+    def validate_scheduled_at(self, field) -> None:
+        """A moment every time zone can express in UTC (years 2000 to 9998)."""
+        if field.data is not None and not 2000 <= field.data.year <= 9998:
+            raise ValidationError("Choose a date between the years 2000 and 9998.")
+
     def validate_timezone(self, field) -> None:
         """An IANA time zone such as Europe/Rome."""
-        from wtforms.validators import ValidationError
-
         if not valid_timezone(field.data or ""):
             raise ValidationError("Use an IANA time zone, such as Europe/Rome or UTC.")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A state change of a campaign (schedule, pause…), bound to the version shown."""
 
     version = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
 
 
-class RecomputeForm(FlaskForm):
+class RecomputeForm(Form):
     """Recompute the customer value scores."""
 
     submit = SubmitField("Recompute value scores")

@@ -13,6 +13,7 @@ from app.portal import consents
 from app.portal.contact import ContactLimits, limits_of, save_limits, zone_of
 from app.vault.preferences import MAX_WINDOWS, Window
 from app.web.access import customer_required
+from app.web.ids import parse_id
 from app.web.portal import bp
 from app.web.portal.forms import ActionForm, ConsentForm, LimitsForm
 from app.web.portal.rendering import current_language, customer, evidence, flash_problem, render
@@ -182,7 +183,7 @@ def parse_window_rows(posted) -> tuple[Window, ...]:
 
 
 def _number(text: str | None) -> int:
-    try:
-        return int(text or "")
-    except ValueError:
-        raise InvalidInput(UNREADABLE) from None
+    number = parse_id(text)
+    if number is None:
+        raise InvalidInput(UNREADABLE)
+    return number

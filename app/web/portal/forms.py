@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -18,9 +17,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app.accounts.passwords import MAX_PASSWORD_LENGTH
 from app.portal.contact import MAX_WEEKLY_CAP
 from app.vault.settings import LANGUAGE_NAMES
+from app.web.forms import Form
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     """A form that carries the version or fingerprint of what it showed."""
 
     version = HiddenField(validators=[DataRequired(), Length(max=64)])
@@ -33,7 +33,7 @@ class ConsentForm(VersionedForm):
     submit = SubmitField(_l("I agree"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A one-button action (withdraw, object): only the CSRF token."""
 
 
@@ -72,7 +72,7 @@ class SettingsForm(VersionedForm):
     submit = SubmitField(_l("Save language and time zone"))
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(Form):
     """Erasure needs the password again."""
 
     password = PasswordField(
