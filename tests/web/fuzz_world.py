@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.policy.revisions import ensure_recorded
 from sqlalchemy import select
 
 from app.accounts.passwords import hash_password
@@ -16,7 +17,6 @@ from app.demo.seed import seed_notices
 from app.ledger.consent import grant
 from app.ledger.models import ConsentEvent
 from app.ledger.notices import current_notice
-from app.policy.revisions import ensure_recorded
 from app.services import runtime
 from app.vault.service import register_customer
 from tests.conftest import TEST_PASSWORD
