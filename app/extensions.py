@@ -32,11 +32,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: The languages customers may choose, the first the default.
+LANGUAGES = ("en", "it")
+
+
 def select_locale() -> str:
     """The customer's chosen language, else the best match of the browser's languages."""
-    from flask import current_app, session
+    from flask import session
 
-    languages = current_app.config["LANGUAGES"]
+    languages = LANGUAGES
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

@@ -34,18 +34,19 @@ from app.campaigns.lock import LeaderLock, lock_for
 from app.campaigns.models import SCHEDULER_JOBS, Campaign
 from app.campaigns.schedule import cron_trigger
 from app.models_base import utcnow
+from app.settings import Settings, current_settings
 
 log = logging.getLogger("assenso.scheduler")
 
 JOBSTORE_TABLE = SCHEDULER_JOBS.name
 CAMPAIGN_JOB_PREFIX = "campaign:"
-#: Periodic jobs: id -> (function reference, setting with its period, default seconds).
+#: Periodic jobs: id -> (function reference, the setting with its period in seconds).
 PERIODIC_JOBS = {
-    "campaigns:sync": (jobs.SYNC_CAMPAIGNS, "SCHEDULER_SYNC_SECONDS", 15),
-    "campaigns:refresh-runs": (jobs.REFRESH_RUNS, "SCHEDULER_REFRESH_SECONDS", 30),
-    "ledger:expire-consents": (jobs.EXPIRE_CONSENTS, "SCHEDULER_EXPIRY_SECONDS", 300),
-    "ledger:checkpoint": (jobs.SIGN_CHECKPOINT, "SCHEDULER_CHECKPOINT_SECONDS", 600),
-    "marketing:refit-values": (jobs.REFIT_VALUES, "SCHEDULER_VALUE_CHECK_SECONDS", 3600),
+    "campaigns:sync": (jobs.SYNC_CAMPAIGNS, "scheduler_sync_seconds"),
+    "campaigns:refresh-runs": (jobs.REFRESH_RUNS, "scheduler_refresh_seconds"),
+    "ledger:expire-consents": (jobs.EXPIRE_CONSENTS, "scheduler_expiry_seconds"),
+    "ledger:checkpoint": (jobs.SIGN_CHECKPOINT, "scheduler_checkpoint_seconds"),
+    "marketing:refit-values": (jobs.REFIT_VALUES, "scheduler_value_check_seconds"),
 }
 _ACTIVE: list[BaseScheduler] = []
 
@@ -100,16 +101,22 @@ def make_scheduler(engine: Engine, workers: int = 4) -> AssensoScheduler:
     )
 
 
-def install_periodic_jobs(scheduler: BaseScheduler, config, now: datetime | None = None) -> None:
+def install_periodic_jobs(
+    scheduler: BaseScheduler, settings: Settings, now: datetime | None = None
+) -> None:
     """Add (or replace) the periodic jobs; the campaign sync runs at once."""
     start = now or utcnow()
-    for job_id, (func, setting, default) in PERIODIC_JOBS.items():
-        seconds = float(config.get(setting, default))
+    for job_id, (func, period) in PERIODIC_JOBS.items():
+        seconds: float = getattr(settings, period)
         first = start if job_id == "campaigns:sync" else start + timedelta(seconds=seconds)
         scheduler.add_job(
-            func, IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id, name=job_id,
-            replace_existing=True, next_run_time=first,
-        )  # fmt: skip
+            func,
+            IntervalTrigger(seconds=seconds, timezone=UTC),
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+            next_run_time=first,
+        )
 
 
 def campaign_job_id(campaign_id: int) -> str:
@@ -154,9 +161,14 @@ def sync_campaign_jobs(
             continue
         recurring = campaign.schedule_kind == "cron"
         scheduler.add_job(
-            jobs.RUN_CAMPAIGN, trigger, args=[campaign.id], id=job_id, name=name,
-            replace_existing=True, misfire_grace_time=3600 if recurring else None,
-        )  # fmt: skip
+            jobs.RUN_CAMPAIGN,
+            trigger,
+            args=[campaign.id],
+            id=job_id,
+            name=name,
+            replace_existing=True,
+            misfire_grace_time=3600 if recurring else None,
+        )
         report.added.append(campaign.id)
     for job_id in existing.keys() - wanted:
         scheduler.remove_job(job_id)
@@ -173,13 +185,13 @@ class SchedulerService:
         from app.extensions import db
 
         self.app = app
-        config = app.config
+        self.settings = current_settings(app)
         with app.app_context():
             self.engine = db.engine
-        ttl = float(config.get("SCHEDULER_LOCK_TTL_SECONDS", 30))
+        ttl = self.settings.scheduler_lock_ttl_seconds
         self.lock = lock or lock_for(self.engine, ttl_seconds=ttl)
-        self.poll_seconds = float(config.get("SCHEDULER_LOCK_POLL_SECONDS", 5))
-        self.heartbeat_seconds = float(config.get("SCHEDULER_HEARTBEAT_SECONDS", ttl / 3))
+        self.poll_seconds = self.settings.scheduler_lock_poll_seconds
+        self.heartbeat_seconds = self.settings.scheduler_heartbeat_seconds
         self.scheduler: BaseScheduler | None = None
         self.active = threading.Event()
 
@@ -202,7 +214,7 @@ class SchedulerService:
         jobs.bind_app(self.app)
         try:
             scheduler.start(paused=True)
-            install_periodic_jobs(scheduler, self.app.config)
+            install_periodic_jobs(scheduler, self.settings)
             self.scheduler, _ACTIVE[:] = scheduler, [scheduler]
             scheduler.resume()
             self.active.set()

@@ -6,7 +6,6 @@ import getpass
 from datetime import UTC, datetime
 
 import click
-from flask import current_app
 from sqlalchemy import inspect
 
 from app.cli import fail
@@ -17,6 +16,7 @@ from app.policy.models import PolicySetRevision
 from app.policy.policyset import PolicySet
 from app.policy.revisions import ConcurrentLoad, record_policy_load, set_in_force
 from app.services import policies_in_force, policies_on_this_machine, refresh_policies
+from app.settings import current_settings
 
 #: Longest operator name recorded (the actor column holds 120 characters with its prefix).
 MAX_ACTOR = 100
@@ -34,7 +34,7 @@ def check(paths: tuple[str, ...]) -> None:
 
     Prints each problem as ``file: location: problem``; exits 1 when any is found.
     """
-    targets = paths or (current_app.config["POLICY_DIR"],)
+    targets = paths or (str(current_settings().policy_dir),)
     problems = check_policies(targets)
     for problem in problems:
         click.echo(problem, err=True)
@@ -79,7 +79,7 @@ def reload(reason: str | None, actor: str | None) -> None:
     request or batch. An invalid directory is refused and the set in force stays.
     """
     who = operator_actor(actor)
-    directory = current_app.config["POLICY_DIR"]
+    directory = current_settings().policy_dir
     try:
         policy_set = load_policies(directory)
     except PolicyError as exc:
@@ -127,7 +127,7 @@ def _report_disk(in_force: PolicySet, on_disk: PolicySet) -> None:
     if on_disk.sha256 == in_force.sha256:
         return
     click.echo(
-        f"The files in {current_app.config['POLICY_DIR']} (as read at start) differ from the set "
+        f"The files in {current_settings().policy_dir} (as read at start) differ from the set "
         "in force; `flask policy reload` puts them in force:"
     )
     ids = sorted(set(in_force.by_id) | set(on_disk.by_id))

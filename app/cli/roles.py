@@ -8,18 +8,13 @@ from sqlalchemy.engine import make_url
 from app.cli import domain_errors, fail
 from app.db_roles import grant_app_role
 from app.extensions import db
+from app.settings import current_settings
 
 
 @click.command("grant-app-role")
 @click.option("--role", help="The application's role (default: the user of the app's URL).")
-@click.option(
-    "--app-url",
-    envvar="ASSENSO_APP_DATABASE_URL",
-    hidden=True,
-    help="The application's DATABASE_URL, from ASSENSO_APP_DATABASE_URL only.",
-)
 @domain_errors
-def grant_app_role_command(role: str | None, app_url: str | None) -> None:
+def grant_app_role_command(role: str | None) -> None:
     """Create the application's role if missing and grant it only what the application needs.
 
     Run it as the schema's owner (DATABASE_URL of the owner) after every `flask db upgrade`.
@@ -27,6 +22,7 @@ def grant_app_role_command(role: str | None, app_url: str | None) -> None:
     scheduler and workers use; the ledger's tables are then insert-only for them.
     """
     password = None
+    app_url = current_settings().app_database_url
     if app_url:
         parsed = make_url(app_url)
         if role and role != parsed.username:

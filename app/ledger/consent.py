@@ -10,14 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import signed_tokens
+from app import signed_links
 from app.errors import InvalidInput, NotFound
 from app.ledger import single
 from app.ledger.appender import EventDraft, new_record_id
@@ -29,9 +26,6 @@ from app.services import policy_for
 from app.vault.models import Customer
 
 DOUBLE_OPT_IN_HOURS = 72
-_DOI_SALT = "assenso.double-opt-in"  # links issued before the d1 format
-_DOI_PREFIX = "d1."
-_DOI_KEY_LABEL = b"assenso.double-opt-in.v2"
 
 
 @dataclass(frozen=True)
@@ -239,44 +233,22 @@ def object_to_direct_marketing(
     )
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return _serializer_for(current_app.config["SECRET_KEY"])
-
-
-@lru_cache(maxsize=8)
-def _serializer_for(secret_key: str) -> URLSafeTimedSerializer:
-    """The signer of links issued before the ``d1.`` format (still honoured until expiry)."""
-    return URLSafeTimedSerializer(secret_key, salt=_DOI_SALT)
-
-
 def double_opt_in_token(event: EventDraft | ConsentEvent) -> str:
-    """A signed token naming the pending event (no personal data inside): ``d1.`` tokens of
-    :mod:`app.signed_tokens`, a few microseconds to make."""
-    return signed_tokens.make(_DOI_PREFIX, _DOI_KEY_LABEL, [event.record_id])
+    """A signed link naming the pending event (no personal data inside)."""
+    return signed_links.sign(signed_links.DOUBLE_OPT_IN, event.record_id)
 
 
 def _doi_record_id(token: str) -> str:
     """The pending event's record id an authentic, unexpired link names."""
-    max_age = DOUBLE_OPT_IN_HOURS * 3600
-    expired = InvalidInput("This confirmation link has expired. Please ask again.")
-    invalid = InvalidInput("This confirmation link is not valid.")
-    if token.startswith(_DOI_PREFIX):
-        try:
-            (record_id,) = signed_tokens.read(_DOI_PREFIX, _DOI_KEY_LABEL, token, 1, max_age)
-        except signed_tokens.Expired:
-            raise expired from None
-        except signed_tokens.Invalid:
-            raise invalid from None
-        return str(record_id)
     try:
-        payload = _serializer().loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise expired from None
-    except BadSignature:
-        raise invalid from None
-    if not isinstance(payload, dict):
-        raise invalid
-    return str(payload.get("r"))
+        record_id = signed_links.read(signed_links.DOUBLE_OPT_IN, token, DOUBLE_OPT_IN_HOURS * 3600)
+    except signed_links.Expired:
+        raise InvalidInput("This confirmation link has expired. Please ask again.") from None
+    except signed_links.Invalid:
+        raise InvalidInput("This confirmation link is not valid.") from None
+    if not isinstance(record_id, str):
+        raise InvalidInput("This confirmation link is not valid.")
+    return record_id
 
 
 def confirm_double_opt_in(session: Session, token: str) -> ConsentEvent:

@@ -20,8 +20,9 @@ from app.delivery.transactional import (
     send_transactional_email,
     send_transactional_sms,
 )
-from app.extensions import db
+from app.extensions import LANGUAGES, db
 from app.portal.tokens import reset_token
+from app.settings import current_settings
 from app.vault.directory import find_customer_by_email
 from app.vault.models import Customer
 from app.vault.service import read_own_profile
@@ -32,12 +33,12 @@ _RUNNING: list[threading.Thread] = []
 
 def portal_language(customer: Customer) -> str:
     """The customer's language if the portal speaks it, else English."""
-    return customer.language if customer.language in current_app.config["LANGUAGES"] else "en"
+    return customer.language if customer.language in LANGUAGES else "en"
 
 
 def public_url(endpoint: str, **values: str) -> str:
     """An absolute link on the configured public base URL (works outside a request too)."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    base = current_settings().public_base_url
     return base + current_app.url_map.bind("").build(endpoint, values)
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, session
+from flask import session
 from flask_login import login_user, logout_user
 
 from app.accounts import sessions
 from app.accounts.models import StaffUser
 from app.extensions import db
+from app.settings import current_settings
 from app.vault.models import Customer
 
 _KINDS = {"staff": StaffUser, "customer": Customer}
@@ -28,11 +29,13 @@ KEPT_ON_SIGN_IN = ("lang",)
 
 def session_limits(kind: str) -> sessions.SessionLimits:
     """The idle timeout and lifetime configured for sessions of ``kind`` (staff or customer)."""
-    config = current_app.config
-    return sessions.SessionLimits(
-        idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"][kind]),
-        lifetime=timedelta(hours=config["SESSION_HOURS"][kind]),
+    settings = current_settings()
+    idle, hours = (
+        (settings.staff_session_idle_minutes, settings.staff_session_hours)
+        if kind == "staff"
+        else (settings.customer_session_idle_minutes, settings.customer_session_hours)
     )
+    return sessions.SessionLimits(idle=timedelta(minutes=idle), lifetime=timedelta(hours=hours))
 
 
 def load_user(user_id: str):

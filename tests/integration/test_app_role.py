@@ -111,7 +111,7 @@ def test_the_app_signs_up_records_consent_sends_and_schedules_under_its_role(
     policies = relaxed_policies(tmp_path / "policies")
     with Sink() as sink:
         app = app_factory(
-            SQLALCHEMY_DATABASE_URI=granted,
+            DATABASE_URL=granted,
             POLICY_DIR=policies,
             SMTP_PORT=sink.port,
             MAIL_FROM="Shop <news@shop.example>",
@@ -147,9 +147,10 @@ def test_the_app_signs_up_records_consent_sends_and_schedules_under_its_role(
 
 
 def test_the_grant_refuses_a_role_that_could_alter_the_tables(
-    granted, runner, database_url, monkeypatch
+    granted, app_factory, database_url, monkeypatch
 ):
     monkeypatch.delenv("ASSENSO_APP_DATABASE_URL")
+    runner = app_factory().test_cli_runner()
     owner = make_url(database_url).username
     result = runner.invoke(args=["db", "grant-app-role", "--role", owner])
     assert result.exit_code == 2 and "is a superuser" in result.output

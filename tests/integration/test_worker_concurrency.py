@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from app.delivery.models import OutboxEntry
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
+from app.settings import current_settings
 from config import generate_secrets
 from tests.integration.test_delivery_helpers import (
     Sink,
@@ -74,8 +75,7 @@ def _worker_env(app, url: str, secrets: dict[str, str], policies: str, port: int
                ASSENSO_SMTP_PORT=str(port), ASSENSO_WORKER_BATCH_SIZE="40",
                ASSENSO_WORKER_IDLE_SECONDS="0.2", ASSENSO_DEV_MAILBOX="false")  # fmt: skip
     env.update(secrets)
-    keystore = (app.config.get("SQLALCHEMY_BINDS") or {}).get("keystore")
-    env["ASSENSO_KEYSTORE_URL"] = keystore or f"sqlite:///{Path(policies).parent / 'ks.sqlite3'}"
+    env["ASSENSO_KEYSTORE_URL"] = current_settings(app).keystore_url
     return env
 
 

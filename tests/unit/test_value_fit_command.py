@@ -17,7 +17,7 @@ NO_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 
 @pytest.fixture(scope="module")
 def cli():
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=NO_DATABASE)
+    app = create_app("testing", DATABASE_URL=NO_DATABASE)
     return app.test_cli_runner()
 
 

@@ -6,7 +6,7 @@ import zoneinfo
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
@@ -16,6 +16,7 @@ from app.extensions import db
 from app.ledger.notices import current_notice
 from app.portal import consents
 from app.portal.accounts import SignUpRequest, minimum_age, sign_up
+from app.settings import current_settings
 from app.web.access import public
 from app.web.auth import bp
 from app.web.auth.portal_forms import PASSWORD_HINT, ConfirmForm, LanguageForm, SignUpForm
@@ -53,7 +54,7 @@ def signup():
     The answer is the same whether or not the address already has an account (its owner is
     told by e-mail); the new customer then signs in.
     """
-    jurisdiction = current_app.config["DEFAULT_JURISDICTION"]
+    jurisdiction = current_settings().default_jurisdiction
     form = SignUpForm(language=current_language(), timezone=DEFAULT_TIMEZONE)
     form.timezone.choices = _time_zones()
     offers = _offers(jurisdiction)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 from app.errors import AssensoError
-from app.extensions import db
+from app.extensions import LANGUAGES, db
 from app.portal import consents, profile
 from app.portal.contact import limits_of
 from app.vault.fields import FIELDS
@@ -158,7 +158,7 @@ def save_settings():
         changed = change_settings(db.session, me, wanted, form.version.data)
     except AssensoError as exc:
         return _data_page(flash_problem(exc))
-    if changed and wanted.language in current_app.config["LANGUAGES"]:
+    if changed and wanted.language in LANGUAGES:
         session["lang"] = wanted.language  # the portal speaks it too, from this page on
     if changed:
         flash(_("Saved. We use these settings for every message from now on."), "success")
