@@ -52,11 +52,13 @@ run-production: $(RUNTIME_STAMP)
 test: $(DEV_STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .

@@ -78,7 +78,7 @@ def init_extensions(app: Flask) -> None:
     # Flask-Login's "strong" protection hashes the client's address, which a forged
     # X-Forwarded-For sets at will; every session is checked server-side instead
     # (app/web/auth_session.py).
-    login_manager.session_protection = None  # type: ignore[assignment]
+    login_manager.session_protection = None
     login_manager.login_message = "Please sign in to continue."
     from app.web import auth_session
 

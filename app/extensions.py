@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -48,6 +50,12 @@ def select_locale() -> str:
 
 
 db = SQLAlchemy(model_class=Base)
+if TYPE_CHECKING:
+    # What ``db.Model`` is to a type checker: the declarative base it extends.
+    Model = Base
+else:
+    #: The base class of every model (Flask-SQLAlchemy's ``db.Model``, bound to ``db``).
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -258,11 +258,15 @@ def _replace_templates(session: Session, campaign: Campaign, specs: Sequence[Tem
     for spec in specs:
         session.add(
             CampaignTemplate(
-                campaign_id=campaign.id, variant=spec.variant, weight=spec.weight,
-                language=spec.language, subject=spec.subject, body_text=spec.body_text,
+                campaign_id=campaign.id,
+                variant=spec.variant,
+                weight=spec.weight,
+                language=spec.language,
+                subject=spec.subject,
+                body_text=spec.body_text,
                 body_html=spec.body_html or None,
             )
-        )  # fmt: skip
+        )
 
 
 def _known(values: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -35,10 +35,10 @@ def seed(if_empty: bool, customers: int) -> None:
             "published. Create staff accounts with `flask users create`.",
             2,
         )
-    if if_empty and not is_empty(db.session):
+    if if_empty and not is_empty(db.session()):
         click.echo("The database already holds data; demo not loaded again.")
     else:
         click.echo(f"Loading the demo ({customers} customers)…")
-        added = seed_demo(db.session, customers)
+        added = seed_demo(db.session(), customers)
         click.echo(f"Added {added} customers.")
     print_logins()

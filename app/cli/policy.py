@@ -88,12 +88,14 @@ def reload(reason: str | None, actor: str | None) -> None:
         fail("policies not loaded; the set in force stays")
     _require_tables()
     try:
-        load = record_policy_load(db.session, policy_set, who, reason)
+        load = record_policy_load(db.session(), policy_set, who, reason)
     except ConcurrentLoad as exc:
         fail(str(exc))
     refresh_policies()
     if load.set_revision is None:
-        revision = set_in_force(db.session)
+        revision = set_in_force(db.session())
+        if revision is None:
+            fail("No policy set is in force.")
         click.echo(f"No change: these files are already in force (set revision {revision.id}).")
         return
     for changed in load.changed:
@@ -110,7 +112,9 @@ def list_policies() -> None:
     """The set in force (from the database): its files, versions and SHA-256 hashes."""
     _require_tables()
     policy_set = refresh_policies()
-    revision = set_in_force(db.session)
+    revision = set_in_force(db.session())
+    if revision is None:
+        fail("No policy set is in force yet: run `flask policy reload`.")
     reason = f" ({revision.reason})" if revision.reason else ""
     click.echo(
         f"In force: set revision {revision.id}, loaded {revision.loaded_at.isoformat()} "
@@ -171,7 +175,7 @@ def explain_decision(
     """Print the decision for one customer and intent, rule by rule."""
     intent = Intent(purpose, channel, _instant(at_text), _fields(fields), transactional)
     try:
-        facts = load_facts(db.session, [customer_id], at=intent.at).get(customer_id)
+        facts = load_facts(db.session(), [customer_id], at=intent.at).get(customer_id)
     except FactsError as exc:
         fail(f"customer {customer_id}: {exc}")
     if facts is None:

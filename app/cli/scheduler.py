@@ -31,7 +31,7 @@ def group() -> None:
 @group.command("run")
 def run_command() -> None:
     """Wait for the scheduler lock, then schedule campaigns and periodic jobs until stopped."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     service = SchedulerService(app)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -28,7 +28,7 @@ def run_command(
     once: bool, batch_size: int | None, lease_seconds: int | None, worker_id: str | None
 ) -> None:
     """Claim, re-check, render and deliver batches; print the totals when stopping."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     settings = worker_settings(app, batch_size=batch_size, lease_seconds=lease_seconds)
     worker = DeliveryWorker(app, settings, worker_id)
     stop = threading.Event()

@@ -146,10 +146,12 @@ def weekly_consent_activity(session: Session, now: datetime | None = None) -> Pa
     weeks = [first + timedelta(weeks=i) for i in range(WEEKS)]
     # Counted in SQL: each event falls in the first week whose end is after it.
     week_of = case(
-        *((ConsentEvent.event_time < week + timedelta(weeks=1), index)
-          for index, week in enumerate(weeks)),
+        *(
+            (ConsentEvent.event_time < week + timedelta(weeks=1), index)
+            for index, week in enumerate(weeks)
+        ),
         else_=WEEKS,
-    )  # fmt: skip
+    )
     kind = case((ConsentEvent.action.in_(GIVING), "given"), else_="ended")
     events = (
         select(week_of.label("week"), ConsentEvent.purpose, kind.label("kind"))
@@ -255,14 +257,18 @@ def denied_sends(session: Session) -> Panel:
             select(CampaignDecision.rule_id, func.count())
             .where(CampaignDecision.outcome == "deny")
             .group_by(CampaignDecision.rule_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     at_send = dict(
         session.execute(
             select(OutboxEntry.decision_rule, func.count())
             .where(OutboxEntry.status == "denied")
             .group_by(OutboxEntry.decision_rule)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     rules = sorted(
         set(audience) | set(at_send), key=lambda r: -(audience.get(r, 0) + at_send.get(r, 0))

@@ -6,7 +6,7 @@ grouped into what a worker, the SMTP relay and DKIM signing need.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from flask import Flask
@@ -30,18 +30,27 @@ class WorkerSettings:
 
 
 def worker_settings(
-    app: Flask, batch_size: int | None = None, lease_seconds: int | None = None
+    app: Flask,
+    batch_size: int | None = None,
+    lease_seconds: int | None = None,
+    smtp_connections: int | None = None,
 ) -> WorkerSettings:
-    """The worker settings of ``app``; a batch size or lease given on the command line wins."""
+    """The worker settings of ``app``; a value given here (command line, benchmark) wins."""
     settings = current_settings(app)
-    return WorkerSettings(
-        batch_size=batch_size or settings.worker_batch_size,
-        lease_seconds=lease_seconds or settings.worker_lease_seconds,
+    configured = WorkerSettings(
+        batch_size=settings.worker_batch_size,
+        lease_seconds=settings.worker_lease_seconds,
         idle_seconds=settings.worker_idle_seconds,
         max_attempts=settings.worker_max_attempts,
         retry_base_seconds=settings.worker_retry_base_seconds,
         async_commit=settings.worker_async_commit,
         smtp_connections=settings.worker_smtp_connections,
+    )
+    return replace(
+        configured,
+        batch_size=batch_size or configured.batch_size,
+        lease_seconds=lease_seconds or configured.lease_seconds,
+        smtp_connections=smtp_connections or configured.smtp_connections,
     )
 
 

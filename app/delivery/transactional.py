@@ -72,7 +72,7 @@ def send_transactional_email(
     session: Session, customer_id: int, email: TransactionalEmail, app: Flask | None = None
 ) -> None:
     """Hand ``email`` to the SMTP relay now and record it; raises ``TransactionalSendFailed``."""
-    app = app or current_app._get_current_object()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     sender = SmtpSender(smtp_settings(app), current_settings(app).mail_from)
     try:
         sender.stage(email.recipient, build_transactional_message(app, email))

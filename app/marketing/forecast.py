@@ -102,9 +102,13 @@ def audience_counter(
             return extra_filter(query) if extra_filter else query
 
         return count_audience(
-            session, purpose=campaign.purpose, channel=campaign.channel, at=moment,
-            template_fields=fields, candidate_filter=candidate_filter,
-        )  # fmt: skip
+            session,
+            purpose=campaign.purpose,
+            channel=campaign.channel,
+            at=moment,
+            template_fields=fields,
+            candidate_filter=candidate_filter,
+        )
 
     return count
 

@@ -45,7 +45,7 @@ def load_user(user_id: str):
     token = session.get(SESSION_KEY)
     if model is None or not alt_id or not isinstance(token, str):
         return None
-    return sessions.signed_in_account(db.session, model, alt_id, token, session_limits(kind))
+    return sessions.signed_in_account(db.session(), model, alt_id, token, session_limits(kind))
 
 
 def _fresh_cookie() -> None:
@@ -62,7 +62,7 @@ def start_session(account) -> None:
     """
     _fresh_cookie()
     session[SESSION_KEY] = sessions.open_session(
-        db.session, account.kind, account.id, session_limits(account.kind)
+        db.session(), account.kind, account.id, session_limits(account.kind)
     )
     login_user(account)
 
@@ -71,6 +71,6 @@ def end_session() -> None:
     """Sign this browser out: its server-side session ends and the cookie is emptied."""
     token = session.get(SESSION_KEY)
     if isinstance(token, str):
-        sessions.end_session(db.session, token, "signed out")
+        sessions.end_session(db.session(), token, "signed out")
     logout_user()
     _fresh_cookie()

@@ -55,7 +55,7 @@ def trust_proxies(app: Flask) -> None:
     """
     hops = current_settings(app).trusted_proxy_hops
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way to wrap it
 
 
 def init_app(app: Flask) -> None:

@@ -38,7 +38,7 @@ def _offers(jurisdiction: str) -> list[dict]:
     policy_channels = consents.channels_for(jurisdiction)
     for purpose in consents.consent_purposes(jurisdiction):
         try:
-            notice = current_notice(db.session, purpose, current_language())
+            notice = current_notice(db.session(), purpose, current_language())
         except NotFound:
             continue
         offers.append({"purpose": purpose, "notice": notice, "channels": list(policy_channels)})
@@ -117,7 +117,7 @@ def confirm_consent(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            event = consents.confirm(db.session, token[:2000])
+            event = consents.confirm(db.session(), token[:2000])
         except AssensoError as exc:
             return render("portal/confirm.html", flash_problem(exc), form=None)
         return render("portal/confirmed.html", event=event)

@@ -44,16 +44,19 @@ def _actor() -> str:
 
 def _campaign_or_404(campaign_id: int) -> Campaign:
     try:
-        return service.get_campaign(db.session, campaign_id)
+        return service.get_campaign(db.session(), campaign_id)
     except NotFound:
         abort(404)
 
 
 def _editor(form: CampaignForm, campaign: Campaign | None, status: int, shown=None):
     return render_template(
-        "marketing/editor.html", form=form, campaign=campaign, preview=shown,
+        "marketing/editor.html",
+        form=form,
+        campaign=campaign,
+        preview=shown,
         conditions=registered_conditions(),
-    ), status  # fmt: skip
+    ), status
 
 
 @bp.get("/campaigns")
@@ -77,7 +80,7 @@ def new_campaign():
 def edit_campaign(campaign_id: int):
     """Edit a draft (optimistic version check); Preview renders without saving."""
     campaign = _campaign_or_404(campaign_id)
-    templates = service.campaign_templates(db.session, campaign.id)
+    templates = service.campaign_templates(db.session(), campaign.id)
     form = CampaignForm(data=None if request.method == "POST" else form_data(campaign, templates))
     return _save(form, campaign)
 
@@ -92,15 +95,23 @@ def _save(form: CampaignForm, campaign: Campaign | None):
         templates = template_specs(form)
         if campaign is None:
             campaign = service.create_campaign(
-                db.session, actor=_actor(), templates=templates, segment=segment_value(form),
+                db.session(),
+                actor=_actor(),
+                templates=templates,
+                segment=segment_value(form),
                 **settings,
-            )  # fmt: skip
+            )
         else:
             version = int(form.version.data) if (form.version.data or "").isdigit() else -1
             service.edit_campaign(
-                db.session, campaign.id, actor=_actor(), version=version, templates=templates,
-                segment=segment_value(form), **settings,
-            )  # fmt: skip
+                db.session(),
+                campaign.id,
+                actor=_actor(),
+                version=version,
+                templates=templates,
+                segment=segment_value(form),
+                **settings,
+            )
     except AssensoError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -120,8 +131,11 @@ def preview_json():
 
 
 def _form_errors(form: CampaignForm) -> list[str]:
-    return [f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()
-            if name in form]  # fmt: skip
+    return [
+        f"{form[name].label.text}: {' '.join(errors)}"
+        for name, errors in form.errors.items()
+        if name in form
+    ]
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -134,9 +148,13 @@ def campaign(campaign_id: int):
     ).all()
     possible = [action for action in ACTIONS if states.can(action, row.status)]
     return render_template(
-        "marketing/campaign.html", campaign=row, audit=audit, actions=possible,
-        templates=service.campaign_templates(db.session, row.id), form=ActionForm(),
-    )  # fmt: skip
+        "marketing/campaign.html",
+        campaign=row,
+        audit=audit,
+        actions=possible,
+        templates=service.campaign_templates(db.session(), row.id),
+        form=ActionForm(),
+    )
 
 
 @bp.post("/campaigns/<int:campaign_id>/<any(schedule,unschedule,pause,resume,cancel):action>")
@@ -149,7 +167,7 @@ def campaign_action(campaign_id: int, action: str):
         flash("The form expired; reload the page and try again.", "error")
         return redirect(url_for("marketing.campaign", campaign_id=row.id))
     try:
-        ACTIONS[action](db.session, row.id, actor=_actor(), version=int(form.version.data))
+        ACTIONS[action](db.session(), row.id, actor=_actor(), version=int(form.version.data))
     except AssensoError as exc:
         db.session.rollback()
         flash(str(exc), "error")

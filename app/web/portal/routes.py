@@ -70,10 +70,10 @@ def _data_page(
     settings_form: SettingsForm | None = None,
 ):
     me = customer()
-    values = read_own_profile(db.session, me)
+    values = read_own_profile(db.session(), me)
     if submitted:
         values = {**values, **submitted}
-    matrix = sharing_matrix(db.session, me.id)
+    matrix = sharing_matrix(db.session(), me.id)
     return render(
         "portal/data.html",
         status,
@@ -81,12 +81,12 @@ def _data_page(
         editable=profile.EDITABLE,
         values=values,
         errors=errors or {},
-        history=profile.profile_history(db.session, me),
+        history=profile.profile_history(db.session(), me),
         grid=profile.sharing_grid(me),
         shared={key for key, row in matrix.items() if row.shared},
         labels={p: consents.purpose_label(me, p) for p, _ in profile.sharing_grid(me)},
-        profile_form=VersionedForm(version=profile.profile_fingerprint(db.session, me)),
-        sharing_form=VersionedForm(version=profile.sharing_fingerprint(db.session, me)),
+        profile_form=VersionedForm(version=profile.profile_fingerprint(db.session(), me)),
+        sharing_form=VersionedForm(version=profile.sharing_fingerprint(db.session(), me)),
         settings_form=settings_form or _settings_form(me),
     )
 

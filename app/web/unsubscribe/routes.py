@@ -34,7 +34,7 @@ def landing(token: str):
 def one_click(token: str):
     """RFC 8058 one-click POST (no login, cookie or CSRF token: the signed token decides)."""
     try:
-        wanted = service.unsubscribe(db.session, token)
+        wanted = service.unsubscribe(db.session(), token)
     except InvalidUnsubscribeToken as exc:
         return render_template("unsubscribe/invalid.html", message=str(exc)), 400
     except InvalidInput:
