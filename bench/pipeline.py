@@ -11,8 +11,9 @@ messages over one connection to the same sink.
 
 Needs ``smtp-sink`` (Debian: ``apt-get install postfix``; falls back to aiosmtpd, slower) and
 uses ``BENCH_DATABASE_URL`` (PostgreSQL recommended), else a SQLite file.
-Prints ``RESULT pipeline_msgs_per_s``, ``RESULT pipeline_vs_raw_smtp`` and, with
-``--million``, ``RESULT pipeline_1m_peak_rss_mb``.
+Prints ``RESULT pipeline_msgs_per_s``, ``RESULT pipeline_vs_raw_smtp``,
+``RESULT pipeline_worker_cpu_per_msg`` (the workers' own CPU time per message, comparable
+between runs on a busy machine) and, with ``--million``, ``RESULT pipeline_1m_peak_rss_mb``.
 """
 
 from __future__ import annotations
@@ -274,18 +275,22 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
 
 
-def worker_process(args) -> tuple[int, float]:
-    """One delivery worker until the queue is empty: (messages sent, peak RSS in MB)."""
+def worker_process(args) -> tuple[int, float, float]:
+    """One delivery worker until the queue is empty: (messages sent, peak RSS in MB, CPU
+    seconds of the delivery itself, all of the process's threads)."""
     url, keystore, policies, port, batch, connections = args
     from app.delivery.settings import worker_settings
     from app.delivery.worker import DeliveryWorker
 
     app = make_app(url, keystore, policies, port)
     with app.app_context():
-        total = DeliveryWorker(
+        worker = DeliveryWorker(
             app, worker_settings(app, batch_size=batch, smtp_connections=connections)
-        ).run(threading.Event(), once=True)
-    return total.sent, peak_rss_mb()
+        )
+        started = time.process_time()
+        total = worker.run(threading.Event(), once=True)
+        cpu = time.process_time() - started
+    return total.sent, peak_rss_mb(), cpu
 
 
 def relaxed(folder: Path) -> str:
@@ -332,15 +337,19 @@ def main() -> None:
                     [(url, keystore, policies, port, options.batch, options.connections)]
                     * options.workers,
                 )
-            sent = sum(count for count, _ in results)
+            sent = sum(count for count, _, _ in results)
+            cpu = sum(seconds for _, _, seconds in results)
             elapsed = time.perf_counter() - started
             rate = sent / elapsed
             print(f"{name}: sent {sent:,} of {entries:,} in {elapsed:.1f} s = {rate:,.0f} msg/s")
             if name == "pipeline":
                 print(f"RESULT pipeline_msgs_per_s {rate:.0f} msg/s")
                 print(f"RESULT pipeline_vs_raw_smtp {rate / raw:.2f} ratio")
+                # Worker CPU per message: comparable between runs on a busy machine, where
+                # the rates above follow the other load.
+                print(f"RESULT pipeline_worker_cpu_per_msg {cpu / sent * 1e6:.0f} us")
             else:
-                peak = max(mb for _, mb in results)  # per worker process
+                peak = max(mb for _, mb, _ in results)  # per worker process
                 print(f"RESULT pipeline_1m_peak_rss_mb {peak:.0f} MB")
     finally:
         stop_sink()

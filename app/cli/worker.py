@@ -21,13 +21,21 @@ def group() -> None:
 @group.command("run")
 @click.option("--once", is_flag=True, help="Stop when no entry is due instead of waiting.")
 @click.option("--batch-size", type=click.IntRange(1, 10_000), help="Entries claimed per batch.")
-@click.option("--lease-seconds", type=click.IntRange(5, 86_400), help="Lease length.")
+@click.option(
+    "--lease-seconds",
+    type=click.IntRange(5, 86_400),
+    help="Lease length; renewed every third of it while a batch is sent.",
+)
 @click.option("--id", "worker_id", help="Worker id (default: host:pid:random).")
 @domain_errors
 def run_command(
     once: bool, batch_size: int | None, lease_seconds: int | None, worker_id: str | None
 ) -> None:
-    """Claim, re-check, render and deliver batches; print the totals when stopping."""
+    """Claim, re-check, render and deliver batches; print the totals when stopping.
+
+    SIGTERM stops the worker after the wave in hand: nothing more is handed over and the
+    entries not yet sent go back to the queue at once.
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     settings = worker_settings(app, batch_size=batch_size, lease_seconds=lease_seconds)
     worker = DeliveryWorker(app, settings, worker_id)
@@ -41,7 +49,8 @@ def run_command(
         return
     click.echo(
         f"sent {total.sent}, denied {total.denied}, deferred {total.deferred}, "
-        f"retried {total.retried}, failed {total.failed}, recovered {total.recovered}"
+        f"retried {total.retried}, failed {total.failed}, recovered {total.recovered}, "
+        f"given back {total.released}"
     )
 
 

@@ -1,13 +1,16 @@
 """Claiming due outbox entries: lease, recover interrupted sends, throttle, re-check policy.
 
 Everything happens in one transaction, so a withdrawal committed before the claim is always
-seen by the re-check (DESIGN.md rule 2). On PostgreSQL the due rows are locked with
+seen by the re-check (DESIGN.md rule 2); what changes later is caught before hand-over (see
+:mod:`app.delivery.recheck`). On PostgreSQL the due rows are locked with
 ``FOR UPDATE SKIP LOCKED`` (many workers never claim the same row); on SQLite the claim is one
-``UPDATE … RETURNING`` under SQLite's single writer lock.
+``UPDATE … RETURNING`` under SQLite's single writer lock. Each claim leases its entries under a
+random token of its own, which every later write about them must name.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,7 +18,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from app.delivery.models import OutboxEntry
-from app.delivery.recheck import recheck
+from app.delivery.recheck import read_stamps, recheck
 from app.delivery.recording import record_interrupted, release_throttled, settle_decisions
 from app.delivery.templates import TemplateBook, load_templates
 from app.delivery.throttle import over_throttle
@@ -61,8 +64,10 @@ class ClaimedEntry:
 class ClaimedBatch:
     """The outcome of one claim: entries to send now, and what was settled without sending."""
 
+    token: str = ""
     ready: list[ClaimedEntry] = field(default_factory=list)
     templates: TemplateBook = field(default_factory=TemplateBook)
+    stamps: dict[int, tuple] = field(default_factory=dict)
     lease_until: datetime | None = None
     denied: int = 0
     deferred: int = 0
@@ -83,23 +88,29 @@ def _pending(now: datetime):
     return and_(OutboxEntry.status == "pending", OutboxEntry.not_before <= now)
 
 
-def _lease(session: Session, worker_id: str, size: int, lease_until: datetime, now: datetime):
+def new_lease_token() -> str:
+    """A token unique to one claim (128 random bits)."""
+    return secrets.token_hex(16)
+
+
+def _lease(session: Session, holder: tuple[str, str], size: int, lease_until: datetime, now):
     """Lease expired leases first (workers that died), then pending entries in due order.
+
+    ``holder`` is (worker id, lease token): the id tells operators who holds an entry, the
+    token fences every later write.
 
     Two statements rather than one ``OR``: each is then a range of the (status, not_before,
     id) index read in order up to the limit, where the disjunction made the database collect
     and sort every due entry for every batch.
     """
-    rows = _lease_where(session, _expired(now), None, worker_id, size, lease_until)
+    rows = _lease_where(session, _expired(now), None, holder, size, lease_until)
     if len(rows) < size:
         order = (OutboxEntry.not_before, OutboxEntry.id)
-        rows += _lease_where(
-            session, _pending(now), order, worker_id, size - len(rows), lease_until
-        )
+        rows += _lease_where(session, _pending(now), order, holder, size - len(rows), lease_until)
     return rows
 
 
-def _lease_where(session, condition, order, worker_id, size, lease_until):
+def _lease_where(session, condition, order, holder, size, lease_until):
     due = select(OutboxEntry.id).where(condition)
     if order is not None:
         due = due.order_by(*order)
@@ -109,7 +120,8 @@ def _lease_where(session, condition, order, worker_id, size, lease_until):
         .where(OutboxEntry.id.in_(due.scalar_subquery()))
         .values(
             status="leased",
-            leased_by=worker_id,
+            leased_by=holder[0],
+            lease_token=holder[1],
             lease_until=lease_until,
             attempts=OutboxEntry.attempts + 1,
         )
@@ -121,27 +133,31 @@ def _lease_where(session, condition, order, worker_id, size, lease_until):
 def claim_batch(
     session: Session, worker_id: str, size: int, lease_seconds: int, now: datetime
 ) -> ClaimedBatch:
-    """Lease up to ``size`` due entries for ``worker_id`` and re-check each one's policy.
+    """Lease up to ``size`` due entries for ``worker_id`` under a new token and re-check each
+    one's policy.
 
     Due means pending with ``not_before <= now``, or leased with an expired lease. A leased
     entry that already carries its Message-ID was handed to the relay by a worker that died
     before recording the outcome: it is recorded as sent, never sent twice (see
     ``app/delivery/__init__.py``). Denied entries are closed with the rule, deferred ones go
     back to pending until ``defer_until``, throttled ones wait for their campaign's next minute.
+    The customers' stamps are read before the re-check decides, so any change after the
+    decision's reads shows at hand-over.
     """
-    batch = ClaimedBatch(lease_until=now + timedelta(seconds=lease_seconds))
+    batch = ClaimedBatch(new_lease_token(), lease_until=now + timedelta(seconds=lease_seconds))
     refresh_policies()  # the set in force for this batch, checked before the claim writes
     with transaction(session):
-        rows = _lease(session, worker_id, size, batch.lease_until, now)
+        rows = _lease(session, (worker_id, batch.token), size, batch.lease_until, now)
         if not rows:
             return batch
         interrupted = [row for row in rows if row.message_id is not None]
         batch.recovered = record_interrupted(session, interrupted, now)
         fresh = [_entry(row) for row in rows if row.message_id is None]
         batch.templates = load_templates(session, (e.campaign_id for e in fresh))
-        held = over_throttle(session, fresh, batch.templates.throttles, worker_id, now)
+        held = over_throttle(session, fresh, batch.templates.throttles, batch.token, now)
         batch.throttled = release_throttled(session, held, now)
         waiting = [e for e in fresh if e.id not in held]
+        batch.stamps = read_stamps(session.connection(), (e.customer_id for e in waiting))
         decisions = recheck(session, waiting, batch.templates, now)
         batch.ready, batch.denied, batch.deferred = settle_decisions(session, waiting, decisions)
     return batch

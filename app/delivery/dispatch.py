@@ -2,21 +2,30 @@
 
 E-mail: each wave stages up to ``len(senders)`` messages (one SMTP connection each: envelope
 and content, no final dot; all envelopes of the wave are sent before any reply is read), then
-one database commit marks them handed over (Message-ID set), then the dots are sent.
-SMS: one message per wave (marker, then the webhook POST).
+one database commit re-checks the wave and marks it handed over (Message-ID set), then the dots
+are sent. SMS: one message per wave (marker, then the webhook POST).
+
+No 250, not sent: a message counts as sent only when the relay answered 250 to its final dot.
+A connection lost before that answer (the relay cut it inside DATA, or the dot could not be
+written) is a transient failure, retried later with the same Message-ID.
+
+A staged message that may not be sent (its lease was lost, or its customer withdrew) is
+abandoned by closing its connection: inside DATA a ``QUIT`` would only be more content. A
+stopping worker (``stop`` set) hands nothing more over and gives its unsent entries back.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from app.channels.email import SmtpSender, build_message
+from app.channels.email import build_message
 from app.channels.errors import ChannelError, PermanentFailure
-from app.delivery.recording import Outcome, Recorder
+from app.channels.smtp import SmtpSender
+from app.delivery.recorder import Outcome, Recorder
 
 MAX_BACKOFF = timedelta(hours=6)
-UNCERTAIN_NOTE = "connection lost after the message was handed over; recorded as delivered"
 
 
 def failure_outcome(
@@ -41,34 +50,51 @@ class EmailDispatch:
         self.dkim_key = dkim_key
 
     def send(
-        self, items: Sequence, recorder: Recorder, fail: Callable, clock: Callable[[], datetime]
+        self,
+        items: Sequence,
+        recorder: Recorder,
+        fail: Callable,
+        clock: Callable[[], datetime],
+        stop: threading.Event,
     ) -> list[Outcome]:
         """Send ``items`` of (entry, OutgoingEmail); returns the outcomes not yet recorded."""
         done: list[Outcome] = []
-        size = len(self.senders)
-        for start in range(0, len(items), size):
-            # Every envelope of the wave first, then each reply and content: the servers work
-            # on all connections at once instead of one round trip after another.
-            opened = []
-            for sender, (entry, email) in zip(
-                self.senders, items[start : start + size], strict=False
-            ):
-                try:
-                    sender.send_envelope(email.recipient)
-                    opened.append((sender, entry, email))
-                except ChannelError as exc:
-                    done.append(fail(entry, exc))
-            staged = []
-            for sender, entry, email in opened:
-                try:
-                    sender.send_content(build_message(email, self.mail_from, self.dkim_key))
-                    staged.append((sender, entry, email))
-                except ChannelError as exc:
-                    done.append(fail(entry, exc))
+        waiting = list(items)
+        while waiting:
+            if stop.is_set():
+                recorder.release([entry for entry, _ in waiting], done, clock())
+                return []
+            wave, waiting = waiting[: len(self.senders)], waiting[len(self.senders) :]
+            staged = self._stage(wave, done, fail)
+            if stop.is_set():  # before the hand-over: nothing of this wave is delivered
+                for sender, _entry, _email in staged:
+                    sender.abort()
+                recorder.release([e for _, e, _ in staged] + [e for e, _ in waiting], done, clock())
+                return []
             ids = {entry.id: email.message_id for _, entry, email in staged}
             kept = recorder.hand_over([e for _, e, _ in staged], ids, done, clock())
             done = self._commit_wave(staged, kept, fail)
-        return [o for o in done if o is not None]
+            waiting = recorder.drop_lost(waiting)
+        return done
+
+    def _stage(self, wave: Sequence, done: list[Outcome], fail: Callable) -> list:
+        """Every envelope of the wave first, then each reply and content: the servers work on
+        all connections at once instead of one round trip after another."""
+        opened = []
+        for sender, (entry, email) in zip(self.senders, wave, strict=False):
+            try:
+                sender.send_envelope(email.recipient)
+                opened.append((sender, entry, email))
+            except ChannelError as exc:
+                done.append(fail(entry, exc))
+        staged = []
+        for sender, entry, email in opened:
+            try:
+                sender.send_content(build_message(email, self.mail_from, self.dkim_key))
+                staged.append((sender, entry, email))
+            except ChannelError as exc:
+                done.append(fail(entry, exc))
+        return staged
 
     @staticmethod
     def _commit_wave(staged: list, kept: set[int], fail: Callable) -> list[Outcome]:
@@ -76,26 +102,23 @@ class EmailDispatch:
         dotted, done = [], []
         for sender, entry, _email in staged:
             if entry.id not in kept:
-                sender.abort()  # lease lost: the server discards the unfinished message
+                sender.abort()  # the server discards the unfinished message
                 continue
             try:
                 sender.send_dot()
                 dotted.append((sender, entry))
-            except ChannelError:  # the dot may have left: never send twice
-                done.append(Outcome(entry, "sent", UNCERTAIN_NOTE))
+            except ChannelError as exc:  # no 250, not sent
+                done.append(fail(entry, exc))
         for sender, entry in dotted:
             done.append(EmailDispatch._confirm(sender, entry, fail))
         return done
 
     @staticmethod
     def _confirm(sender: SmtpSender, entry, fail: Callable) -> Outcome:
+        """Sent on the relay's 250; any other answer, or none, is a failure to act on."""
         try:
             sender.confirm()
-        except PermanentFailure as exc:
-            return fail(entry, exc)
         except ChannelError as exc:
-            if exc.code is None:  # no reply: the server may have the message; never send twice
-                return Outcome(entry, "sent", UNCERTAIN_NOTE)
             return fail(entry, exc)
         return Outcome(entry, "sent")
 
@@ -113,20 +136,30 @@ class SmsDispatch:
         self.gateway = gateway
 
     def send(
-        self, items: Sequence, recorder: Recorder, fail: Callable, clock: Callable[[], datetime]
+        self,
+        items: Sequence,
+        recorder: Recorder,
+        fail: Callable,
+        clock: Callable[[], datetime],
+        stop: threading.Event,
     ) -> list[Outcome]:
         """Send ``items`` of (entry, OutgoingSms); returns the outcomes not yet recorded."""
         done: list[Outcome] = []
-        for entry, sms in items:
+        waiting = list(items)
+        while waiting:
+            if stop.is_set():
+                recorder.release([entry for entry, _ in waiting], done, clock())
+                return []
+            (entry, sms), waiting = waiting[0], waiting[1:]
             kept = recorder.hand_over([entry], {entry.id: sms.message_id}, done, clock())
             done = []
-            if entry.id not in kept:
-                continue
-            try:
-                self.gateway.send(sms)
-                done.append(Outcome(entry, "sent"))
-            except ChannelError as exc:
-                done.append(fail(entry, exc))
+            if entry.id in kept:
+                try:
+                    self.gateway.send(sms)
+                    done.append(Outcome(entry, "sent"))
+                except ChannelError as exc:
+                    done.append(fail(entry, exc))
+            waiting = recorder.drop_lost(waiting)
         return done
 
     def close(self) -> None:

@@ -84,6 +84,10 @@ class OutboxEntry(Model):
     not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     leased_by: Mapped[str | None] = mapped_column(String(80))
+    #: Random and unique to the claim that holds the lease: every write of a worker about a
+    #: leased entry names it, so a worker that lost its lease (even to a replacement running
+    #: under the same ``leased_by``) changes nothing.
+    lease_token: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(200))

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from app.channels.email import DkimKey, SmtpSettings
+from app.channels.email import DkimKey
+from app.channels.smtp import SmtpSettings
 from app.settings import current_settings
 from config import ConfigError
 

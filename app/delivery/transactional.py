@@ -19,9 +19,10 @@ from email.policy import SMTP
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from app.channels.email import SmtpSender, dkim_sign, mail_domain, message_id_for
+from app.channels.email import dkim_sign, mail_domain, message_id_for
 from app.channels.errors import PermanentFailure, TransientFailure
 from app.channels.sms import OutgoingSms, SmsGateway
+from app.channels.smtp import SmtpSender
 from app.delivery.models import SendLog
 from app.delivery.settings import dkim_key, smtp_settings
 from app.settings import current_settings
@@ -29,7 +30,7 @@ from app.transaction import transaction
 
 SERVICE_PURPOSE = "service"
 #: The relationship messages this path sends, each with its fixed text in the code.
-RELATIONSHIP_MESSAGES = frozenset({"double_opt_in", "password_reset"})
+RELATIONSHIP_MESSAGES = frozenset({"double_opt_in", "password_reset", "welcome", "signup_existing"})
 
 
 class TransactionalSendFailed(Exception):

@@ -2,7 +2,8 @@
 
 ``DeliveryWorker.run_once`` handles one batch; ``run`` loops until stopped. Many workers may
 run at once on PostgreSQL (``FOR UPDATE SKIP LOCKED``); see ``app/delivery/__init__.py`` for
-the exactly-once argument.
+the exactly-once argument. While a batch is in hand its lease is renewed by a heartbeat; when
+``stop`` is set the worker hands nothing more over, gives its unsent entries back and returns.
 """
 
 from __future__ import annotations
@@ -12,20 +13,24 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
-from app.channels.email import SmtpSender, mail_domain, message_id_for
+from app.channels.email import mail_domain, message_id_for
 from app.channels.sms import SmsGateway
+from app.channels.smtp import SmtpSender
 from app.delivery.claim import ClaimedBatch, claim_batch
 from app.delivery.compose import CannotCompose, Links, compose_email, compose_sms
 from app.delivery.dispatch import EmailDispatch, SmsDispatch, failure_outcome
+from app.delivery.heartbeat import Heartbeat
+from app.delivery.recheck import HandOverCheck
 from app.delivery.recipients import load_recipients
-from app.delivery.recording import Outcome, Recorder
+from app.delivery.recorder import Outcome, Recorder
 from app.delivery.settings import WorkerSettings, dkim_key, smtp_settings
 from app.extensions import db
 from app.models_base import utcnow
@@ -51,6 +56,7 @@ class BatchReport:
     deferred: int = 0
     recovered: int = 0
     throttled: int = 0
+    released: int = 0
 
 
 class DeliveryWorker:
@@ -91,8 +97,9 @@ class DeliveryWorker:
                 return None
         return self._dispatch[channel]
 
-    def run_once(self) -> BatchReport:
-        """Claim and deliver one batch; returns its counts."""
+    def run_once(self, stop: threading.Event | None = None) -> BatchReport:
+        """Claim and deliver one batch (stopping early once ``stop`` is set); its counts."""
+        stop = stop or threading.Event()
         session = db.session()
         s = self.settings
         batch = claim_batch(session, self.worker_id, s.batch_size, s.lease_seconds, self.clock())
@@ -104,7 +111,10 @@ class DeliveryWorker:
             throttled=batch.throttled,
         )
         if batch.ready:
-            self._deliver(batch, report)
+            with Heartbeat(
+                db.engine, batch.token, [e.id for e in batch.ready], s.lease_seconds, self.clock
+            ):
+                self._deliver(batch, report, stop)
         db.session.remove()
         return report
 
@@ -113,7 +123,7 @@ class DeliveryWorker:
             entry, exc, self.clock(), self.settings.max_attempts, self.settings.retry_base_seconds
         )
 
-    def _deliver(self, batch: ClaimedBatch, report: BatchReport) -> None:
+    def _deliver(self, batch: ClaimedBatch, report: BatchReport, stop: threading.Event) -> None:
         recipients = load_recipients(
             db.session(), batch.ready, batch.templates, f"delivery-worker:{self.worker_id}"
         )
@@ -125,17 +135,38 @@ class DeliveryWorker:
                 outcomes.append(item)
             else:
                 by_channel.setdefault(entry.channel, []).append(item)
-        with db.engine.connect() as connection:
-            if connection.dialect.name == "postgresql" and self.settings.async_commit:
-                connection.execute(text("SET synchronous_commit TO off"))
-                connection.commit()
-            recorder = Recorder(connection, self.worker_id)
+        with self._recording_connection() as connection:
+            recorder = Recorder(
+                connection, batch.token, HandOverCheck(batch.stamps, batch.templates)
+            )
             for channel, items in by_channel.items():
-                outcomes += self._dispatcher(channel).send(items, recorder, self._fail, self.clock)
+                dispatch = self._dispatcher(channel)
+                outcomes += dispatch.send(items, recorder, self._fail, self.clock, stop)
             recorder.finish(outcomes, self.clock())
         report.sent = recorder.counts["sent"]
         report.retried = recorder.counts["retry"]
         report.failed = recorder.counts["failed"]
+        report.denied += recorder.counts["denied"]
+        report.deferred += recorder.counts["deferred"]
+        report.released = recorder.counts["released"]
+
+    @contextmanager
+    def _recording_connection(self) -> Iterator[Connection]:
+        """The recorder's own connection. With ``WORKER_ASYNC_COMMIT`` on PostgreSQL its
+        commits do not wait for the disk; the setting is undone before the connection goes
+        back to the pool, where other work (a web request under ``flask serve``) may use it."""
+        with db.engine.connect() as connection:
+            asynchronous = connection.dialect.name == "postgresql" and self.settings.async_commit
+            if asynchronous:
+                connection.execute(text("SET synchronous_commit TO off"))
+                connection.commit()
+            try:
+                yield connection
+            finally:
+                if asynchronous and not connection.invalidated:
+                    connection.rollback()
+                    connection.execute(text("RESET synchronous_commit"))
+                    connection.commit()
 
     def _compose(self, entry, recipient, batch: ClaimedBatch):
         if recipient is None:
@@ -160,7 +191,7 @@ class DeliveryWorker:
         total = BatchReport()
         try:
             while not stop.is_set():
-                report = self.run_once()
+                report = self.run_once(stop)
                 for name in BatchReport.__slots__:
                     setattr(total, name, getattr(total, name) + getattr(report, name))
                 if report.claimed == 0:

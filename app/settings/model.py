@@ -177,7 +177,7 @@ class Settings:
     )
     smtp_timeout_seconds: float = declared(
         "ASSENSO_SMTP_TIMEOUT_SECONDS",
-        "how long to wait for the SMTP relay before the attempt counts as a transient failure",
+        "longest wait for any SMTP reply; a reply that never comes is a failure, retried",
         number(0, above=True),
         30.0,
     )
@@ -224,13 +224,16 @@ class Settings:
     )
     worker_lease_seconds: int = declared(
         "ASSENSO_WORKER_LEASE_SECONDS",
-        "lease length (an unfinished lease is taken over after it expires)",
+        "lease length: a live worker renews its batch's lease every third of it (every 5 s by "
+        "default) however slow its relay, so only a stopped or frozen worker's lease runs out, "
+        "and its unsent entries go to another worker about this long after it stopped (see "
+        '"Delivery guarantees")',
         whole(5),
-        120,
+        15,
     )
     worker_idle_seconds: float = declared(
         "ASSENSO_WORKER_IDLE_SECONDS",
-        "how long a worker waits before looking again when no entry is due",
+        "how long a worker waits before asking again when nothing is due",
         number(0, above=True),
         1.0,
     )

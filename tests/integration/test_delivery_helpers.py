@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import threading
@@ -46,12 +47,27 @@ def free_port() -> int:
 
 
 class Sink:
-    """A real aiosmtpd server recording what it accepts (stored before the 250, like an MTA)."""
+    """A real aiosmtpd server recording what it accepts (stored before the 250, like an MTA).
 
-    def __init__(self, delay: float = 0.0, refuse: set[str] | None = None) -> None:
+    ``delay`` holds up the whole server per message (one at a time); ``reply_delay`` is a
+    slow relay answering each connection's dot late, all connections at once. ``cut`` is how
+    many messages (the first ones) get their connection closed after the final dot, without a
+    reply and without being stored. ``arrivals`` has (monotonic time, recipient) per message.
+    """
+
+    def __init__(
+        self,
+        delay: float = 0.0,
+        refuse: set[str] | None = None,
+        reply_delay: float = 0.0,
+        cut: int = 0,
+    ) -> None:
         self.delay = delay
+        self.reply_delay = reply_delay
+        self.cut = cut
         self.refuse = refuse or set()
         self.messages: list[bytes] = []
+        self.arrivals: list[tuple[float, str]] = []
         self.lock = threading.Lock()
         self.port = free_port()
 
@@ -63,9 +79,17 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
-            self.messages.append(envelope.original_content or envelope.content)
+            cut, self.cut = self.cut > 0, max(self.cut - 1, 0)
+            if not cut:
+                self.messages.append(envelope.original_content or envelope.content)
+                self.arrivals.append((time.monotonic(), envelope.rcpt_tos[0]))
+        if cut:
+            server.transport.abort()
+            return "451 never sent: the connection is closed"
         if self.delay:
             time.sleep(self.delay)
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         return "250 OK"
 
     def __enter__(self) -> Sink:

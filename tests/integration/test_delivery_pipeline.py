@@ -147,3 +147,55 @@ def test_unreachable_relay_retries_with_backoff(app_factory, tmp_path):
         assert entry.status == "pending" and entry.attempts == 1 and entry.message_id is None
         assert entry.not_before > entry.created_at
         assert "unreachable" in entry.last_error
+
+
+def test_connection_cut_inside_data_is_retried_never_recorded_as_sent(mail_app):
+    # The relay closes the connection after the final dot without a reply: no 250, not sent.
+    with Sink(cut=1) as sink:
+        app = mail_app(sink)
+        from app.extensions import db
+
+        with app.app_context():
+            people = audience(db.session(), 1)
+            campaign_outbox(db.session(), [people[0].id])
+        first = run_worker(app)
+        assert (first.sent, first.retried) == (0, 1)
+        assert sink.messages == []
+        with app.app_context():
+            entry = db.session.scalar(select(OutboxEntry))
+            assert entry.status == "pending" and entry.message_id is None
+            assert entry.sent_at is None and entry.not_before > entry.created_at
+            assert "connection lost before the relay accepted" in entry.last_error
+            assert db.session.scalar(select(func.count()).select_from(SendLog)) == 0
+            entry.not_before = entry.created_at  # the retry is due
+            db.session.commit()
+        assert run_worker(app).sent == 1
+        assert len(sink.messages) == 1
+        assert statuses(app) == {"sent": 1}
+
+
+def test_pooled_connections_keep_synchronous_commits_after_a_batch(mail_app, engine_name):
+    # Markers may commit asynchronously; nothing else that reuses the connection may.
+    if engine_name != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    from sqlalchemy import text
+
+    with Sink() as sink:
+        app = mail_app(sink)
+        from app.extensions import db
+
+        with app.app_context():
+            people = audience(db.session(), 2)
+            campaign_outbox(db.session(), [p.id for p in people])
+        assert run_worker(app).sent == 2
+        with app.app_context():
+            db.session.remove()
+            idle = db.engine.pool.checkedin()
+            assert idle >= 1
+            connections = [db.engine.connect() for _ in range(idle)]
+            try:
+                found = {c.scalar(text("SHOW synchronous_commit")) for c in connections}
+            finally:
+                for connection in connections:
+                    connection.close()
+    assert found == {"on"}

@@ -44,9 +44,11 @@ def test_claim_takes_expired_leases_then_pending_in_due_order(app, session):
     picked = []
     for _ in range(6):  # one at a time: the order in which entries are chosen
         with transaction(session):
-            picked += [row.id for row in _lease(session, "me", 1, now + timedelta(minutes=5), now)]
+            picked += [
+                row.id for row in _lease(session, ("me", "t"), 1, now + timedelta(minutes=5), now)
+            ]
     # The expired lease, then pending entries due 5, 3 and 1 minutes ago; the entry not due
     # yet and the one another worker still holds are left alone.
     assert picked == [ids[4], ids[0], ids[2], ids[1]]
     with transaction(session):
-        assert _lease(session, "me", 10, now + timedelta(minutes=5), now) == []
+        assert _lease(session, ("me", "t"), 10, now + timedelta(minutes=5), now) == []

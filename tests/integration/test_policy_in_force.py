@@ -52,11 +52,12 @@ def weekly_cap(folder: Path, email: int) -> Path:
     )
 
 
-def reload_in_another_process(database_url: str, folder: Path, tmp_path: Path) -> str:
-    """Run ``flask policy reload`` as a separate process against the same database."""
+def reload_in_another_process(database_url: str, keystore_url: str, folder: Path) -> str:
+    """Run ``flask policy reload`` as a separate process against the same database (and its
+    own key store, which every process checks at start)."""
     env = dict(
         os.environ, ASSENSO_ENV="testing", TEST_DATABASE_URL=database_url,
-        TEST_KEYSTORE_URL=f"sqlite:///{tmp_path / 'other-keystore.sqlite3'}",
+        TEST_KEYSTORE_URL=keystore_url,
         ASSENSO_POLICY_DIR=str(folder), ASSENSO_DEV_MAILBOX="false",
     )  # fmt: skip
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "policy", "reload",
@@ -67,7 +68,7 @@ def reload_in_another_process(database_url: str, folder: Path, tmp_path: Path) -
 
 
 def test_a_load_in_another_process_reaches_every_decision_without_restart(
-    app_factory, database_url, tmp_path
+    app_factory, database_url, keystore_url, tmp_path
 ):
     from app.extensions import db
 
@@ -95,7 +96,7 @@ def test_a_load_in_another_process_reaches_every_decision_without_restart(
         assert (first.outcome, first.policy_hash) == ("allow", old_hash)
         session.commit()
 
-        output = reload_in_another_process(database_url, after, tmp_path)
+        output = reload_in_another_process(database_url, keystore_url, after)
         assert "In force for every process: set revision 2" in output
 
         with app.app_context():  # this process's next request

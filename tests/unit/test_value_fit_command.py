@@ -7,18 +7,27 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 
 from app import create_app
+from app.extensions import db
 
 CDNOW = Path(__file__).resolve().parents[1] / "data" / "cdnow" / "CDNOW_sample.txt"
-#: A database that does not exist: the command must never need one.
-NO_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 
 
 @pytest.fixture(scope="module")
-def cli():
-    app = create_app("testing", DATABASE_URL=NO_DATABASE)
-    return app.test_cli_runner()
+def cli(tmp_path_factory):
+    """An analyst's checkout: a database never migrated, which the command must not need."""
+    folder = tmp_path_factory.mktemp("analyst")
+    app = create_app(
+        "testing",
+        DATABASE_URL=f"sqlite:///{folder / 'empty.sqlite3'}",
+        KEYSTORE_URL=f"sqlite:///{folder / 'empty.keystore.sqlite3'}",
+    )
+    yield app.test_cli_runner()
+    with app.app_context():
+        assert inspect(db.engine).get_table_names() == []  # nothing was read or written
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="module")

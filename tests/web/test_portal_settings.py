@@ -94,6 +94,7 @@ def test_my_data_shows_the_settings_chosen_at_sign_up_in_one_place(portal_client
         "notice-offers": str(notice),
     }
     assert portal_client.post("/signup", data=signup).status_code == 302
+    sign_in_customer(portal_client, "kai@example.com")  # sign-up asks to sign in afterwards
     page = portal_client.get("/me/data").get_data(as_text=True)
     assert '<option selected value="Asia/Tokyo">Asia/Tokyo</option>' in page
     assert '<option lang="it" selected value="it">Italiano</option>' in page
