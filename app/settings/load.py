@@ -40,7 +40,7 @@ def load_settings(
     """The settings of ``environment`` (default ``ASSENSO_ENV``, else development).
 
     ``overrides`` (tests and benchmarks) replace variables by :func:`override_name` and go
-    through the same parsers and checks; ``None`` means "not set".
+    through the same parsers and checks; an override of ``None`` leaves it to the environment.
     """
     given = dict(overrides or {})
     if environment is not None:
