@@ -28,25 +28,28 @@ run: $(RUNTIME_STAMP)
 	$(FLASK) serve
 
 ## run-production: on PostgreSQL, migrate and grant as the schema's owner (OWNER_DATABASE_URL),
-## then run the web app (gunicorn), one scheduler and one worker as the application's own role
-## (DATABASE_URL), which may only read and insert on the ledger. Ctrl-C stops all three; so does
-## any of them stopping. Settings and secrets come from the environment (README, "Running on
-## PostgreSQL").
+## then start the Procfile's processes with honcho as the application's own role (DATABASE_URL),
+## which may only read and insert on the ledger: the web app (gunicorn, WEB_WORKERS processes
+## on WEB_BIND), one scheduler and WORKERS delivery workers. Ctrl-C or SIGTERM stops them all
+## (each finishes what it has in hand); so does any of them stopping. Settings and secrets come
+## from the environment, each also as NAME_FILE (README, "Running on PostgreSQL").
 WEB_BIND ?= 127.0.0.1:8000
 WEB_WORKERS ?= 4
+WORKERS ?= 2
+AS_OWNER = DATABASE_URL="$$OWNER_DATABASE_URL" DATABASE_URL_FILE="$$OWNER_DATABASE_URL_FILE"
 run-production: SHELL := /bin/bash
 run-production: export ASSENSO_ENV ?= production
 run-production: $(RUNTIME_STAMP)
-	@test -n "$$OWNER_DATABASE_URL" -a -n "$$DATABASE_URL" || { echo "run-production needs \
-	OWNER_DATABASE_URL (the schema's owner) and DATABASE_URL (the application's own role)"; exit 2; }
-	DATABASE_URL="$$OWNER_DATABASE_URL" $(FLASK) db upgrade
-	ASSENSO_APP_DATABASE_URL="$$DATABASE_URL" DATABASE_URL="$$OWNER_DATABASE_URL" \
-	  $(FLASK) db grant-app-role
-	trap 'kill $$(jobs -p) 2>/dev/null; wait' EXIT; \
-	$(BIN)/gunicorn --workers $(WEB_WORKERS) --bind $(WEB_BIND) wsgi:app & \
-	$(FLASK) scheduler run & \
-	$(FLASK) worker run & \
-	wait -n
+	@test -n "$$OWNER_DATABASE_URL$$OWNER_DATABASE_URL_FILE" \
+	  -a -n "$$DATABASE_URL$$DATABASE_URL_FILE" || { echo "run-production needs \
+	OWNER_DATABASE_URL (the schema's owner) and DATABASE_URL (the application's own role), \
+	or their _FILE variants"; exit 2; }
+	$(AS_OWNER) $(FLASK) db upgrade
+	$(AS_OWNER) $(FLASK) vault move-settings
+	$(AS_OWNER) ASSENSO_APP_DATABASE_URL="$$DATABASE_URL" \
+	  ASSENSO_APP_DATABASE_URL_FILE="$$DATABASE_URL_FILE" $(FLASK) db grant-app-role
+	PATH="$(CURDIR)/$(BIN):$$PATH" ASSENSO_WEB_BIND=$(WEB_BIND) WEB_CONCURRENCY=$(WEB_WORKERS) \
+	  $(BIN)/honcho start --procfile Procfile --concurrency worker=$(WORKERS)
 
 ## test: install dev requirements and browser, lint, run the whole suite
 test: $(DEV_STAMP) browser-deps

@@ -2,7 +2,8 @@
 
 The settings themselves are declared, read and checked in :mod:`app.settings` (one typed object
 per application). Here live what they rely on: the error every bad setting raises, the
-repository's folder, the development secrets file and the embedded key store's location.
+repository's folder, a setting given as a file (``NAME_FILE``), the development secrets file
+and the embedded key store's location.
 """
 
 from __future__ import annotations
@@ -31,6 +32,20 @@ SECRET_SETTINGS = (
 
 class ConfigError(RuntimeError):
     """Raised when configuration is missing or malformed; the message names the variable."""
+
+
+def env_file(name: str, path: str) -> str:
+    """The content of the file ``path`` given as ``name_FILE``; a clear error when unusable."""
+    try:
+        content = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise ConfigError(f"{name}_FILE: {path} cannot be read ({reason})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}_FILE: {path} is not UTF-8 text") from None
+    if not content.strip():
+        raise ConfigError(f"{name}_FILE: {path} is empty")
+    return content
 
 
 def embedded_keystore_url(database_url: str, instance_dir: Path) -> str:

@@ -9,8 +9,10 @@ started the scheduler (:func:`bind_app`) and removes its session afterwards.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from flask import Flask
@@ -22,6 +24,9 @@ log = logging.getLogger("assenso.scheduler")
 
 T = TypeVar("T")
 _APP: list[Flask] = []
+#: Jobs of this process running now; a stopping scheduler waits for them (a while).
+_BUSY = threading.Condition()
+_RUNNING = [0]
 
 #: Textual references stored in the job store (stable across refactors of this module's body).
 RUN_CAMPAIGN = "app.campaigns.jobs:run_campaign"
@@ -44,16 +49,29 @@ def _in_app(work: Callable[[Session], T]) -> T | None:
         return None
     from app.extensions import db
 
-    with _APP[0].app_context():
-        try:
-            return work(db.session())
-        except Exception as exc:
-            # No message: a database error could echo parameters; the type and job suffice.
-            log.error("scheduler job %s failed: %s", work.__name__, type(exc).__name__)
-            db.session.rollback()
-            return None
-        finally:
-            db.session.remove()
+    with _BUSY:
+        _RUNNING[0] += 1
+    try:
+        with _APP[0].app_context():
+            try:
+                return work(db.session())
+            except Exception as exc:
+                # No message: a database error could echo parameters; the type and job suffice.
+                log.error("scheduler job %s failed: %s", work.__name__, type(exc).__name__)
+                db.session.rollback()
+                return None
+            finally:
+                db.session.remove()
+    finally:
+        with _BUSY:
+            _RUNNING[0] -= 1
+            _BUSY.notify_all()
+
+
+def wait_idle(timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for this process's running jobs; True when none runs."""
+    with _BUSY:
+        return _BUSY.wait_for(lambda: _RUNNING[0] == 0, timeout)
 
 
 def run_campaign(campaign_id: int, fire_time: datetime | None = None) -> None:
@@ -126,3 +144,16 @@ def refit_values() -> None:
             log.info("customer value: %s scored, fit %s", result.scored, result.fit_id)
 
     _in_app(refit_values_job)
+
+
+def recover() -> None:
+    """After a takeover: finish interrupted runs, run recurring fires consumed but not run."""
+    from app.campaigns.recovery import interrupted_runs, missed_fires
+    from app.campaigns.run import execute_run
+
+    for run_id in _in_app(interrupted_runs) or []:
+        log.warning("run %s was interrupted; finishing it", run_id)
+        _in_app(partial(execute_run, run_id=run_id))
+    for campaign_id in _in_app(lambda session: missed_fires(session, utcnow())) or []:
+        log.warning("campaign %s: its last fire has no run; running it now", campaign_id)
+        run_campaign(campaign_id)

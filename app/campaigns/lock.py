@@ -51,6 +51,20 @@ class LeaderLock(Protocol):
         """Give the lock up (idempotent)."""
 
 
+#: How the lock's connection shows in ``pg_stat_activity.application_name``.
+APPLICATION_NAME = "assenso-scheduler"
+#: TCP keepalives of the lock's connection, both ways: the server drops (and so unlocks) a
+#: connection whose peer stopped answering, the client notices a server that did.
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "options": "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3",
+}
+#: Seconds after which the server has dropped a silent peer: idle + interval * count.
+KEEPALIVE_BOUND = 5 + 2 * 3
+
 #: Whether this session holds the advisory lock on the bigint key split as (hi, lo).
 _HELD = text(
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -63,9 +77,20 @@ class AdvisoryLock:
     """The PostgreSQL advisory lock, held by a dedicated connection."""
 
     def __init__(self, engine: Engine, holder: str | None = None, key: int = ADVISORY_KEY) -> None:
-        """Use a private, unpooled engine to ``engine``'s database."""
-        self._engine = create_engine(engine.url, poolclass=NullPool)
+        """Use a private, unpooled engine to ``engine``'s database.
+
+        The connection is named after the holder (``pg_stat_activity.application_name``
+        shows which scheduler is active), and the server probes it with TCP keepalives, so
+        a scheduler whose machine vanished loses the lock within :data:`KEEPALIVE_BOUND`
+        seconds; one whose process died loses it at once (its socket closes).
+        """
         self.holder = holder or new_holder()
+        self._engine = create_engine(
+            engine.url,
+            poolclass=NullPool,
+            connect_args={"application_name": f"{APPLICATION_NAME} {self.holder}"[:63]}
+            | KEEPALIVES,
+        )
         self.key = key
         self._connection = None
         self._held = False

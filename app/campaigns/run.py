@@ -25,6 +25,7 @@ from app.campaigns.checks import purpose_problem
 from app.campaigns.models import Campaign, CampaignRun
 from app.campaigns.run_batch import RunPlan, record_batch
 from app.campaigns.run_counts import record_counts
+from app.campaigns.schedule import FIRE_GRACE, last_fire_time
 from app.campaigns.service import (
     HELD_MARK,
     campaign_templates,
@@ -59,10 +60,25 @@ def start_run(
     when a run is open), with the reason in its audit trail, and nothing is decided.
     """
     campaign_id = campaign if isinstance(campaign, int) else campaign.id
-    moment = at or utcnow()
+    run_id = _open_run(session, campaign_id, at or utcnow(), actor)
+    assert run_id is not None  # only a scheduled fire can find its run already recorded
+    return execute_run(session, run_id)
+
+
+def _open_run(
+    session: Session, campaign_id: int, moment: datetime, actor: str, *, fire: bool = False
+) -> int | None:
+    """Record a new run of the campaign at ``moment`` (locked); returns its id.
+
+    With ``fire`` (the scheduler's fire at ``moment``), a run already recorded for it means
+    there is nothing to do (``None``): a one-off campaign runs only from ``scheduled``, a
+    recurring one once per fire time, whichever scheduler or late job asks.
+    """
     refresh_policies()  # the set in force for this run, read before the run's writes
     with transaction(session):
         row = lock_campaign(session, campaign_id, None)
+        if fire and _fired_already(session, row, moment):
+            return None
         states.next_state("start", row.status)
         problem = purpose_problem(row.purpose)
         if problem is None:
@@ -78,7 +94,14 @@ def start_run(
             transition(session, row, action, actor=actor, refused=problem)
     if problem is not None:
         raise states.CampaignRefused(campaign_id, problem)
-    return execute_run(session, run_id)
+    return run_id
+
+
+def _fired_already(session: Session, campaign: Campaign, moment: datetime) -> bool:
+    """Whether the scheduler's fire at ``moment`` has its run (read under the campaign's lock)."""
+    if campaign.schedule_kind != "cron":
+        return campaign.status != "scheduled"
+    return has_run_for(session, campaign.id, moment)
 
 
 def execute_run(session: Session, run_id: int, *, batch_size: int = BATCH_SIZE) -> CampaignRun:
@@ -125,7 +148,9 @@ def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def run_if_due(session: Session, campaign_id: int, at: datetime) -> CampaignRun | None:
     """The scheduler's entry point: run the campaign if its state and schedule call for it.
 
-    One-off campaigns run once, from ``scheduled``; recurring ones once per fire minute.
+    One-off campaigns run once, from ``scheduled``; recurring ones once per fire time of
+    their cron expression (the latest at or before ``at``, within :data:`FIRE_GRACE`), so a
+    fire that a standby scheduler runs late after a takeover is still the same fire.
     """
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
@@ -133,18 +158,21 @@ def run_if_due(session: Session, campaign_id: int, at: datetime) -> CampaignRun 
     recurring = campaign.schedule_kind == "cron"
     if campaign.status != "scheduled" and not (recurring and campaign.status == "running"):
         return None
-    fire = at.replace(second=0, microsecond=0)
-    if recurring and _has_run_for(session, campaign_id, fire):
-        return None
+    fire = at
+    if recurring:
+        fire = last_fire_time(campaign.cron or "", campaign.cron_timezone, at, FIRE_GRACE)
+        if fire is None or has_run_for(session, campaign_id, fire):
+            return None
     session.rollback()
     try:
-        return start_run(session, campaign_id, fire if recurring else at)
+        run_id = _open_run(session, campaign_id, fire, "scheduler", fire=True)
     except states.CampaignRefused as refused:
         log.warning("%s", refused)  # the campaign left the schedule; its audit says why
         return None
+    return None if run_id is None else execute_run(session, run_id)
 
 
-def _has_run_for(session: Session, campaign_id: int, fire: datetime) -> bool:
+def has_run_for(session: Session, campaign_id: int, fire: datetime) -> bool:
     query = select(CampaignRun.id).where(
         CampaignRun.campaign_id == campaign_id, CampaignRun.scheduled_for == fire
     )

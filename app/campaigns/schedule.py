@@ -19,6 +19,9 @@ from apscheduler.triggers.cron import CronTrigger
 
 from app.campaigns.models import SCHEDULE_KINDS
 
+#: How late a scheduled run may still start (the scheduler's misfire grace time): a fire
+#: missed while no scheduler was active runs when one is, up to this long after its time.
+FIRE_GRACE = timedelta(hours=1)
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
 
@@ -95,3 +98,18 @@ def next_local_time(local: time, timezone: str, after: datetime) -> datetime:
         if candidate >= after:
             return candidate
     return after  # unreachable: within three days the time of day always recurs
+
+
+def last_fire_time(
+    cron: str, cron_timezone: str | None, at: datetime, within: timedelta
+) -> datetime | None:
+    """The latest fire time of ``cron`` at or before ``at``, if one lies within ``within``.
+
+    A recurring run is named by this moment, not by the clock of whichever scheduler runs
+    it: a fire run late (after a takeover) is the same fire, and is run once.
+    """
+    trigger = cron_trigger(cron, cron_timezone)
+    latest, moment = None, at - within
+    while (fire := trigger.get_next_fire_time(latest, moment)) is not None and fire <= at:
+        latest, moment = fire, fire + timedelta(microseconds=1)
+    return latest.astimezone(UTC) if latest is not None else None

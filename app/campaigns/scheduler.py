@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 from app.campaigns import jobs
 from app.campaigns.lock import LeaderLock, lock_for
 from app.campaigns.models import SCHEDULER_JOBS, Campaign
-from app.campaigns.schedule import cron_trigger
+from app.campaigns.schedule import FIRE_GRACE, cron_trigger
 from app.models_base import utcnow
 from app.settings import Settings, current_settings
 
@@ -91,12 +92,17 @@ def jobstore_engine(engine: Engine) -> Engine:
 
 
 def make_scheduler(engine: Engine, workers: int = 4) -> AssensoScheduler:
-    """A (not started) scheduler whose jobs are stored in ``engine``'s database."""
+    """A (not started) scheduler whose jobs are stored in ``engine``'s database.
+
+    A job due while no scheduler was active runs once when one is (``coalesce``), up to
+    :data:`FIRE_GRACE` late.
+    """
     store = _JobStore(engine=jobstore_engine(engine), tablename=JOBSTORE_TABLE)
+    grace = int(FIRE_GRACE.total_seconds())
     return AssensoScheduler(
         jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(workers)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
         timezone=UTC,
     )
 
@@ -104,18 +110,22 @@ def make_scheduler(engine: Engine, workers: int = 4) -> AssensoScheduler:
 def install_periodic_jobs(
     scheduler: BaseScheduler, settings: Settings, now: datetime | None = None
 ) -> None:
-    """Add (or replace) the periodic jobs; the campaign sync runs at once."""
+    """Add the periodic jobs, keeping those stored with the same period; sync runs at once.
+
+    A stored job keeps its next run time across a takeover, so a new scheduler neither skips
+    nor repeats a period (a run it missed runs once, at once).
+    """
     start = now or utcnow()
-    for job_id, (func, period) in PERIODIC_JOBS.items():
-        seconds: float = getattr(settings, period)
+    for job_id, (func, period_setting) in PERIODIC_JOBS.items():
+        seconds: float = getattr(settings, period_setting)
+        stored = scheduler.get_job(job_id)
+        period = timedelta(seconds=seconds)
+        if job_id != "campaigns:sync" and stored is not None and stored.trigger.interval == period:
+            continue
         first = start if job_id == "campaigns:sync" else start + timedelta(seconds=seconds)
+        trigger = IntervalTrigger(seconds=seconds, timezone=UTC)
         scheduler.add_job(
-            func,
-            IntervalTrigger(seconds=seconds, timezone=UTC),
-            id=job_id,
-            name=job_id,
-            replace_existing=True,
-            next_run_time=first,
+            func, trigger, id=job_id, name=job_id, replace_existing=True, next_run_time=first
         )
 
 
@@ -159,7 +169,8 @@ def sync_campaign_jobs(
         wanted.add(job_id)
         if job_id in existing and existing[job_id].name == name:
             continue
-        recurring = campaign.schedule_kind == "cron"
+        # A one-off campaign runs however late; a recurring one's fire within FIRE_GRACE.
+        grace = int(FIRE_GRACE.total_seconds()) if campaign.schedule_kind == "cron" else None
         scheduler.add_job(
             jobs.RUN_CAMPAIGN,
             trigger,
@@ -167,7 +178,7 @@ def sync_campaign_jobs(
             id=job_id,
             name=name,
             replace_existing=True,
-            misfire_grace_time=3600 if recurring else None,
+            misfire_grace_time=grace,
         )
         report.added.append(campaign.id)
     for job_id in existing.keys() - wanted:
@@ -192,6 +203,7 @@ class SchedulerService:
         self.lock = lock or lock_for(self.engine, ttl_seconds=ttl)
         self.poll_seconds = self.settings.scheduler_lock_poll_seconds
         self.heartbeat_seconds = self.settings.scheduler_heartbeat_seconds
+        self.stop_grace_seconds = self.settings.scheduler_stop_grace_seconds
         self.scheduler: BaseScheduler | None = None
         self.active = threading.Event()
 
@@ -212,12 +224,17 @@ class SchedulerService:
         log.info("scheduler %s is now the active scheduler", self.lock.holder)
         scheduler = make_scheduler(self.engine)
         jobs.bind_app(self.app)
+        takeover = None
         try:
             scheduler.start(paused=True)
             install_periodic_jobs(scheduler, self.settings)
             self.scheduler, _ACTIVE[:] = scheduler, [scheduler]
             scheduler.resume()
             self.active.set()
+            # The work a scheduler that died left undone, beside the schedule (not a stored
+            # job: it is this leader's own, found again by the next one if this one dies).
+            takeover = threading.Thread(target=jobs.recover, name="assenso-takeover", daemon=True)
+            takeover.start()
             while not stop.wait(self.heartbeat_seconds):
                 if not self.lock.still_held():
                     log.warning("scheduler %s lost the lock; standing by", self.lock.holder)
@@ -227,8 +244,21 @@ class SchedulerService:
             _ACTIVE.clear()
             self.scheduler = None
             if scheduler.running:
-                scheduler.shutdown(wait=stop.is_set())
+                scheduler.shutdown(wait=False)
+            self._let_jobs_finish(takeover)
             self.lock.release()
+
+    def _let_jobs_finish(self, takeover: threading.Thread | None) -> None:
+        """Give running jobs up to ``stop_grace_seconds`` to finish before the lock goes.
+
+        A job still running then (a large campaign run) is finished by the next leader:
+        recording a run is safe to repeat.
+        """
+        deadline = time.monotonic() + self.stop_grace_seconds
+        if takeover is not None:
+            takeover.join(self.stop_grace_seconds)
+        if not jobs.wait_idle(max(0.0, deadline - time.monotonic())):
+            log.warning("scheduler %s stops with a job still running", self.lock.holder)
 
 
 def start_background(app: Flask) -> Callable[[], None]:

@@ -19,7 +19,8 @@ def grant_app_role_command(role: str | None) -> None:
 
     Run it as the schema's owner (DATABASE_URL of the owner) after every `flask db upgrade`.
     The role and its password can come from ASSENSO_APP_DATABASE_URL, the URL the web app,
-    scheduler and workers use; the ledger's tables are then insert-only for them.
+    scheduler and workers use (or the file ASSENSO_APP_DATABASE_URL_FILE names); the
+    ledger's tables are then insert-only for them.
     """
     password = None
     app_url = current_settings().app_database_url

@@ -6,7 +6,9 @@ schedules; the others wait and take over when it stops or dies.
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 
 import click
@@ -14,6 +16,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from flask import current_app
 
 from app import background
+from app.campaigns import jobs
 from app.campaigns.scheduler import (
     JOBSTORE_TABLE,
     SchedulerService,
@@ -44,6 +47,12 @@ def run_command() -> None:
         service.run(stop, on_wait=waiting)
     except KeyboardInterrupt:
         stop.set()
+    if not jobs.wait_idle(0):  # the service waited its grace time already
+        # A campaign run still resolving is finished by the next active scheduler
+        # (recording a run is safe to repeat); its open transaction is rolled back.
+        click.echo("scheduler stopped; a job still running is left to the next one", err=True)
+        sys.stderr.flush()
+        os._exit(0)  # the executor's threads would otherwise be joined at exit
     click.echo("scheduler stopped", err=True)
 
 

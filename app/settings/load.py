@@ -16,7 +16,7 @@ from typing import Any
 
 from app.settings.declare import SPEC, Defaults, Setting
 from app.settings.model import Settings
-from config import ConfigError, generate_secrets, load_development_secrets
+from config import ConfigError, env_file, generate_secrets, load_development_secrets
 
 log = logging.getLogger("assenso.config")
 
@@ -77,7 +77,7 @@ def _read(
     if environment == "testing" and spec.testing_variable:
         variable = spec.testing_variable
     key = override_name(spec)
-    raw = str(given[key]) if given.get(key) is not None else environ.get(variable)
+    raw = str(given[key]) if given.get(key) is not None else _variable(variable, environ)
     if raw is None or not raw.strip():
         if environment in spec.required_in:
             raise ConfigError(f"{variable} is required in {environment} and is not set")
@@ -87,6 +87,18 @@ def _read(
     except ValueError as exc:
         shown = "" if spec.secret else f", got {raw.strip()!r}"
         raise ConfigError(f"{variable} {exc}{shown}") from None
+
+
+def _variable(variable: str, environ: Mapping[str, str]) -> str | None:
+    """The text of ``variable``, or of the file its ``…_FILE`` variable names (container
+    secrets, systemd credentials); setting both is an error naming them."""
+    value = environ.get(variable)
+    path = environ.get(f"{variable}_FILE")
+    if path is None or not path.strip():
+        return value
+    if value is not None and value.strip():
+        raise ConfigError(f"{variable} and {variable}_FILE are both set: set only one of them")
+    return env_file(variable, path.strip())
 
 
 class _Secrets:

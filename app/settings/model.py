@@ -396,14 +396,14 @@ class Settings:
     )
     scheduler_sync_seconds: float = declared(
         "ASSENSO_SCHEDULER_SYNC_SECONDS",
-        "how often the active scheduler matches its jobs to the campaigns",
+        "how often the active scheduler reconciles campaign jobs",
         number(0, above=True),
         15.0,
         shown="`15`",
     )
     scheduler_refresh_seconds: float = declared(
         "ASSENSO_SCHEDULER_REFRESH_SECONDS",
-        "how often the scheduler refreshes the counts of running campaign runs",
+        "how often the active scheduler closes runs whose messages are settled",
         number(0, above=True),
         30.0,
         shown="`30`",
@@ -439,10 +439,18 @@ class Settings:
     )
     scheduler_lock_poll_seconds: float = declared(
         "ASSENSO_SCHEDULER_LOCK_POLL_SECONDS",
-        "how often a waiting scheduler tries to take the lock",
+        "how often a waiting scheduler tries the lock (the takeover bound after an active "
+        "scheduler dies)",
         number(0, above=True),
         5.0,
         shown="`5`",
+    )
+    scheduler_stop_grace_seconds: float = declared(
+        "ASSENSO_SCHEDULER_STOP_GRACE_SECONDS",
+        "how long a stopping scheduler waits for its running jobs (a run still resolving is "
+        "finished by the next one)",
+        number(0, above=True),
+        4.0,
     )
     scheduler_heartbeat_seconds: float = declared(
         "ASSENSO_SCHEDULER_HEARTBEAT_SECONDS",

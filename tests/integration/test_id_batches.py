@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from app.models_base import SQLITE_JSON_BATCH, among, dialect_name, pg_array
+from app.delivery.models import SendLog
+from app.models_base import SQLITE_JSON_BATCH, among, dialect_name, pg_array, utcnow
+from app.policy.facts_db import load_recent_sends
 from app.vault.models import Customer, CustomerKey
 from app.vault.service import register_customer
 from tests.integration.test_policy_builders import Profile, add_customer
@@ -82,3 +87,50 @@ def test_pg_array_text_round_trips_through_postgresql(session, engine_name, valu
         text(f"SELECT CAST(:a AS {sql_type})"), {"a": pg_array(values)}
     ).scalar_one()
     assert back == values
+
+
+def _unanalysed_send_log(session, rows: int) -> None:
+    """``rows`` send-log rows loaded in bulk, as after a restore: no statistics gathered."""
+    session.execute(text("ALTER TABLE send_log SET (autovacuum_enabled = false)"))
+    session.execute(text("SET LOCAL session_replication_role = replica"))  # no FK per row
+    session.execute(
+        text(
+            "INSERT INTO send_log (customer_id, channel, purpose, transactional, sent_at) "
+            "SELECT g % 50000 + 1, 'email', 'offers', false, now() - (g % 900) * interval '1 min' "
+            "FROM generate_series(1, :rows) AS g"
+        ),
+        {"rows": rows},
+    )
+    session.commit()
+
+
+def test_a_claim_reads_an_unanalysed_table_with_the_ids_as_one_constant(session, engine_name):
+    """After a restore or bulk load nothing has statistics yet: the ids still travel as one
+    native array, read once per statement, never parsed again for every row scanned."""
+    if engine_name != "postgresql":
+        pytest.skip("arrays are PostgreSQL's")
+    _unanalysed_send_log(session, 300_000)
+    try:
+        never_analysed = text(
+            "SELECT last_analyze IS NULL AND last_autoanalyze IS NULL "
+            "FROM pg_stat_user_tables WHERE relname = 'send_log'"
+        )
+        assert session.scalar(never_analysed)
+        ids = list(range(1, 1001, 2))  # a batch of 500 customers
+        query = select(SendLog.customer_id).where(among(session, SendLog.customer_id, ids))
+        compiled = query.compile(session.get_bind())
+        plan = (
+            session.connection()
+            .exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params)
+            .scalar_one()
+        )
+        assert "cstring" not in json.dumps(plan)  # no text-to-array parse in the plan
+        started = time.perf_counter()
+        recent = load_recent_sends(session, ids, utcnow())
+        elapsed = time.perf_counter() - started
+        assert len(recent) == 500 and sum(len(v["email"]) for v in recent.values()) == 3000
+        assert elapsed < 5, f"the claim's send-log read took {elapsed:.1f} s without statistics"
+    finally:
+        session.rollback()
+        session.execute(text("ALTER TABLE send_log RESET (autovacuum_enabled)"))
+        session.commit()
