@@ -77,7 +77,7 @@ class DeliveryWorker:
         self.config = current_settings(app)
         self.domain = mail_domain(self.config.mail_from)
         self.links = Links(self.config.public_base_url, self.domain)
-        self._dispatch: dict[str, object] = {}
+        self._dispatch: dict[str, EmailDispatch | SmsDispatch] = {}
 
     def _dispatcher(self, channel: str):
         if channel not in self._dispatch:

@@ -89,7 +89,7 @@ def forecast_moment(campaign: Campaign, now: datetime | None = None) -> datetime
 
 def audience_counter(
     session: Session, campaign: Campaign, moment: datetime
-) -> Callable[[Callable | None], Counter]:
+) -> Callable[..., Counter]:
     """``count(extra_filter)``: the campaign's ``(outcome, rule) -> customers`` at ``moment``,
     among its segment further narrowed by ``extra_filter`` (a query -> query function)."""
     segment = parse_segment(campaign.segment_json)

@@ -161,9 +161,9 @@ def _adopt(app: Flask, main: Engine, keys: Engine, identity: str) -> None:
 def _live_customers(main: Engine) -> int:
     """How many customers of the database are not erased (each needs a data key)."""
     with main.connect() as connection:
-        return connection.scalar(
+        return connection.execute(
             select(func.count()).select_from(Customer).where(Customer.erased_at.is_(None))
-        )
+        ).scalar_one()
 
 
 def _sample_keys(engine: Engine) -> list[tuple[int, WrappedKey]]:

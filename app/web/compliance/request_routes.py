@@ -65,7 +65,7 @@ def _table(rows: list[DataSubjectRequest]) -> Table:
         item.update(
             urgency=_urgency(row, now),
             extended=row.extended_at is not None,
-            assignee=names.get(row.assignee_id),
+            assignee=None if row.assignee_id is None else names.get(row.assignee_id),
             _links={"id": url_for("compliance.request_detail", request_id=row.id)},
             _overdue=dsr.is_overdue(row, now),
         )
