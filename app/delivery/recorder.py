@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, case, select, text, update
+from sqlalchemy import Connection, bindparam, case, func, select, text, update
 
 from app.delivery.claim import ClaimedEntry
 from app.delivery.models import OutboxEntry
@@ -61,16 +61,24 @@ def _leased_by(token: str, ids: Iterable[int], bind):
 
 
 def renew_leases(connection: Connection, token: str, ids: Sequence[int], until: datetime) -> int:
-    """Extend to ``until`` the leases of ``ids`` still held under ``token``; how many."""
+    """Extend to ``until`` the leases of ``ids`` still held under ``token``; how many are held.
+
+    On PostgreSQL the renewal skips rows that the worker's own hand-over transaction has locked
+    at that moment (they are renewed at the next beat): waiting for them, with the rows locked
+    in another order, could deadlock the two.
+    """
     if not ids:
         return 0
-    statement = (
-        update(OutboxEntry)
-        .where(*_leased_by(token, ids, connection))
-        .values(lease_until=until)
-        .execution_options(synchronize_session=False)
-    )
-    return connection.execute(statement).rowcount
+    held = _leased_by(token, ids, connection)
+    if dialect_name(connection) != "postgresql":
+        renew = update(OutboxEntry).where(*held)
+        return connection.execute(renew.values(lease_until=until)).rowcount
+    free = select(OutboxEntry.id).where(*held).with_for_update(skip_locked=True)
+    renew = update(OutboxEntry).where(OutboxEntry.id.in_(free.scalar_subquery()))
+    renewed = connection.execute(renew.values(lease_until=until)).rowcount
+    if renewed:
+        return renewed
+    return connection.scalar(select(func.count()).select_from(OutboxEntry).where(*held)) or 0
 
 
 class Recorder:
