@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Flask
 
-from config import BaseConfig, config_for
+from app.settings import Settings, attach, load_settings, split_overrides
 
 
-def create_app(config: BaseConfig | str | None = None, **overrides: Any) -> Flask:
+def create_app(config: Settings | str | None = None, **overrides: object) -> Flask:
     """Build and configure the Flask application.
 
-    ``config`` is a configuration object or the name of one (development, testing,
-    production); keyword ``overrides`` replace individual settings (used by tests).
+    ``config`` is the settings, or the name of an environment (development, testing,
+    production) whose settings are read from the environment. Keyword ``overrides`` (tests,
+    benchmarks) replace settings by variable name without ``ASSENSO_`` (``SMTP_PORT=2525``),
+    checked like the environment; other keys go to Flask's own ``app.config``.
     """
     app = Flask(__name__, instance_relative_config=False)
-    cfg = config if isinstance(config, BaseConfig) else config_for(config)
-    app.config.from_object(cfg)
-    app.config.update(overrides)
-    app.config["ENV_NAME"] = cfg.ENV_NAME
+    setting_overrides, flask_overrides = split_overrides(overrides)
+    if isinstance(config, Settings):
+        if setting_overrides:
+            raise TypeError("give settings or setting overrides, not both")
+        settings = config
+    else:
+        settings = load_settings(config, setting_overrides)
+    attach(app, settings)
+    app.config.update(flask_overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
 

@@ -29,8 +29,6 @@ def start_all(app: Flask) -> list[tuple[str, Stop]]:
     """Start every registered service; returns their stop functions."""
     started = []
     for name, start in _SERVICES:
-        if app.config.get(f"BACKGROUND_{name.upper()}", True) is False:
-            continue
         started.append((name, start(app)))
         log.info("started %s", name)
     return started

@@ -75,7 +75,10 @@ def init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["page_language"] = _page_language
     login_manager.init_app(app)
-    login_manager.session_protection = app.config["SESSION_PROTECTION"]
+    # Flask-Login's "strong" protection hashes the client's address, which a forged
+    # X-Forwarded-For sets at will; every session is checked server-side instead
+    # (app/web/auth_session.py).
+    login_manager.session_protection = None
     login_manager.login_message = "Please sign in to continue."
     from app.web import auth_session
 
@@ -94,12 +97,10 @@ def init_domains(app: Flask) -> None:
     """Load the policies, key rings and signing key every request relies on, and check that the
     key store belongs to the database; fail early."""
     from app import services
-    from app.marketing import settings as value_settings
     from app.vault import keystore, stores
 
     services.init_app(app)
     services.record_first_policies(app)
-    value_settings.check(app)
     keystore.ensure_schema(app)
     stores.check_stores(app)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -32,11 +34,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: The languages customers may choose, the first the default.
+LANGUAGES = ("en", "it")
+
+
 def select_locale() -> str:
     """The customer's chosen language, else the best match of the browser's languages."""
-    from flask import current_app, session
+    from flask import session
 
-    languages = current_app.config["LANGUAGES"]
+    languages = LANGUAGES
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -44,6 +50,12 @@ def select_locale() -> str:
 
 
 db = SQLAlchemy(model_class=Base)
+if TYPE_CHECKING:
+    # What ``db.Model`` is to a type checker: the declarative base it extends.
+    Model = Base
+else:
+    #: The base class of every model (Flask-SQLAlchemy's ``db.Model``, bound to ``db``).
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +20,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.sql import Executable
 
 
 def utcnow() -> datetime:
@@ -55,6 +58,11 @@ class UTCDateTime(TypeDecorator):
 
 #: Above this many ids, :func:`among` sends SQLite one JSON array instead of an ``IN`` list.
 SQLITE_JSON_BATCH = 200
+
+
+def rows_changed(bind, statement: Executable) -> int:
+    """Run a bulk UPDATE or DELETE on ``bind`` (session or connection); the rows it matched."""
+    return cast(CursorResult, bind.execute(statement)).rowcount  # DML gives a cursor result
 
 
 def among(bind, column, ids):

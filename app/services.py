@@ -22,6 +22,7 @@ from app.extensions import db
 from app.policy import load_policies
 from app.policy.document import JURISDICTION_CODE
 from app.policy.policyset import PolicySet
+from app.settings import Settings, current_settings
 from config import ConfigError
 
 EXTENSION_KEY = "assenso"
@@ -44,23 +45,23 @@ def _parse(setting: str, parse, value):
         raise ConfigError(f"ASSENSO_{setting} is invalid: {exc}") from None
 
 
-def build_runtime(config) -> Runtime:
+def build_runtime(settings: Settings) -> Runtime:
     """Parse and check the key rings and the signing key."""
     from app.ledger.checkpoint import load_private_key
     from app.vault.keyring import KeyRing
 
     return Runtime(
-        vault_keys=_parse("VAULT_KEYS", KeyRing.parse, config["VAULT_KEYS"]),
-        blind_index_keys=_parse("BLIND_INDEX_KEYS", KeyRing.parse, config["BLIND_INDEX_KEYS"]),
-        signing_key=_parse("LEDGER_SIGNING_KEY", load_private_key, config["LEDGER_SIGNING_KEY"]),
-        ledger_origin=config["LEDGER_ORIGIN"],
+        vault_keys=_parse("VAULT_KEYS", KeyRing.parse, settings.vault_keys),
+        blind_index_keys=_parse("BLIND_INDEX_KEYS", KeyRing.parse, settings.blind_index_keys),
+        signing_key=_parse("LEDGER_SIGNING_KEY", load_private_key, settings.ledger_signing_key),
+        ledger_origin=settings.ledger_origin,
     )
 
 
-def policies_on_disk(config) -> PolicySet:
-    """Load and check every policy file of ``POLICY_DIR`` and the sign-up jurisdiction."""
-    policies = load_policies(config["POLICY_DIR"])
-    check_default_jurisdiction(config.get("DEFAULT_JURISDICTION", "EU"), policies)
+def policies_on_disk(settings: Settings) -> PolicySet:
+    """Load and check every policy file of ``ASSENSO_POLICY_DIR`` and the sign-up jurisdiction."""
+    policies = load_policies(settings.policy_dir)
+    check_default_jurisdiction(settings.default_jurisdiction, policies)
     return policies
 
 
@@ -83,9 +84,10 @@ def check_default_jurisdiction(code: str, policies) -> None:
 
 def init_app(app: Flask) -> None:
     """Build the runtime for ``app``; raises on any invalid key or policy file."""
-    on_disk = policies_on_disk(app.config)
-    app.extensions[EXTENSION_KEY] = build_runtime(app.config)
-    app.extensions[POLICIES_KEY] = PoliciesInForce(on_disk, str(app.config["POLICY_DIR"]))
+    settings = current_settings(app)
+    on_disk = policies_on_disk(settings)
+    app.extensions[EXTENSION_KEY] = build_runtime(settings)
+    app.extensions[POLICIES_KEY] = PoliciesInForce(on_disk, str(settings.policy_dir))
 
 
 def record_first_policies(app: Flask) -> None:

@@ -60,8 +60,8 @@ def build_app(folder: Path, database_url: str | None):
     url = database_url or f"sqlite:///{folder / 'browse.sqlite3'}"
     app = create_app(
         "testing",
-        SQLALCHEMY_DATABASE_URI=url,
-        SQLALCHEMY_BINDS={"keystore": f"sqlite:///{folder / 'keys.sqlite3'}"},
+        DATABASE_URL=url,
+        KEYSTORE_URL=f"sqlite:///{folder / 'keys.sqlite3'}",
         RATELIMIT_ENABLED=False,
     )
     with app.app_context():

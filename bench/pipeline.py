@@ -82,8 +82,8 @@ def make_app(url: str, keystore: str, policies: str, port: int):
     overrides = {name.removeprefix("ASSENSO_"): value for name, value in SECRETS.items()}
     return create_app(
         "testing",
-        SQLALCHEMY_DATABASE_URI=url,
-        SQLALCHEMY_BINDS={"keystore": keystore},
+        DATABASE_URL=url,
+        KEYSTORE_URL=keystore,
         POLICY_DIR=policies,
         SMTP_PORT=port,
         MAIL_FROM="Shop <news@shop.example>",

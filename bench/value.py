@@ -54,8 +54,8 @@ def build_app(folder: Path):
 
     app = create_app(
         "testing",
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'bench.sqlite3'}",
-        SQLALCHEMY_BINDS={"keystore": f"sqlite:///{folder / 'keys.sqlite3'}"},
+        DATABASE_URL=f"sqlite:///{folder / 'bench.sqlite3'}",
+        KEYSTORE_URL=f"sqlite:///{folder / 'keys.sqlite3'}",
     )
     with app.app_context():
         upgrade()

@@ -42,7 +42,7 @@ class IsolatedClient(FlaskClient):
 def _migrate(url: str) -> None:
     from flask_migrate import upgrade
 
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    app = create_app("testing", DATABASE_URL=url)
     with app.app_context():
         upgrade()
         from app.extensions import db
@@ -126,8 +126,8 @@ def app_factory(database_url, keystore_url) -> Iterator[Callable[..., Flask]]:
 
     def build(**overrides) -> Flask:
         settings = {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "SQLALCHEMY_BINDS": {"keystore": keystore_url},
+            "DATABASE_URL": database_url,
+            "KEYSTORE_URL": keystore_url,
             "RATELIMIT_ENABLED": False,
         }
         settings.update(overrides)

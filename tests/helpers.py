@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from flask import Flask
 from flask.testing import FlaskClient
+
+from app.settings import attach, current_settings
 
 CSRF_RE = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
     r'name="csrf_token" value="([^"]+)"'
 )
+
+
+def change_settings(app: Flask, **changes: object) -> None:
+    """Replace some settings of a running ``app`` (tests of a setting's effect after start)."""
+    attach(app, replace(current_settings(app), **changes))
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models_base import UTCDateTime, utcnow
 
 STAFF_ROLES = ("admin", "marketer", "compliance_officer")
@@ -21,7 +21,7 @@ def new_alt_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-class StaffUser(UserMixin, db.Model):
+class StaffUser(UserMixin, Model):
     """A member of staff who signs in to one console according to their role."""
 
     __tablename__ = "staff_users"
@@ -46,7 +46,7 @@ class StaffUser(UserMixin, db.Model):
         return f"staff:{self.alt_id}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         """Disabled accounts cannot sign in and lose existing sessions."""
         return self.active
 
@@ -56,7 +56,7 @@ class StaffUser(UserMixin, db.Model):
         return self.email
 
 
-class SignInSession(db.Model):
+class SignInSession(Model):
     """One signed-in browser of a staff user or a customer, checked on every request.
 
     The browser's cookie carries a random session id; only its SHA-256 is stored, so a copy of

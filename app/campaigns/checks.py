@@ -133,9 +133,12 @@ def campaign_problems(
     purposes = policy_purposes(campaign.purpose)
     problems = [] if campaign.channel in known_channels() else ["The channel is not known."]
     problems += check_schedule(
-        campaign.schedule_kind, campaign.scheduled_at, campaign.local_time,
-        campaign.cron, campaign.cron_timezone,
-    )  # fmt: skip
+        campaign.schedule_kind,
+        campaign.scheduled_at,
+        campaign.local_time,
+        campaign.cron,
+        campaign.cron_timezone,
+    )
     moment = campaign.scheduled_at
     if campaign.schedule_kind == "at" and moment and moment < (now or utcnow()) - PAST_TOLERANCE:
         problems.append("The scheduled time is in the past.")

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from flask import Flask
@@ -152,7 +153,7 @@ def recover() -> None:
 
     for run_id in _in_app(interrupted_runs) or []:
         log.warning("run %s was interrupted; finishing it", run_id)
-        _in_app(lambda session, run_id=run_id: execute_run(session, run_id))
+        _in_app(partial(execute_run, run_id=run_id))
     for campaign_id in _in_app(lambda session: missed_fires(session, utcnow())) or []:
         log.warning("campaign %s: its last fire has no run; running it now", campaign_id)
         run_campaign(campaign_id)

@@ -55,9 +55,10 @@ _budget: ContextVar[Budget | None] = ContextVar("template_budget", default=None)
 @contextmanager
 def budget(deadline: float, write_limit: int) -> Iterator[Budget]:
     """Render under a :class:`Budget` (for this thread or task only)."""
-    token = _budget.set(Budget(deadline, write_limit))
+    current = Budget(deadline, write_limit)
+    token = _budget.set(current)
     try:
-        yield _budget.get()
+        yield current
     finally:
         _budget.reset(token)
 

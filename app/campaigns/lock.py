@@ -16,7 +16,7 @@ import uuid
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import Engine, create_engine, delete, or_, text, update
+from sqlalchemy import Connection, Engine, create_engine, delete, or_, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -92,7 +92,7 @@ class AdvisoryLock:
             | KEEPALIVES,
         )
         self.key = key
-        self._connection = None
+        self._connection: Connection | None = None
         self._held = False
 
     def try_acquire(self) -> bool:
@@ -120,10 +120,10 @@ class AdvisoryLock:
         if not self._held or self._connection is None:
             return False
         try:
-            held = self._connection.execute(
+            answer = self._connection.execute(
                 _HELD, {"hi": self.key >> 32, "lo": self.key & 0xFFFFFFFF}
             )
-            held = bool(held.scalar_one())
+            held = bool(answer.scalar_one())
             self._connection.commit()
         except SQLAlchemyError:
             held = False

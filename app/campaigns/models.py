@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models_base import UTCDateTime, utcnow
 
 CAMPAIGN_STATES = ("draft", "scheduled", "running", "paused", "completed", "cancelled")
@@ -30,7 +30,7 @@ SCHEDULE_KINDS = ("now", "at", "local_time", "cron")
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     """A campaign: purpose, channel, audience, templates, schedule and limits."""
 
     __tablename__ = "campaigns"
@@ -54,7 +54,7 @@ class Campaign(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class CampaignTemplate(db.Model):
+class CampaignTemplate(Model):
     """The message of one variant in one language (Jinja2, rendered in a sandbox)."""
 
     __tablename__ = "campaign_templates"
@@ -72,7 +72,7 @@ class CampaignTemplate(db.Model):
     body_html: Mapped[str | None] = mapped_column(Text)
 
 
-class CampaignRun(db.Model):
+class CampaignRun(Model):
     """One execution of a campaign: its audience decisions and counts."""
 
     __tablename__ = "campaign_runs"
@@ -94,7 +94,7 @@ class CampaignRun(db.Model):
     counts_json: Mapped[str] = mapped_column(Text, default="{}")
 
 
-class CampaignDecision(db.Model):
+class CampaignDecision(Model):
     """The recorded decision for one candidate of one run (allow, deny with rule, defer)."""
 
     __tablename__ = "campaign_decisions"
@@ -117,7 +117,7 @@ class CampaignDecision(db.Model):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class CampaignAudit(db.Model):
+class CampaignAudit(Model):
     """Who did what to a campaign, and when."""
 
     __tablename__ = "campaign_audit"
@@ -132,7 +132,7 @@ class CampaignAudit(db.Model):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
-class SchedulerLock(db.Model):
+class SchedulerLock(Model):
     """The lock row that keeps one scheduler active on SQLite (PostgreSQL uses an advisory lock)."""
 
     __tablename__ = "scheduler_locks"

@@ -69,9 +69,18 @@ FAILURES = {
 class TemplateLike(Protocol):
     """The parts of a :class:`~app.campaigns.models.CampaignTemplate` that rendering needs."""
 
-    subject: str
-    body_text: str
-    body_html: str | None
+    # Read-only: frozen specs, stored templates and their views all qualify.
+    @property
+    def subject(self) -> str:
+        """The subject line (e-mail)."""
+
+    @property
+    def body_text(self) -> str:
+        """The plain-text body."""
+
+    @property
+    def body_html(self) -> str | None:
+        """The HTML body, if any."""
 
 
 @dataclass(frozen=True, slots=True)

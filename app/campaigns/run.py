@@ -129,7 +129,7 @@ def execute_run(session: Session, run_id: int, *, batch_size: int = BATCH_SIZE) 
     finally:
         reader.close()
     with transaction(session):
-        run = session.get(CampaignRun, run_id, populate_existing=True)
+        run = session.get_one(CampaignRun, run_id, populate_existing=True)
         record_counts(session, run)
         if access_log:
             plan.close_access_log(session, decrypted)
@@ -160,9 +160,10 @@ def run_if_due(session: Session, campaign_id: int, at: datetime) -> CampaignRun 
         return None
     fire = at
     if recurring:
-        fire = last_fire_time(campaign.cron or "", campaign.cron_timezone, at, FIRE_GRACE)
-        if fire is None or has_run_for(session, campaign_id, fire):
+        last = last_fire_time(campaign.cron or "", campaign.cron_timezone, at, FIRE_GRACE)
+        if last is None or has_run_for(session, campaign_id, last):
             return None
+        fire = last
     session.rollback()
     try:
         run_id = _open_run(session, campaign_id, fire, "scheduler", fire=True)

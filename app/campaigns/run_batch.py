@@ -59,16 +59,20 @@ class RunPlan:
         ``policy_set`` (the set in force when the run executes)."""
         local = campaign.local_time if campaign.schedule_kind == "local_time" else None
         return cls(
-            run_id=run.id, campaign_id=campaign.id, purpose=campaign.purpose,
-            channel=campaign.channel, at=run.scheduled_for,
+            run_id=run.id,
+            campaign_id=campaign.id,
+            purpose=campaign.purpose,
+            channel=campaign.channel,
+            at=run.scheduled_for,
             template_fields=campaign_template_fields(templates),
             segment=parse_segment(campaign.segment_json),
             assigner=Assigner.for_campaign(
                 campaign.id, campaign.holdout_percent, variant_weights(templates) or {"A": 1}
             ),
-            local_time=parse_local_time(local) if local else None, policy_set=policy_set,
+            local_time=parse_local_time(local) if local else None,
+            policy_set=policy_set,
             uses_offer=templates_use(templates, "offer"),
-        )  # fmt: skip
+        )
 
     @property
     def context(self) -> SegmentContext:
@@ -84,10 +88,15 @@ class RunPlan:
         """The audience of the segment with one policy decision per candidate (each a
         campaign message, never a relationship one)."""
         return resolve_audience(
-            reader, purpose=self.purpose, channel=self.channel, at=self.at,
-            template_fields=self.template_fields, policy_set=self.policy_set,
-            candidate_filter=self.segment.candidate_filter(self.context), batch_size=batch_size,
-        )  # fmt: skip
+            reader,
+            purpose=self.purpose,
+            channel=self.channel,
+            at=self.at,
+            template_fields=self.template_fields,
+            policy_set=self.policy_set,
+            candidate_filter=self.segment.candidate_filter(self.context),
+            batch_size=batch_size,
+        )
 
     def open_access_log(self, session: Session) -> bool:
         """Write this run's single access-log entry before anything is decrypted."""
@@ -97,10 +106,13 @@ class RunPlan:
             if session.scalar(select(VaultAccess.id).where(VaultAccess.actor == self.access_actor)):
                 return True
             log_access(
-                session, actor=self.access_actor, purpose=self.purpose,
-                fields=self.segment.shared_fields, customer_count=0,
+                session,
+                actor=self.access_actor,
+                purpose=self.purpose,
+                fields=self.segment.shared_fields,
+                customer_count=0,
                 reason=f"segment of campaign {self.campaign_id}",
-            )  # fmt: skip
+            )
         return True
 
     def close_access_log(self, session: Session, decrypted: int) -> None:
@@ -148,8 +160,13 @@ def record_batch(
     if outbox and offers is not None:
         # Each customer's next-best offer (profiling consent checked per batch) travels in the
         # entry's payload, so the worker renders exactly what was chosen here.
-        payloads = offer_payloads(session, [row["customer_id"] for row in outbox], plan.at,
-                                  campaign_id=plan.campaign_id, book=offers)  # fmt: skip
+        payloads = offer_payloads(
+            session,
+            [row["customer_id"] for row in outbox],
+            plan.at,
+            campaign_id=plan.campaign_id,
+            book=offers,
+        )
         for row in outbox:
             row["payload_json"] = payloads.get(row["customer_id"])
     if decisions:
@@ -165,21 +182,35 @@ def _in_segment(plan: RunPlan, values, customer_id: int, context: SegmentContext
 
 def _decision_row(plan, customer_id, decision: Decision, variant, holdout, now) -> dict:
     return {
-        "run_id": plan.run_id, "customer_id": customer_id, "outcome": decision.outcome,
-        "rule_id": decision.rule_id, "defer_until": decision.defer_until, "variant": variant,
-        "holdout": holdout, "policy_hash": decision.policy_hash, "decided_at": now,
-    }  # fmt: skip
+        "run_id": plan.run_id,
+        "customer_id": customer_id,
+        "outcome": decision.outcome,
+        "rule_id": decision.rule_id,
+        "defer_until": decision.defer_until,
+        "variant": variant,
+        "holdout": holdout,
+        "policy_hash": decision.policy_hash,
+        "decided_at": now,
+    }
 
 
 def _outbox_row(plan, customer_id, decision: Decision, variant, zones, now) -> dict:
     return {
         "idempotency_key": idempotency_key(plan.run_id, customer_id, plan.channel),
-        "kind": "campaign", "campaign_id": plan.campaign_id, "run_id": plan.run_id,
-        "customer_id": customer_id, "channel": plan.channel, "purpose": plan.purpose,
-        "variant": variant, "status": "pending", "attempts": 0,
+        "kind": "campaign",
+        "campaign_id": plan.campaign_id,
+        "run_id": plan.run_id,
+        "customer_id": customer_id,
+        "channel": plan.channel,
+        "purpose": plan.purpose,
+        "variant": variant,
+        "status": "pending",
+        "attempts": 0,
         "not_before": plan.not_before(decision, zones.get(customer_id)),
-        "decision_rule": decision.rule_id, "policy_hash": decision.policy_hash, "created_at": now,
-    }  # fmt: skip
+        "decision_rule": decision.rule_id,
+        "policy_hash": decision.policy_hash,
+        "created_at": now,
+    }
 
 
 def _zones(session: Session, customer_ids: Sequence[int]) -> dict[int, str]:

@@ -53,7 +53,9 @@ def record_counts(session: Session, run: CampaignRun) -> None:
             select(CampaignDecision.outcome, func.count())
             .where(CampaignDecision.run_id == run.id, CampaignDecision.holdout.is_(True))
             .group_by(CampaignDecision.outcome)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     outcomes = counts["outcomes"]
     run.candidates = counts["candidates"]

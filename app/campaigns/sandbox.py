@@ -132,7 +132,7 @@ class _Bounding(NodeTransformer):
     def visit_For(self, node: nodes.For) -> nodes.For:
         """Iterate through :func:`_bounded_loop`."""
         self.generic_visit(node)
-        node.iter = _internal(node.iter, _LOOP)
+        node.iter = _internal(node.iter, _LOOP)  # type: ignore[arg-type]  # Jinja types iter as Node
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Filter:
@@ -184,12 +184,12 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             raise TemplateAssertionError(
                 "Templates cannot include, import or extend other templates.", node.lineno
             )
-        for node in ast.find_all(nodes.Filter):
-            if node.name not in FILTERS:
-                raise TemplateAssertionError(f"No filter named {node.name!r}.", node.lineno)
-        for node in ast.find_all(nodes.Test):
-            if node.name not in self.tests:
-                raise TemplateAssertionError(f"No test named {node.name!r}.", node.lineno)
+        for used in ast.find_all(nodes.Filter):
+            if used.name not in FILTERS:
+                raise TemplateAssertionError(f"No filter named {used.name!r}.", used.lineno)
+        for test in ast.find_all(nodes.Test):
+            if test.name not in self.tests:
+                raise TemplateAssertionError(f"No test named {test.name!r}.", test.lineno)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         """``*``, ``**``, ``+`` and ``%``, refused before running when too large."""

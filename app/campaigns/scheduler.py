@@ -35,19 +35,19 @@ from app.campaigns.lock import LeaderLock, lock_for
 from app.campaigns.models import SCHEDULER_JOBS, Campaign
 from app.campaigns.schedule import FIRE_GRACE, cron_trigger
 from app.models_base import utcnow
-from config import ConfigError, env
+from app.settings import Settings, current_settings
 
 log = logging.getLogger("assenso.scheduler")
 
 JOBSTORE_TABLE = SCHEDULER_JOBS.name
 CAMPAIGN_JOB_PREFIX = "campaign:"
-#: Periodic jobs: id -> (function reference, setting with its period, default seconds).
+#: Periodic jobs: id -> (function reference, the setting with its period in seconds).
 PERIODIC_JOBS = {
-    "campaigns:sync": (jobs.SYNC_CAMPAIGNS, "SCHEDULER_SYNC_SECONDS", 15),
-    "campaigns:refresh-runs": (jobs.REFRESH_RUNS, "SCHEDULER_REFRESH_SECONDS", 30),
-    "ledger:expire-consents": (jobs.EXPIRE_CONSENTS, "SCHEDULER_EXPIRY_SECONDS", 300),
-    "ledger:checkpoint": (jobs.SIGN_CHECKPOINT, "SCHEDULER_CHECKPOINT_SECONDS", 600),
-    "marketing:refit-values": (jobs.REFIT_VALUES, "SCHEDULER_VALUE_CHECK_SECONDS", 3600),
+    "campaigns:sync": (jobs.SYNC_CAMPAIGNS, "scheduler_sync_seconds"),
+    "campaigns:refresh-runs": (jobs.REFRESH_RUNS, "scheduler_refresh_seconds"),
+    "ledger:expire-consents": (jobs.EXPIRE_CONSENTS, "scheduler_expiry_seconds"),
+    "ledger:checkpoint": (jobs.SIGN_CHECKPOINT, "scheduler_checkpoint_seconds"),
+    "marketing:refit-values": (jobs.REFIT_VALUES, "scheduler_value_check_seconds"),
 }
 _ACTIVE: list[BaseScheduler] = []
 
@@ -107,32 +107,17 @@ def make_scheduler(engine: Engine, workers: int = 4) -> AssensoScheduler:
     )
 
 
-def seconds_setting(config, name: str, default: float) -> float:
-    """A period in seconds: ``config[name]``, else ``ASSENSO_<name>`` (or its file), else
-    ``default``; a clear error names the variable when it is not a positive number."""
-    raw = config.get(name)
-    if raw is None:
-        raw = env(f"ASSENSO_{name}")
-    if raw is None:
-        return float(default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"ASSENSO_{name} must be a number of seconds, got {raw!r}") from None
-    if not value > 0:
-        raise ConfigError(f"ASSENSO_{name} must be more than 0 seconds, got {raw!r}")
-    return value
-
-
-def install_periodic_jobs(scheduler: BaseScheduler, config, now: datetime | None = None) -> None:
+def install_periodic_jobs(
+    scheduler: BaseScheduler, settings: Settings, now: datetime | None = None
+) -> None:
     """Add the periodic jobs, keeping those stored with the same period; sync runs at once.
 
     A stored job keeps its next run time across a takeover, so a new scheduler neither skips
     nor repeats a period (a run it missed runs once, at once).
     """
     start = now or utcnow()
-    for job_id, (func, setting, default) in PERIODIC_JOBS.items():
-        seconds = seconds_setting(config, setting, default)
+    for job_id, (func, period_setting) in PERIODIC_JOBS.items():
+        seconds: float = getattr(settings, period_setting)
         stored = scheduler.get_job(job_id)
         period = timedelta(seconds=seconds)
         if job_id != "campaigns:sync" and stored is not None and stored.trigger.interval == period:
@@ -211,14 +196,14 @@ class SchedulerService:
         from app.extensions import db
 
         self.app = app
-        config = app.config
+        self.settings = current_settings(app)
         with app.app_context():
             self.engine = db.engine
-        ttl = seconds_setting(config, "SCHEDULER_LOCK_TTL_SECONDS", 30)
+        ttl = self.settings.scheduler_lock_ttl_seconds
         self.lock = lock or lock_for(self.engine, ttl_seconds=ttl)
-        self.poll_seconds = seconds_setting(config, "SCHEDULER_LOCK_POLL_SECONDS", 5)
-        self.heartbeat_seconds = seconds_setting(config, "SCHEDULER_HEARTBEAT_SECONDS", ttl / 3)
-        self.stop_grace_seconds = seconds_setting(config, "SCHEDULER_STOP_GRACE_SECONDS", 4)
+        self.poll_seconds = self.settings.scheduler_lock_poll_seconds
+        self.heartbeat_seconds = self.settings.scheduler_heartbeat_seconds
+        self.stop_grace_seconds = self.settings.scheduler_stop_grace_seconds
         self.scheduler: BaseScheduler | None = None
         self.active = threading.Event()
 
@@ -242,7 +227,7 @@ class SchedulerService:
         takeover = None
         try:
             scheduler.start(paused=True)
-            install_periodic_jobs(scheduler, self.app.config)
+            install_periodic_jobs(scheduler, self.settings)
             self.scheduler, _ACTIVE[:] = scheduler, [scheduler]
             scheduler.resume()
             self.active.set()

@@ -21,7 +21,7 @@ from app.campaigns.segments import segment_json
 from app.campaigns.templates import TemplateSpec, check_spec
 from app.delivery.models import OutboxEntry
 from app.errors import InvalidInput, NotFound
-from app.models_base import utcnow
+from app.models_base import rows_changed, utcnow
 from app.transaction import transaction
 
 #: Settings a draft's ``edit_campaign`` may change (besides ``segment`` and ``templates``).
@@ -167,11 +167,12 @@ def cancel_campaign(
     with transaction(session):
         campaign = lock_campaign(session, campaign_id, version)
         states.next_state("cancel", campaign.status)
-        cancelled = session.execute(
+        cancelled = rows_changed(
+            session,
             update(OutboxEntry)
             .where(OutboxEntry.campaign_id == campaign.id, OutboxEntry.status.in_(_WAITING))
-            .values(status="cancelled", last_error="campaign cancelled")
-        ).rowcount
+            .values(status="cancelled", last_error="campaign cancelled"),
+        )
         transition(session, campaign, "cancel", actor=actor, cancelled=cancelled)
     return campaign
 
@@ -192,23 +193,25 @@ _WAITING = ("pending",)
 
 
 def _hold_outbox(session: Session, campaign_id: int) -> int:
-    return session.execute(
+    return rows_changed(
+        session,
         update(OutboxEntry)
         .where(OutboxEntry.campaign_id == campaign_id, OutboxEntry.status == "pending")
-        .values(status="cancelled", last_error=HELD_MARK)
-    ).rowcount
+        .values(status="cancelled", last_error=HELD_MARK),
+    )
 
 
 def _release_outbox(session: Session, campaign_id: int) -> int:
-    return session.execute(
+    return rows_changed(
+        session,
         update(OutboxEntry)
         .where(
             OutboxEntry.campaign_id == campaign_id,
             OutboxEntry.status == "cancelled",
             OutboxEntry.last_error == HELD_MARK,
         )
-        .values(status="pending", last_error=None)
-    ).rowcount
+        .values(status="pending", last_error=None),
+    )
 
 
 def _has_open_run(session: Session, campaign_id: int) -> bool:
@@ -258,11 +261,15 @@ def _replace_templates(session: Session, campaign: Campaign, specs: Sequence[Tem
     for spec in specs:
         session.add(
             CampaignTemplate(
-                campaign_id=campaign.id, variant=spec.variant, weight=spec.weight,
-                language=spec.language, subject=spec.subject, body_text=spec.body_text,
+                campaign_id=campaign.id,
+                variant=spec.variant,
+                weight=spec.weight,
+                language=spec.language,
+                subject=spec.subject,
+                body_text=spec.body_text,
                 body_html=spec.body_html or None,
             )
-        )  # fmt: skip
+        )
 
 
 def _known(values: Mapping[str, Any]) -> Mapping[str, Any]:

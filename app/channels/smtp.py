@@ -75,7 +75,8 @@ class SmtpSender:
         self._pipelining = smtp.has_extn("pipelining")
         # The dot is a tiny write after the content: without NODELAY, Nagle's algorithm holds
         # it until the server's (delayed) ACK, costing milliseconds per message.
-        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if smtp.sock is not None:
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return smtp
 
     def stage(self, recipient: str, message: bytes) -> None:
@@ -194,7 +195,8 @@ class SmtpSender:
             return
         smtp, self._smtp, self._replies = self._smtp, None, None
         try:
-            smtp.sock.settimeout(QUIT_TIMEOUT_SECONDS)
+            if smtp.sock is not None:
+                smtp.sock.settimeout(QUIT_TIMEOUT_SECONDS)
             smtp.quit()
         except (OSError, smtplib.SMTPException):
             smtp.close()

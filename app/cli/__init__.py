@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import NoReturn
 
 import click
 from flask import Flask
@@ -12,12 +13,20 @@ from app.errors import AssensoError
 
 #: Modules under ``app.cli`` that each define a click group named ``group``.
 COMMAND_MODULES = (
-    "users", "demo", "serve", "vault", "ledger", "worker", "policy", "scheduler", "campaigns",
+    "users",
+    "demo",
+    "serve",
+    "vault",
+    "ledger",
+    "worker",
+    "policy",
+    "scheduler",
+    "campaigns",
     "value",
-)  # fmt: skip
+)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` to standard error and exit with ``code`` (no traceback)."""
     click.secho(f"Error: {message}", fg="red", err=True)
     raise SystemExit(code)

@@ -15,9 +15,18 @@ from app.cli import domain_errors, fail
 from app.extensions import db
 
 REPORT_LINES = (
-    "candidates", "eligible", "deferred", "denied", "holdout",
-    "sent", "delivered", "bounced", "failed", "waiting", "held",
-)  # fmt: skip
+    "candidates",
+    "eligible",
+    "deferred",
+    "denied",
+    "holdout",
+    "sent",
+    "delivered",
+    "bounced",
+    "failed",
+    "waiting",
+    "held",
+)
 
 
 @click.group("campaigns", help="Campaigns: list, show results, run now.")
@@ -47,14 +56,14 @@ def list_command(status: str | None) -> None:
 @domain_errors
 def show_command(campaign_id: int, as_json: bool) -> None:
     """The campaign's settings, its runs' progress and its report (aggregates only)."""
-    campaign = get_campaign(db.session, campaign_id)
-    report = campaign_report(db.session, campaign)
+    campaign = get_campaign(db.session(), campaign_id)
+    report = campaign_report(db.session(), campaign)
     runs = db.session.scalars(
         select(CampaignRun.id)
         .where(CampaignRun.campaign_id == campaign_id)
         .order_by(CampaignRun.id)
     ).all()
-    report["progress"] = [run_progress(db.session, run_id) for run_id in runs]
+    report["progress"] = [run_progress(db.session(), run_id) for run_id in runs]
     if as_json:
         click.echo(json.dumps(report, indent=2, sort_keys=True))
         return
@@ -82,7 +91,7 @@ def show_command(campaign_id: int, as_json: bool) -> None:
 @domain_errors
 def run_now_command(campaign_id: int, actor: str) -> None:
     """Run a scheduled campaign now (or finish an interrupted run of it)."""
-    campaign = get_campaign(db.session, campaign_id)
+    campaign = get_campaign(db.session(), campaign_id)
     interrupted = db.session.scalar(
         select(CampaignRun.id).where(
             CampaignRun.campaign_id == campaign.id, CampaignRun.status == "resolving"

@@ -6,7 +6,6 @@ import getpass
 from datetime import UTC, datetime
 
 import click
-from flask import current_app
 from sqlalchemy import inspect
 
 from app.cli import fail
@@ -21,6 +20,7 @@ from app.decisions.revisions import ConcurrentLoad, record_policy_load, set_in_f
 from app.extensions import db
 from app.policy import Intent, PolicyError, check_policies, explain, load_policies
 from app.policy.policyset import PolicySet
+from app.settings import current_settings
 
 #: Longest operator name recorded (the actor column holds 120 characters with its prefix).
 MAX_ACTOR = 100
@@ -38,7 +38,7 @@ def check(paths: tuple[str, ...]) -> None:
 
     Prints each problem as ``file: location: problem``; exits 1 when any is found.
     """
-    targets = paths or (current_app.config["POLICY_DIR"],)
+    targets = paths or (str(current_settings().policy_dir),)
     problems = check_policies(targets)
     for problem in problems:
         click.echo(problem, err=True)
@@ -83,7 +83,7 @@ def reload(reason: str | None, actor: str | None) -> None:
     request or batch. An invalid directory is refused and the set in force stays.
     """
     who = operator_actor(actor)
-    directory = current_app.config["POLICY_DIR"]
+    directory = current_settings().policy_dir
     try:
         policy_set = load_policies(directory)
     except PolicyError as exc:
@@ -92,12 +92,14 @@ def reload(reason: str | None, actor: str | None) -> None:
         fail("policies not loaded; the set in force stays")
     _require_tables()
     try:
-        load = record_policy_load(db.session, policy_set, who, reason)
+        load = record_policy_load(db.session(), policy_set, who, reason)
     except ConcurrentLoad as exc:
         fail(str(exc))
     refresh_policies()
     if load.set_revision is None:
-        revision = set_in_force(db.session)
+        revision = set_in_force(db.session())
+        if revision is None:
+            fail("No policy set is in force.")
         click.echo(f"No change: these files are already in force (set revision {revision.id}).")
         return
     for changed in load.changed:
@@ -114,7 +116,9 @@ def list_policies() -> None:
     """The set in force (from the database): its files, versions and SHA-256 hashes."""
     _require_tables()
     policy_set = refresh_policies()
-    revision = set_in_force(db.session)
+    revision = set_in_force(db.session())
+    if revision is None:
+        fail("No policy set is in force yet: run `flask policy reload`.")
     reason = f" ({revision.reason})" if revision.reason else ""
     click.echo(
         f"In force: set revision {revision.id}, loaded {revision.loaded_at.isoformat()} "
@@ -131,7 +135,7 @@ def _report_disk(in_force: PolicySet, on_disk: PolicySet) -> None:
     if on_disk.sha256 == in_force.sha256:
         return
     click.echo(
-        f"The files in {current_app.config['POLICY_DIR']} (as read at start) differ from the set "
+        f"The files in {current_settings().policy_dir} (as read at start) differ from the set "
         "in force; `flask policy reload` puts them in force:"
     )
     ids = sorted(set(in_force.by_id) | set(on_disk.by_id))
@@ -175,7 +179,7 @@ def explain_decision(
     """Print the decision for one customer and intent, rule by rule."""
     intent = Intent(purpose, channel, _instant(at_text), _fields(fields), transactional)
     try:
-        facts = load_facts(db.session, [customer_id], at=intent.at).get(customer_id)
+        facts = load_facts(db.session(), [customer_id], at=intent.at).get(customer_id)
     except FactsError as exc:
         fail(f"customer {customer_id}: {exc}")
     if facts is None:

@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 from app.cli import domain_errors, fail
 from app.db_roles import grant_app_role
 from app.extensions import db
-from config import ConfigError, env
+from app.settings import current_settings
 
 
 @click.command("grant-app-role")
@@ -22,7 +22,8 @@ def grant_app_role_command(role: str | None) -> None:
     scheduler and workers use (or the file ASSENSO_APP_DATABASE_URL_FILE names); the
     ledger's tables are then insert-only for them.
     """
-    password, app_url = None, _app_url()
+    password = None
+    app_url = current_settings().app_database_url
     if app_url:
         parsed = make_url(app_url)
         if role and role != parsed.username:
@@ -36,12 +37,3 @@ def grant_app_role_command(role: str | None) -> None:
         f"{action} the role {done.role!r}: read and insert on the ledger, read and write on "
         f"the other tables ({done.tables} tables); it owns nothing and can alter nothing."
     )
-
-
-def _app_url() -> str | None:
-    """ASSENSO_APP_DATABASE_URL (or the file of ASSENSO_APP_DATABASE_URL_FILE), if set."""
-    try:
-        return env("ASSENSO_APP_DATABASE_URL")
-    except ConfigError as exc:
-        fail(str(exc), 2)
-        return None

@@ -23,9 +23,7 @@ from app.campaigns.scheduler import (
     make_scheduler,
     start_background,
 )
-from app.cli import fail
 from app.extensions import db
-from config import ConfigError
 
 
 @click.group("scheduler", help="Campaign scheduler: one active process, others on standby.")
@@ -36,11 +34,8 @@ def group() -> None:
 @group.command("run")
 def run_command() -> None:
     """Wait for the scheduler lock, then schedule campaigns and periodic jobs until stopped."""
-    app = current_app._get_current_object()
-    try:
-        service = SchedulerService(app)
-    except ConfigError as exc:
-        fail(str(exc), 2)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
+    service = SchedulerService(app)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(f"scheduler {service.lock.holder} starting", err=True)

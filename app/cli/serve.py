@@ -19,7 +19,7 @@ from app import background
 @click.option("--no-background", is_flag=True, help="Serve the web app only.")
 def group(host: str, port: int, no_background: bool) -> None:
     """Start everything; stop everything on Ctrl-C."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     stoppers = [] if no_background else background.start_all(app)
     click.echo(f"Assenso is running at http://{host}:{port}/ (Ctrl-C stops everything)")
     try:

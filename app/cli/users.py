@@ -29,7 +29,7 @@ def group() -> None:
 @domain_errors
 def create(email: str, role: str, password: str) -> None:
     """Create a staff account with one role."""
-    user = accounts.create_staff_user(db.session, email, role, password)
+    user = accounts.create_staff_user(db.session(), email, role, password)
     click.echo(f"Created {user.role} account {user.email}.")
 
 
@@ -46,5 +46,5 @@ def list_users() -> None:
 @domain_errors
 def disable(email: str) -> None:
     """Disable a staff account and end its sessions."""
-    user = accounts.disable_staff_user(db.session, email)
+    user = accounts.disable_staff_user(db.session(), email)
     click.echo(f"Disabled {user.email}.")

@@ -106,7 +106,7 @@ def fit_command(
 @domain_errors
 def refit_command() -> None:
     """Refit the models on the customers who allow profiling and rescore them now."""
-    result = refit_values(db.session, trigger="cli")
+    result = refit_values(db.session(), trigger="cli")
     click.echo(f"Scored {result.scored:,} customers who allow profiling.")
     if result.fit_id is None:
         fail(result.reason or "No model was fitted.", 1)
@@ -117,7 +117,7 @@ def refit_command() -> None:
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
 def fits_command(limit: int) -> None:
     """The most recent fits: when, why, data size, parameters and log-likelihoods."""
-    fits = recent_fits(db.session, limit)
+    fits = recent_fits(db.session(), limit)
     if not fits:
         click.echo("No fit yet.")
     for f in fits:

@@ -22,7 +22,7 @@ def group() -> None:
 def status() -> None:
     """Report data keys per master-key version, indexes per index-key version, and splits
     between the database and the key store."""
-    report = rotation.vault_status(db.session)
+    report = rotation.vault_status(db.session())
     click.echo(f"active master key version: {report.active_kek_version}")
     for version, count in sorted(report.keys_per_kek_version.items()):
         marker = " (active)" if version == report.active_kek_version else " (needs rotate-kek)"
@@ -31,10 +31,10 @@ def status() -> None:
     for version, count in sorted(report.indexes_per_version.items()):
         marker = " (active)" if version == report.active_index_version else " (needs reindex)"
         click.echo(f"  e-mail indexes under v{version}: {count}{marker}")
-    left = settings_move.waiting(db.session)
+    left = settings_move.waiting(db.session())
     if left:
         click.echo(f"profile copies of account settings: {left} (needs move-settings)")
-    splits = sum(1 for _ in consistency.find_splits(db.session))
+    splits = sum(1 for _ in consistency.find_splits(db.session()))
     if splits:
         click.echo(
             f"splits between the database and the key store: {splits} (run flask vault check)"
@@ -56,7 +56,7 @@ def check(repair: bool) -> None:
     if repair:
         try:
             count = consistency.repair_all(
-                db.session, lambda s: click.echo(f"  repaired {s.describe()}")
+                db.session(), lambda s: click.echo(f"  repaired {s.describe()}")
             )
         except SQLAlchemyError as exc:
             db.session.rollback()
@@ -64,7 +64,7 @@ def check(repair: bool) -> None:
         click.echo(f"Repaired {count} splits between the database and the key store.")
         return
     count = 0
-    for split in consistency.find_splits(db.session):
+    for split in consistency.find_splits(db.session()):
         count += 1
         if count <= LISTED:
             click.echo(f"  {split.describe()}")
@@ -83,7 +83,7 @@ def rotate_kek(batch_size: int) -> None:
     Add the new key version to ASSENSO_VAULT_KEYS first; remove the old one only after this
     command reports that no data key remains under it.
     """
-    total = rotation.rotate_kek(db.session, batch_size, lambda n: click.echo(f"  rewrapped {n}"))
+    total = rotation.rotate_kek(db.session(), batch_size, lambda n: click.echo(f"  rewrapped {n}"))
     click.echo(f"Rewrapped {total} data keys.")
 
 
@@ -93,7 +93,7 @@ def rotate_kek(batch_size: int) -> None:
 def reindex(batch_size: int) -> None:
     """Recompute e-mail blind indexes under the active index key (resumable)."""
     total = rotation.reindex_emails(
-        db.session, batch_size, lambda n: click.echo(f"  re-indexed {n}")
+        db.session(), batch_size, lambda n: click.echo(f"  re-indexed {n}")
     )
     click.echo(f"Re-indexed {total} e-mail addresses.")
 
@@ -108,7 +108,7 @@ def move_settings(batch_size: int) -> None:
     applied; the profile copies and their history are then deleted (resumable).
     """
     report = settings_move.move_settings(
-        db.session, batch_size, lambda n: click.echo(f"  customers done: {n}")
+        db.session(), batch_size, lambda n: click.echo(f"  customers done: {n}")
     )
     click.echo(
         f"Moved settings of {report.customers} customers: {report.applied} applied, "
@@ -131,10 +131,10 @@ def summaries(repair: bool) -> None:
     from app.vault.summaries import repair_summaries, stale_summaries
 
     if repair:
-        count = repair_summaries(db.session, lambda n: click.echo(f"  rewrote {n}"))
+        count = repair_summaries(db.session(), lambda n: click.echo(f"  rewrote {n}"))
         click.echo(f"Rewrote {count} stale customer summaries.")
         return
-    count = sum(1 for _ in stale_summaries(db.session))
+    count = sum(1 for _ in stale_summaries(db.session()))
     db.session.rollback()
     if count:
         click.echo(f"{count} customer summaries differ from their rows (run with --repair).")

@@ -36,7 +36,7 @@ def run_command(
     SIGTERM stops the worker after the wave in hand: nothing more is handed over and the
     entries not yet sent go back to the queue at once.
     """
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     settings = worker_settings(app, batch_size=batch_size, lease_seconds=lease_seconds)
     worker = DeliveryWorker(app, settings, worker_id)
     stop = threading.Event()

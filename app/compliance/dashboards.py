@@ -7,7 +7,7 @@ table it is drawn from, which the page shows as the accessible alternative and e
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,7 +53,7 @@ class LineChart:
     y_ticks: tuple[tuple[float, str], ...]
 
 
-def line_chart(title: str, labels: Sequence[str], lines: dict[str, Sequence[int]]) -> LineChart:
+def line_chart(title: str, labels: Sequence[str], lines: Mapping[str, Sequence[int]]) -> LineChart:
     """Lines for ``lines`` (name -> one value per label), scaled to the largest value."""
     top = max((max(values, default=0) for values in lines.values()), default=0) or 1
     span_x = LINE_WIDTH - PAD_LEFT - PAD_RIGHT
@@ -146,10 +146,12 @@ def weekly_consent_activity(session: Session, now: datetime | None = None) -> Pa
     weeks = [first + timedelta(weeks=i) for i in range(WEEKS)]
     # Counted in SQL: each event falls in the first week whose end is after it.
     week_of = case(
-        *((ConsentEvent.event_time < week + timedelta(weeks=1), index)
-          for index, week in enumerate(weeks)),
+        *(
+            (ConsentEvent.event_time < week + timedelta(weeks=1), index)
+            for index, week in enumerate(weeks)
+        ),
         else_=WEEKS,
-    )  # fmt: skip
+    )
     kind = case((ConsentEvent.action.in_(GIVING), "given"), else_="ended")
     events = (
         select(week_of.label("week"), ConsentEvent.purpose, kind.label("kind"))
@@ -250,34 +252,40 @@ def expiring_soon(session: Session, now: datetime | None = None) -> Panel:
 
 def denied_sends(session: Session) -> Panel:
     """Messages the policy held back, per rule: at audience time and at send time."""
-    audience = dict(
+    audience: dict[str | None, int] = dict(
         session.execute(
             select(CampaignDecision.rule_id, func.count())
             .where(CampaignDecision.outcome == "deny")
             .group_by(CampaignDecision.rule_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
-    at_send = dict(
+    at_send: dict[str | None, int] = dict(
         session.execute(
             select(OutboxEntry.decision_rule, func.count())
             .where(OutboxEntry.status == "denied")
             .group_by(OutboxEntry.decision_rule)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     rules = sorted(
         set(audience) | set(at_send), key=lambda r: -(audience.get(r, 0) + at_send.get(r, 0))
     )
+    totals = {rule: audience.get(rule, 0) + at_send.get(rule, 0) for rule in rules}
     data = [
         {
             "rule": rule or "unknown",
             "audience": audience.get(rule, 0),
             "send_time": at_send.get(rule, 0),
-            "total": audience.get(rule, 0) + at_send.get(rule, 0),
+            "total": totals[rule],
         }
         for rule in rules
     ]
     chart = bar_chart(
-        "Denied sends per rule", [(r["rule"], r["total"], str(r["total"])) for r in data]
+        "Denied sends per rule",
+        [(rule or "unknown", totals[rule], str(totals[rule])) for rule in rules],
     )
     columns = (
         Column("rule", "Rule"),

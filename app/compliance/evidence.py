@@ -191,8 +191,10 @@ def package_zip(package: EvidencePackage) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", readme_text(package))
-        archive.writestr("report.html", render_template("compliance/evidence_report.html",
-                                                        doc=doc, standalone=True))  # fmt: skip
+        archive.writestr(
+            "report.html",
+            render_template("compliance/evidence_report.html", doc=doc, standalone=True),
+        )
         archive.writestr("evidence.json", _json(doc))
         archive.writestr("messages.json", _json(doc["messages"]))
         archive.writestr("policies.json", _json(doc["policies"]))

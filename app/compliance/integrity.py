@@ -83,7 +83,7 @@ def _run(app: Flask, verification_id: int) -> None:
 
     try:
         with app.app_context():
-            result = verify_ledger(db.session, progress)
+            result = verify_ledger(db.session(), progress)
             db.session.remove()
         _write(
             app,

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models_base import UTCDateTime, utcnow
 
 REQUEST_KINDS = ("access", "export", "rectification", "erasure", "objection")
@@ -20,7 +20,7 @@ OPEN_STATUSES = ("received", "in_progress")
 REQUEST_CHANNELS = ("portal", "staff")
 
 
-class DataSubjectRequest(db.Model):
+class DataSubjectRequest(Model):
     """One request from a customer about their data, with its legal deadline."""
 
     __tablename__ = "data_subject_requests"
@@ -45,7 +45,7 @@ class DataSubjectRequest(db.Model):
     outcome: Mapped[str | None] = mapped_column(Text)
 
 
-class RequestAction(db.Model):
+class RequestAction(Model):
     """One step taken on a request: who, when, what (no personal data in ``note``)."""
 
     __tablename__ = "data_subject_request_actions"

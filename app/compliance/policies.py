@@ -84,7 +84,7 @@ def policies_in_force_view(session: Session) -> InForceView:
         for policy in policies.policies
         for purpose in policy.purposes.values()
     ]
-    return InForceView(session.get(PolicySetRevision, in_force.set_id), files, purposes)
+    return InForceView(session.get_one(PolicySetRevision, in_force.set_id), files, purposes)
 
 
 def load_history(session: Session, limit: int = 500) -> list[dict]:

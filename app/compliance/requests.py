@@ -76,8 +76,9 @@ def _reason(text: str | None, what: str) -> str:
     return clean[:1000]
 
 
-def _note(session: Session, request: DataSubjectRequest, actor: str, action: str,
-          note: str | None = None) -> None:  # fmt: skip
+def _note(
+    session: Session, request: DataSubjectRequest, actor: str, action: str, note: str | None = None
+) -> None:
     session.add(RequestAction(request_id=request.id, actor=actor, action=action, note=note))
 
 
@@ -123,8 +124,9 @@ def file_request(
     return request
 
 
-def record_fulfilled(session: Session, customer: Customer, kind: str, *, actor: str,
-                     outcome: str) -> DataSubjectRequest:  # fmt: skip
+def record_fulfilled(
+    session: Session, customer: Customer, kind: str, *, actor: str, outcome: str
+) -> DataSubjectRequest:
     """A request the customer fulfilled themselves in the portal (download, deletion)."""
     request = file_request(session, customer, kind, channel="portal", actor=actor)
     with transaction(session):
@@ -139,10 +141,17 @@ def record_erasure(session: Session, customer: Customer) -> DataSubjectRequest:
     outcome = "account deleted by the customer in the portal (crypto-shredding)"
     with transaction(session):
         request = DataSubjectRequest(
-            customer_id=customer.id, customer_ref=customer.ref, kind="erasure",
-            channel="portal", status="fulfilled", received_at=now, due_at=due_date(now),
-            created_by="customer", closed_at=now, outcome=outcome,
-        )  # fmt: skip
+            customer_id=customer.id,
+            customer_ref=customer.ref,
+            kind="erasure",
+            channel="portal",
+            status="fulfilled",
+            received_at=now,
+            due_at=due_date(now),
+            created_by="customer",
+            closed_at=now,
+            outcome=outcome,
+        )
         session.add(request)
         session.flush()
         _note(session, request, "customer", "fulfilled", outcome)
@@ -162,8 +171,9 @@ def _open(request: DataSubjectRequest) -> None:
         raise Conflict(f"This request is already {request.status}.")
 
 
-def assign(session: Session, request: DataSubjectRequest, assignee_id: int | None, *,
-           actor: str) -> None:  # fmt: skip
+def assign(
+    session: Session, request: DataSubjectRequest, assignee_id: int | None, *, actor: str
+) -> None:
     """Give the request to a staff member (or to no one); starts work on it."""
     _open(request)
     name = "no one"
@@ -179,8 +189,9 @@ def assign(session: Session, request: DataSubjectRequest, assignee_id: int | Non
         _note(session, request, actor, "assigned", f"to {name}")
 
 
-def extend(session: Session, request: DataSubjectRequest, reason: str | None, *,
-           actor: str) -> None:  # fmt: skip
+def extend(
+    session: Session, request: DataSubjectRequest, reason: str | None, *, actor: str
+) -> None:
     """Extend the deadline by two further months (once), recording why (Art. 12(3))."""
     _open(request)
     if request.extended_at is not None:
@@ -195,8 +206,9 @@ def extend(session: Session, request: DataSubjectRequest, reason: str | None, *,
         _note(session, request, actor, "extended", why)
 
 
-def refuse(session: Session, request: DataSubjectRequest, reason: str | None, *,
-           actor: str) -> None:  # fmt: skip
+def refuse(
+    session: Session, request: DataSubjectRequest, reason: str | None, *, actor: str
+) -> None:
     """Close the request without acting, with the reason the customer will be given."""
     _open(request)
     why = _reason(reason, "the reason for refusing (it is sent to the customer)")
@@ -225,15 +237,22 @@ def fulfil_export(session: Session, request: DataSubjectRequest, *, actor: str) 
     customer = _customer(session, request)
     document = export_customer(session, customer)
     with transaction(session):
-        log_access(session, actor=actor, purpose="data_subject_request",
-                   fields=("all",), customer_count=1, customer_ref=customer.ref,
-                   reason=f"request #{request.id} ({request.kind})")  # fmt: skip
+        log_access(
+            session,
+            actor=actor,
+            purpose="data_subject_request",
+            fields=("all",),
+            customer_count=1,
+            customer_ref=customer.ref,
+            reason=f"request #{request.id} ({request.kind})",
+        )
         _fulfilled(session, request, actor, "export produced for the customer")
     return document
 
 
-def fulfil_rectification(session: Session, request: DataSubjectRequest, field: str, value: str,
-                         *, actor: str) -> None:  # fmt: skip
+def fulfil_rectification(
+    session: Session, request: DataSubjectRequest, field: str, value: str, *, actor: str
+) -> None:
     """Correct one field through the vault (the previous value stays in the history).
 
     The field must be one of the catalogue and the corrected value must not be empty (removing
@@ -247,8 +266,14 @@ def fulfil_rectification(session: Session, request: DataSubjectRequest, field: s
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("Enter the corrected value of the field.")
     customer = _customer(session, request)
-    update_field(session, customer, field, value, actor=actor,
-                 reason=f"request #{request.id} (rectification)")  # fmt: skip
+    update_field(
+        session,
+        customer,
+        field,
+        value,
+        actor=actor,
+        reason=f"request #{request.id} (rectification)",
+    )
     with transaction(session):
         _note(session, request, actor, "rectified", f"field {field}")
 
@@ -262,8 +287,9 @@ def complete(session: Session, request: DataSubjectRequest, *, actor: str, outco
         _fulfilled(session, request, actor, (outcome or "rectified").strip()[:500])
 
 
-def fulfil_erasure(session: Session, request: DataSubjectRequest, confirm_ref: str, *,
-                   actor: str) -> None:  # fmt: skip
+def fulfil_erasure(
+    session: Session, request: DataSubjectRequest, confirm_ref: str, *, actor: str
+) -> None:
     """Crypto-shred the customer, after the officer types their reference to confirm."""
     _open(request)
     if request.kind != "erasure":
@@ -283,8 +309,14 @@ def fulfil_objection(session: Session, request: DataSubjectRequest, *, actor: st
     if request.kind != "objection":
         raise Conflict("This is not an objection.")
     customer = _customer(session, request)
-    event = object_to_direct_marketing(session, customer, source="staff", method="staff",
-                                       actor=actor, reason=f"request #{request.id}")  # fmt: skip
+    event = object_to_direct_marketing(
+        session,
+        customer,
+        source="staff",
+        method="staff",
+        actor=actor,
+        reason=f"request #{request.id}",
+    )
     with transaction(session):
         _fulfilled(session, request, actor, f"objection recorded (ledger entry {event.seq})")
 
@@ -298,9 +330,15 @@ def read_details(session: Session, request: DataSubjectRequest, *, actor: str) -
         return None
     text = open_cipher(session, customer).decrypt(DETAILS_FIELD, request.details)
     with transaction(session):
-        log_access(session, actor=actor, purpose="data_subject_request",
-                   fields=(DETAILS_FIELD,), customer_count=1, customer_ref=customer.ref,
-                   reason=f"handling request #{request.id}")  # fmt: skip
+        log_access(
+            session,
+            actor=actor,
+            purpose="data_subject_request",
+            fields=(DETAILS_FIELD,),
+            customer_count=1,
+            customer_ref=customer.ref,
+            reason=f"handling request #{request.id}",
+        )
     return text
 
 

@@ -9,6 +9,7 @@ from flask import Flask
 
 from app import background
 from app.delivery.settings import mailbox_folder, worker_settings
+from app.settings import current_settings
 
 log = logging.getLogger("assenso.delivery")
 
@@ -40,15 +41,16 @@ def start_worker(app: Flask):
 
 
 def start_mailbox(app: Flask):
-    """Start the development SMTP mailbox when ``DEV_MAILBOX`` is on; returns its stop."""
-    if not app.config.get("DEV_MAILBOX"):
+    """Start the development SMTP mailbox when ``ASSENSO_DEV_MAILBOX`` is on; returns its stop."""
+    settings = current_settings(app)
+    if not settings.dev_mailbox:
         return lambda: None
     from app.channels.devmailbox import MailboxStore, start_mailbox_server
 
     controller = start_mailbox_server(
-        MailboxStore(mailbox_folder(app)), "127.0.0.1", int(app.config["SMTP_PORT"])
+        MailboxStore(mailbox_folder(app)), "127.0.0.1", settings.smtp_port
     )
-    log.info("development mailbox listening on 127.0.0.1:%s", app.config["SMTP_PORT"])
+    log.info("development mailbox listening on 127.0.0.1:%s", settings.smtp_port)
     return controller.stop
 
 

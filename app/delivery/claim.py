@@ -144,10 +144,11 @@ def claim_batch(
     The customers' stamps are read before the re-check decides, so any change after the
     decision's reads shows at hand-over.
     """
-    batch = ClaimedBatch(new_lease_token(), lease_until=now + timedelta(seconds=lease_seconds))
+    lease_until = now + timedelta(seconds=lease_seconds)
+    batch = ClaimedBatch(new_lease_token(), lease_until=lease_until)
     refresh_policies()  # the set in force for this batch, checked before the claim writes
     with transaction(session):
-        rows = _lease(session, (worker_id, batch.token), size, batch.lease_until, now)
+        rows = _lease(session, (worker_id, batch.token), size, lease_until, now)
         if not rows:
             return batch
         interrupted = [row for row in rows if row.message_id is not None]

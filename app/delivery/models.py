@@ -7,13 +7,13 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models_base import UTCDateTime, utcnow
 
 SUPPRESSION_REASONS = ("bounce", "complaint", "global_opt_out", "sms_stop", "manual")
 
 
-class Suppression(db.Model):
+class Suppression(Model):
     """A channel (or ``*`` for all) on which the customer must not be contacted."""
 
     __tablename__ = "suppressions"
@@ -28,7 +28,7 @@ class Suppression(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class SendLog(db.Model):
+class SendLog(Model):
     """One message delivered to a customer: the input of frequency caps and histories."""
 
     __tablename__ = "send_log"
@@ -52,7 +52,7 @@ class SendLog(db.Model):
 OUTBOX_STATES = ("pending", "leased", "sent", "failed", "denied", "cancelled")
 
 
-class OutboxEntry(db.Model):
+class OutboxEntry(Model):
     """One intended message; its idempotency key makes delivery exactly-once.
 
     Holds ids only: no address, no name, no rendered text. The worker decrypts and renders at

@@ -115,7 +115,7 @@ def _granted_at(session: Session, entries: Sequence) -> dict[tuple[int, str, str
         return {}
     # By customer id (indexed on both engines), then narrowed in Python: a row-value IN list
     # is not index-assisted on SQLite and would scan the whole consent state per batch.
-    rows = session.connection().execute(
+    result = session.connection().execute(
         select(
             ConsentState.customer_id,
             ConsentState.purpose,
@@ -123,7 +123,7 @@ def _granted_at(session: Session, entries: Sequence) -> dict[tuple[int, str, str
             ConsentState.granted_at,
         ).where(among(session, ConsentState.customer_id, sorted({key[0] for key in keys})))
     )
-    rows = [row for row in rows if (row[0], row[1], row[2]) in keys]
+    rows = [row for row in result if (row[0], row[1], row[2]) in keys]
     return {(c, p, ch): at for c, p, ch, at in rows}
 
 

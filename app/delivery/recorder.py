@@ -21,6 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, case, func, select, text, update
 
+from app.delivery.claim import ClaimedEntry
 from app.delivery.models import OutboxEntry
 from app.delivery.recheck import HandOverCheck
 from app.delivery.recording import LEASE_CLEARED, log_sends, settled_values, suppress
@@ -43,7 +44,7 @@ _HAND_OVER_PG = text(
 class Outcome:
     """What happened to one handed-over or failed entry."""
 
-    entry: object
+    entry: ClaimedEntry
     status: str  # sent | retry | failed
     error: str | None = None
     not_before: datetime | None = None
@@ -212,7 +213,7 @@ class Recorder:
             if outcome.status != "sent":
                 self._mark_failure(outcome)
 
-    def _mark_sent(self, sent: Sequence, now: datetime) -> set[int]:
+    def _mark_sent(self, sent: Sequence[ClaimedEntry], now: datetime) -> set[int]:
         """Mark ``sent`` entries still held by this claim as sent; returns their ids."""
         return set(
             self.connection.scalars(
@@ -229,7 +230,7 @@ class Recorder:
 
     def _mark_failure(self, outcome: Outcome) -> None:
         entry = outcome.entry
-        values = {
+        values: dict[str, object] = {
             "status": "pending" if outcome.status == "retry" else "failed",
             "last_error": outcome.error,
             "message_id": None,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.delivery.models import OutboxEntry, SendLog, Suppression
 from app.models_base import UTCDateTime, dialect_name, pg_array
+from app.policy import Decision
 
 INTERRUPTED_NOTE = "worker stopped after handing the message to the relay; recorded as delivered"
 LEASE_CLEARED = {"leased_by": None, "lease_until": None, "lease_token": None}
@@ -39,9 +40,11 @@ def settled_values(entry, decision) -> dict:
     return values
 
 
-def settle_decisions(session: Session, entries: Sequence, decisions: Mapping[int, object]):
+def settle_decisions(session: Session, entries: Sequence, decisions: Mapping[int, Decision]):
     """Close denied entries, return deferred ones to pending; returns (ready, denied, deferred)."""
-    ready, closed, later = [], [], []
+    ready: list = []
+    closed: list[dict] = []
+    later: list[dict] = []
     for entry in entries:
         decision = decisions[entry.id]
         if decision.allowed:

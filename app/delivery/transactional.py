@@ -24,7 +24,8 @@ from app.channels.errors import PermanentFailure, TransientFailure
 from app.channels.sms import OutgoingSms, SmsGateway
 from app.channels.smtp import SmtpSender
 from app.delivery.models import SendLog
-from app.delivery.settings import dkim_key, number, smtp_settings
+from app.delivery.settings import dkim_key, smtp_settings
+from app.settings import current_settings
 from app.transaction import transaction
 
 SERVICE_PURPOSE = "service"
@@ -53,7 +54,7 @@ class TransactionalEmail:
 
 def build_transactional_message(app: Flask, email: TransactionalEmail) -> bytes:
     """The RFC 5322 message (CRLF line ends, DKIM-signed when configured)."""
-    mail_from = app.config["MAIL_FROM"]
+    mail_from = current_settings(app).mail_from
     message = EmailMessage(policy=SMTP)
     message["From"] = mail_from
     message["To"] = email.recipient
@@ -72,8 +73,8 @@ def send_transactional_email(
     session: Session, customer_id: int, email: TransactionalEmail, app: Flask | None = None
 ) -> None:
     """Hand ``email`` to the SMTP relay now and record it; raises ``TransactionalSendFailed``."""
-    app = app or current_app._get_current_object()
-    sender = SmtpSender(smtp_settings(app), app.config["MAIL_FROM"])
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
+    sender = SmtpSender(smtp_settings(app), current_settings(app).mail_from)
     try:
         sender.stage(email.recipient, build_transactional_message(app, email))
         sender.commit()
@@ -86,10 +87,10 @@ def send_transactional_email(
 
 def send_transactional_sms(session: Session, customer_id: int, recipient: str, text: str) -> None:
     """Send a text message through the SMS gateway now; raises when none is configured."""
-    url = current_app.config.get("SMS_WEBHOOK_URL")
-    if not url:
+    settings = current_settings()
+    if not settings.sms_webhook_url:
         raise TransactionalSendFailed("no SMS gateway is configured")
-    gateway = SmsGateway(url, number(current_app, "SMS_TIMEOUT_SECONDS", float))
+    gateway = SmsGateway(settings.sms_webhook_url, settings.sms_timeout_seconds)
     try:
         gateway.send(OutgoingSms(recipient, text, f"transactional-{uuid.uuid4()}"))
     except (TransientFailure, PermanentFailure) as exc:

@@ -31,9 +31,10 @@ from app.delivery.heartbeat import Heartbeat
 from app.delivery.recheck import HandOverCheck
 from app.delivery.recipients import load_recipients
 from app.delivery.recorder import Outcome, Recorder
-from app.delivery.settings import WorkerSettings, dkim_key, number, smtp_settings
+from app.delivery.settings import WorkerSettings, dkim_key, smtp_settings
 from app.extensions import db
 from app.models_base import utcnow
+from app.settings import current_settings
 
 log = logging.getLogger("assenso.delivery")
 
@@ -61,33 +62,36 @@ class BatchReport:
 class DeliveryWorker:
     """One worker: its id, settings and channel connections (reused across batches)."""
 
-    def __init__(self, app: Flask, settings: WorkerSettings, worker_id: str | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:  # fmt: skip
+    def __init__(
+        self,
+        app: Flask,
+        settings: WorkerSettings,
+        worker_id: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         """Prepare a worker for ``app``; connections open on first use."""
         self.app = app
         self.settings = settings
         self.worker_id = worker_id or new_worker_id()
         self.clock = clock
-        self.domain = mail_domain(app.config["MAIL_FROM"])
-        self.links = Links(app.config["PUBLIC_BASE_URL"].rstrip("/"), self.domain)
-        self._dispatch: dict[str, object] = {}
+        self.config = current_settings(app)
+        self.domain = mail_domain(self.config.mail_from)
+        self.links = Links(self.config.public_base_url, self.domain)
+        self._dispatch: dict[str, EmailDispatch | SmsDispatch] = {}
 
     def _dispatcher(self, channel: str):
         if channel not in self._dispatch:
             if channel == "email":
                 smtp = smtp_settings(self.app)
                 senders = [
-                    SmtpSender(smtp, self.app.config["MAIL_FROM"])
+                    SmtpSender(smtp, self.config.mail_from)
                     for _ in range(self.settings.smtp_connections)
                 ]
                 self._dispatch[channel] = EmailDispatch(
-                    senders, self.app.config["MAIL_FROM"], dkim_key(self.app)
+                    senders, self.config.mail_from, dkim_key(self.app)
                 )
-            elif channel == "sms" and self.app.config.get("SMS_WEBHOOK_URL"):
-                gateway = SmsGateway(
-                    self.app.config["SMS_WEBHOOK_URL"],
-                    number(self.app, "SMS_TIMEOUT_SECONDS", float),
-                )
+            elif channel == "sms" and self.config.sms_webhook_url:
+                gateway = SmsGateway(self.config.sms_webhook_url, self.config.sms_timeout_seconds)
                 self._dispatch[channel] = SmsDispatch(gateway)
             else:
                 return None

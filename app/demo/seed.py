@@ -226,8 +226,15 @@ def _requests(session: Session) -> None:
     )
     for index, kind, days, details in DEMO_REQUESTS:
         if index < len(people):
-            file_request(session, people[index], kind, channel="staff", actor="demo-seed",
-                         details=details, received_at=utcnow() - timedelta(days=days))  # fmt: skip
+            file_request(
+                session,
+                people[index],
+                kind,
+                channel="staff",
+                actor="demo-seed",
+                details=details,
+                received_at=utcnow() - timedelta(days=days),
+            )
 
 
 def _derived(session: Session) -> None:

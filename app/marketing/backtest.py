@@ -145,6 +145,9 @@ def _check_dates(purchases: Transactions, calibration_end: int, holdout_end: int
 
 def holdout_groups(model: bgnbd.BgNbd, summary: Summary, periods: float) -> list[HoldoutGroup]:
     """Actual against predicted repeat transactions per calibration frequency group."""
+    if summary.holdout is None:
+        raise ValueError("the summary was built without a holdout end")
+    holdout = summary.holdout
     predicted = bgnbd.expected_purchases(model, periods, summary.x, summary.t_x, summary.T)
     group = np.minimum(summary.x, TOP_GROUP).astype(int)
     groups = []
@@ -156,7 +159,7 @@ def holdout_groups(model: bgnbd.BgNbd, summary: Summary, periods: float) -> list
                 HoldoutGroup(
                     label,
                     int(members.sum()),
-                    float(summary.holdout[members].sum()),
+                    float(holdout[members].sum()),
                     float(predicted[members].sum()),
                 )
             )

@@ -52,7 +52,14 @@ def bar_chart(
     for index, (label, value, text) in enumerate(rows):
         length = round(span * value / top) if top > 0 else 0
         bars.append(
-            Bar(label, text, LABEL_WIDTH, index * ROW + 6, max(length, 0), ROW - 12,
-                css_classes[index % len(css_classes)])
-        )  # fmt: skip
+            Bar(
+                label,
+                text,
+                LABEL_WIDTH,
+                index * ROW + 6,
+                max(length, 0),
+                ROW - 12,
+                css_classes[index % len(css_classes)],
+            )
+        )
     return BarChart(title, WIDTH, max(len(rows), 1) * ROW, tuple(bars))

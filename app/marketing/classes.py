@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 
 from sqlalchemy import Case, ColumnElement, and_, case, false
+from sqlalchemy.orm import InstrumentedAttribute
 
 CLASSES = ("most_valuable", "retain", "most_growable", "maintain", "below_zero")
 CLASS_LABELS = {
@@ -51,7 +52,11 @@ def top_fifth_rank(count: int) -> int:
     return count - 1 - math.ceil((count - 1) * (1 - TOP_SHARE))
 
 
-def class_of(current: ColumnElement, potential: ColumnElement, limits: Thresholds) -> Case:
+def class_of(
+    current: ColumnElement | InstrumentedAttribute,
+    potential: ColumnElement | InstrumentedAttribute,
+    limits: Thresholds,
+) -> Case:
     """SQL expression: the class of a customer with ``current`` value and ``potential``."""
     high_now = (
         and_(current > 0, current >= limits.current) if limits.current is not None else false()

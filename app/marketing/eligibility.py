@@ -43,9 +43,12 @@ def profiling_allowed() -> ColumnElement[bool]:
         select(held.customer_id).where(held.customer_id == Customer.id, held.field == HISTORY_FIELD)
     ).correlate(Customer)
     return and_(
-        Customer.erased_at.is_(None), Customer.objected_at.is_(None), consented, shared,
+        Customer.erased_at.is_(None),
+        Customer.objected_at.is_(None),
+        consented,
+        shared,
         has_history,
-    )  # fmt: skip
+    )
 
 
 def profiled_ids(session: Session, among: Sequence[int] | None = None) -> list[int]:

@@ -89,7 +89,7 @@ def forecast_moment(campaign: Campaign, now: datetime | None = None) -> datetime
 
 def audience_counter(
     session: Session, campaign: Campaign, moment: datetime
-) -> Callable[[Callable | None], Counter]:
+) -> Callable[..., Counter]:
     """``count(extra_filter)``: the campaign's ``(outcome, rule) -> customers`` at ``moment``,
     among its segment further narrowed by ``extra_filter`` (a query -> query function)."""
     segment = parse_segment(campaign.segment_json)
@@ -102,9 +102,13 @@ def audience_counter(
             return extra_filter(query) if extra_filter else query
 
         return count_audience(
-            session, purpose=campaign.purpose, channel=campaign.channel, at=moment,
-            template_fields=fields, candidate_filter=candidate_filter,
-        )  # fmt: skip
+            session,
+            purpose=campaign.purpose,
+            channel=campaign.channel,
+            at=moment,
+            template_fields=fields,
+            candidate_filter=candidate_filter,
+        )
 
     return count
 

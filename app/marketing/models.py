@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models_base import UTCDateTime, utcnow
 
 
-class ValueFit(db.Model):
+class ValueFit(Model):
     """One fit of the value models: parameters, data size, log-likelihoods, settings, classes."""
 
     __tablename__ = "value_fits"
@@ -50,7 +50,7 @@ class ValueFit(db.Model):
     seconds: Mapped[float] = mapped_column(Float)
 
 
-class CustomerValue(db.Model):
+class CustomerValue(Model):
     """RFM scores and tier; with a fit, the model's predictions and profitability class."""
 
     __tablename__ = "customer_values"
@@ -74,7 +74,7 @@ class CustomerValue(db.Model):
     value_class: Mapped[str | None] = mapped_column(String(16))
 
 
-class OfferHistory(db.Model):
+class OfferHistory(Model):
     """An offer (catalogue id, never text about the person) made to a customer, and when."""
 
     __tablename__ = "offer_history"

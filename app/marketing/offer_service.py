@@ -71,9 +71,13 @@ class OfferBook:
         population = co_purchases({p.category for p in rows} for rows in purchases.values())
         with transaction(session):
             log_access(
-                session, actor=ACTOR, purpose=PROFILING_PURPOSE, fields=[HISTORY_FIELD],
-                customer_count=len(everyone), reason=reason,
-            )  # fmt: skip
+                session,
+                actor=ACTOR,
+                purpose=PROFILING_PURPOSE,
+                fields=[HISTORY_FIELD],
+                customer_count=len(everyone),
+                reason=reason,
+            )
         return cls(at or utcnow(), purchases, population)
 
     def choose(
@@ -102,10 +106,14 @@ class OfferBook:
                 chosen[customer_id] = offer
         if record and chosen:  # in the caller's transaction: with the entries they go to
             session.add_all(
-                OfferHistory(customer_id=cid, offer_id=offer.offer_id,
-                             campaign_id=campaign_id, offered_at=self.at)
+                OfferHistory(
+                    customer_id=cid,
+                    offer_id=offer.offer_id,
+                    campaign_id=campaign_id,
+                    offered_at=self.at,
+                )
                 for cid, offer in chosen.items()
-            )  # fmt: skip
+            )
         return chosen
 
 

@@ -102,10 +102,13 @@ def conversions(
     if measurable_ids:
         with transaction(session):
             log_access(
-                session, actor=ACTOR, purpose=PROFILING_PURPOSE, fields=[HISTORY_FIELD],
+                session,
+                actor=ACTOR,
+                purpose=PROFILING_PURPOSE,
+                fields=[HISTORY_FIELD],
                 customer_count=len(measurable_ids),
                 reason=f"conversions of campaign {campaign_id}",
-            )  # fmt: skip
+            )
     order = sorted(g for g in members if g != HOLDOUT) + ([HOLDOUT] if HOLDOUT in members else [])
     return [Conversions(g, members[g], measurable[g], converted[g]) for g in order]
 

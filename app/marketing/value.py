@@ -69,9 +69,13 @@ def parse_purchases(raw: str) -> list[Purchase]:
     for row in rows if isinstance(rows, list) else ():
         try:
             purchases.append(
-                Purchase(str(row["sku"]), str(row["category"]), int(row["amount_cents"]),
-                         _moment(str(row["at"])))
-            )  # fmt: skip
+                Purchase(
+                    str(row["sku"]),
+                    str(row["category"]),
+                    int(row["amount_cents"]),
+                    _moment(str(row["at"])),
+                )
+            )
         except (KeyError, TypeError, ValueError):
             continue
     return purchases

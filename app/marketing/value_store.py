@@ -107,8 +107,15 @@ def _model_columns(fitted: Fitted | None, fit_id: int | None, n: int) -> dict[st
     """The fitted model's columns; without a fit they are empty and so is the class."""
     if fitted is None:
         empty = [None] * n
-        keys = ("expected_value_cents", "fit_id", "p_alive", "expected_purchases")
-        keys += ("expected_amount_cents", "fltv_cents", "value_class")
+        keys = (
+            "expected_value_cents",
+            "fit_id",
+            "p_alive",
+            "expected_purchases",
+            "expected_amount_cents",
+            "fltv_cents",
+            "value_class",
+        )
         return dict.fromkeys(keys, empty)
     s = fitted.scores
     return {
@@ -265,6 +272,6 @@ def _write(session: Session, columns: dict[str, list]) -> None:
         return
     kinds = {key: table.c[key].type for key in columns}
     bound = [_bound(kinds[key], dialect, columns[key]) for key in compiled.positiontup]
-    rows = list(zip(*bound, strict=True))
-    for start in range(0, len(rows), BATCH):
-        connection.exec_driver_sql(str(compiled), rows[start : start + BATCH])
+    values = list(zip(*bound, strict=True))
+    for start in range(0, len(values), BATCH):
+        connection.exec_driver_sql(str(compiled), values[start : start + BATCH])

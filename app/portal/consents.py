@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from app.errors import Conflict, InvalidInput
 from app.ledger import consent as ledger
 from app.ledger.consent import Evidence
-from app.ledger.models import ConsentEvent, ConsentState, Notice
+from app.ledger.drafts import EventDraft
+from app.ledger.models import ConsentState, Notice
 from app.ledger.notices import current_notice
 from app.services import policy_for
 from app.transaction import transaction
@@ -222,7 +223,7 @@ def object_to_all(session: Session, customer: Customer, *, evidence: Evidence) -
     return True
 
 
-def confirm(session: Session, token: str) -> ConsentEvent:
+def confirm(session: Session, token: str) -> EventDraft:
     """Confirm a pending consent from its link; the address it reached counts as verified."""
     event = ledger.confirm_double_opt_in(session, token)
     customer = session.scalar(select(Customer).where(Customer.ref == event.customer_ref))

@@ -20,8 +20,9 @@ from app.delivery.transactional import (
     send_transactional_email,
     send_transactional_sms,
 )
-from app.extensions import db
+from app.extensions import LANGUAGES, db
 from app.portal.tokens import reset_token
+from app.settings import current_settings
 from app.vault.directory import find_customer_by_email
 from app.vault.models import Customer
 from app.vault.service import read_own_profile
@@ -32,12 +33,12 @@ _RUNNING: list[threading.Thread] = []
 
 def portal_language(customer: Customer) -> str:
     """The customer's language if the portal speaks it, else English."""
-    return customer.language if customer.language in current_app.config["LANGUAGES"] else "en"
+    return customer.language if customer.language in LANGUAGES else "en"
 
 
 def public_url(endpoint: str, **values: str) -> str:
     """An absolute link on the configured public base URL (works outside a request too)."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    base = current_settings().public_base_url
     return base + current_app.url_map.bind("").build(endpoint, values)
 
 
@@ -149,7 +150,7 @@ def _send_now(session: Session, customer: Customer, subject: str, text: str, key
 def send_password_reset_later(email: str) -> None:
     """Look ``email`` up and send it a reset link, in the background: the request answers at
     once, in the same time whether or not the address has an account."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     thread = threading.Thread(target=_reset_later, args=(app, email), daemon=True)
     _RUNNING.append(thread)
     thread.start()
@@ -159,13 +160,13 @@ def _reset_later(app: Flask, address: str) -> None:
     """Send the reset link when ``address`` has an account with a password (in the background)."""
     with app.app_context():
         try:
-            customer = find_customer_by_email(db.session, address)
+            customer = find_customer_by_email(db.session(), address)
             if customer is None or not customer.password_hash:
                 return
-            recipient = read_own_profile(db.session, customer).get("email")
+            recipient = read_own_profile(db.session(), customer).get("email")
             if recipient:
                 email = _reset_email(customer, recipient, reset_token(customer))
-                send_transactional_email(db.session, customer.id, email, app)
+                send_transactional_email(db.session(), customer.id, email, app)
         except TransactionalSendFailed:
             app.logger.warning("password reset e-mail could not be sent")
         finally:

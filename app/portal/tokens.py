@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import signed_links
 from app.errors import InvalidInput
 from app.vault.models import Customer
 
-RESET_SALT = "assenso.portal.password-reset.v1"
 RESET_MAX_AGE_SECONDS = 60 * 60
 
 
 class InvalidResetLink(InvalidInput):
     """The reset link is malformed, expired, or was already used."""
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
 
 
 def _hash_binding(password_hash: str | None) -> str:
@@ -31,23 +25,23 @@ def _hash_binding(password_hash: str | None) -> str:
 
 def reset_token(customer: Customer) -> str:
     """A signed token naming the customer (pseudonymous ref) and their current hash."""
-    return _serializer().dumps({"c": customer.ref, "p": _hash_binding(customer.password_hash)})
+    binding = _hash_binding(customer.password_hash)
+    return signed_links.sign(signed_links.PASSWORD_RESET, [customer.ref, binding])
 
 
 def customer_for_reset(session: Session, token: str) -> Customer:
     """The customer a still-valid, unused token names; raises :class:`InvalidResetLink`."""
     invalid = InvalidResetLink("This reset link is not valid, has expired or was already used.")
     try:
-        payload = _serializer().loads(token, max_age=RESET_MAX_AGE_SECONDS)
-    except SignatureExpired:
+        values = signed_links.read(signed_links.PASSWORD_RESET, token, RESET_MAX_AGE_SECONDS)
+    except (signed_links.Invalid, signed_links.Expired):
         raise invalid from None
-    except (BadSignature, ValueError, TypeError):
-        raise invalid from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("c"), str):
+    if not (isinstance(values, list) and len(values) == 2 and isinstance(values[0], str)):
         raise invalid
-    customer = session.scalar(select(Customer).where(Customer.ref == payload["c"]))
+    ref, binding = values
+    customer = session.scalar(select(Customer).where(Customer.ref == ref))
     if customer is None or not customer.is_active or not customer.password_hash:
         raise invalid
-    if payload.get("p") != _hash_binding(customer.password_hash):
+    if binding != _hash_binding(customer.password_hash):
         raise invalid
     return customer

@@ -40,7 +40,7 @@ def authenticate_customer(session: Session, email: str, password: str) -> Custom
         return None
     if customer is None or not customer.is_active:
         return None
-    if needs_rehash(customer.password_hash):
+    if customer.password_hash and needs_rehash(customer.password_hash):
         from app.accounts.passwords import hash_password
 
         with transaction(session):

@@ -31,7 +31,7 @@ import hashlib
 import os
 import struct
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -177,7 +177,7 @@ class FieldCipher:
     def __repr__(self) -> str:
         return f"FieldCipher(customer_ref={self.customer_ref!r})"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("FieldCipher objects hold key material and cannot be pickled")
 
 

@@ -96,9 +96,11 @@ def finish_erasure(
     """Steps 2 and 3 for a customer whose erasure was requested (safe to repeat)."""
     destroy_key(session, customer_id)
     with transaction(session):
-        customer = session.get(Customer, customer_id)
+        customer = session.get_one(Customer, customer_id)
         if customer.erased_at is not None:  # finished meanwhile by another attempt
-            return session.scalar(select(Erasure).where(Erasure.customer_ref == customer.ref))
+            return session.scalars(
+                select(Erasure).where(Erasure.customer_ref == customer.ref)
+            ).one()
         for model in SHREDDED:
             session.execute(delete(model).where(model.customer_id == customer_id))
         customer.email_index = None

@@ -27,9 +27,21 @@ from app.vault.errors import FieldValidationError, UnknownFieldError
 
 SUPPORTED_LANGUAGES = ("en", "it", "de", "fr", "es")
 SUGGESTED_INTERESTS = (
-    "books", "beauty", "electronics", "fashion", "food", "garden", "home", "kids",
-    "music", "outdoor", "pets", "sport", "travel", "wine",
-)  # fmt: skip
+    "books",
+    "beauty",
+    "electronics",
+    "fashion",
+    "food",
+    "garden",
+    "home",
+    "kids",
+    "music",
+    "outdoor",
+    "pets",
+    "sport",
+    "travel",
+    "wine",
+)
 MAX_INTERESTS = 20
 MAX_PURCHASES = 200
 EARLIEST_BIRTHDAY = dt.date(1900, 1, 1)
@@ -253,6 +265,7 @@ def _spec(name: str, en: str, it: str, kind: FieldType, size: int, fn, **extra) 
 
 
 _T = FieldType
+# A table, one field per line (the formatter would stack each long row vertically).
 FIELDS: Mapping[str, FieldSpec] = MappingProxyType(
     {
         spec.name: spec

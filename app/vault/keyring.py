@@ -19,6 +19,7 @@ import base64
 import binascii
 import secrets
 from collections.abc import Iterator, Mapping
+from typing import NoReturn
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -132,7 +133,7 @@ class KeyRing:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         # Pickling would copy key material into job stores or caches; refuse it.
         raise TypeError("KeyRing objects hold key material and cannot be pickled")
 

@@ -27,11 +27,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.accounts.models import new_alt_id
-from app.extensions import db
+from app.extensions import Model
 from app.models_base import UTCDateTime, new_ref, utcnow
 
 
-class Customer(UserMixin, db.Model):
+class Customer(UserMixin, Model):
     """A customer: a pseudonymous id plus the settings every decision needs."""
 
     __tablename__ = "customers"
@@ -72,7 +72,7 @@ class Customer(UserMixin, db.Model):
         return f"customer:{self.alt_id}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         """Erased customers, and sign-ups that have not finished, cannot sign in."""
         return self.erased_at is None and not self.registration_pending
 
@@ -82,7 +82,7 @@ class Customer(UserMixin, db.Model):
         return "your account"
 
 
-class CustomerKey(db.Model):
+class CustomerKey(Model):
     """The customer's data key, wrapped by a versioned key-encryption key.
 
     Stored in the separate key store (bind ``keystore``), never in the main database: a copy
@@ -103,7 +103,7 @@ class CustomerKey(db.Model):
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ProfileField(db.Model):
+class ProfileField(Model):
     """One encrypted profile value of a customer."""
 
     __tablename__ = "profile_fields"
@@ -117,7 +117,7 @@ class ProfileField(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class ProfileFieldHistory(db.Model):
+class ProfileFieldHistory(Model):
     """A previous value of a field, kept encrypted after a rectification."""
 
     __tablename__ = "profile_field_history"
@@ -133,7 +133,7 @@ class ProfileFieldHistory(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
-class SharingChoice(db.Model):
+class SharingChoice(Model):
     """Whether the customer shares one field for one purpose, and since when."""
 
     __tablename__ = "sharing_choices"
@@ -148,7 +148,7 @@ class SharingChoice(db.Model):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class VaultAccess(db.Model):
+class VaultAccess(Model):
     """An entry of the access log: who read which fields, for what, of how many customers."""
 
     __tablename__ = "vault_access_log"
@@ -163,7 +163,7 @@ class VaultAccess(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
-class Erasure(db.Model):
+class Erasure(Model):
     """The record that a customer's data was crypto-shredded (kept; names no one)."""
 
     __tablename__ = "erasures"
@@ -175,7 +175,7 @@ class Erasure(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
-class ContactPreferences(db.Model):
+class ContactPreferences(Model):
     """The customer's own limits: contact windows, weekly cap, pause, preferred channel."""
 
     __tablename__ = "contact_preferences"
@@ -191,7 +191,7 @@ class ContactPreferences(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class DatabaseIdentity(db.Model):
+class DatabaseIdentity(Model):
     """The identity of this main database: one random value, written when it is created."""
 
     __tablename__ = "database_identity"
@@ -201,7 +201,7 @@ class DatabaseIdentity(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class KeystoreBinding(db.Model):
+class KeystoreBinding(Model):
     """Which main database the key store belongs to, written when it is first used with one."""
 
     __bind_key__ = "keystore"

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.errors import AssensoError, Conflict
+from app.models_base import rows_changed
 from app.services import Runtime, runtime
 from app.transaction import transaction
 from app.vault import stores
@@ -69,7 +70,7 @@ def create_customer(
     if not finished:  # a retry with the same address undid this one meanwhile
         destroy_key(session, written[0], written[1].blob)
         raise Conflict("An account with this e-mail address is being created. Please try again.")
-    return session.get(Customer, written[0])
+    return session.get_one(Customer, written[0])
 
 
 def _write_pending(
@@ -102,13 +103,14 @@ def _write_pending(
 def _finish(session: Session, customer_id: int) -> bool:
     """Step 3: clear the mark; False when the pending customer is no longer there."""
     with transaction(session):
-        done = session.execute(
+        done = rows_changed(
+            session,
             update(Customer)
             .where(Customer.id == customer_id, Customer.registration_pending.is_(True))
             .values(registration_pending=False)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-    return done.rowcount == 1
+    return done == 1
 
 
 def _undo_unfinished(session: Session, keys: Runtime, email: str) -> None:
@@ -134,7 +136,7 @@ def undo_registration(session: Session, customer_id: int) -> bool:
     with transaction(session):
         wrapped = wrapped_keys(session, [customer_id]).get(customer_id)
     with transaction(session):
-        removed = session.execute(_delete_pending(customer_id)).rowcount
+        removed = rows_changed(session, _delete_pending(customer_id))
         present = session.scalar(select(Customer.id).where(Customer.id == customer_id))
     if wrapped is not None and present is None:
         destroy_key(session, customer_id, wrapped.blob)

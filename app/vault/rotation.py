@@ -39,7 +39,9 @@ def vault_status(session: Session) -> VaultStatus:
     keys = dict(
         session.execute(
             select(CustomerKey.kek_version, func.count()).group_by(CustomerKey.kek_version)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     indexes: dict[int, int] = {}
     prefix = func.substr(Customer.email_index, 1, 6).label("prefix")
@@ -61,7 +63,7 @@ def _refs(session: Session, customer_ids: list[int]) -> dict[int, str]:
     if not customer_ids:
         return {}
     rows = session.execute(select(Customer.id, Customer.ref).where(Customer.id.in_(customer_ids)))
-    return dict(rows.all())
+    return dict(rows.tuples().all())
 
 
 def rotate_kek(session: Session, batch_size: int = 500, progress: Progress | None = None) -> int:

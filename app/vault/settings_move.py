@@ -89,7 +89,7 @@ def move_settings(
 
 def _move_one(session: Session, customer_id: int, report: MoveReport) -> None:
     """Apply one customer's profile copies (locked against a concurrent settings change)."""
-    customer = session.get(Customer, customer_id, with_for_update=True)
+    customer = session.get_one(Customer, customer_id, with_for_update=True)
     rows = session.scalars(
         select(ProfileField).where(
             ProfileField.customer_id == customer_id,

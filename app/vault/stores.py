@@ -90,7 +90,7 @@ def require_checked() -> None:
     Called before a data key is written, so that no key lands in a key store of another
     database even in a process that had nothing to compare when it started.
     """
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     if not app.extensions.get(CHECKED):
         check_stores(app)
     if not app.extensions.get(CHECKED):
@@ -161,9 +161,9 @@ def _adopt(app: Flask, main: Engine, keys: Engine, identity: str) -> None:
 def _live_customers(main: Engine) -> int:
     """How many customers of the database are not erased (each needs a data key)."""
     with main.connect() as connection:
-        return connection.scalar(
+        return connection.execute(
             select(func.count()).select_from(Customer).where(Customer.erased_at.is_(None))
-        )
+        ).scalar_one()
 
 
 def _sample_keys(engine: Engine) -> list[tuple[int, WrappedKey]]:
@@ -184,7 +184,9 @@ def _foreign_keys(main: Engine, ring: KeyRing, sample: list[tuple[int, WrappedKe
     ids = [customer_id for customer_id, _ in sample]
     with main.connect() as connection:
         refs = dict(
-            connection.execute(select(Customer.id, Customer.ref).where(Customer.id.in_(ids))).all()
+            connection.execute(select(Customer.id, Customer.ref).where(Customer.id.in_(ids)))
+            .tuples()
+            .all()
         )
     if not refs:
         return "none of its keys belongs to a customer of this database"

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, session
+from flask import session
 from flask_login import login_user, logout_user
 
 from app.accounts import sessions
 from app.accounts.models import StaffUser
 from app.extensions import db
+from app.settings import current_settings
 from app.vault.models import Customer
 
 _KINDS = {"staff": StaffUser, "customer": Customer}
@@ -28,11 +29,13 @@ KEPT_ON_SIGN_IN = ("lang",)
 
 def session_limits(kind: str) -> sessions.SessionLimits:
     """The idle timeout and lifetime configured for sessions of ``kind`` (staff or customer)."""
-    config = current_app.config
-    return sessions.SessionLimits(
-        idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"][kind]),
-        lifetime=timedelta(hours=config["SESSION_HOURS"][kind]),
+    settings = current_settings()
+    idle, hours = (
+        (settings.staff_session_idle_minutes, settings.staff_session_hours)
+        if kind == "staff"
+        else (settings.customer_session_idle_minutes, settings.customer_session_hours)
     )
+    return sessions.SessionLimits(idle=timedelta(minutes=idle), lifetime=timedelta(hours=hours))
 
 
 def load_user(user_id: str):
@@ -42,7 +45,7 @@ def load_user(user_id: str):
     token = session.get(SESSION_KEY)
     if model is None or not alt_id or not isinstance(token, str):
         return None
-    return sessions.signed_in_account(db.session, model, alt_id, token, session_limits(kind))
+    return sessions.signed_in_account(db.session(), model, alt_id, token, session_limits(kind))
 
 
 def _fresh_cookie() -> None:
@@ -59,7 +62,7 @@ def start_session(account) -> None:
     """
     _fresh_cookie()
     session[SESSION_KEY] = sessions.open_session(
-        db.session, account.kind, account.id, session_limits(account.kind)
+        db.session(), account.kind, account.id, session_limits(account.kind)
     )
     login_user(account)
 
@@ -68,6 +71,6 @@ def end_session() -> None:
     """Sign this browser out: its server-side session ends and the cookie is emptied."""
     token = session.get(SESSION_KEY)
     if isinstance(token, str):
-        sessions.end_session(db.session, token, "signed out")
+        sessions.end_session(db.session(), token, "signed out")
     logout_user()
     _fresh_cookie()

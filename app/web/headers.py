@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.settings import current_settings
+
 #: Nothing is loaded from any origin but our own: no CDN, no fonts, no analytics.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -51,9 +53,9 @@ def trust_proxies(app: Flask) -> None:
     The client sets these headers at will; only the values appended by our own proxies may
     decide the client address (rate limits, evidence) and whether the request came by HTTPS.
     """
-    hops = app.config["TRUSTED_PROXY_HOPS"]
+    hops = current_settings(app).trusted_proxy_hops
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]  # Flask's documented way to wrap it
 
 
 def init_app(app: Flask) -> None:

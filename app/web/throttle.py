@@ -23,6 +23,7 @@ from flask_login import current_user
 from limits.errors import StorageError
 
 from app.extensions import limiter
+from app.settings import current_settings
 from app.web.errors import render_error
 
 #: Scopes shared by several forms: one budget per account across all of them.
@@ -32,28 +33,28 @@ MAIL_SCOPE = "account-mail"
 
 def address_limit() -> str:
     """Sign-in and password attempts allowed per client address (``ASSENSO_LOGIN_RATE_LIMIT``)."""
-    return current_app.config["LOGIN_RATE_LIMIT"]
+    return current_settings().login_rate_limit
 
 
 def account_limit() -> str:
     """Failed password checks allowed per account (``ASSENSO_ACCOUNT_RATE_LIMIT``)."""
-    return current_app.config["ACCOUNT_RATE_LIMIT"]
+    return current_settings().account_rate_limit
 
 
 def signup_limit() -> str:
     """Sign-up and password-reset attempts per client address (``ASSENSO_SIGNUP_RATE_LIMIT``)."""
-    return current_app.config["PORTAL_SIGNUP_RATE_LIMIT"]
+    return current_settings().signup_rate_limit
 
 
 def account_mail_limit() -> str:
     """Sign-ups and reset requests per e-mail address (``ASSENSO_ACCOUNT_MAIL_RATE_LIMIT``)."""
-    return current_app.config["ACCOUNT_MAIL_RATE_LIMIT"]
+    return current_settings().account_mail_rate_limit
 
 
 def submitted_account() -> str:
     """The rate-limit key of the e-mail address in the submitted form (a keyed hash)."""
     address = request.form.get("email", "").strip().lower()
-    secret = current_app.config["SECRET_KEY"].encode()
+    secret = current_settings().secret_key.encode()
     digest = hmac.new(secret, b"rate-limit:" + address.encode(), hashlib.sha256)
     return "account:" + digest.hexdigest()[:32]
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.browser.conftest import axe_violations
 from tests.conftest import TEST_PASSWORD
+from tests.helpers import change_settings
 from tests.web.test_portal_support import links_in, wait_for_mail
 
 
@@ -29,7 +30,7 @@ def _no_violations(page, where: str) -> None:
 
 
 def test_customer_journey(page, app, live_server, mailbox):
-    app.config["PUBLIC_BASE_URL"] = live_server
+    change_settings(app, public_base_url=live_server)
     page.goto("/signup")
     _no_violations(page, "signup")
     page.get_by_label("E-mail address").fill("journey@example.com")

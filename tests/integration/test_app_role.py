@@ -20,6 +20,7 @@ from app.extensions import db
 from app.ledger.models import Checkpoint
 from app.ledger.proofs import make_checkpoint
 from app.ledger.verify import verify_ledger
+from tests.helpers import change_settings
 from tests.integration.policy_files import put_in_force
 from tests.integration.test_delivery_helpers import (
     Sink,
@@ -111,7 +112,7 @@ def test_the_app_signs_up_records_consent_sends_and_schedules_under_its_role(
     policies = relaxed_policies(tmp_path / "policies")
     with Sink() as sink:
         app = app_factory(
-            SQLALCHEMY_DATABASE_URI=granted,
+            DATABASE_URL=granted,
             POLICY_DIR=policies,
             SMTP_PORT=sink.port,
             MAIL_FROM="Shop <news@shop.example>",
@@ -146,10 +147,8 @@ def test_the_app_signs_up_records_consent_sends_and_schedules_under_its_role(
     assert not thread.is_alive()
 
 
-def test_the_grant_refuses_a_role_that_could_alter_the_tables(
-    granted, runner, database_url, monkeypatch
-):
-    monkeypatch.delenv("ASSENSO_APP_DATABASE_URL")
+def test_the_grant_refuses_a_role_that_could_alter_the_tables(granted, app, runner, database_url):
+    change_settings(app, app_database_url=None)  # the role named with --role only
     owner = make_url(database_url).username
     result = runner.invoke(args=["db", "grant-app-role", "--role", owner])
     assert result.exit_code == 2 and "is a superuser" in result.output

@@ -90,8 +90,8 @@ def test_customer_summaries_are_filled_from_existing_rows_and_removed_again(
 
     app = create_app(
         "testing",
-        SQLALCHEMY_DATABASE_URI=empty_database_url,
-        SQLALCHEMY_BINDS={"keystore": f"sqlite:///{tmp_path / 'keys.sqlite3'}"},
+        DATABASE_URL=empty_database_url,
+        KEYSTORE_URL=f"sqlite:///{tmp_path / 'keys.sqlite3'}",
     )
     with app.app_context():
         upgrade(revision="0006_outbox_claim_order")

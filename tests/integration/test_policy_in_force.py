@@ -148,4 +148,4 @@ def test_a_database_out_of_reach_stops_the_start_with_a_message(tmp_path):
     from config import ConfigError
 
     with pytest.raises(ConfigError, match="the database cannot be reached"):
-        create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/no/such/dir/x.db")
+        create_app("testing", DATABASE_URL=f"sqlite:///{tmp_path}/no/such/dir/x.db")

@@ -23,6 +23,7 @@ from app.campaigns.scheduler import (
 )
 from app.extensions import db
 from app.models_base import utcnow
+from app.settings import current_settings
 
 TEMPLATE = {"subject": "Hi {{ first_name }}", "body_text": "Dear {{ first_name }}"}
 SECRET_NAME = "Zebedee-Unique-Name"
@@ -61,7 +62,7 @@ def started(app):
 def test_jobs_survive_a_restart_of_the_scheduler(fast_app):
     sale = campaign(schedule_kind="cron", cron="0 9 24 11 *", cron_timezone="Europe/Rome")
     first = started(fast_app)
-    install_periodic_jobs(first, fast_app.config)
+    install_periodic_jobs(first, current_settings(fast_app))
     report = sync_campaign_jobs(db.session(), first)
     assert report.added == [sale.id]
     before = first.get_job(campaign_job_id(sale.id)).next_run_time
@@ -85,7 +86,7 @@ def test_jobs_survive_a_restart_of_the_scheduler(fast_app):
 def test_job_arguments_are_ids_only(fast_app):
     sale = campaign(name=SECRET_NAME, schedule_kind="cron", cron="0 9 * * 1", cron_timezone="UTC")
     scheduler = started(fast_app)
-    install_periodic_jobs(scheduler, fast_app.config)
+    install_periodic_jobs(scheduler, current_settings(fast_app))
     sync_campaign_jobs(db.session(), scheduler)
     scheduler.shutdown()
     with db.engine.connect() as connection:

@@ -13,6 +13,7 @@ from app.campaigns.run import run_if_due
 from app.campaigns.scheduler import PERIODIC_JOBS, install_periodic_jobs
 from app.extensions import db
 from app.models_base import utcnow
+from app.settings import current_settings
 from tests.integration.test_scheduler_jobs import campaign, fast_app, started
 
 __all__ = ["fast_app"]  # the fixture, shared with the scheduler's job tests
@@ -75,12 +76,12 @@ def test_a_new_leader_keeps_the_periodic_jobs_next_run_times(fast_app):
     """A takeover neither restarts the periodic jobs' periods (which would skip runs after
     every failover) nor runs them early."""
     first = started(fast_app)
-    install_periodic_jobs(first, fast_app.config, now=utcnow() - timedelta(seconds=20))
+    install_periodic_jobs(first, current_settings(fast_app), now=utcnow() - timedelta(seconds=20))
     before = {job.id: job.next_run_time for job in first.get_jobs()}
     first.shutdown()
     second = started(fast_app)
     try:
-        install_periodic_jobs(second, fast_app.config)
+        install_periodic_jobs(second, current_settings(fast_app))
         after = {job.id: job.next_run_time for job in second.get_jobs()}
     finally:
         second.shutdown()

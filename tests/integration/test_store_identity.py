@@ -35,8 +35,8 @@ def fresh_database(path, keystore_url, **settings):
     url = f"sqlite:///{path}"
     app = create_app(
         "testing",
-        SQLALCHEMY_DATABASE_URI=url,
-        SQLALCHEMY_BINDS={"keystore": keystore_url},
+        DATABASE_URL=url,
+        KEYSTORE_URL=keystore_url,
         **settings,
     )
     with app.app_context():
@@ -57,9 +57,7 @@ def test_a_fresh_database_refuses_the_key_store_of_another_before_writing_a_key(
         for engine in db.engines.values():
             engine.dispose()
     with pytest.raises(StoreMismatch) as refused:  # and every later start refuses at once
-        create_app(
-            "testing", SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_BINDS={"keystore": keystore_url}
-        )
+        create_app("testing", DATABASE_URL=url, KEYSTORE_URL=keystore_url)
     message = str(refused.value)
     assert url in message and keystore_url in message
     assert "ASSENSO_KEYSTORE_URL" in message and "never used, reused or overwritten" in message
@@ -98,8 +96,8 @@ def test_a_key_store_from_before_identities_is_bound_when_its_keys_open(
     with pytest.raises(StoreMismatch, match="holds data keys but no database identity"):
         create_app(
             "testing",
-            SQLALCHEMY_DATABASE_URI=url,
-            SQLALCHEMY_BINDS={"keystore": keystore_url},
+            DATABASE_URL=url,
+            KEYSTORE_URL=keystore_url,
             VAULT_KEYS=vault_keys,
         )
 
@@ -108,7 +106,7 @@ def test_an_empty_key_store_is_refused_for_a_database_with_customers(
     app_factory, first_customer, tmp_path
 ):
     with pytest.raises(StoreMismatch, match=r"is empty, but .* holds 1 customers"):
-        app_factory(SQLALCHEMY_BINDS={"keystore": f"sqlite:///{tmp_path / 'empty.sqlite3'}"})
+        app_factory(KEYSTORE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}")
 
 
 def test_messages_never_show_a_password():

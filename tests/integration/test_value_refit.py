@@ -17,6 +17,7 @@ from app.marketing.models import CustomerValue, ValueFit
 from app.marketing.value_reports import class_summary, movement_table
 from app.marketing.value_service import MIN_CUSTOMERS, refit_if_due, refit_values
 from app.vault.models import Customer, VaultAccess
+from tests.helpers import change_settings
 from tests.integration.value_builders import buyers
 
 TEMPLATE = {"subject": "Hello {{ first_name }}", "body_text": "Dear {{ first_name }}"}
@@ -99,7 +100,7 @@ def test_the_scheduled_refit_runs_once_the_last_one_is_a_week_old(app, session):
     assert refit_if_due(session, now + timedelta(days=6)) is None
     later = refit_if_due(session, now + timedelta(days=7, minutes=1))
     assert session.get(ValueFit, later.fit_id).trigger == "schedule"
-    app.config["VALUE_REFIT_DAYS"] = 1
+    change_settings(app, value_refit_days=1)
     assert refit_if_due(session, now + timedelta(days=8, minutes=2)) is not None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from app.delivery.models import OutboxEntry
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
+from app.settings import current_settings
 from config import generate_secrets
 from tests.integration.test_delivery_helpers import (
     Sink,
@@ -77,8 +78,7 @@ def _worker_env(
                ASSENSO_WORKER_IDLE_SECONDS="0.2", ASSENSO_DEV_MAILBOX="false")  # fmt: skip
     env.update(secrets)
     env.update({f"ASSENSO_{name}": value for name, value in settings.items()})
-    keystore = (app.config.get("SQLALCHEMY_BINDS") or {}).get("keystore")
-    env["ASSENSO_KEYSTORE_URL"] = keystore or f"sqlite:///{Path(policies).parent / 'ks.sqlite3'}"
+    env["ASSENSO_KEYSTORE_URL"] = current_settings(app).keystore_url
     return env
 
 
@@ -148,7 +148,7 @@ def _prepare(app_factory, tmp_path, sink: Sink, customers: int):
         people = audience(db.session(), customers)
         campaign_outbox(db.session(), [p.id for p in people])
         db.session.remove()
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    url = current_settings(app).database_url
     env = _worker_env(app, url, secrets, policies, sink.port, WORKER_SMTP_CONNECTIONS="3")
     return app, env
 

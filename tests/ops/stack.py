@@ -195,8 +195,8 @@ class Settings:
     def app_overrides(self) -> dict:
         """Settings of an in-process application on the same databases and keys."""
         return {
-            "SQLALCHEMY_DATABASE_URI": self.databases.owner_url,
-            "SQLALCHEMY_BINDS": {"keystore": self.databases.keys_url},
+            "DATABASE_URL": self.databases.owner_url,
+            "KEYSTORE_URL": self.databases.keys_url,
             "POLICY_DIR": self.policies,
             **{name.removeprefix("ASSENSO_"): value for name, value in self.secrets.items()},
         }

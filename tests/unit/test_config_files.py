@@ -10,23 +10,13 @@ from pathlib import Path
 import pytest
 
 import config
-from app.delivery.settings import setting
-from config import ConfigError, ProductionConfig, env
+from app.settings import load_settings
+from config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN_URL = "postgresql+psycopg://assenso_app:pa55@db.internal/assenso"
 KEYS_URL = "postgresql+psycopg://assenso_keys:k3ys@keys.internal/keys"
 URLS = {"DATABASE_URL": MAIN_URL, "ASSENSO_KEYSTORE_URL": KEYS_URL}
-
-
-@pytest.fixture
-def clean_env(monkeypatch):
-    """No secret, database URL or ``…_FILE`` variable inherited from the caller."""
-    names = (*config.SECRET_SETTINGS, *URLS, "ASSENSO_SMTP_PASSWORD", "ASSENSO_SMS_INBOUND_SECRET")
-    for name in names:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(f"{name}_FILE", raising=False)
-    return monkeypatch
 
 
 def _secret_files(folder: Path, values: dict[str, str]) -> dict[str, str]:
@@ -40,43 +30,38 @@ def _secret_files(folder: Path, values: dict[str, str]) -> dict[str, str]:
     return variables
 
 
-def test_every_secret_of_production_can_come_from_a_file(clean_env, tmp_path):
+def test_every_secret_of_production_can_come_from_a_file(tmp_path):
     values = {
         **config.generate_secrets(),
         **URLS,
         "ASSENSO_SMTP_PASSWORD": "smtp pass with spaces",
     }
-    for name, path in _secret_files(tmp_path / "secrets", values).items():
-        clean_env.setenv(name, path)
-    settings = ProductionConfig()
-    for name in config.SECRET_SETTINGS:
-        assert getattr(settings, name.removeprefix("ASSENSO_")) == values[name]
-    assert settings.SQLALCHEMY_DATABASE_URI == MAIN_URL
-    assert settings.SQLALCHEMY_BINDS == {"keystore": KEYS_URL}
-    assert settings.SMTP_PASSWORD == "smtp pass with spaces"
+    settings = load_settings("production", environ=_secret_files(tmp_path / "secrets", values))
+    assert settings.secret_key == values["ASSENSO_SECRET_KEY"]
+    assert settings.vault_keys == values["ASSENSO_VAULT_KEYS"]
+    assert settings.blind_index_keys == values["ASSENSO_BLIND_INDEX_KEYS"]
+    assert settings.ledger_signing_key == values["ASSENSO_LEDGER_SIGNING_KEY"]
+    assert (settings.database_url, settings.keystore_url) == (MAIN_URL, KEYS_URL)
+    assert settings.smtp_password == "smtp pass with spaces"
 
 
-def test_worker_and_web_settings_read_files_too(clean_env, tmp_path):
-    """Settings read outside config.py (the SMS provider's secret) take ``_FILE`` as well."""
-    path = tmp_path / "sms"
-    path.write_text("shared-with-the-provider\n")
-    clean_env.setenv("ASSENSO_SMS_INBOUND_SECRET_FILE", str(path))
-
-    class App:
-        config: dict = {}
-
-    assert setting(App(), "SMS_INBOUND_SECRET") == "shared-with-the-provider"
+def test_worker_and_web_settings_read_files_too(tmp_path):
+    """Every declared setting takes ``_FILE``: the SMS provider's secret, a worker's batch."""
+    values = {"ASSENSO_SMS_INBOUND_SECRET": "shared-with-the-provider"}
+    environ = _secret_files(tmp_path, {**values, "ASSENSO_WORKER_BATCH_SIZE": "40"})
+    settings = load_settings("testing", environ=environ)
+    assert settings.sms_inbound_secret == "shared-with-the-provider"
+    assert settings.worker_batch_size == 40
 
 
-def test_a_value_and_a_file_for_one_setting_are_refused_naming_both(clean_env, tmp_path):
+def test_a_value_and_a_file_for_one_setting_are_refused_naming_both(tmp_path):
     path = tmp_path / "key"
     path.write_text("from the file")
-    clean_env.setenv("ASSENSO_SECRET_KEY", "from the environment")
-    clean_env.setenv("ASSENSO_SECRET_KEY_FILE", str(path))
+    environ = {"ASSENSO_SECRET_KEY": "from the environment", "ASSENSO_SECRET_KEY_FILE": str(path)}
     with pytest.raises(
         ConfigError, match="ASSENSO_SECRET_KEY and ASSENSO_SECRET_KEY_FILE are both"
     ):
-        env("ASSENSO_SECRET_KEY")
+        load_settings("testing", environ=environ)
 
 
 @pytest.mark.parametrize(
@@ -88,11 +73,10 @@ def test_a_value_and_a_file_for_one_setting_are_refused_naming_both(clean_env, t
         (lambda folder: _write(folder / "binary", b"\xff\xfe"), "is not UTF-8 text"),
     ],
 )
-def test_an_unusable_file_is_a_clear_error_naming_the_variable(clean_env, tmp_path, make, message):
+def test_an_unusable_file_is_a_clear_error_naming_the_variable(tmp_path, make, message):
     path = make(tmp_path)
-    clean_env.setenv("ASSENSO_VAULT_KEYS_FILE", str(path))
     with pytest.raises(ConfigError, match=f"ASSENSO_VAULT_KEYS_FILE: {path}.* {message}"):
-        env("ASSENSO_VAULT_KEYS")
+        load_settings("testing", environ={"ASSENSO_VAULT_KEYS_FILE": str(path)})
 
 
 def _write(path: Path, content: bytes) -> Path:

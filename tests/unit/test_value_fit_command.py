@@ -21,8 +21,8 @@ def cli(tmp_path_factory):
     folder = tmp_path_factory.mktemp("analyst")
     app = create_app(
         "testing",
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'empty.sqlite3'}",
-        SQLALCHEMY_BINDS={"keystore": f"sqlite:///{folder / 'empty.keystore.sqlite3'}"},
+        DATABASE_URL=f"sqlite:///{folder / 'empty.sqlite3'}",
+        KEYSTORE_URL=f"sqlite:///{folder / 'empty.keystore.sqlite3'}",
     )
     yield app.test_cli_runner()
     with app.app_context():

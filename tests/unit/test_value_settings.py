@@ -8,21 +8,21 @@ from flask import Flask
 from app import create_app
 from app.marketing.lifetime_value import Valuation
 from app.marketing.settings import value_settings
+from app.settings import attach, load_settings
 from config import ConfigError
 
 
-def settings_of(**config):
+def settings_of(environ: dict[str, str], **overrides):
     app = Flask(__name__)
-    app.config.update(config)
+    attach(app, load_settings("testing", overrides, environ))
     return value_settings(app)
 
 
-def test_defaults_and_environment(monkeypatch):
-    assert settings_of().valuation == Valuation(0.3, 0.1, 36, 0.0, "week")
-    assert settings_of().refit_days == 7
-    monkeypatch.setenv("ASSENSO_VALUE_MARGIN_PERCENT", "45")
-    monkeypatch.setenv("ASSENSO_VALUE_TIME_UNIT", "day")
-    chosen = settings_of(VALUE_COST_PER_ORDER="2.5").valuation
+def test_defaults_and_environment():
+    assert settings_of({}).valuation == Valuation(0.3, 0.1, 36, 0.0, "week")
+    assert settings_of({}).refit_days == 7
+    environ = {"ASSENSO_VALUE_MARGIN_PERCENT": "45", "ASSENSO_VALUE_TIME_UNIT": "day"}
+    chosen = settings_of(environ, VALUE_COST_PER_ORDER="2.5").valuation
     assert (chosen.margin, chosen.time_unit, chosen.cost_per_order) == (0.45, "day", 2.5)
 
 
@@ -42,6 +42,6 @@ def test_defaults_and_environment(monkeypatch):
 )
 def test_a_bad_setting_stops_the_start_naming_it(name, value):
     with pytest.raises(ConfigError, match=f"ASSENSO_{name}"):
-        settings_of(**{name: value})
+        settings_of({f"ASSENSO_{name}": value})
     with pytest.raises(ConfigError, match=f"ASSENSO_{name}"):
         create_app("testing", **{name: value})

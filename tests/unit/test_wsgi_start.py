@@ -56,3 +56,11 @@ def test_the_development_mailbox_stops_a_production_start(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "ASSENSO_DEV_MAILBOX is refused in production" in done.stderr
+
+
+def test_an_unknown_boolean_stops_the_start_naming_the_variable(tmp_path):
+    done = _start(tmp_path, ASSENSO_WORKER_ASYNC_COMMIT="ture")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "ASSENSO_WORKER_ASYNC_COMMIT must be true or false" in done.stderr
+    assert "got 'ture'" in done.stderr

@@ -155,7 +155,7 @@ def test_password_reset_answers_the_same_for_unknown_addresses(portal_client, ma
 
 
 def test_signup_and_reset_are_rate_limited(app_factory):
-    app = app_factory(RATELIMIT_ENABLED=True, PORTAL_SIGNUP_RATE_LIMIT="2 per minute")
+    app = app_factory(RATELIMIT_ENABLED=True, SIGNUP_RATE_LIMIT="2 per minute")
     client = app.test_client()
     with app.app_context():
         token = csrf_token(client, "/password/forgot")

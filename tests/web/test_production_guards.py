@@ -11,7 +11,7 @@ from app import create_app
 from app.accounts.passwords import DEMO_STAFF_PASSWORD
 from app.accounts.services import create_staff_user
 from app.extensions import db
-from config import ProductionConfig, generate_secrets
+from config import generate_secrets
 from tests.conftest import TEST_PASSWORD, IsolatedClient
 from tests.helpers import CSRF_RE
 
@@ -26,7 +26,7 @@ def production_app(monkeypatch, database_url, keystore_url) -> Iterator[Flask]:
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("ASSENSO_KEYSTORE_URL", keystore_url)
     monkeypatch.delenv("ASSENSO_DEV_MAILBOX", raising=False)
-    app = create_app(ProductionConfig(), RATELIMIT_ENABLED=False)
+    app = create_app("production", RATELIMIT_ENABLED=False)
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app

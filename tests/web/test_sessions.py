@@ -10,9 +10,10 @@ from sqlalchemy import select
 from app.accounts.models import SignInSession
 from app.accounts.sessions import token_digest
 from app.extensions import db
+from app.settings import current_settings
 from app.web.auth_session import SESSION_KEY
 from tests.conftest import TEST_PASSWORD
-from tests.helpers import post_form, sign_in
+from tests.helpers import change_settings, post_form, sign_in
 from tests.web.test_portal_support import (  # noqa: F401  (fixtures)
     create_customer,
     mailbox,
@@ -76,7 +77,7 @@ def test_an_idle_session_ends(app, client, create_staff):
     user = create_staff("marketer")
     sign_in(client, user.email, TEST_PASSWORD)
     assert client.get("/marketing/").status_code == 200
-    idle = app.config["SESSION_IDLE_MINUTES"]["staff"]
+    idle = current_settings(app).staff_session_idle_minutes
     _age(last_seen_at=timedelta(minutes=idle, seconds=1))
     assert client.get("/marketing/").status_code == 302
     (record,) = _records()
@@ -103,7 +104,7 @@ def test_a_session_ends_at_its_lifetime_however_active(app, client, create_staff
 
 
 def test_customers_sessions_have_their_own_limits(portal_app, create_customer):
-    portal_app.config["SESSION_HOURS"] = {"staff": 8, "customer": 2}
+    change_settings(portal_app, customer_session_hours=2)
     create_customer("ann@example.com")
     client = portal_app.test_client()
     sign_in_customer(client, "ann@example.com")

@@ -33,7 +33,7 @@ def shared_store():
     yield {
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": REDIS_URL,
-        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": prefix, "wrap_exceptions": True},
+        "RATELIMIT_KEY_PREFIX": prefix,
         "SECRET_KEY": secrets.token_urlsafe(32),  # every web process shares the secret
     }
     keys = list(client.scan_iter(f"{prefix}:*"))
@@ -67,8 +67,8 @@ def test_two_processes_count_failed_sign_ins_together(
         ).email
     settings = {
         **shared_store,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_BINDS": {"keystore": keystore_url},
+        "DATABASE_URL": database_url,
+        "KEYSTORE_URL": keystore_url,
     }
     assert _other_process(settings, email=email, count=6, address="198.51.100.1") == [200] * 6
     client = app.test_client()
@@ -77,7 +77,7 @@ def test_two_processes_count_failed_sign_ins_together(
     here = [post_form(client, "/staff/login", data).status_code for _ in range(5)]
     assert here == [200] * 4 + [429]  # 6 there + 4 here = the 10 allowed per account
     assert _other_process(settings, email=email, count=2, address="198.51.100.3") == [429, 429]
-    prefix = shared_store["RATELIMIT_STORAGE_OPTIONS"]["key_prefix"]
+    prefix = shared_store["RATELIMIT_KEY_PREFIX"]
     store = redis.Redis.from_url(REDIS_URL)
     keys = store.keys(f"{prefix}:*")
     store.close()

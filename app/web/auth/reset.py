@@ -45,14 +45,14 @@ def reset_password_page(token: str):
     try:
         if len(token) > TOKEN_MAX:
             raise InvalidResetLink("This reset link is not valid, has expired or was already used.")
-        customer_for_reset(db.session, token)
+        customer_for_reset(db.session(), token)
     except AssensoError as exc:
         return render("portal/reset_invalid.html", flash_problem(exc))
     form = ResetPasswordForm()
     status = 200
     if form.validate_on_submit():
         try:
-            reset_password(db.session, token, form.password.data)
+            reset_password(db.session(), token, form.password.data)
         except AssensoError as exc:
             status = flash_problem(exc)
         else:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.accounts import services as accounts
 from app.errors import AssensoError
 from app.extensions import db
 from app.portal.accounts import change_own_password, customer_for_sign_in
+from app.settings import current_settings
 from app.web.access import home_endpoint, public, roles_required
 from app.web.auth import bp
 from app.web.auth.forms import ChangePasswordForm, LoginForm
@@ -31,7 +32,7 @@ def safe_next(default: str) -> str:
 
 def _refuse_published() -> bool:
     """True where the demo's published passwords must not open any account (production)."""
-    return not current_app.config["DEMO_ALLOWED"]
+    return not current_settings().demo_allowed
 
 
 def _finish_login(user) -> object:

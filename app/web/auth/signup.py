@@ -6,7 +6,7 @@ import zoneinfo
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
@@ -16,6 +16,7 @@ from app.extensions import db
 from app.ledger.notices import current_notice
 from app.portal import consents
 from app.portal.accounts import SignUpRequest, minimum_age, sign_up
+from app.settings import current_settings
 from app.web.access import public
 from app.web.auth import bp
 from app.web.auth.portal_forms import PASSWORD_HINT, ConfirmForm, LanguageForm, SignUpForm
@@ -38,7 +39,7 @@ def _offers(jurisdiction: str) -> list[dict]:
     policy_channels = consents.channels_for(jurisdiction)
     for purpose in consents.consent_purposes(jurisdiction):
         try:
-            notice = current_notice(db.session, purpose, current_language())
+            notice = current_notice(db.session(), purpose, current_language())
         except NotFound:
             continue
         offers.append({"purpose": purpose, "notice": notice, "channels": list(policy_channels)})
@@ -54,7 +55,7 @@ def signup():
     The answer is the same whether or not the address already has an account (its owner is
     told by e-mail); the new customer then signs in.
     """
-    jurisdiction = current_app.config["DEFAULT_JURISDICTION"]
+    jurisdiction = current_settings().default_jurisdiction
     form = SignUpForm(language=current_language(), timezone=DEFAULT_TIMEZONE)
     form.timezone.choices = _time_zones()
     offers = _offers(jurisdiction)
@@ -117,7 +118,7 @@ def confirm_consent(token: str):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            event = consents.confirm(db.session, token[:2000])
+            event = consents.confirm(db.session(), token[:2000])
         except AssensoError as exc:
             return render("portal/confirm.html", flash_problem(exc), form=None)
         return render("portal/confirmed.html", event=event)

@@ -55,8 +55,9 @@ def _summary(customer: Customer) -> dict:
 def customer(customer_id: int):
     """One customer's records at a glance (pseudonymous; no personal data shown)."""
     row = _customer_or_404(customer_id)
-    return render_template("compliance/customer.html", customer=row, summary=_summary(row),
-                           reason="", error=None)  # fmt: skip
+    return render_template(
+        "compliance/customer.html", customer=row, summary=_summary(row), reason="", error=None
+    )
 
 
 @bp.post("/customers/<int:customer_id>/evidence")
@@ -68,12 +69,18 @@ def evidence(customer_id: int):
     try:
         check_reason(reason)
     except InvalidInput as exc:
-        return render_template("compliance/customer.html", customer=row, summary=_summary(row),
-                               reason=reason, error=str(exc)), 400  # fmt: skip
-    package = build_evidence(db.session, row, actor=officer_actor(), reason=reason)
+        return render_template(
+            "compliance/customer.html",
+            customer=row,
+            summary=_summary(row),
+            reason=reason,
+            error=str(exc),
+        ), 400
+    package = build_evidence(db.session(), row, actor=officer_actor(), reason=reason)
     if request.form.get("view") == "report":
-        return render_template("compliance/evidence_report.html", doc=package.document,
-                               standalone=False)  # fmt: skip
+        return render_template(
+            "compliance/evidence_report.html", doc=package.document, standalone=False
+        )
     name = f"assenso-evidence-{row.ref}.zip"
     return Response(
         package_zip(package),

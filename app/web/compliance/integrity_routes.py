@@ -34,7 +34,7 @@ def _outcome(run: LedgerVerification) -> str:
 
 def _history_table() -> Table:
     rows = []
-    for run in verification_history(db.session):
+    for run in verification_history(db.session()):
         row = {c.key: getattr(run, c.key, None) for c in HISTORY_COLUMNS}
         row["outcome"] = _outcome(run)
         row["_links"] = {"id": url_for("compliance.verification", verification_id=run.id)}
@@ -91,5 +91,6 @@ def verification(verification_id: int):
         percent = 100
     else:
         percent = 100 * run.checked // run.tree_size if run.tree_size else 0
-    return render_template("compliance/verification.html", run=run, outcome=_outcome(run),
-                           percent=percent)  # fmt: skip
+    return render_template(
+        "compliance/verification.html", run=run, outcome=_outcome(run), percent=percent
+    )

@@ -42,8 +42,17 @@ EVENT_COLUMNS = (
     Column("record_id", "Record id"),
 )
 #: The columns the page shows (the export holds them all).
-PAGE_KEYS = ("seq", "event_time", "customer_ref", "purpose", "channel", "action", "source",
-             "actor", "notice_version")  # fmt: skip
+PAGE_KEYS = (
+    "seq",
+    "event_time",
+    "customer_ref",
+    "purpose",
+    "channel",
+    "action",
+    "source",
+    "actor",
+    "notice_version",
+)
 
 
 def event_row(event) -> dict:
@@ -95,7 +104,7 @@ def ledger():
 def receipt(record_id: str):
     """The consent receipt of one event (record, notice, inclusion proof, signed checkpoint)."""
     try:
-        document = receipt_for(db.session, record_id)
+        document = receipt_for(db.session(), record_id)
     except NotFound:
         abort(404)
     response = jsonify(document)

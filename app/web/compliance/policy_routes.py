@@ -60,7 +60,7 @@ HISTORY_COLUMNS = (
 
 def _history_rows() -> list[dict]:
     rows = []
-    for revision in revision_history(db.session):
+    for revision in revision_history(db.session()):
         row = {c.key: getattr(revision, c.key) for c in HISTORY_COLUMNS}
         row["_links"] = {"id": url_for("compliance.policy_revision", revision_id=revision.id)}
         rows.append(row)
@@ -97,5 +97,6 @@ def policy_revision(revision_id: int):
     revision = db.session.get(PolicyRevision, revision_id)
     if revision is None:
         abort(404)
-    return render_template("compliance/policy_revision.html", revision=revision,
-                           lines=diff_lines(revision.diff))  # fmt: skip
+    return render_template(
+        "compliance/policy_revision.html", revision=revision, lines=diff_lines(revision.diff)
+    )

@@ -66,7 +66,7 @@ def _table(rows: list[DataSubjectRequest]) -> Table:
         item.update(
             urgency=_urgency(row, now),
             extended=row.extended_at is not None,
-            assignee=names.get(row.assignee_id),
+            assignee=None if row.assignee_id is None else names.get(row.assignee_id),
             _links={"id": url_for("compliance.request_detail", request_id=row.id)},
             _overdue=dsr.is_overdue(row, now),
         )
@@ -89,9 +89,15 @@ def requests():
     table = _table(rows)
     if fmt is not None:
         return export_response(table, fmt)
-    page = render_template("compliance/requests.html", table=table, flt=flt, errors=errors,
-                           kinds=REQUEST_KINDS, labels=dsr.KIND_LABELS,
-                           counts=dsr.request_counts(db.session))  # fmt: skip
+    page = render_template(
+        "compliance/requests.html",
+        table=table,
+        flt=flt,
+        errors=errors,
+        kinds=REQUEST_KINDS,
+        labels=dsr.KIND_LABELS,
+        counts=dsr.request_counts(db.session),
+    )
     return page, (400 if errors else 200)
 
 
@@ -121,17 +127,28 @@ def new_request():
             errors["received"], received = "Enter the date as YYYY-MM-DD.", None
         if not errors:
             try:
-                row = dsr.file_request(db.session, customer, form["kind"], channel="staff",
-                                       actor=officer_actor(), details=form["details"],
-                                       received_at=received)  # fmt: skip
+                row = dsr.file_request(
+                    db.session,
+                    customer,
+                    form["kind"],
+                    channel="staff",
+                    actor=officer_actor(),
+                    details=form["details"],
+                    received_at=received,
+                )
             except AssensoError as exc:
                 errors["details"] = str(exc)
             else:
                 flash(f"Request #{row.id} recorded; due {row.due_at:%Y-%m-%d}.", "success")
                 return redirect(url_for("compliance.request_detail", request_id=row.id), code=303)
     status = 400 if errors else 200
-    return render_template("compliance/request_new.html", form=form, errors=errors,
-                           kinds=REQUEST_KINDS, labels=dsr.KIND_LABELS), status  # fmt: skip
+    return render_template(
+        "compliance/request_new.html",
+        form=form,
+        errors=errors,
+        kinds=REQUEST_KINDS,
+        labels=dsr.KIND_LABELS,
+    ), status
 
 
 def _assignee(text: str) -> int | None:
@@ -146,19 +163,24 @@ def _assignee(text: str) -> int | None:
 
 def _load(request_id: int) -> DataSubjectRequest:
     try:
-        return dsr.get_request(db.session, request_id)
+        return dsr.get_request(db.session(), request_id)
     except NotFound:
         abort(404)
 
 
-def _detail(row: DataSubjectRequest, status: int = 200, error: str | None = None,
-            details: str | None = None, form: dict | None = None):  # fmt: skip
+def _detail(
+    row: DataSubjectRequest,
+    status: int = 200,
+    error: str | None = None,
+    details: str | None = None,
+    form: dict | None = None,
+):
     return render_template(
         "compliance/request_detail.html",
         r=row,
         overdue=dsr.is_overdue(row),
         urgency=_urgency(row, utcnow()),
-        history=dsr.history(db.session, row),
+        history=dsr.history(db.session(), row),
         staff=_staff(),
         labels=dsr.KIND_LABELS,
         fields=[name for name in HELD_FIELDS if name != "email"] + ["email"],
@@ -184,41 +206,51 @@ def request_action(request_id: int, action: str):
     form = request.form
     try:
         if action == "assign":
-            dsr.assign(db.session, row, _assignee(form.get("assignee", "")), actor=actor)
+            dsr.assign(db.session(), row, _assignee(form.get("assignee", "")), actor=actor)
             flash("Assignment saved.", "success")
         elif action == "extend":
-            dsr.extend(db.session, row, form.get("reason"), actor=actor)
+            dsr.extend(db.session(), row, form.get("reason"), actor=actor)
             flash(f"Deadline extended to {row.due_at:%Y-%m-%d}.", "success")
         elif action == "refuse":
-            dsr.refuse(db.session, row, form.get("reason"), actor=actor)
+            dsr.refuse(db.session(), row, form.get("reason"), actor=actor)
             flash("Request closed as refused.", "success")
         elif action == "details":
-            return _detail(row, details=dsr.read_details(db.session, row, actor=actor) or "")
+            return _detail(row, details=dsr.read_details(db.session(), row, actor=actor) or "")
         elif action == "export":
-            document = dsr.fulfil_export(db.session, row, actor=actor)
+            document = dsr.fulfil_export(db.session(), row, actor=actor)
             body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-            return Response(body, mimetype="application/json", headers={
-                "Content-Disposition": f'attachment; filename="request-{row.id}-export.json"',
-                "Cache-Control": "no-store"})  # fmt: skip
+            return Response(
+                body,
+                mimetype="application/json",
+                headers={
+                    "Content-Disposition": f'attachment; filename="request-{row.id}-export.json"',
+                    "Cache-Control": "no-store",
+                },
+            )
         elif action == "rectify":
-            dsr.fulfil_rectification(db.session, row, form.get("field", ""),
-                                     form.get("value", ""), actor=actor)  # fmt: skip
+            dsr.fulfil_rectification(
+                db.session(), row, form.get("field", ""), form.get("value", ""), actor=actor
+            )
             flash(f"Field {form.get('field')} corrected.", "success")
         elif action == "complete":
-            dsr.complete(db.session, row, actor=actor, outcome=form.get("outcome", ""))
+            dsr.complete(db.session(), row, actor=actor, outcome=form.get("outcome", ""))
             flash("Request fulfilled.", "success")
         elif action == "erase":
-            dsr.fulfil_erasure(db.session, row, form.get("confirm", ""), actor=actor)
+            dsr.fulfil_erasure(db.session(), row, form.get("confirm", ""), actor=actor)
             flash("The customer's data was erased by crypto-shredding.", "success")
         elif action == "object":
-            dsr.fulfil_objection(db.session, row, actor=actor)
+            dsr.fulfil_objection(db.session(), row, actor=actor)
             flash("The objection is recorded in the ledger.", "success")
         else:
             abort(404)
     except AssensoError as exc:
         db.session.rollback()
-        return _detail(row, status=exc.status, error=str(exc),
-                       form={k: v for k, v in form.items() if k != "csrf_token"})  # fmt: skip
+        return _detail(
+            row,
+            status=exc.status,
+            error=str(exc),
+            form={k: v for k, v in form.items() if k != "csrf_token"},
+        )
     except ValueError as exc:
         db.session.rollback()
         return _detail(row, status=400, error=str(exc))

@@ -35,7 +35,7 @@ def messages(customer_id: int):
     if customer is None:
         abort(404)
     rows = []
-    for entry in customer_messages(db.session, customer_id):
+    for entry in customer_messages(db.session(), customer_id):
         row = {column.key: getattr(entry, column.key) for column in MESSAGE_COLUMNS}
         row["_links"] = {"id": url_for("compliance.trace", outbox_id=entry.id)}
         rows.append(row)
@@ -50,7 +50,7 @@ def messages(customer_id: int):
 @roles_required(OFFICER)
 def trace(outbox_id: int):
     """The full decision trace of one message: recorded facts and the rule-by-rule trace."""
-    found = message_trace(db.session, outbox_id)
+    found = message_trace(db.session(), outbox_id)
     if found is None:
         abort(404)
     return render_template("compliance/trace.html", t=found)

@@ -6,6 +6,7 @@ from flask import abort, current_app, render_template
 
 from app.channels.devmailbox import MailboxStore
 from app.delivery.settings import mailbox_folder
+from app.settings import current_settings
 from app.web.access import roles_required
 from app.web.mailbox import bp
 
@@ -15,7 +16,7 @@ STAFF_ROLES = ("admin", "compliance_officer")
 
 
 def _store() -> MailboxStore:
-    if not current_app.config.get("DEV_MAILBOX"):
+    if not current_settings().dev_mailbox:
         abort(404)
     return MailboxStore(mailbox_folder(current_app))
 

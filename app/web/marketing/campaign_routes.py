@@ -45,16 +45,19 @@ def _actor() -> str:
 
 def _campaign_or_404(campaign_id: int) -> Campaign:
     try:
-        return service.get_campaign(db.session, campaign_id)
+        return service.get_campaign(db.session(), campaign_id)
     except NotFound:
         abort(404)
 
 
 def _editor(form: CampaignForm, campaign: Campaign | None, status: int, shown=None):
     return render_template(
-        "marketing/editor.html", form=form, campaign=campaign, preview=shown,
+        "marketing/editor.html",
+        form=form,
+        campaign=campaign,
+        preview=shown,
         conditions=registered_conditions(),
-    ), status  # fmt: skip
+    ), status
 
 
 @bp.get("/campaigns")
@@ -78,7 +81,7 @@ def new_campaign():
 def edit_campaign(campaign_id: int):
     """Edit a draft (optimistic version check); Preview renders without saving."""
     campaign = _campaign_or_404(campaign_id)
-    templates = service.campaign_templates(db.session, campaign.id)
+    templates = service.campaign_templates(db.session(), campaign.id)
     form = CampaignForm(data=None if request.method == "POST" else form_data(campaign, templates))
     return _save(form, campaign)
 
@@ -94,15 +97,23 @@ def _save(form: CampaignForm, campaign: Campaign | None):
         templates = template_specs(form)
         if campaign is None:
             campaign = service.create_campaign(
-                db.session, actor=_actor(), templates=templates, segment=segment_value(form),
+                db.session(),
+                actor=_actor(),
+                templates=templates,
+                segment=segment_value(form),
                 **settings,
-            )  # fmt: skip
+            )
         else:
-            shown = parse_id(form.version.data)
+            version = parse_id(form.version.data)
             service.edit_campaign(
-                db.session, campaign.id, actor=_actor(), version=-1 if shown is None else shown,
-                templates=templates, segment=segment_value(form), **settings,
-            )  # fmt: skip
+                db.session(),
+                campaign.id,
+                actor=_actor(),
+                version=-1 if version is None else version,
+                templates=templates,
+                segment=segment_value(form),
+                **settings,
+            )
     except AssensoError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -123,8 +134,11 @@ def preview_json():
 
 
 def _form_errors(form: CampaignForm) -> list[str]:
-    return [f"{form[name].label.text}: {' '.join(errors)}" for name, errors in form.errors.items()
-            if name in form]  # fmt: skip
+    return [
+        f"{form[name].label.text}: {' '.join(errors)}"
+        for name, errors in form.errors.items()
+        if name in form
+    ]
 
 
 @bp.get("/campaigns/<int:campaign_id>")
@@ -137,9 +151,13 @@ def campaign(campaign_id: int):
     ).all()
     possible = [action for action in ACTIONS if states.can(action, row.status)]
     return render_template(
-        "marketing/campaign.html", campaign=row, audit=audit, actions=possible,
-        templates=service.campaign_templates(db.session, row.id), form=ActionForm(),
-    )  # fmt: skip
+        "marketing/campaign.html",
+        campaign=row,
+        audit=audit,
+        actions=possible,
+        templates=service.campaign_templates(db.session(), row.id),
+        form=ActionForm(),
+    )
 
 
 @bp.post("/campaigns/<int:campaign_id>/<any(schedule,unschedule,pause,resume,cancel):action>")
@@ -152,7 +170,7 @@ def campaign_action(campaign_id: int, action: str):
         flash("The form expired; reload the page and try again.", "error")
         return redirect(url_for("marketing.campaign", campaign_id=row.id))
     try:
-        ACTIONS[action](db.session, row.id, actor=_actor(), version=int(form.version.data))
+        ACTIONS[action](db.session(), row.id, actor=_actor(), version=int(form.version.data))
     except AssensoError as exc:
         db.session.rollback()
         flash(str(exc), "error")

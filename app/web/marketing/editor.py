@@ -48,21 +48,26 @@ def _spec(form, suffix: str, variant: str) -> TemplateSpec:
         body_text=getattr(form, f"body_text_{suffix}").data or "",
         subject=getattr(form, f"subject_{suffix}").data or "",
         body_html=(getattr(form, f"body_html_{suffix}").data or "").strip() or None,
-        variant=variant, weight=100 if weight is None else weight,
-    )  # fmt: skip
+        variant=variant,
+        weight=100 if weight is None else weight,
+    )
 
 
 def campaign_settings(form, now: datetime | None = None) -> dict[str, Any]:
     """The service keyword arguments of a valid form (schedule in its time zone)."""
     zone = zoneinfo.ZoneInfo(form.timezone.data)
     settings: dict[str, Any] = {
-        "name": form.name.data.strip(), "purpose": form.purpose.data,
-        "channel": form.channel.data, "schedule_kind": form.schedule_kind.data,
-        "scheduled_at": None, "local_time": form.local_time.data or None,
-        "cron": (form.cron.data or "").strip() or None, "cron_timezone": form.timezone.data,
+        "name": form.name.data.strip(),
+        "purpose": form.purpose.data,
+        "channel": form.channel.data,
+        "schedule_kind": form.schedule_kind.data,
+        "scheduled_at": None,
+        "local_time": form.local_time.data or None,
+        "cron": (form.cron.data or "").strip() or None,
+        "cron_timezone": form.timezone.data,
         "throttle_per_minute": form.throttle_per_minute.data,
         "holdout_percent": form.holdout_percent.data or 0,
-    }  # fmt: skip
+    }
     if form.scheduled_at.data:
         settings["scheduled_at"] = form.scheduled_at.data.replace(tzinfo=zone).astimezone(UTC)
     chosen = moment(form.moment.data) if form.moment.data else None
@@ -91,12 +96,18 @@ def form_data(campaign: Campaign, templates: list[CampaignTemplate]) -> dict[str
     """Form values showing ``campaign`` and its templates (English ones)."""
     zone = campaign.cron_timezone or "UTC"
     data: dict[str, Any] = {
-        "name": campaign.name, "purpose": campaign.purpose, "channel": campaign.channel,
-        "segment": _pretty(campaign.segment_json), "schedule_kind": campaign.schedule_kind,
-        "timezone": zone, "local_time": campaign.local_time, "cron": campaign.cron,
+        "name": campaign.name,
+        "purpose": campaign.purpose,
+        "channel": campaign.channel,
+        "segment": _pretty(campaign.segment_json),
+        "schedule_kind": campaign.schedule_kind,
+        "timezone": zone,
+        "local_time": campaign.local_time,
+        "cron": campaign.cron,
         "holdout_percent": campaign.holdout_percent,
-        "throttle_per_minute": campaign.throttle_per_minute, "version": str(campaign.version),
-    }  # fmt: skip
+        "throttle_per_minute": campaign.throttle_per_minute,
+        "version": str(campaign.version),
+    }
     if campaign.scheduled_at:
         local = campaign.scheduled_at.astimezone(zoneinfo.ZoneInfo(zone))
         data["scheduled_at"] = local.replace(tzinfo=None)
@@ -134,6 +145,12 @@ def preview(form) -> dict[str, Any]:
             problems.append(where + str(exc))
             failed.append(spec.variant)
             continue
-        rendered.append({"variant": spec.variant, "subject": message.subject,
-                         "text": message.text, "html": message.html})  # fmt: skip
+        rendered.append(
+            {
+                "variant": spec.variant,
+                "subject": message.subject,
+                "text": message.text,
+                "html": message.html,
+            }
+        )
     return {"problems": list(dict.fromkeys(problems)), "previews": rendered, "failed": failed}

@@ -55,18 +55,20 @@ class CampaignForm(Form):
         "Date and time", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     timezone = StringField(
-        "Time zone of the date, time and recurrence", default="UTC",
+        "Time zone of the date, time and recurrence",
+        default="UTC",
         validators=[InputRequired(), Length(max=64)],
-    )  # fmt: skip
+    )
     local_time = StringField(
         "Local send time (HH:MM)",
         validators=[Optional(), Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="Use HH:MM.")],
     )
     cron = StringField("Cron expression", validators=[Optional(), Length(max=120)])
     holdout_percent = IntegerField(
-        "Holdout group (% not contacted, for comparison)", default=0,
+        "Holdout group (% not contacted, for comparison)",
+        default=0,
         validators=[Optional(), NumberRange(0, 50)],
-    )  # fmt: skip
+    )
     throttle_per_minute = IntegerField(
         "Throttle (messages per minute, optional)", validators=[Optional(), NumberRange(1, 10**6)]
     )

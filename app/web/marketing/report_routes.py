@@ -29,30 +29,41 @@ def forecast(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     by_class = []
     try:
-        result, problem = forecast_campaign(db.session, campaign), None
-        by_class = reach_by_class(db.session, campaign, result.eligible, result.at)
+        result, problem = forecast_campaign(db.session(), campaign), None
+        by_class = reach_by_class(db.session(), campaign, result.eligible, result.at)
     except AssensoError as exc:
         result, problem = None, str(exc)
     return render_template(
-        "marketing/forecast.html", campaign=campaign, forecast=result, problem=problem,
-        rule_label=rule_label, by_class=by_class, class_labels=CLASS_LABELS,
-    )  # fmt: skip
+        "marketing/forecast.html",
+        campaign=campaign,
+        forecast=result,
+        problem=problem,
+        rule_label=rule_label,
+        by_class=by_class,
+        class_labels=CLASS_LABELS,
+    )
 
 
 def _charts(report: dict) -> list:
     variants = report["variants"]
     delivery = bar_chart(
         "Messages per variant: sent, delivered, bounced",
-        [(f"{v} {kind}", row[kind], str(row[kind]))
-         for v, row in variants.items() for kind in ("sent", "delivered", "bounced")],
+        [
+            (f"{v} {kind}", row[kind], str(row[kind]))
+            for v, row in variants.items()
+            for kind in ("sent", "delivered", "bounced")
+        ],
         css_classes=("bar-sent", "bar-delivered", "bar-bounced"),
-    )  # fmt: skip
+    )
     rates = bar_chart(
         f"Conversion rate within {report['window_days']} days, variants against holdout",
-        [(c.group, c.rate, f"{c.rate:.0%} ({c.converted}/{c.measurable})")
-         for c in report["conversions"]],
-        css_classes=("bar-rate",), maximum=1.0,
-    )  # fmt: skip
+        [
+            (c.group, c.rate, f"{c.rate:.0%} ({c.converted}/{c.measurable})")
+            for c in report["conversions"]
+        ],
+        css_classes=("bar-rate",),
+        maximum=1.0,
+    )
     return [delivery, rates]
 
 
@@ -61,11 +72,14 @@ def _charts(report: dict) -> list:
 def results(campaign_id: int):
     """Results per variant against the holdout, with server-rendered charts."""
     campaign = _campaign_or_404(campaign_id)
-    report = campaign_results(db.session, campaign)
+    report = campaign_results(db.session(), campaign)
     return render_template(
-        "marketing/results.html", campaign=campaign, report=report, charts=_charts(report),
+        "marketing/results.html",
+        campaign=campaign,
+        report=report,
+        charts=_charts(report),
         rule_label=rule_label,
-    )  # fmt: skip
+    )
 
 
 @bp.get("/campaigns/<int:campaign_id>/results.csv")
@@ -73,23 +87,45 @@ def results(campaign_id: int):
 def results_csv(campaign_id: int):
     """The results per variant and group as CSV (counts only)."""
     campaign = _campaign_or_404(campaign_id)
-    report = campaign_results(db.session, campaign)
+    report = campaign_results(db.session(), campaign)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["group", "assigned", "sent", "delivered", "bounced", "unsubscribed",
-                     "measurable", "converted", "conversion_rate"])  # fmt: skip
+    writer.writerow(
+        [
+            "group",
+            "assigned",
+            "sent",
+            "delivered",
+            "bounced",
+            "unsubscribed",
+            "measurable",
+            "converted",
+            "conversion_rate",
+        ]
+    )
     conversions = {c.group: c for c in report["conversions"]}
     for group in [*report["variants"], *(g for g in conversions if g not in report["variants"])]:
         row = report["variants"].get(group, {})
         c = conversions.get(group)
-        writer.writerow([
-            group, row.get("assigned", c.members if c else 0), row.get("sent", 0),
-            row.get("delivered", 0), row.get("bounced", 0), row.get("unsubscribed", 0),
-            c.measurable if c else 0, c.converted if c else 0, f"{c.rate:.4f}" if c else "",
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                group,
+                row.get("assigned", c.members if c else 0),
+                row.get("sent", 0),
+                row.get("delivered", 0),
+                row.get("bounced", 0),
+                row.get("unsubscribed", 0),
+                c.measurable if c else 0,
+                c.converted if c else 0,
+                f"{c.rate:.4f}" if c else "",
+            ]
+        )
     name = f"campaign-{campaign.id}-results.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})  # fmt: skip
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress")
@@ -98,10 +134,12 @@ def progress(campaign_id: int):
     """Progress of the campaign's runs (newest first); refreshed by a small script."""
     campaign = _campaign_or_404(campaign_id)
     run_ids = db.session.scalars(
-        select(CampaignRun.id).where(CampaignRun.campaign_id == campaign.id)
-        .order_by(CampaignRun.id.desc()).limit(10)
-    ).all()  # fmt: skip
-    runs = [run_progress(db.session, run_id) for run_id in run_ids]
+        select(CampaignRun.id)
+        .where(CampaignRun.campaign_id == campaign.id)
+        .order_by(CampaignRun.id.desc())
+        .limit(10)
+    ).all()
+    runs = [run_progress(db.session(), run_id) for run_id in run_ids]
     return render_template("marketing/progress.html", campaign=campaign, runs=runs)
 
 
@@ -109,7 +147,7 @@ def progress(campaign_id: int):
 @roles_required(MARKETER)
 def run_progress_json(run_id: int):
     """One run's progress as JSON (counts only), for the poller."""
-    report = run_progress(db.session, run_id)
+    report = run_progress(db.session(), run_id)
     if report.get("status") == "missing":
         abort(404)
     return jsonify(report)

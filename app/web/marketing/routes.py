@@ -33,9 +33,13 @@ from app.web.marketing.forms import RecomputeForm
 def home():
     """Campaign overview with audience sizes per purpose and channel (aggregates)."""
     return render_template(
-        "marketing/home.html", totals=consent_totals(db.session), tiers=tier_summary(db.session),
-        tier_labels=TIER_LABELS, classes=class_summary(db.session), class_labels=CLASS_LABELS,
-    )  # fmt: skip
+        "marketing/home.html",
+        totals=consent_totals(db.session),
+        tiers=tier_summary(db.session),
+        tier_labels=TIER_LABELS,
+        classes=class_summary(db.session),
+        class_labels=CLASS_LABELS,
+    )
 
 
 @bp.route("/values", methods=["GET", "POST"])
@@ -70,11 +74,20 @@ def values_csv():
     """Class and tier sizes with their values as CSV (aggregates only)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["group", "name", "customers", "current_value_cents", "fltv_cents",
-                     "expected_value_cents"])  # fmt: skip
+    writer.writerow(
+        ["group", "name", "customers", "current_value_cents", "fltv_cents", "expected_value_cents"]
+    )
     for row in class_summary(db.session):
-        writer.writerow(["class", row.name, row.customers, row.current_value_cents,
-                         row.fltv_cents, row.expected_value_cents])  # fmt: skip
+        writer.writerow(
+            [
+                "class",
+                row.name,
+                row.customers,
+                row.current_value_cents,
+                row.fltv_cents,
+                row.expected_value_cents,
+            ]
+        )
     for row in tier_summary(db.session):
         writer.writerow(["tier", row.tier, row.customers, "", "", row.expected_value_cents])
     disposition = {"Content-Disposition": "attachment; filename=value-tiers.csv"}
@@ -89,6 +102,10 @@ def calendar():
     country = country if country in COUNTRIES else ""
     today: date = utcnow().date()
     return render_template(
-        "marketing/calendar.html", moments=upcoming(today, country or None), country=country,
-        countries=COUNTRIES, source=calendar_source(), birthday=birthday_schedule(),
-    )  # fmt: skip
+        "marketing/calendar.html",
+        moments=upcoming(today, country or None),
+        country=country,
+        countries=COUNTRIES,
+        source=calendar_source(),
+        birthday=birthday_schedule(),
+    )

@@ -32,8 +32,13 @@ def account():
 def export():
     """Everything held about the customer as JSON (format ``assenso-export/1``)."""
     body = json.dumps(export_customer(db.session, customer()), indent=2, ensure_ascii=False)
-    record_fulfilled(db.session, customer(), "export", actor="customer",
-                     outcome="downloaded by the customer in the portal")  # fmt: skip
+    record_fulfilled(
+        db.session,
+        customer(),
+        "export",
+        actor="customer",
+        outcome="downloaded by the customer in the portal",
+    )
     return Response(
         body + "\n",
         mimetype="application/json",

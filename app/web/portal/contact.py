@@ -24,7 +24,7 @@ UNREADABLE = "The form could not be read. Please reload the page and try again."
 
 def _contact_page(status: int = 200, limits_form: LimitsForm | None = None):
     me = customer()
-    limits = limits_of(db.session, me)
+    limits = limits_of(db.session(), me)
     if limits_form is None:
         limits_form = LimitsForm(
             version=str(limits.version),
@@ -35,7 +35,7 @@ def _contact_page(status: int = 200, limits_form: LimitsForm | None = None):
     return render(
         "portal/contact.html",
         status,
-        purposes=consents.overview(db.session, me, current_language()),
+        purposes=consents.overview(db.session(), me, current_language()),
         limits=limits,
         limits_form=limits_form,
         action_form=ActionForm(),
@@ -59,13 +59,13 @@ def give_consent(purpose: str, channel: str):
     """Show the exact notice first; agreeing records consent under that notice version."""
     me = customer()
     try:
-        notice = consents.notice_for(db.session, me, purpose, current_language())
+        notice = consents.notice_for(db.session(), me, purpose, current_language())
         consents.check_choices(me.jurisdiction, [(purpose, channel)])
     except AssensoError:
         abort(404)
     choice = next(
         c
-        for p in consents.overview(db.session, me, current_language())
+        for p in consents.overview(db.session(), me, current_language())
         for c in p.choices
         if (c.purpose, c.channel) == (purpose, channel)
     )
@@ -74,7 +74,7 @@ def give_consent(purpose: str, channel: str):
     if form.validate_on_submit():
         try:
             token = consents.give(
-                db.session,
+                db.session(),
                 me,
                 purpose=purpose,
                 channel=channel,
@@ -105,7 +105,7 @@ def withdraw_consent(purpose: str, channel: str):
         abort(400)
     try:
         done = consents.withdraw(
-            db.session, customer(), purpose=purpose, channel=channel, evidence=evidence()
+            db.session(), customer(), purpose=purpose, channel=channel, evidence=evidence()
         )
     except AssensoError:
         abort(404)

@@ -35,7 +35,7 @@ def _own_receipt(record_id: str) -> dict:
     if len(record_id) > RECEIPT_ID_MAX:
         abort(404)
     try:
-        return receipt_for(db.session, record_id, customer_ref=customer().ref)
+        return receipt_for(db.session(), record_id, customer_ref=customer().ref)
     except NotFound:
         abort(404)
 

@@ -48,7 +48,7 @@ def refine(token: str):
     return render(
         "portal/refine.html",
         token=token,
-        purposes=consents.overview(db.session, owner, current_language()),
+        purposes=consents.overview(db.session(), owner, current_language()),
         objected_at=owner.objected_at,
         form=ActionForm(),
     )
@@ -64,7 +64,9 @@ def refine_withdraw(token: str, purpose: str, channel: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        consents.withdraw(db.session, owner, purpose=purpose, channel=channel, evidence=evidence())
+        consents.withdraw(
+            db.session(), owner, purpose=purpose, channel=channel, evidence=evidence()
+        )
     except AssensoError:
         abort(404)
     flash(_("Withdrawn. You will not receive these messages any more."), "success")
@@ -80,6 +82,6 @@ def refine_object(token: str):
         return _invalid()
     if not ActionForm().validate_on_submit():
         abort(400)
-    consents.object_to_all(db.session, owner, evidence=evidence())
+    consents.object_to_all(db.session(), owner, evidence=evidence())
     flash(_("Recorded: you will receive no direct marketing at all."), "success")
     return redirect(url_for("portal.refine", token=token))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, render_template, request, session
+from flask import flash, g, render_template, request, session
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
 from app.errors import AssensoError
+from app.extensions import LANGUAGES
 from app.ledger.consent import Evidence
 
 
@@ -15,7 +16,7 @@ def remember_customer_language() -> None:
     if "lang" in session or not getattr(current_user, "is_authenticated", False):
         return
     language = getattr(current_user, "language", None)
-    if language in current_app.config["LANGUAGES"]:
+    if language in LANGUAGES:
         session["lang"] = language
 
 

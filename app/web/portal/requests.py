@@ -30,9 +30,15 @@ STATUS_LABELS = {
 
 
 def _page(status: int = 200, form: dict | None = None, error: str | None = None):
-    return render("portal/requests.html", status, requests=dsr.customer_requests(
-        db.session, customer()), kinds=KIND_CHOICES, statuses=STATUS_LABELS,
-        form=form or {}, error=error)  # fmt: skip
+    return render(
+        "portal/requests.html",
+        status,
+        requests=dsr.customer_requests(db.session(), customer()),
+        kinds=KIND_CHOICES,
+        statuses=STATUS_LABELS,
+        form=form or {},
+        error=error,
+    )
 
 
 @bp.get("/requests")
@@ -52,10 +58,16 @@ def file_request():
     if kind not in REQUEST_KINDS:
         return _page(400, form, _("Choose what you are asking for."))
     try:
-        row = dsr.file_request(db.session, customer(), kind, channel="portal",
-                               actor="customer", details=details)  # fmt: skip
+        row = dsr.file_request(
+            db.session, customer(), kind, channel="portal", actor="customer", details=details
+        )
     except AssensoError as exc:
         return _page(flash_problem(exc), form)
-    flash(_("Your request is recorded. We answer by %(date)s at the latest.",
-            date=row.due_at.strftime("%Y-%m-%d")), "success")  # fmt: skip
+    flash(
+        _(
+            "Your request is recorded. We answer by %(date)s at the latest.",
+            date=row.due_at.strftime("%Y-%m-%d"),
+        ),
+        "success",
+    )
     return redirect(url_for("portal.requests"), code=303)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 from app.errors import AssensoError
-from app.extensions import db
+from app.extensions import LANGUAGES, db
 from app.portal import consents, profile
 from app.portal.contact import limits_of
 from app.vault.fields import FIELDS
@@ -70,10 +70,10 @@ def _data_page(
     settings_form: SettingsForm | None = None,
 ):
     me = customer()
-    values = read_own_profile(db.session, me)
+    values = read_own_profile(db.session(), me)
     if submitted:
         values = {**values, **submitted}
-    matrix = sharing_matrix(db.session, me.id)
+    matrix = sharing_matrix(db.session(), me.id)
     return render(
         "portal/data.html",
         status,
@@ -81,12 +81,12 @@ def _data_page(
         editable=profile.EDITABLE,
         values=values,
         errors=errors or {},
-        history=profile.profile_history(db.session, me),
+        history=profile.profile_history(db.session(), me),
         grid=profile.sharing_grid(me),
         shared={key for key, row in matrix.items() if row.shared},
         labels={p: consents.purpose_label(me, p) for p, _ in profile.sharing_grid(me)},
-        profile_form=VersionedForm(version=profile.profile_fingerprint(db.session, me)),
-        sharing_form=VersionedForm(version=profile.sharing_fingerprint(db.session, me)),
+        profile_form=VersionedForm(version=profile.profile_fingerprint(db.session(), me)),
+        sharing_form=VersionedForm(version=profile.sharing_fingerprint(db.session(), me)),
         settings_form=settings_form or _settings_form(me),
     )
 
@@ -158,7 +158,7 @@ def save_settings():
         changed = change_settings(db.session, me, wanted, form.version.data)
     except AssensoError as exc:
         return _data_page(flash_problem(exc))
-    if changed and wanted.language in current_app.config["LANGUAGES"]:
+    if changed and wanted.language in LANGUAGES:
         session["lang"] = wanted.language  # the portal speaks it too, from this page on
     if changed:
         flash(_("Saved. We use these settings for every message from now on."), "success")

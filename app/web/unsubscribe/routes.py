@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hmac
 
-from flask import abort, current_app, jsonify, render_template, request
+from flask import abort, jsonify, render_template, request
 
 from app.delivery import unsubscribe as service
-from app.delivery.settings import setting
 from app.delivery.tokens import InvalidUnsubscribeToken
 from app.errors import InvalidInput
 from app.extensions import csrf, db
+from app.settings import current_settings
 from app.web.access import public
 from app.web.unsubscribe import bp
 
@@ -34,7 +34,7 @@ def landing(token: str):
 def one_click(token: str):
     """RFC 8058 one-click POST (no login, cookie or CSRF token: the signed token decides)."""
     try:
-        wanted = service.unsubscribe(db.session, token)
+        wanted = service.unsubscribe(db.session(), token)
     except InvalidUnsubscribeToken as exc:
         return render_template("unsubscribe/invalid.html", message=str(exc)), 400
     except InvalidInput:
@@ -47,7 +47,7 @@ def one_click(token: str):
 @csrf.exempt
 def sms_inbound():
     """The SMS provider's reply webhook; a STOP reply withdraws and suppresses SMS."""
-    expected = setting(current_app, "SMS_INBOUND_SECRET")
+    expected = current_settings().sms_inbound_secret
     given = request.headers.get(SECRET_HEADER, "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         abort(403)
