@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.policy.revisions import ensure_recorded
 from sqlalchemy import select
 
 from app.accounts.passwords import hash_password
 from app.accounts.services import create_staff_user
 from app.campaigns import service as campaigns
 from app.compliance import requests as dsr
+from app.decisions.revisions import ensure_recorded
 from app.delivery.tokens import unsubscribe_token
 from app.demo.seed import seed_notices
 from app.ledger.consent import grant
