@@ -5,10 +5,15 @@ variant) and adds, per group (each variant and ``holdout``), in aggregate only:
 
 - **unsubscribed after this message**: recipients whose consent for the campaign's purpose
   and channel is withdrawn, or who objected, after the message was sent to them;
-- **conversions**: customers with a purchase within ``window_days`` after their run's time.
-  Purchases are read from the purchase history, so only customers who may be profiled
-  (:mod:`app.marketing.eligibility`) are *measurable*; the rate is converted / measurable,
-  for the variants and for the holdout alike. One vault access-log entry per computation.
+- **conversions**: customers with a purchase within ``window_days`` of the message they were
+  sent (its send time, attributed to that message's variant) or, for the holdout and for
+  recipients whose message was not sent, of their run's time. Purchases (recorded as they
+  happen, :mod:`app.marketing.purchases`, or imported) are read from the purchase history, so
+  only customers who may be profiled (:mod:`app.marketing.eligibility`) are *measurable*; the
+  rate is converted / measurable, for the variants and for the holdout alike. One vault
+  access-log entry per computation;
+- **uplift** of each variant over the holdout, with its 95 % confidence interval
+  (:mod:`app.marketing.uplift`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from app.campaigns.reports import campaign_report
 from app.delivery.models import OutboxEntry
 from app.ledger.models import ConsentState
 from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE, histories, profiled_ids
+from app.marketing.uplift import Uplift, uplift
 from app.marketing.value import parse_purchases
 from app.transaction import transaction
 from app.vault.models import Customer
@@ -43,6 +49,8 @@ class Conversions:
     members: int
     measurable: int
     converted: int
+    #: Against the holdout (variants only, when both groups have measurable members).
+    uplift: Uplift | None = None
 
     @property
     def rate(self) -> float:
@@ -68,17 +76,25 @@ def unsubscribed_after(session: Session, campaign_id: int, purpose: str, channel
 
 
 def _groups(session: Session, campaign_id: int) -> dict[int, tuple[str, datetime]]:
-    """``{customer: (group, run time)}`` of every recipient and holdout member (latest run)."""
-    d, r = CampaignDecision, CampaignRun
+    """``{customer: (group, start of the window)}`` of every recipient and holdout member
+    (latest run): the send time of their message of that run, else the run's time."""
+    d, r, o = CampaignDecision, CampaignRun, OutboxEntry
+    sent = (
+        select(o.run_id, o.customer_id, func.max(o.sent_at).label("sent_at"))
+        .where(o.campaign_id == campaign_id, o.status == "sent")
+        .group_by(o.run_id, o.customer_id)
+        .subquery()
+    )
     query = (
-        select(d.customer_id, d.variant, d.holdout, r.scheduled_for)
+        select(d.customer_id, d.variant, d.holdout, r.scheduled_for, sent.c.sent_at)
         .join(r, r.id == d.run_id)
+        .outerjoin(sent, and_(sent.c.run_id == d.run_id, sent.c.customer_id == d.customer_id))
         .where(r.campaign_id == campaign_id, or_(d.holdout.is_(True), d.variant.is_not(None)))
         .order_by(r.scheduled_for)
     )
     groups = {}
-    for customer_id, variant, holdout, at in session.execute(query):
-        groups[customer_id] = (HOLDOUT if holdout else variant, at)
+    for customer_id, variant, holdout, at, sent_at in session.execute(query):
+        groups[customer_id] = (HOLDOUT if holdout else variant, sent_at or at)
     return groups
 
 
@@ -109,8 +125,22 @@ def conversions(
                 customer_count=len(measurable_ids),
                 reason=f"conversions of campaign {campaign_id}",
             )
-    order = sorted(g for g in members if g != HOLDOUT) + ([HOLDOUT] if HOLDOUT in members else [])
-    return [Conversions(g, members[g], measurable[g], converted[g]) for g in order]
+    variants = sorted(g for g in members if g != HOLDOUT)
+    found = [
+        Conversions(
+            g,
+            members[g],
+            measurable[g],
+            converted[g],
+            uplift(converted[g], measurable[g], converted[HOLDOUT], measurable[HOLDOUT]),
+        )
+        for g in variants
+    ]
+    if HOLDOUT in members:
+        found.append(
+            Conversions(HOLDOUT, members[HOLDOUT], measurable[HOLDOUT], converted[HOLDOUT])
+        )
+    return found
 
 
 def campaign_results(session: Session, campaign, window_days: int = WINDOW_DAYS) -> dict:

@@ -101,6 +101,9 @@ def results_csv(campaign_id: int):
             "measurable",
             "converted",
             "conversion_rate",
+            "uplift",
+            "uplift_ci_low",
+            "uplift_ci_high",
         ]
     )
     conversions = {c.group: c for c in report["conversions"]}
@@ -118,6 +121,11 @@ def results_csv(campaign_id: int):
                 c.measurable if c else 0,
                 c.converted if c else 0,
                 f"{c.rate:.4f}" if c else "",
+                *(
+                    (f"{u.difference:.4f}", f"{u.low:.4f}", f"{u.high:.4f}")
+                    if c and (u := c.uplift)
+                    else ("", "", "")
+                ),
             ]
         )
     name = f"campaign-{campaign.id}-results.csv"
