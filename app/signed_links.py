@@ -26,6 +26,7 @@ from app.settings import current_settings
 DOUBLE_OPT_IN = "assenso.double-opt-in"
 UNSUBSCRIBE = "assenso.unsubscribe"
 PASSWORD_RESET = "assenso.password-reset"  # noqa: S105 (a salt, not a password)
+OFFER_RESPONSE = "assenso.offer-response"
 
 CLOCK_SKEW_S = 300
 #: Compact JSON; built once (``json.dumps`` with options builds an encoder per call).

@@ -32,6 +32,7 @@ SAMPLE_CONTEXT = {
     "campaign_name": "Sample campaign",
     "brand": "Assenso",
     "offer": "New in wine: our selection for you",
+    "offer_url": "https://example.invalid/o/preview",
 }
 #: What stands in for a name that is neither a profile field nor sender context.
 UNKNOWN = "sample"

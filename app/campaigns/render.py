@@ -36,6 +36,7 @@ CONTEXT_NAMES: frozenset[str] = frozenset(
         "preferences_url",
         "reason_line",
         "offer",
+        "offer_url",
         "campaign_name",
         "brand",
         "purpose_label",

@@ -71,7 +71,7 @@ class RunPlan:
             ),
             local_time=parse_local_time(local) if local else None,
             policy_set=policy_set,
-            uses_offer=templates_use(templates, "offer"),
+            uses_offer=templates_use(templates, "offer") or templates_use(templates, "offer_url"),
         )
 
     @property

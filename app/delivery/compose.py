@@ -15,7 +15,7 @@ from app.channels.email import OutgoingEmail
 from app.channels.sms import OutgoingSms
 from app.delivery.recipients import Recipient
 from app.delivery.templates import TemplateBook
-from app.delivery.tokens import unsubscribe_token
+from app.delivery.tokens import offer_token, unsubscribe_token
 from app.services import policy_for
 
 REASON = {
@@ -61,6 +61,9 @@ def reason_line(recipient: Recipient, label: str, channel: str) -> str:
 def _context(entry, recipient: Recipient, book: TemplateBook, links: Links, label: str) -> dict:
     token = unsubscribe_token(recipient.customer_ref, entry.purpose, entry.channel)
     payload = json.loads(entry.payload_json) if entry.payload_json else {}
+    payload = payload if isinstance(payload, dict) else {}
+    # The offer's link names only the entry; the click is kept only with consent to learning.
+    offer_url = f"{links.base_url}/o/{offer_token(entry.id)}" if payload.get("offer_id") else ""
     return {
         "unsubscribe_url": f"{links.base_url}/u/{token}",
         "preferences_url": f"{links.base_url}/me/",
@@ -68,7 +71,8 @@ def _context(entry, recipient: Recipient, book: TemplateBook, links: Links, labe
         "purpose_label": label,
         "campaign_name": book.names.get(entry.campaign_id, ""),
         "brand": "Assenso",
-        "offer": payload.get("offer", "") if isinstance(payload, dict) else "",
+        "offer": payload.get("offer", ""),
+        "offer_url": offer_url,
         "privacy_url": f"{links.base_url}/privacy",
         "_token": token,
     }

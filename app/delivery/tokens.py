@@ -1,7 +1,9 @@
-"""Signed unsubscribe links: customer ref + purpose + channel, no personal data.
+"""Signed links in messages: unsubscribe (customer ref + purpose + channel) and offer links
+(the outbox entry's id), no personal data.
 
-A link is valid for ``ASSENSO_UNSUBSCRIBE_TOKEN_DAYS`` days (long: people unsubscribe from old
-messages). Every campaign message carries one (:mod:`app.signed_links`).
+An unsubscribe link is valid for ``ASSENSO_UNSUBSCRIBE_TOKEN_DAYS`` days (long: people
+unsubscribe from old messages); every campaign message carries one (:mod:`app.signed_links`).
+An offer link (``{{ offer_url }}`` in a template) is valid for :data:`OFFER_LINK_DAYS` days.
 """
 
 from __future__ import annotations
@@ -11,6 +13,30 @@ from dataclasses import dataclass
 from app import signed_links
 from app.errors import InvalidInput
 from app.settings import current_settings
+
+OFFER_LINK_DAYS = 90
+
+
+class InvalidOfferToken(InvalidInput):
+    """The offer link is malformed, tampered with or too old."""
+
+
+def offer_token(entry_id: int) -> str:
+    """A signed token naming the outbox entry whose offer the link answers."""
+    return signed_links.sign(signed_links.OFFER_RESPONSE, entry_id)
+
+
+def read_offer_token(token: str) -> int:
+    """The outbox entry id a token names; raises :class:`InvalidOfferToken` (a clear 400)."""
+    try:
+        value = signed_links.read(signed_links.OFFER_RESPONSE, token, OFFER_LINK_DAYS * 86400)
+    except signed_links.Expired:
+        raise InvalidOfferToken("This offer link has expired.") from None
+    except signed_links.Invalid:
+        raise InvalidOfferToken("This offer link is not valid.") from None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise InvalidOfferToken("This offer link is not valid.")
+    return value
 
 
 class InvalidUnsubscribeToken(InvalidInput):

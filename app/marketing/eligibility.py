@@ -21,9 +21,12 @@ HISTORY_FIELD = "purchase_history"
 BATCH = 1000
 
 
-def profiling_allowed() -> ColumnElement[bool]:
-    """SQL condition (correlated to ``customers``): the customer may be profiled now."""
-    state, choice, held = aliased(ConsentState), aliased(SharingChoice), aliased(ProfileField)
+def learning_allowed() -> ColumnElement[bool]:
+    """SQL condition (correlated to ``customers``): what the customer does (purchases,
+    responses to offers, feedback) may be kept for recommendations — consent for
+    ``recommendations`` granted, ``purchase_history`` shared for it, no objection, not erased.
+    """
+    state, choice = aliased(ConsentState), aliased(SharingChoice)
     consented = exists(
         select(state.customer_id).where(
             state.customer_id == Customer.id,
@@ -39,16 +42,17 @@ def profiling_allowed() -> ColumnElement[bool]:
             choice.shared.is_(True),
         )
     ).correlate(Customer)
+    return and_(Customer.erased_at.is_(None), Customer.objected_at.is_(None), consented, shared)
+
+
+def profiling_allowed() -> ColumnElement[bool]:
+    """SQL condition (correlated to ``customers``): the customer may be profiled now (learning
+    is allowed and a purchase history is held)."""
+    held = aliased(ProfileField)
     has_history = exists(
         select(held.customer_id).where(held.customer_id == Customer.id, held.field == HISTORY_FIELD)
     ).correlate(Customer)
-    return and_(
-        Customer.erased_at.is_(None),
-        Customer.objected_at.is_(None),
-        consented,
-        shared,
-        has_history,
-    )
+    return and_(learning_allowed(), has_history)
 
 
 def profiled_ids(session: Session, among: Sequence[int] | None = None) -> list[int]:
@@ -68,3 +72,9 @@ def histories(session: Session, customer_ids: Sequence[int]) -> Iterator[tuple[i
             raw = values.get(customer_id, {}).get(HISTORY_FIELD)
             if raw is not None:
                 yield customer_id, raw
+
+
+def may_learn(session: Session, customer_id: int) -> bool:
+    """Whether what this customer does may be kept for recommendations now."""
+    query = select(Customer.id).where(Customer.id == customer_id, learning_allowed())
+    return session.scalar(query) is not None

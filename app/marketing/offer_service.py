@@ -2,34 +2,68 @@
 
 Only customers who may be profiled (consent for ``recommendations`` granted and purchase
 history shared for it, see :mod:`app.marketing.eligibility`) get an offer; everyone else gets
-none. Each call decrypts the histories it needs with **one** vault access-log entry, and
-records each offer made in ``offer_history`` so the variety rule can skip it next time.
+none. Each call decrypts the histories (and the interests shared for recommendations) it
+needs with **one** vault access-log entry. Offers are chosen by Thompson sampling on what each
+customer taught (:mod:`.responses`), a small share at random for comparison; each offer made
+is recorded in ``offer_history`` (with how it was chosen) so the variety rule can skip it next
+time, and counted as shown in the customer's affinities.
 
 Campaign runs attach offers to outbox entries with :func:`offer_payloads`: the payload holds
 the offer's catalogue text (the same for everyone who gets that offer) under ``offer``, the
-name :mod:`app.campaigns.render` reserves for it.
+name :mod:`app.campaigns.render` reserves for it, and its catalogue id under ``offer_id`` (the
+worker turns it into the signed ``offer_url``, :mod:`app.marketing.offer_links`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE, histories, profiled_ids
+from app.campaigns.shared_values import shared_values
+from app.marketing.eligibility import BATCH, HISTORY_FIELD, PROFILING_PURPOSE, profiled_ids
 from app.marketing.models import OfferHistory
-from app.marketing.offers import VARIETY_DAYS, CoPurchases, Offer, co_purchases, next_best_offer
-from app.marketing.value import parse_purchases
+from app.marketing.offers import (
+    VARIETY_DAYS,
+    CoPurchases,
+    Offer,
+    category_scores,
+    co_purchases,
+    offer_for,
+    prior_scores,
+    thompson_choice,
+)
+from app.marketing.responses import count_shown, forget, taught
+from app.marketing.value import Purchase, parse_purchases
 from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault.models import Customer
 from app.vault.service import log_access
 
 ACTOR = "marketing:offers"
+INTERESTS_FIELD = "interests"
+
+
+def _profiles(
+    session: Session, customer_ids: list[int]
+) -> tuple[dict[int, list[Purchase]], dict[int, frozenset[str]]]:
+    """Decrypted purchases and interests shared for recommendations, in batches; never stored."""
+    purchases: dict[int, list[Purchase]] = {}
+    interests: dict[int, frozenset[str]] = {}
+    fields = {HISTORY_FIELD, INTERESTS_FIELD}
+    for start in range(0, len(customer_ids), BATCH):
+        part = customer_ids[start : start + BATCH]
+        for cid, values in shared_values(session, part, fields, PROFILING_PURPOSE).items():
+            if HISTORY_FIELD in values:
+                purchases[cid] = parse_purchases(values[HISTORY_FIELD])
+            if values.get(INTERESTS_FIELD):
+                interests[cid] = frozenset(values[INTERESTS_FIELD].split(","))
+    return purchases, interests
 
 
 def recent_offers(
@@ -56,29 +90,41 @@ class OfferBook:
 
     A campaign run loads one book and chooses offers batch by batch from it, so the purchase
     histories are read (and logged) once per run, not once per batch. Who may be profiled is
-    still checked for every batch: a withdrawal during the run is honoured.
+    still checked for every batch: a withdrawal during the run is honoured. The random draws
+    are seeded by the run's time, so choosing again for the same moment draws alike.
     """
 
     at: datetime
     purchases: dict[int, list]
     population: CoPurchases
+    interests: dict[int, frozenset[str]] = field(default_factory=dict)
+    rng: np.random.Generator = field(default_factory=np.random.default_rng)
+
+    @property
+    def catalogue(self) -> list[str]:
+        """Every category bought by the profiled population (one offer each)."""
+        return sorted(self.population.buyers)
 
     @classmethod
     def load(cls, session: Session, at: datetime | None = None, *, reason: str) -> OfferBook:
-        """Decrypt the purchase histories shared for profiling (one access-log entry)."""
+        """Decrypt the purchase histories and interests shared for profiling (one access-log
+        entry); forget the affinities of customers who no longer allow learning."""
+        at = at or utcnow()
         everyone = profiled_ids(session)
-        purchases = {cid: parse_purchases(raw) for cid, raw in histories(session, everyone)}
+        purchases, interests = _profiles(session, everyone)
         population = co_purchases({p.category for p in rows} for rows in purchases.values())
         with transaction(session):
+            forget(session)
             log_access(
                 session,
                 actor=ACTOR,
                 purpose=PROFILING_PURPOSE,
-                fields=[HISTORY_FIELD],
+                fields=[HISTORY_FIELD, INTERESTS_FIELD],
                 customer_count=len(everyone),
                 reason=reason,
             )
-        return cls(at or utcnow(), purchases, population)
+        seed = int(at.timestamp() * 1_000_000)
+        return cls(at, purchases, population, interests, np.random.default_rng(seed))
 
     def choose(
         self,
@@ -89,31 +135,45 @@ class OfferBook:
         record: bool = True,
     ) -> dict[int, Offer]:
         """The next-best offer of each customer among ``customer_ids`` who may be profiled now
-        (and was when the book was loaded); the offers made are added to the offer history in
-        the caller's transaction (the variety rule reads it)."""
+        (and was when the book was loaded); the offers made are added to the offer history
+        and counted as shown in the caller's transaction (the variety rule reads them)."""
         targets = [
             cid for cid in profiled_ids(session, among=customer_ids) if cid in self.purchases
         ]
-        if not targets:
+        catalogue = self.catalogue
+        if not targets or not catalogue:
             return {}
+        column = {offer_for(c).offer_id: i for i, c in enumerate(catalogue)}
         given = recent_offers(session, targets, self.at)
-        chosen: dict[int, Offer] = {}
-        for customer_id in targets:
-            offer = next_best_offer(
-                self.purchases[customer_id], self.population, self.at, given.get(customer_id, ())
-            )
-            if offer is not None:
-                chosen[customer_id] = offer
+        blocked = np.zeros((len(targets), len(catalogue)), dtype=bool)
+        prior = np.empty(blocked.shape)
+        for row, cid in enumerate(targets):
+            scores = category_scores(self.purchases[cid], self.population, self.at)
+            prior[row] = prior_scores(scores, catalogue, self.interests.get(cid, ()))
+            for offer_id in given.get(cid, ()):
+                if offer_id in column:
+                    blocked[row, column[offer_id]] = True
+        picks, at_random = thompson_choice(
+            prior, taught(session, targets, column), blocked, self.rng
+        )
+        chosen = {
+            cid: offer_for(catalogue[pick])
+            for cid, pick in zip(targets, picks, strict=True)
+            if pick >= 0
+        }
         if record and chosen:  # in the caller's transaction: with the entries they go to
+            random_ids = {cid for cid, r in zip(targets, at_random, strict=True) if r}
             session.add_all(
                 OfferHistory(
                     customer_id=cid,
                     offer_id=offer.offer_id,
                     campaign_id=campaign_id,
                     offered_at=self.at,
+                    arm="random" if cid in random_ids else "model",
                 )
                 for cid, offer in chosen.items()
             )
+            count_shown(session, {cid: offer.offer_id for cid, offer in chosen.items()}, self.at)
         return chosen
 
 
@@ -156,6 +216,9 @@ def offer_payloads(
     query = select(Customer.id, Customer.language).where(Customer.id.in_(list(offers)))
     languages = {customer_id: language for customer_id, language in session.execute(query)}
     return {
-        cid: json.dumps({"offer": offer.text(languages.get(cid, "en"))}, ensure_ascii=False)
+        cid: json.dumps(
+            {"offer": offer.text(languages.get(cid, "en")), "offer_id": offer.offer_id},
+            ensure_ascii=False,
+        )
         for cid, offer in offers.items()
     }

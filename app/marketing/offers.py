@@ -13,9 +13,24 @@ Scoring, for a customer with purchases ``P`` at ``now``:
   bought both ``k`` and ``c``; ``P(c | k) = co[k][c] / buyers[k]``;
 - ``score(c) = affinity(c) + Σ_k affinity(k) * P(c | k)`` for ``k ≠ c``.
 
-The best-scoring category wins, except that the **variety rule** skips any offer the
-customer was given within the last ``VARIETY_DAYS`` days (offer history). Ties break by
-category name, so the choice is deterministic.
+:func:`next_best_offer` takes the best-scoring category, except that the **variety rule**
+skips any offer the customer was given within the last ``VARIETY_DAYS`` days (offer history);
+ties break by category name.
+
+**Learning from responses** (:func:`thompson_choice`): each offer of the catalogue is an arm of
+a Bernoulli bandit per customer, "the customer answers this offer". Its Beta posterior starts
+from the purchase scores — ``s`` is the category's score over the customer's best (so 0-1),
+raised to at least :data:`INTEREST_PRIOR` for a category among the interests they shared —
+as ``Beta(1 + K s, 1 + K (1 - s))`` with ``K =`` :data:`PRIOR_STRENGTH`, and adds what they
+taught: ``alpha += clicks + 3 * more``, ``beta += (shown - clicks) + 3 * less`` (an
+explicit answer weighs :data:`FEEDBACK_WEIGHT` clicks). Each choice
+draws one sample per arm (numpy) and takes the largest among those the variety rule allows:
+an offer never shown keeps a wide posterior and now and then wins a draw (exploration), an
+offer often ignored or marked "less like this" rarely does.
+
+A share :data:`RANDOM_SHARE` of the choices is made uniformly at random among the allowed
+offers instead (the ``random`` arm), so the marketer can see how the learned choice performs
+against chance.
 """
 
 from __future__ import annotations
@@ -26,11 +41,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import combinations
 
+import numpy as np
+
 from app.marketing.value import Purchase
 
 HALF_LIFE_DAYS = 90
 VARIETY_DAYS = 30
 OFFER_PREFIX = "category:"
+PRIOR_STRENGTH = 2.0
+INTEREST_PRIOR = 0.5
+FEEDBACK_WEIGHT = 3
+RANDOM_SHARE = 0.1
 OFFER_TEXT = {
     "en": "New in {category}: our selection for you",
     "it": "Novità in {category}: la nostra selezione per te",
@@ -117,3 +138,54 @@ def next_best_offer(
         if offer.offer_id not in recent_offers:
             return offer
     return None
+
+
+def prior_scores(
+    scores: Mapping[str, float], catalogue: Sequence[str], interests: Collection[str] = ()
+) -> np.ndarray:
+    """Each catalogue category's score over the customer's best (0-1), interests raised to
+    at least :data:`INTEREST_PRIOR`."""
+    best = max(scores.values(), default=0.0)
+    prior = np.array([scores.get(c, 0.0) / best if best > 0 else 0.0 for c in catalogue])
+    if interests:
+        wanted = np.array([c in interests for c in catalogue], dtype=bool)
+        prior[wanted] = np.maximum(prior[wanted], INTEREST_PRIOR)
+    return prior
+
+
+@dataclass(frozen=True, slots=True)
+class Taught:
+    """What customers taught, one row per customer and one column per catalogue offer."""
+
+    shown: np.ndarray
+    clicked: np.ndarray
+    more: np.ndarray
+    less: np.ndarray
+
+    @classmethod
+    def nothing(cls, shape: tuple[int, int]) -> Taught:
+        """No responses yet."""
+        return cls(*(np.zeros(shape) for _ in range(4)))
+
+
+def posteriors(prior: np.ndarray, taught: Taught) -> tuple[np.ndarray, np.ndarray]:
+    """The Beta posteriors' ``(alpha, beta)`` (see the module docstring)."""
+    alpha = 1 + PRIOR_STRENGTH * prior + taught.clicked + FEEDBACK_WEIGHT * taught.more
+    ignored = np.maximum(taught.shown - taught.clicked, 0)
+    beta = 1 + PRIOR_STRENGTH * (1 - prior) + ignored + FEEDBACK_WEIGHT * taught.less
+    return alpha, beta
+
+
+def thompson_choice(
+    prior: np.ndarray, taught: Taught, blocked: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each customer (row), the chosen catalogue column (``-1``: every offer blocked by
+    the variety rule) and whether it was chosen at random (the comparison arm)."""
+    alpha, beta = posteriors(prior, taught)
+    draws = rng.beta(alpha, beta)
+    at_random = rng.random(len(prior)) < RANDOM_SHARE
+    draws[at_random] = rng.random((int(at_random.sum()), prior.shape[1]))
+    draws[blocked] = -1.0
+    chosen = draws.argmax(axis=1) if prior.shape[1] else np.zeros(len(prior), dtype=int)
+    none_left = blocked.all(axis=1) if prior.shape[1] else np.ones(len(prior), dtype=bool)
+    return np.where(none_left, -1, chosen), at_random

@@ -16,4 +16,4 @@ for _endpoint, _label in (
 ):
     register("customer", _endpoint, _label)
 
-from app.web.portal import account, contact, history, refine, requests, routes  # noqa: E402,F401
+from app.web.portal import account, contact, history, offers, refine, requests, routes  # noqa: E402, F401

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from app.web.public import routes  # noqa: E402,F401
+from app.web.public import offer_routes, routes  # noqa: E402,F401
