@@ -22,7 +22,7 @@ def offer_link(token: str):
     try:
         entry_id = read_offer_token(token)
     except InvalidOfferToken as exc:
-        return render_template("public/offer.html", offer=None, problem=str(exc)), 400
+        return render_template("public/offer.html", offer=None, problem=_(str(exc))), 400
     offer, _kept = record_click(db.session(), entry_id)
     if offer is None:
         message = _("This offer is no longer available.")

@@ -1,0 +1,114 @@
+"""Customers teach the offer choice through offer links and the portal, only with consent."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from app.accounts.passwords import hash_password
+from app.campaigns import service
+from app.campaigns.run import start_run
+from app.delivery.models import OutboxEntry
+from app.delivery.tokens import offer_token
+from app.ledger import consent
+from app.marketing.models import OfferAffinity, OfferHistory
+from app.marketing.offer_service import OfferBook
+from app.vault import service as vault
+from app.vault.models import Customer
+from tests.conftest import TEST_PASSWORD
+from tests.helpers import csrf_token
+from tests.integration.builders import grant, make_customer
+from tests.web.test_marketing_console import purchases, seed_people
+
+WITH_OFFER = {"subject": "Hi", "body_text": "{{ offer }}: {{ offer_url }}"}
+
+
+def _offer_entries(session, ids) -> dict[int, OutboxEntry]:
+    campaign = service.create_campaign(
+        session, actor="test", name="Picks", purpose="offers", channel="email",
+        templates=[WITH_OFFER],
+    )  # fmt: skip
+    service.schedule_campaign(session, campaign.id, actor="test")
+    start_run(session, campaign.id, datetime.now(UTC))
+    rows = session.scalars(select(OutboxEntry).where(OutboxEntry.campaign_id == campaign.id))
+    return {row.customer_id: row for row in rows if row.customer_id in ids}
+
+
+def _affinity(session, customer_id: int) -> list[tuple]:
+    session.expire_all()
+    rows = session.scalars(select(OfferAffinity).where(OfferAffinity.customer_id == customer_id))
+    return [(r.offer_id, r.shown, r.clicked, r.more, r.less) for r in rows]
+
+
+def test_a_click_is_kept_once_and_only_while_the_customer_allows_learning(client, session):
+    ids = seed_people(session, count=2)
+    entries = _offer_entries(session, ids)
+    payload = json.loads(entries[ids[0]].payload_json)
+    assert payload["offer_id"].startswith("category:") and payload["offer"].startswith("New in")
+    offer_id = payload["offer_id"]
+    assert _affinity(session, ids[0]) == [(offer_id, 1, 0, 0, 0)]  # counted as shown
+
+    page = client.get(f"/o/{offer_token(entries[ids[0]].id)}")
+    assert page.status_code == 200 and payload["offer"] in page.get_data(as_text=True)
+    assert "Set-Cookie" not in page.headers
+    client.get(f"/o/{offer_token(entries[ids[0]].id)}")  # a second click teaches nothing more
+    assert _affinity(session, ids[0]) == [(offer_id, 1, 1, 0, 0)]
+    history = session.scalars(select(OfferHistory).where(OfferHistory.customer_id == ids[0])).one()
+    assert history.response == "click" and history.arm in ("model", "random")
+
+    other = session.get(Customer, ids[1])
+    consent.withdraw(session, other, purpose="recommendations", channel="email",
+                     source="portal", method="web_form", actor="customer")  # fmt: skip
+    assert client.get(f"/o/{offer_token(entries[ids[1]].id)}").status_code == 200
+    assert all(clicked == 0 for _, _, clicked, _, _ in _affinity(session, ids[1]))
+    OfferBook.load(session, reason="test")  # every choice first forgets what is not allowed
+    assert _affinity(session, ids[1]) == []
+    assert _affinity(session, ids[0]) != []
+
+    assert client.get("/o/not-a-token").status_code == 400
+    assert client.get(f"/o/{offer_token(2**40)}").status_code == 404
+
+
+def _portal_customer(session, *, learning: bool):
+    customer = make_customer(session, email=f"offers.{learning}@example.org",
+                             password_hash=hash_password(TEST_PASSWORD),
+                             profile={"purchase_history": purchases(3, "wine")})  # fmt: skip
+    vault.set_sharing(session, customer, {("purchase_history", "recommendations"): True})
+    grant(session, customer, "offers")
+    grant(session, customer, "recommendations")
+    OfferBook.load(session, reason="test").choose(session, [customer.id])
+    session.commit()
+    if not learning:
+        consent.withdraw(session, customer, purpose="recommendations", channel="email",
+                         source="portal", method="web_form", actor="customer")  # fmt: skip
+    return customer
+
+
+def test_more_or_less_like_this_in_the_portal(client, session, login):
+    customer = _portal_customer(session, learning=True)
+    row = session.scalars(select(OfferHistory).where(OfferHistory.customer_id == customer.id)).one()
+    login("offers.True@example.org", staff=False)
+    page = client.get("/me/offers").get_data(as_text=True)
+    assert "New in" in page and "Less like this" in page
+    token = csrf_token(client, "/me/offers")
+    assert client.post(f"/me/offers/{row.id}/less", data={}).status_code == 400  # no CSRF token
+    done = client.post(f"/me/offers/{row.id}/less", data={"csrf_token": token},
+                       follow_redirects=True)  # fmt: skip
+    assert "take this into account" in done.get_data(as_text=True)
+    assert _affinity(session, customer.id) == [(row.offer_id, 1, 0, 0, 1)]
+    assert client.post("/me/offers/999999/more", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/me/offers/{row.id}/maybe", data={"csrf_token": token}).status_code == 404
+
+
+def test_without_consent_the_portal_keeps_no_answer(client, session, login):
+    customer = _portal_customer(session, learning=False)
+    row = session.scalars(select(OfferHistory).where(OfferHistory.customer_id == customer.id)).one()
+    login("offers.False@example.org", staff=False)
+    page = client.get("/me/offers").get_data(as_text=True)
+    assert "Recommendations are switched off" in page and "Less like this" not in page
+    token = csrf_token(client, "/me/offers")
+    client.post(f"/me/offers/{row.id}/more", data={"csrf_token": token})
+    session.expire_all()
+    assert session.get(OfferHistory, row.id).response is None
