@@ -112,3 +112,27 @@ def test_without_consent_the_portal_keeps_no_answer(client, session, login):
     client.post(f"/me/offers/{row.id}/more", data={"csrf_token": token})
     session.expire_all()
     assert session.get(OfferHistory, row.id).response is None
+
+
+def test_the_marketer_sees_the_learned_choice_against_chance(client, session, create_staff, login):
+    ids = seed_people(session, count=2)
+    now = datetime.now(UTC)
+    rows = []
+    for arm, offered, clicked, more, less in (("model", 100, 22, 8, 3), ("random", 100, 8, 2, 9)):
+        answers = ["click"] * clicked + ["more"] * more + ["less"] * less
+        answers += [None] * (offered - len(answers))
+        rows += [
+            OfferHistory(customer_id=ids[n % 2], offer_id=f"category:{('wine', 'books')[n % 2]}",
+                         offered_at=now, arm=arm, response=answer)
+            for n, answer in enumerate(answers)
+        ]  # fmt: skip
+    session.add_all(rows)
+    session.commit()
+    login(create_staff("marketer").email)
+    page = client.get("/marketing/offers")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="arm-model-offered">100<' in html and 'id="arm-model-good">30<' in html
+    assert 'id="arm-random-good">10<' in html
+    assert "+20.0 points" in html and ", significant" in html
+    assert "Zebulonia" not in html and "<td>wine</td>" in html

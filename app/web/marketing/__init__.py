@@ -1,4 +1,4 @@
-"""The marketer console (role marketer): campaigns, forecasts, results, value tiers, calendar.
+"""The marketer console (role marketer): campaigns, forecasts, results, value, offers, calendar.
 
 Every page shows aggregates or placeholder previews only, never an individual customer.
 """
@@ -14,8 +14,9 @@ for _endpoint, _label in (
     ("marketing.campaigns", "Campaign list"),
     ("marketing.new_campaign", "New campaign"),
     ("marketing.values", "Customer value"),
+    ("marketing.offers", "Offers"),
     ("marketing.calendar", "Calendar"),
 ):
     register(MARKETER, _endpoint, _label)
 
-from app.web.marketing import campaign_routes, report_routes, routes  # noqa: E402,F401
+from app.web.marketing import campaign_routes, offer_routes, report_routes, routes  # noqa: E402, F401
