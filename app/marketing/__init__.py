@@ -2,8 +2,8 @@
 forecasts.
 
 Importing the package registers its segment conditions (``value_tier``, ``value_class``,
-``birthday_today``) with the campaigns' registry; :mod:`app.models` imports it with the other
-model modules.
+``birthday_today``, ``moment_today``) with the campaigns' registry; :mod:`app.models` imports
+it with the other model modules.
 """
 
-from app.marketing import conditions  # noqa: F401  (registers the segment conditions)
+from app.marketing import conditions, moments  # noqa: F401  (registers the segment conditions)

@@ -1,32 +1,42 @@
 """Seasonal moments: holidays and sales per country, and the schedules campaigns use for them.
 
-The moments are data (``data/calendar-v1.json``, which names its sources; shipped data is
-versioned, never edited in place). Each moment has a rule:
+The moments are data (``data/calendar-v2.json``, which names its sources; shipped data is
+versioned, never edited in place: version 1 typed its weekday rules by hand). Each moment has
+a rule, computed by a library rather than typed as dates:
 
 - ``{"fixed": "MM-DD"}`` — the same date every year;
-- ``{"easter": N}`` — N days after Western (Gregorian) Easter Sunday;
-- ``{"nth_weekday": {"month", "weekday" (0 = Monday), "n" (-1 = last)}, "offset": N}``.
+- ``{"easter": N}`` — N days after Western (Gregorian) Easter Sunday, by dateutil's ``easter``
+  (Good Friday -2, Easter Monday 1, Ascension 39, Whit Monday 50, Mothering Sunday -21);
+- ``{"rrule": "FREQ=YEARLY;…", "offset": N}`` — an RFC 5545 recurrence rule, by dateutil's
+  ``rrule`` (Thanksgiving ``BYMONTH=11;BYDAY=+4TH``, Black Friday the same with offset 1,
+  Mother's Day per country); ``"unless_easter": E, "then_offset": D`` moves the date by D
+  days when it falls E days after Easter (France's Mother's Day gives way to Pentecost).
 
-A campaign uses a moment through :func:`schedule_for`: fixed-date moments become a yearly
-cron schedule (``M H D MM *`` in the chosen time zone) that repeats by itself; moveable ones
-(Easter, Black Friday…) cannot be written as a five-field cron expression, so they become a
-one-off ``at`` schedule for the next occurrence, to be scheduled again each year.
+A campaign sends on a moment at a local time in **each recipient's own time zone**, only to
+recipients in the moment's countries (or some of them): :func:`moment_schedule` gives an
+hourly campaign whose segment condition ``moment_today`` (:mod:`app.marketing.moments`)
+selects, at each run, the customers whose clock shows the chosen hour on the moment's date.
+The date is computed for each year by the rule, so the campaign recurs by itself. A
+customer's country is the one their time zone belongs to (IANA ``zone.tab``).
 
-Birthdays are personal moments: see ``birthday_today`` in :mod:`app.marketing.conditions`
-and :func:`birthday_schedule`.
+Birthdays are personal moments: see ``birthday_today`` in :mod:`app.marketing.conditions`,
+:func:`birthday_schedule` and the week's forecast in :mod:`app.marketing.moments`.
 """
 
 from __future__ import annotations
 
 import json
-import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-DATA_FILE = Path(__file__).parent / "data" / "calendar-v1.json"
+from dateutil.easter import EASTER_WESTERN, easter
+from dateutil.rrule import rrulestr
+
+DATA_FILE = Path(__file__).parent / "data" / "calendar-v2.json"
 COUNTRIES = ("IT", "DE", "FR", "ES", "IE", "US")
 KINDS = ("holiday", "sale", "commercial")
 
@@ -53,33 +63,29 @@ class Moment:
             month, day = (int(part) for part in rule["fixed"].split("-"))
             return date(year, month, day)
         if "easter" in rule:
-            return easter(year) + timedelta(days=int(rule["easter"]))
-        spec = rule["nth_weekday"]
-        found = nth_weekday(year, spec["month"], spec["weekday"], spec["n"])
-        return found + timedelta(days=int(rule.get("offset", 0)))
+            return easter(year, EASTER_WESTERN) + timedelta(days=int(rule["easter"]))
+        found = _yearly(rule["rrule"], year) + timedelta(days=int(rule.get("offset", 0)))
+        clash = "unless_easter" in rule and found == easter(year, EASTER_WESTERN) + timedelta(
+            days=int(rule["unless_easter"])
+        )
+        if clash:
+            found += timedelta(days=int(rule["then_offset"]))
+        return found
 
 
-def easter(year: int) -> date:
-    """Western Easter Sunday (anonymous Gregorian algorithm, Meeus/Jones/Butcher)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    leap = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * leap) // 451
-    month, day = divmod(h + leap - 7 * m + 114, 31)
-    return date(year, month, day + 1)
+@cache
+def _yearly(rule: str, year: int) -> date:
+    """The first date of the yearly recurrence ``rule`` in ``year``."""
+    start = date(year, 1, 1)
+    recurrence = rrulestr(rule, dtstart=_midnight(start))
+    found = recurrence.after(_midnight(start), inc=True)
+    if found is None or found.year != year:
+        raise ValueError(f"recurrence rule {rule!r} gives no date in {year}")
+    return found.date()
 
 
-def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    """The ``n``-th ``weekday`` (0 = Monday) of the month; ``n = -1`` is the last one."""
-    if n > 0:
-        first = date(year, month, 1)
-        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-    last = (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7 + 7 * (-n - 1))
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time())
 
 
 @cache
@@ -122,21 +128,28 @@ def next_occurrence(item: Moment, after: date) -> date:
     return when if when >= after else item.on(after.year + 1)
 
 
-def schedule_for(item: Moment, at: time, timezone: str, today: date) -> dict[str, Any]:
-    """Campaign schedule settings for ``item`` at local time ``at`` in ``timezone``.
+def moment_condition(
+    item: Moment, local_hour: int, countries: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The segment condition selecting, at each hourly run, the recipients whose clock shows
+    ``local_hour`` on ``item``'s date, in ``countries`` (default: all the moment's)."""
+    params: dict[str, Any] = {"moment": item.id, "local_hour": local_hour}
+    if countries:
+        params["countries"] = list(countries)
+    return {"moment_today": params}
 
-    Fixed dates: a yearly ``cron`` schedule; moveable dates: an ``at`` schedule on the next
-    occurrence (see the module docstring).
-    """
-    if item.fixed:
-        month, day = item.rule["fixed"].split("-")
-        return {
-            "schedule_kind": "cron",
-            "cron": f"{at.minute} {at.hour} {int(day)} {int(month)} *",
-            "cron_timezone": timezone,
-        }
-    when = datetime.combine(next_occurrence(item, today), at, tzinfo=zoneinfo.ZoneInfo(timezone))
-    return {"schedule_kind": "at", "scheduled_at": when.astimezone(zoneinfo.ZoneInfo("UTC"))}
+
+def moment_schedule(
+    item: Moment, at: time, countries: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Campaign settings that send on ``item`` at local time ``at`` in each recipient's own
+    zone: a run every hour at minute ``at.minute`` and the ``moment_today`` condition."""
+    return {
+        "schedule_kind": "cron",
+        "cron": f"{at.minute} * * * *",
+        "cron_timezone": "UTC",
+        "segment": moment_condition(item, at.hour, countries),
+    }
 
 
 def birthday_schedule(local_hour: int = 9) -> dict[str, Any]:

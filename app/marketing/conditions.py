@@ -138,15 +138,15 @@ class BirthdayToday(Condition):
 
     def where(self, params: int, ctx: SegmentContext) -> ColumnElement[bool]:
         """The customer's time zone is at ``local_hour`` now."""
-        return Customer.timezone.in_(sorted(zones_at_local_hour(_hour(ctx.at), params)))
+        return Customer.timezone.in_(sorted(zones_at_local_hour(run_minute(ctx.at), params)))
 
     def matches(self, params: int, value: str, ctx: SegmentContext) -> bool:
         """The shared birthday is a local date of those zones."""
-        days = set(zones_at_local_hour(_hour(ctx.at), params).values())
+        days = set(zones_at_local_hour(run_minute(ctx.at), params).values())
         return any(is_birthday(value, day) for day in days)
 
 
-def _hour(moment: datetime) -> datetime:
+def run_minute(moment: datetime) -> datetime:
     """The run's minute (cron fires on minutes), so cached lookups are shared by a run."""
     return moment.replace(second=0, microsecond=0)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.shared_values import shared_values
@@ -35,7 +35,7 @@ from app.marketing.offers import (
     category_scores,
     co_purchases,
     offer_for,
-    prior_scores,
+    prior_matrix,
     thompson_choice,
 )
 from app.marketing.responses import count_shown, forget, taught
@@ -145,11 +145,13 @@ class OfferBook:
             return {}
         column = {offer_for(c).offer_id: i for i, c in enumerate(catalogue)}
         given = recent_offers(session, targets, self.at)
-        blocked = np.zeros((len(targets), len(catalogue)), dtype=bool)
-        prior = np.empty(blocked.shape)
+        prior = prior_matrix(
+            [category_scores(self.purchases[cid], self.population, self.at) for cid in targets],
+            catalogue,
+            [self.interests.get(cid, ()) for cid in targets],
+        )
+        blocked = np.zeros(prior.shape, dtype=bool)
         for row, cid in enumerate(targets):
-            scores = category_scores(self.purchases[cid], self.population, self.at)
-            prior[row] = prior_scores(scores, catalogue, self.interests.get(cid, ()))
             for offer_id in given.get(cid, ()):
                 if offer_id in column:
                     blocked[row, column[offer_id]] = True
@@ -163,15 +165,18 @@ class OfferBook:
         }
         if record and chosen:  # in the caller's transaction: with the entries they go to
             random_ids = {cid for cid, r in zip(targets, at_random, strict=True) if r}
-            session.add_all(
-                OfferHistory(
-                    customer_id=cid,
-                    offer_id=offer.offer_id,
-                    campaign_id=campaign_id,
-                    offered_at=self.at,
-                    arm="random" if cid in random_ids else "model",
-                )
-                for cid, offer in chosen.items()
+            session.execute(
+                insert(OfferHistory),
+                [
+                    {
+                        "customer_id": cid,
+                        "offer_id": offer.offer_id,
+                        "campaign_id": campaign_id,
+                        "offered_at": self.at,
+                        "arm": "random" if cid in random_ids else "model",
+                    }
+                    for cid, offer in chosen.items()
+                ],
             )
             count_shown(session, {cid: offer.offer_id for cid, offer in chosen.items()}, self.at)
         return chosen
@@ -213,7 +218,8 @@ def offer_payloads(
         offers = book.choose(session, customer_ids, campaign_id=campaign_id)
     if not offers:
         return {}
-    query = select(Customer.id, Customer.language).where(Customer.id.in_(list(offers)))
+    table = Customer.__table__
+    query = select(table.c.id, table.c.language).where(table.c.id.in_(list(offers)))
     languages = {customer_id: language for customer_id, language in session.execute(query)}
     return {
         cid: json.dumps(

@@ -145,12 +145,30 @@ def prior_scores(
 ) -> np.ndarray:
     """Each catalogue category's score over the customer's best (0-1), interests raised to
     at least :data:`INTEREST_PRIOR`."""
-    best = max(scores.values(), default=0.0)
-    prior = np.array([scores.get(c, 0.0) / best if best > 0 else 0.0 for c in catalogue])
-    if interests:
-        wanted = np.array([c in interests for c in catalogue], dtype=bool)
-        prior[wanted] = np.maximum(prior[wanted], INTEREST_PRIOR)
-    return prior
+    return prior_matrix([scores], catalogue, [interests])[0]
+
+
+def prior_matrix(
+    scores: Sequence[Mapping[str, float]],
+    catalogue: Sequence[str],
+    interests: Sequence[Collection[str]],
+) -> np.ndarray:
+    """:func:`prior_scores` of many customers at once: one row each, one column per category."""
+    column = {category: j for j, category in enumerate(catalogue)}
+    prior = np.zeros((len(scores), len(catalogue)))
+    wanted = np.zeros(prior.shape, dtype=bool)
+    for i, (own, liked) in enumerate(zip(scores, interests, strict=True)):
+        for category, score in own.items():
+            j = column.get(category)
+            if j is not None:
+                prior[i, j] = score
+        for category in liked:
+            j = column.get(category)
+            if j is not None:
+                wanted[i, j] = True
+    best = prior.max(axis=1, initial=0.0)[:, None]
+    prior = np.divide(prior, best, out=np.zeros_like(prior), where=best > 0)
+    return np.where(wanted, np.maximum(prior, INTEREST_PRIOR), prior)
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,7 @@ def parse_purchases(raw: str) -> list[Purchase]:
 
 
 def _moment(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(text)  # "Z" included (Python 3.11)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -1,8 +1,8 @@
-"""Calendar of moments: Easter, nth weekdays, the shipped data and campaign schedules."""
+"""Calendar of moments: moveable feasts by rule, the shipped data and campaign schedules."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -12,11 +12,9 @@ from app.marketing.calendar import (
     KINDS,
     birthday_schedule,
     calendar_source,
-    easter,
     moment,
+    moment_schedule,
     moments,
-    nth_weekday,
-    schedule_for,
     upcoming,
 )
 from app.marketing.conditions import is_birthday, zones_at_local_hour
@@ -27,21 +25,31 @@ from app.marketing.conditions import is_birthday, zones_at_local_hour
     [(2000, date(2000, 4, 23)), (2019, date(2019, 4, 21)), (2024, date(2024, 3, 31)),
      (2025, date(2025, 4, 20)), (2026, date(2026, 4, 5)), (2038, date(2038, 4, 25))],
 )  # fmt: skip
-def test_easter_sunday(year, sunday):
-    assert easter(year) == sunday
+def test_easter_and_what_follows_from_it(year, sunday):
+    assert moment("easter").on(year) == sunday
+    assert moment("good-friday").on(year) == sunday - timedelta(days=2)
+    assert moment("whit-monday").on(year) == sunday + timedelta(days=50)
+    assert moment("mothering-sunday").on(year) == sunday - timedelta(days=21)
 
 
-def test_nth_and_last_weekdays():
-    assert nth_weekday(2026, 11, 3, 4) == date(2026, 11, 26)  # Thanksgiving
-    assert nth_weekday(2026, 6, 2, -1) == date(2026, 6, 24)  # last Wednesday of June
-    assert nth_weekday(2026, 12, 0, -1) == date(2026, 12, 28)
-
-
-def test_black_friday_follows_thanksgiving_and_easter_monday_easter():
+def test_weekday_rules_thanksgiving_black_friday_and_sales():
+    assert moment("thanksgiving-us").on(2026) == date(2026, 11, 26)
+    assert moment("thanksgiving-us").on(2024) == date(2024, 11, 28)
     assert moment("black-friday").on(2026) == date(2026, 11, 27)
     assert moment("cyber-monday").on(2026) == date(2026, 11, 30)
     assert moment("easter-monday").on(2025) == date(2025, 4, 21)
     assert moment("winter-sales-fr").on(2027) == date(2027, 1, 13)
+    assert moment("summer-sales-fr").on(2026) == date(2026, 6, 24)  # last Wednesday of June
+
+
+def test_mothers_day_per_country():
+    assert moment("mothers-day").on(2026) == date(2026, 5, 10)  # IT, DE, US: 2nd Sunday of May
+    assert set(moment("mothers-day").countries) == {"IT", "DE", "US"}
+    assert moment("mothers-day-es").on(2026) == date(2026, 5, 3)  # first Sunday of May
+    assert moment("mothering-sunday").on(2026) == date(2026, 3, 15)  # Ireland
+    assert moment("mothers-day-fr").on(2026) == date(2026, 5, 31)  # last Sunday of May...
+    assert moment("mothers-day-fr").on(2012) == date(2012, 6, 3)  # ...unless it is Pentecost
+    assert moment("mothers-day-fr").on(2020) == date(2020, 6, 7)
 
 
 def test_the_shipped_calendar_is_well_formed_and_names_its_source():
@@ -58,18 +66,14 @@ def test_upcoming_lists_moments_in_date_order_per_country():
     assert [m.id for _, m in found] == ["christmas", "st-stephens-day", "new-year"]
 
 
-def test_fixed_moments_become_valid_yearly_cron_schedules():
-    settings = schedule_for(moment("christmas"), time(9, 30), "Europe/Rome", date(2026, 1, 1))
-    assert settings == {"schedule_kind": "cron", "cron": "30 9 25 12 *",
-                        "cron_timezone": "Europe/Rome"}  # fmt: skip
+def test_a_moment_schedules_hourly_runs_with_its_condition():
+    settings = moment_schedule(moment("easter"), time(9, 30), countries=["IT"])
+    assert settings == {
+        "schedule_kind": "cron", "cron": "30 * * * *", "cron_timezone": "UTC",
+        "segment": {"moment_today": {"moment": "easter", "local_hour": 9, "countries": ["IT"]}},
+    }  # fmt: skip
     assert check_schedule(settings["schedule_kind"], None, None, settings["cron"],
                           settings["cron_timezone"]) == []  # fmt: skip
-
-
-def test_moveable_moments_become_the_next_one_off_schedule():
-    settings = schedule_for(moment("easter"), time(10), "Europe/Berlin", date(2026, 5, 1))
-    assert settings["schedule_kind"] == "at"
-    assert settings["scheduled_at"] == datetime(2027, 3, 28, 8, tzinfo=UTC)
 
 
 def test_birthdays_match_on_the_local_date_and_leap_day_on_the_28th():

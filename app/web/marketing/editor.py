@@ -16,8 +16,7 @@ from app.campaigns.models import Campaign, CampaignTemplate
 from app.campaigns.placeholders import PLACEHOLDERS
 from app.campaigns.render import TemplateError, render_message, template_fields, validate_template
 from app.campaigns.templates import TemplateSpec
-from app.marketing.calendar import moment, schedule_for
-from app.models_base import utcnow
+from app.marketing.calendar import moment, moment_condition, moment_schedule
 
 
 def preview_context(form_name: str, purpose: str, channel: str) -> dict[str, str]:
@@ -71,12 +70,10 @@ def campaign_settings(form, now: datetime | None = None) -> dict[str, Any]:
     if form.scheduled_at.data:
         settings["scheduled_at"] = form.scheduled_at.data.replace(tzinfo=zone).astimezone(UTC)
     chosen = moment(form.moment.data) if form.moment.data else None
-    if chosen is not None:
-        at = _time(form.local_time.data) or time(9, 0)
-        today = (now or utcnow()).astimezone(zone).date()
-        settings.update(schedule_for(chosen, at, form.timezone.data, today))
-        if settings["schedule_kind"] != "local_time":
-            settings["local_time"] = None
+    if chosen is not None:  # hourly runs; each recipient at the local time on the moment's date
+        schedule = moment_schedule(chosen, _time(form.local_time.data) or time(9, 0))
+        schedule.pop("segment")  # joins the segment in segment_value
+        settings.update(schedule, scheduled_at=None, local_time=None)
     return settings
 
 
@@ -88,8 +85,20 @@ def _time(text: str | None) -> time | None:
 
 
 def segment_value(form) -> dict | str:
-    """The segment text of the form (``{}`` when empty)."""
-    return (form.segment.data or "").strip() or {}
+    """The segment text of the form (``{}`` when empty), with the calendar moment's condition
+    when one is chosen."""
+    text = (form.segment.data or "").strip()
+    chosen = moment(form.moment.data) if form.moment.data else None
+    if chosen is None:
+        return text or {}
+    try:
+        segment = json.loads(text) if text else {}
+    except ValueError:
+        return text  # the service names the problem
+    if not isinstance(segment, dict):
+        return text
+    at = _time(form.local_time.data) or time(9, 0)
+    return segment | moment_condition(chosen, at.hour)
 
 
 def form_data(campaign: Campaign, templates: list[CampaignTemplate]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.ledger.overview import consent_totals
 from app.marketing.calendar import COUNTRIES, birthday_schedule, calendar_source, upcoming
 from app.marketing.classes import CLASS_LABELS
+from app.marketing.moments import birthday_forecast
 from app.marketing.value import TIER_LABELS
 from app.marketing.value_reports import (
     class_summary,
@@ -97,7 +98,8 @@ def values_csv():
 @bp.get("/calendar")
 @roles_required(MARKETER)
 def calendar():
-    """Holidays and sales of the coming year, by country, usable as campaign schedules."""
+    """Holidays and sales of the coming year, by country, usable as campaign schedules; the
+    birthdays of the coming week (counts)."""
     country = request.args.get("country", "")
     country = country if country in COUNTRIES else ""
     today: date = utcnow().date()
@@ -108,4 +110,5 @@ def calendar():
         countries=COUNTRIES,
         source=calendar_source(),
         birthday=birthday_schedule(),
+        birthdays=birthday_forecast(db.session(), today),
     )

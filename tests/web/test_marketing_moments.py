@@ -1,0 +1,39 @@
+"""The marketer schedules a campaign on a calendar moment and sees the week's birthdays."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from app.campaigns.models import Campaign
+from tests.helpers import csrf_token
+from tests.web.test_marketing_console import campaign_form, seed_people
+
+
+def test_a_moment_campaign_runs_hourly_for_each_recipients_local_time(client, create_staff, login,
+                                                                      session):  # fmt: skip
+    login(create_staff("marketer").email)
+    token = csrf_token(client, "/marketing/campaigns/new")
+    form = campaign_form(moment="black-friday", local_time="08:30", segment='{"languages": ["en"]}')
+    response = client.post("/marketing/campaigns/new",
+                           data={"csrf_token": token, **form, "save": "Save draft"})  # fmt: skip
+    assert response.status_code == 302, response.text[:2000]
+    campaign = session.scalars(select(Campaign)).one()
+    assert (campaign.schedule_kind, campaign.cron, campaign.cron_timezone) == (
+        "cron", "30 * * * *", "UTC",
+    )  # fmt: skip
+    assert json.loads(campaign.segment_json) == {
+        "version": 1,
+        "languages": ["en"],
+        "moment_today": {"moment": "black-friday", "local_hour": 8},
+    }
+
+
+def test_the_calendar_shows_the_birthdays_of_the_coming_week(client, create_staff, login, session):
+    seed_people(session, count=3)  # birthdays shared for the birthday purpose, consent granted
+    login(create_staff("marketer").email)
+    page = client.get("/marketing/calendar")
+    assert page.status_code == 200
+    assert 'id="birthdays-week">' in page.text and "moveable, by rule" in page.text
+    assert "1977-07-17" not in page.text
