@@ -106,6 +106,9 @@ def add_profiling(app, customers: int) -> None:
             ):
                 session.execute(insert(model), rows)
             session.commit()
+        if db.engine.dialect.name == "postgresql":  # fresh statistics, as autovacuum keeps them
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE")
 
 
 def choose_offers(app, customers: int, batch: int) -> tuple[float, int]:

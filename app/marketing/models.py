@@ -1,4 +1,4 @@
-"""Marketing tables: value fits, value scores, offers and what customers taught — no plaintext.
+"""Marketing tables: value fits, customer value scores, offer history — no plaintext.
 
 Rows hold a customer id and derived scores or an offer id only; purchase history itself stays
 encrypted in the vault. Per-customer tables follow the customer (``ON DELETE CASCADE``); value
@@ -80,7 +80,8 @@ class OfferHistory(Model):
     ``arm`` says how it was chosen: ``model`` (Thompson sampling on what the customer taught)
     or ``random`` (the comparison share chosen uniformly). ``response`` is the customer's
     first answer to it (``click`` through the message's link, ``more`` or ``less`` like this
-    in the portal), kept only while they allow learning (see :mod:`.responses`).
+    in the portal), kept only while they allow learning (see :mod:`.responses`); the offer
+    choice learns from these rows.
     """
 
     __tablename__ = "offer_history"
@@ -94,24 +95,3 @@ class OfferHistory(Model):
     arm: Mapped[str] = mapped_column(String(8), default="model", server_default="model")
     response: Mapped[str | None] = mapped_column(String(8))
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class OfferAffinity(Model):
-    """What one customer taught about one offer: times shown, clicks, "more" and "less".
-
-    The counts of the Beta posterior of :func:`app.marketing.offers.thompson_choice`. Rows
-    exist only for customers who allow learning (recommendations consent granted, purchase
-    history shared for it); the others' rows are deleted (:func:`.responses.forget`).
-    """
-
-    __tablename__ = "offer_affinities"
-
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
-    offer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    shown: Mapped[int] = mapped_column(Integer, default=0)
-    clicked: Mapped[int] = mapped_column(Integer, default=0)
-    more: Mapped[int] = mapped_column(Integer, default=0)
-    less: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -5,8 +5,8 @@ history shared for it, see :mod:`app.marketing.eligibility`) get an offer; every
 none. Each call decrypts the histories (and the interests shared for recommendations) it
 needs with **one** vault access-log entry. Offers are chosen by Thompson sampling on what each
 customer taught (:mod:`.responses`), a small share at random for comparison; each offer made
-is recorded in ``offer_history`` (with how it was chosen) so the variety rule can skip it next
-time, and counted as shown in the customer's affinities.
+is recorded in ``offer_history`` (with how it was chosen), which the variety rule and the
+learning read.
 
 Campaign runs attach offers to outbox entries with :func:`offer_payloads`: the payload holds
 the offer's catalogue text (the same for everyone who gets that offer) under ``offer``, the
@@ -32,13 +32,13 @@ from app.marketing.offers import (
     VARIETY_DAYS,
     CoPurchases,
     Offer,
-    category_scores,
     co_purchases,
     offer_for,
     prior_matrix,
+    score_matrix,
     thompson_choice,
 )
-from app.marketing.responses import count_shown, forget, taught
+from app.marketing.responses import forget, taught
 from app.marketing.value import Purchase, parse_purchases
 from app.models_base import utcnow
 from app.transaction import transaction
@@ -61,8 +61,8 @@ def _profiles(
         for cid, values in shared_values(session, part, fields, PROFILING_PURPOSE).items():
             if HISTORY_FIELD in values:
                 purchases[cid] = parse_purchases(values[HISTORY_FIELD])
-            if values.get(INTERESTS_FIELD):
-                interests[cid] = frozenset(values[INTERESTS_FIELD].split(","))
+                if values.get(INTERESTS_FIELD):
+                    interests[cid] = frozenset(values[INTERESTS_FIELD].split(","))
     return purchases, interests
 
 
@@ -86,7 +86,7 @@ def recent_offers(
 
 @dataclass(frozen=True)
 class OfferBook:
-    """The profiled population's purchases and co-purchase statistics, decrypted once.
+    """The profiled population's purchase scores and interests, decrypted and scored once.
 
     A campaign run loads one book and chooses offers batch by batch from it, so the purchase
     histories are read (and logged) once per run, not once per batch. Who may be profiled is
@@ -95,24 +95,31 @@ class OfferBook:
     """
 
     at: datetime
-    purchases: dict[int, list]
     population: CoPurchases
-    interests: dict[int, frozenset[str]] = field(default_factory=dict)
+    #: The offers' categories, one column each in the matrices below.
+    catalogue: tuple[str, ...]
+    #: ``{customer id: row}`` of the customers who could be profiled at load time.
+    rows: dict[int, int]
+    #: Purchase scores (:func:`~app.marketing.offers.score_matrix`) and shared interests.
+    scores: np.ndarray
+    interests: np.ndarray
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
-
-    @property
-    def catalogue(self) -> list[str]:
-        """Every category bought by the profiled population (one offer each)."""
-        return sorted(self.population.buyers)
 
     @classmethod
     def load(cls, session: Session, at: datetime | None = None, *, reason: str) -> OfferBook:
         """Decrypt the purchase histories and interests shared for profiling (one access-log
-        entry); forget the affinities of customers who no longer allow learning."""
+        entry) and score every category for everyone; forget the answers of customers who no
+        longer allow learning."""
         at = at or utcnow()
         everyone = profiled_ids(session)
-        purchases, interests = _profiles(session, everyone)
+        purchases, liked = _profiles(session, everyone)
         population = co_purchases({p.category for p in rows} for rows in purchases.values())
+        catalogue = tuple(sorted(population.buyers))
+        customers = list(purchases)
+        scores = score_matrix([purchases[cid] for cid in customers], population, catalogue, at)
+        interests = np.array(
+            [[c in liked.get(cid, ()) for c in catalogue] for cid in customers], dtype=bool
+        ).reshape(scores.shape)
         with transaction(session):
             forget(session)
             log_access(
@@ -123,8 +130,9 @@ class OfferBook:
                 customer_count=len(everyone),
                 reason=reason,
             )
-        seed = int(at.timestamp() * 1_000_000)
-        return cls(at, purchases, population, interests, np.random.default_rng(seed))
+        rows = {cid: row for row, cid in enumerate(customers)}
+        rng = np.random.default_rng(int(at.timestamp() * 1_000_000))
+        return cls(at, population, catalogue, rows, scores, interests, rng)
 
     def choose(
         self,
@@ -136,27 +144,22 @@ class OfferBook:
     ) -> dict[int, Offer]:
         """The next-best offer of each customer among ``customer_ids`` who may be profiled now
         (and was when the book was loaded); the offers made are added to the offer history
-        and counted as shown in the caller's transaction (the variety rule reads them)."""
-        targets = [
-            cid for cid in profiled_ids(session, among=customer_ids) if cid in self.purchases
-        ]
+        in the caller's transaction (the variety rule and the learning read it)."""
+        targets = [cid for cid in profiled_ids(session, among=customer_ids) if cid in self.rows]
         catalogue = self.catalogue
         if not targets or not catalogue:
             return {}
         column = {offer_for(c).offer_id: i for i, c in enumerate(catalogue)}
         given = recent_offers(session, targets, self.at)
-        prior = prior_matrix(
-            [category_scores(self.purchases[cid], self.population, self.at) for cid in targets],
-            catalogue,
-            [self.interests.get(cid, ()) for cid in targets],
-        )
+        rows = [self.rows[cid] for cid in targets]
+        prior = prior_matrix(self.scores[rows], self.interests[rows])
         blocked = np.zeros(prior.shape, dtype=bool)
         for row, cid in enumerate(targets):
             for offer_id in given.get(cid, ()):
                 if offer_id in column:
                     blocked[row, column[offer_id]] = True
         picks, at_random = thompson_choice(
-            prior, taught(session, targets, column), blocked, self.rng
+            prior, taught(session, targets, column, self.at), blocked, self.rng
         )
         chosen = {
             cid: offer_for(catalogue[pick])
@@ -178,7 +181,6 @@ class OfferBook:
                     for cid, offer in chosen.items()
                 ],
             )
-            count_shown(session, {cid: offer.offer_id for cid, offer in chosen.items()}, self.at)
         return chosen
 
 

@@ -22,8 +22,8 @@ a Bernoulli bandit per customer, "the customer answers this offer". Its Beta pos
 from the purchase scores — ``s`` is the category's score over the customer's best (so 0-1),
 raised to at least :data:`INTEREST_PRIOR` for a category among the interests they shared —
 as ``Beta(1 + K s, 1 + K (1 - s))`` with ``K =`` :data:`PRIOR_STRENGTH`, and adds what they
-taught: ``alpha += clicks + 3 * more``, ``beta += (shown - clicks) + 3 * less`` (an
-explicit answer weighs :data:`FEEDBACK_WEIGHT` clicks). Each choice
+taught: ``alpha += clicks + 3 * more``, ``beta += unanswered + 3 * less`` over the offers
+made (an explicit answer weighs :data:`FEEDBACK_WEIGHT` clicks or ignored offers). Each choice
 draws one sample per arm (numpy) and takes the largest among those the variety rule allows:
 an offer never shown keeps a wide posterior and now and then wins a draw (exploration), an
 offer often ignored or marked "less like this" rarely does.
@@ -104,24 +104,55 @@ def co_purchases(baskets: Iterable[Collection[str]]) -> CoPurchases:
 
 def affinity(purchases: Sequence[Purchase], now: datetime) -> dict[str, float]:
     """Recency-weighted purchase count per category (half-life :data:`HALF_LIFE_DAYS`)."""
-    scores: defaultdict[str, float] = defaultdict(float)
-    for purchase in purchases:
-        age = max(0.0, (now - purchase.at).total_seconds() / 86400)
-        scores[purchase.category] += 0.5 ** (age / HALF_LIFE_DAYS)
-    return dict(scores)
+    catalogue = sorted({p.category for p in purchases})
+    own = affinity_matrix([purchases], catalogue, now)[0]
+    return {c: float(v) for c, v in zip(catalogue, own, strict=True)}
+
+
+def affinity_matrix(
+    purchases: Sequence[Sequence[Purchase]], catalogue: Sequence[str], now: datetime
+) -> np.ndarray:
+    """:func:`affinity` of many customers at once: one row each, one column per category
+    of ``catalogue`` (categories outside it are left out)."""
+    column = {category: j for j, category in enumerate(catalogue)}
+    own = np.zeros((len(purchases), len(catalogue)))
+    for i, rows in enumerate(purchases):
+        for purchase in rows:
+            j = column.get(purchase.category)
+            if j is not None:
+                age = max(0.0, (now - purchase.at).total_seconds() / 86400)
+                own[i, j] += 0.5 ** (age / HALF_LIFE_DAYS)
+    return own
+
+
+def lift_matrix(population: CoPurchases, catalogue: Sequence[str]) -> np.ndarray:
+    """``L[k, c] = P(c | k)`` between the categories of ``catalogue`` (zero diagonal)."""
+    lift = np.zeros((len(catalogue), len(catalogue)))
+    for k, given in enumerate(catalogue):
+        for c, category in enumerate(catalogue):
+            if c != k:
+                lift[k, c] = population.conditional(given, category)
+    return lift
+
+
+def score_matrix(
+    purchases: Sequence[Sequence[Purchase]],
+    population: CoPurchases,
+    catalogue: Sequence[str],
+    now: datetime,
+) -> np.ndarray:
+    """``score(c)`` of many customers at once: ``affinity + affinity @ L``."""
+    own = affinity_matrix(purchases, catalogue, now)
+    return own + own @ lift_matrix(population, catalogue)
 
 
 def category_scores(
     purchases: Sequence[Purchase], population: CoPurchases, now: datetime
 ) -> dict[str, float]:
     """``score(c)`` for every category the customer bought or that co-occurs with one."""
-    own = affinity(purchases, now)
-    scores: defaultdict[str, float] = defaultdict(float, own)
-    for given, weight in own.items():
-        for category in population.pairs.get(given, {}):
-            if category != given:
-                scores[category] += weight * population.conditional(given, category)
-    return dict(scores)
+    catalogue = sorted(set(population.buyers) | {p.category for p in purchases})
+    scores = score_matrix([purchases], population, catalogue, now)[0]
+    return {c: float(v) for c, v in zip(catalogue, scores, strict=True) if v > 0}
 
 
 def next_best_offer(
@@ -145,35 +176,23 @@ def prior_scores(
 ) -> np.ndarray:
     """Each catalogue category's score over the customer's best (0-1), interests raised to
     at least :data:`INTEREST_PRIOR`."""
-    return prior_matrix([scores], catalogue, [interests])[0]
+    row = np.array([[scores.get(c, 0.0) for c in catalogue]])
+    liked = np.array([[c in interests for c in catalogue]], dtype=bool)
+    return prior_matrix(row, liked)[0]
 
 
-def prior_matrix(
-    scores: Sequence[Mapping[str, float]],
-    catalogue: Sequence[str],
-    interests: Sequence[Collection[str]],
-) -> np.ndarray:
-    """:func:`prior_scores` of many customers at once: one row each, one column per category."""
-    column = {category: j for j, category in enumerate(catalogue)}
-    prior = np.zeros((len(scores), len(catalogue)))
-    wanted = np.zeros(prior.shape, dtype=bool)
-    for i, (own, liked) in enumerate(zip(scores, interests, strict=True)):
-        for category, score in own.items():
-            j = column.get(category)
-            if j is not None:
-                prior[i, j] = score
-        for category in liked:
-            j = column.get(category)
-            if j is not None:
-                wanted[i, j] = True
-    best = prior.max(axis=1, initial=0.0)[:, None]
-    prior = np.divide(prior, best, out=np.zeros_like(prior), where=best > 0)
-    return np.where(wanted, np.maximum(prior, INTEREST_PRIOR), prior)
+def prior_matrix(scores: np.ndarray, interests: np.ndarray) -> np.ndarray:
+    """:func:`prior_scores` of many customers at once, from their :func:`score_matrix` rows
+    and a boolean matrix of the categories among their interests."""
+    best = scores.max(axis=1, initial=0.0)[:, None]
+    prior = np.divide(scores, best, out=np.zeros_like(scores), where=best > 0)
+    return np.where(interests, np.maximum(prior, INTEREST_PRIOR), prior)
 
 
 @dataclass(frozen=True, slots=True)
 class Taught:
-    """What customers taught, one row per customer and one column per catalogue offer."""
+    """What customers taught, one row per customer and one column per catalogue offer: offers
+    made (``shown``) and, among them, those answered with a click, "more" or "less"."""
 
     shown: np.ndarray
     clicked: np.ndarray
@@ -189,7 +208,7 @@ class Taught:
 def posteriors(prior: np.ndarray, taught: Taught) -> tuple[np.ndarray, np.ndarray]:
     """The Beta posteriors' ``(alpha, beta)`` (see the module docstring)."""
     alpha = 1 + PRIOR_STRENGTH * prior + taught.clicked + FEEDBACK_WEIGHT * taught.more
-    ignored = np.maximum(taught.shown - taught.clicked, 0)
+    ignored = np.maximum(taught.shown - taught.clicked - taught.more - taught.less, 0)
     beta = 1 + PRIOR_STRENGTH * (1 - prior) + ignored + FEEDBACK_WEIGHT * taught.less
     return alpha, beta
 

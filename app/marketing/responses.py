@@ -1,11 +1,15 @@
-"""What customers teach about offers: shows, clicks and "more / less like this", kept only
-while they allow it.
+"""What customers teach about offers: clicks and "more / less like this", kept only while
+they allow it.
 
 Learning is allowed while the customer grants ``recommendations`` and shares their purchase
 history for it, has not objected and is not erased (:func:`~.eligibility.learning_allowed`).
-A click through an offer link or feedback in the portal is recorded only then; otherwise it is
-dropped and the caller is told why. :func:`forget` deletes the affinities, and the responses
-in the offer history, of everyone who no longer allows it (each offer choice calls it first).
+A click through an offer link or feedback in the portal is recorded on the offer's row of the
+offer history only then; otherwise it is dropped and the caller is told why. :func:`forget`
+clears the responses of everyone who no longer allows it (each offer choice calls it first).
+
+:func:`taught` counts, per customer and offer, the offers made in the last
+:data:`LEARNING_DAYS` days and their answers: the counts of the choice's Beta posteriors. One
+table holds both what was offered and what was answered, so nothing is kept twice.
 """
 
 from __future__ import annotations
@@ -14,62 +18,48 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, exists, not_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.delivery.models import OutboxEntry
 from app.errors import InvalidInput, NotFound
 from app.marketing.eligibility import learning_allowed, may_learn
-from app.marketing.models import OfferAffinity, OfferHistory
+from app.marketing.models import OfferHistory
 from app.marketing.offers import Taught
 from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault.models import Customer
 
 RESPONSES = ("click", "more", "less")
-#: The affinity column each response adds one to.
-COUNTERS = {"click": "clicked", "more": "more", "less": "less"}
+#: How far back the offer choice learns from offers made and their answers.
+LEARNING_DAYS = 365
 
 
-def _upsert(session: Session):
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(OfferAffinity)
-
-
-def count_shown(session: Session, offers: Mapping[int, str], at: datetime) -> None:
-    """Add one show to each ``{customer: offer id}`` (in the caller's transaction)."""
-    if not offers:
-        return
-    table = OfferAffinity.__table__
-    statement = _upsert(session)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.customer_id, table.c.offer_id],
-        set_={"shown": table.c.shown + 1, "updated_at": statement.excluded.updated_at},
-    )
-    rows = [
-        {"customer_id": cid, "offer_id": offer_id, "shown": 1, "clicked": 0, "more": 0,
-         "less": 0, "updated_at": at}
-        for cid, offer_id in offers.items()
-    ]  # fmt: skip
-    session.execute(statement, rows)
-
-
-def taught(session: Session, customer_ids: Sequence[int], column: Mapping[str, int]) -> Taught:
-    """The affinity counts of ``customer_ids`` (rows, in order) by offer ``column``."""
+def taught(
+    session: Session, customer_ids: Sequence[int], column: Mapping[str, int], at: datetime
+) -> Taught:
+    """Offers made to ``customer_ids`` (rows, in order) in the :data:`LEARNING_DAYS` before
+    ``at`` and their answers, by offer ``column``."""
     found = Taught.nothing((len(customer_ids), len(column)))
     row_of = {cid: i for i, cid in enumerate(customer_ids)}
-    a = OfferAffinity
-    query = select(a.customer_id, a.offer_id, a.shown, a.clicked, a.more, a.less).where(
-        a.customer_id.in_(list(customer_ids))
+    h = OfferHistory.__table__.c
+    query = (
+        select(h.customer_id, h.offer_id, h.response, func.count())
+        .where(
+            h.customer_id.in_(list(customer_ids)),
+            h.offered_at > at - timedelta(days=LEARNING_DAYS),
+        )
+        .group_by(h.customer_id, h.offer_id, h.response)
     )
-    for cid, offer_id, shown, clicked, more, less in session.execute(query):
+    counters = {None: found.shown, "click": found.clicked, "more": found.more, "less": found.less}
+    for cid, offer_id, response, count in session.execute(query):
         j = column.get(offer_id)
-        if j is None:
-            continue  # an offer no longer in the catalogue
-        i = row_of[cid]
-        found.shown[i, j], found.clicked[i, j] = shown, clicked
-        found.more[i, j], found.less[i, j] = more, less
+        target = counters.get(response)
+        if j is not None and target is not None:
+            i = row_of[cid]
+            target[i, j] += count
+            if response is not None:
+                found.shown[i, j] += count
     return found
 
 
@@ -93,21 +83,7 @@ def record_response(
             .where(OfferHistory.id == history.id, open_to)
             .values(response=response, responded_at=at)
         )
-        if not getattr(answered, "rowcount", 0):
-            return False
-        counter = COUNTERS[response]
-        table = OfferAffinity.__table__
-        statement = _upsert(session).on_conflict_do_update(
-            index_elements=[table.c.customer_id, table.c.offer_id],
-            set_={counter: table.c[counter] + 1, "updated_at": at},
-        )
-        values = {"shown": 1, "clicked": 0, "more": 0, "less": 0} | {counter: 1}
-        session.execute(
-            statement,
-            [{"customer_id": history.customer_id, "offer_id": history.offer_id,
-              "updated_at": at, **values}],
-        )  # fmt: skip
-    return True
+    return bool(getattr(answered, "rowcount", 0))
 
 
 def customer_offer(session: Session, customer: Customer, history_id: int) -> OfferHistory:
@@ -119,20 +95,17 @@ def customer_offer(session: Session, customer: Customer, history_id: int) -> Off
 
 
 def forget(session: Session) -> int:
-    """Delete the affinities and clear the responses of customers who no longer allow
-    learning (in the caller's transaction); returns the affinity rows deleted."""
-    allowed = exists(select(Customer.id).where(Customer.id == OfferAffinity.customer_id,
-                                               learning_allowed()))  # fmt: skip
-    deleted = session.execute(delete(OfferAffinity).where(not_(allowed)))
-    answered_allowed = exists(
+    """Clear the responses of customers who no longer allow learning (in the caller's
+    transaction); returns the offers whose response was cleared."""
+    allowed = exists(
         select(Customer.id).where(Customer.id == OfferHistory.customer_id, learning_allowed())
     )
-    session.execute(
+    cleared = session.execute(
         update(OfferHistory)
-        .where(and_(OfferHistory.response.is_not(None), not_(answered_allowed)))
+        .where(and_(OfferHistory.response.is_not(None), not_(allowed)))
         .values(response=None, responded_at=None)
     )
-    return int(getattr(deleted, "rowcount", 0) or 0)
+    return int(getattr(cleared, "rowcount", 0) or 0)
 
 
 def offer_of_message(session: Session, entry_id: int) -> OfferHistory | None:

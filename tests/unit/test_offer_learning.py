@@ -40,21 +40,21 @@ def test_an_offer_never_shown_still_wins_some_draws():
 def test_clicks_and_feedback_move_the_choice():
     prior = [0.0, 0.0, 1.0]
     # wine shown ten times and ignored, books shown five times and clicked four times
-    taught = [[5, 0, 10], [4, 0, 0], [0, 0, 0], [0, 0, 0]]
+    taught = [[5, 0, 10], [4, 0, 0], [0, 0, 0], [0, 0, 0]]  # shown, clicked, more, less
     assert _share_of(0, prior, taught) > 0.6
-    less_wine = [[0, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0, 3]]
+    less_wine = [[0, 0, 3], [0, 0, 0], [0, 0, 0], [0, 0, 3]]
     assert _share_of(2, prior, less_wine) < _share_of(2, prior, [[0, 0, 0]] * 4) - 0.3
-    more_coffee = [[0, 0, 0], [0, 0, 0], [0, 3, 0], [0, 0, 0]]
+    more_coffee = [[0, 3, 0], [0, 0, 0], [0, 3, 0], [0, 0, 0]]
     assert _share_of(1, prior, more_coffee) > 0.4
-    one_more = [[0, 0, 0], [0, 0, 0], [0, 1, 0], [0, 0, 0]]
+    one_more = [[0, 1, 0], [0, 0, 0], [0, 1, 0], [0, 0, 0]]
     assert _share_of(1, prior, one_more) > 2 * _share_of(1, prior, [[0, 0, 0]] * 4)
 
 
 def test_posteriors_add_what_was_taught_to_the_prior():
     taught = Taught(*(np.array([[v]], dtype=float) for v in (6, 2, 1, 1)))
     alpha, beta = posteriors(np.array([[0.5]]), taught)
-    # K = 2, s = 0.5; 2 clicks and 1 "more" (x3); 6 shown - 2 clicked and 1 "less" (x3)
-    assert (alpha[0, 0], beta[0, 0]) == (1 + 1 + 2 + 3, 1 + 1 + 4 + 3)
+    # K = 2, s = 0.5; 2 clicks and 1 "more" (x3); 6 made, 2 unanswered, 1 "less" (x3)
+    assert (alpha[0, 0], beta[0, 0]) == (1 + 1 + 2 + 3, 1 + 1 + 2 + 3)
 
 
 def test_the_variety_rule_blocks_offers_and_a_share_is_chosen_at_random():

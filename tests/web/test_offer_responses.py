@@ -13,8 +13,9 @@ from app.campaigns.run import start_run
 from app.delivery.models import OutboxEntry
 from app.delivery.tokens import offer_token
 from app.ledger import consent
-from app.marketing.models import OfferAffinity, OfferHistory
+from app.marketing.models import OfferHistory
 from app.marketing.offer_service import OfferBook
+from app.marketing.responses import taught
 from app.vault import service as vault
 from app.vault.models import Customer
 from tests.conftest import TEST_PASSWORD
@@ -37,9 +38,20 @@ def _offer_entries(session, ids) -> dict[int, OutboxEntry]:
 
 
 def _affinity(session, customer_id: int) -> list[tuple]:
+    """(offer, shown, clicked, more, less) as the offer choice counts them."""
     session.expire_all()
-    rows = session.scalars(select(OfferAffinity).where(OfferAffinity.customer_id == customer_id))
-    return [(r.offer_id, r.shown, r.clicked, r.more, r.less) for r in rows]
+    offers = sorted(
+        set(
+            session.scalars(
+                select(OfferHistory.offer_id).where(OfferHistory.customer_id == customer_id)
+            )
+        )
+    )
+    found = taught(session, [customer_id], {o: j for j, o in enumerate(offers)}, datetime.now(UTC))
+    return [
+        (o, *(int(m[0, j]) for m in (found.shown, found.clicked, found.more, found.less)))
+        for j, o in enumerate(offers)
+    ]
 
 
 def test_a_click_is_kept_once_and_only_while_the_customer_allows_learning(client, session):
@@ -63,9 +75,12 @@ def test_a_click_is_kept_once_and_only_while_the_customer_allows_learning(client
                      source="portal", method="web_form", actor="customer")  # fmt: skip
     assert client.get(f"/o/{offer_token(entries[ids[1]].id)}").status_code == 200
     assert all(clicked == 0 for _, _, clicked, _, _ in _affinity(session, ids[1]))
+    first = session.scalars(select(OfferHistory).where(OfferHistory.customer_id == ids[0])).one()
+    session.add(OfferHistory(customer_id=ids[1], offer_id=first.offer_id, response="more"))
+    session.commit()  # an answer kept before the withdrawal
     OfferBook.load(session, reason="test")  # every choice first forgets what is not allowed
-    assert _affinity(session, ids[1]) == []
-    assert _affinity(session, ids[0]) != []
+    assert all(more == 0 for _, _, _, more, _ in _affinity(session, ids[1]))
+    assert _affinity(session, ids[0]) == [(offer_id, 1, 1, 0, 0)]
 
     assert client.get("/o/not-a-token").status_code == 400
     assert client.get(f"/o/{offer_token(2**40)}").status_code == 404
@@ -98,6 +113,9 @@ def test_more_or_less_like_this_in_the_portal(client, session, login):
                        follow_redirects=True)  # fmt: skip
     assert "take this into account" in done.get_data(as_text=True)
     assert _affinity(session, customer.id) == [(row.offer_id, 1, 0, 0, 1)]
+    assert client.post(f"/me/offers/{row.id}/more", data={"csrf_token": token},
+                       follow_redirects=True).status_code == 200  # fmt: skip
+    assert _affinity(session, customer.id) == [(row.offer_id, 1, 0, 0, 1)]  # answered once
     assert client.post("/me/offers/999999/more", data={"csrf_token": token}).status_code == 302
     assert client.post(f"/me/offers/{row.id}/maybe", data={"csrf_token": token}).status_code == 404
 
