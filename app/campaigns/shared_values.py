@@ -14,6 +14,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.models_base import among
 from app.services import runtime
 from app.vault.envelope import FieldCipher
 from app.vault.errors import VaultError
@@ -32,7 +33,7 @@ def shared_values(
     blobs = _shared_blobs(session, customer_ids, fields, purpose)
     refs = session.execute(
         select(Customer.id, Customer.ref).where(
-            Customer.id.in_(list(blobs)), Customer.erased_at.is_(None)
+            among(session, Customer.id, blobs), Customer.erased_at.is_(None)
         )
     ).all()
     keys = wrapped_keys(session, [customer_id for customer_id, _ in refs])  # key store
@@ -58,7 +59,7 @@ def _shared_blobs(
     shared = (
         select(SharingChoice.customer_id, SharingChoice.field)
         .where(
-            SharingChoice.customer_id.in_(list(customer_ids)),
+            among(session, SharingChoice.customer_id, customer_ids),
             SharingChoice.field.in_(sorted(fields)),
             SharingChoice.purpose == purpose,
             SharingChoice.shared.is_(True),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.campaigns.shared_values import shared_values
 from app.ledger.models import ConsentState
+from app.models_base import among as in_ids
 from app.vault.models import Customer, ProfileField, SharingChoice
 
 PROFILING_PURPOSE = "recommendations"
@@ -59,7 +60,7 @@ def profiled_ids(session: Session, among: Sequence[int] | None = None) -> list[i
     """Ids of the customers who may be profiled (optionally only those in ``among``)."""
     query = select(Customer.id).where(profiling_allowed()).order_by(Customer.id)
     if among is not None:
-        query = query.where(Customer.id.in_(list(among)))
+        query = query.where(in_ids(session, Customer.id, among))
     return list(session.scalars(query))
 
 

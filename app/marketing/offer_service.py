@@ -17,16 +17,17 @@ worker turns it into the signed ``offer_url``, :mod:`app.marketing.offer_links`)
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import Integer, Table, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.campaigns.shared_values import shared_values
-from app.marketing.eligibility import BATCH, HISTORY_FIELD, PROFILING_PURPOSE, profiled_ids
+from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE, profiled_ids
 from app.marketing.models import OfferHistory
 from app.marketing.offers import (
     VARIETY_DAYS,
@@ -40,12 +41,54 @@ from app.marketing.offers import (
 )
 from app.marketing.responses import forget, taught
 from app.marketing.value import Purchase, parse_purchases
-from app.models_base import utcnow
+from app.models_base import UTCDateTime, among, dialect_name, pg_array, utcnow
 from app.transaction import transaction
 from app.vault.models import Customer
 from app.vault.service import log_access
 
 ACTOR = "marketing:offers"
+#: Customers whose purchase histories are decrypted at once.
+BATCH = 5000
+#: PostgreSQL: a batch's offers as arrays in one short statement (psycopg parses any
+#: statement with more than 50 parameters again on every execution).
+_RECORD_PG = text(
+    "INSERT INTO offer_history (customer_id, offer_id, campaign_id, offered_at, arm) "
+    "SELECT v.customer_id, v.offer_id, :campaign_id, :at, v.arm "
+    "FROM unnest(CAST(:customers AS BIGINT[]), CAST(:offers AS TEXT[]), CAST(:arms AS TEXT[])) "
+    "AS v(customer_id, offer_id, arm)"
+).bindparams(bindparam("at", type_=UTCDateTime()), bindparam("campaign_id", type_=Integer()))
+
+
+def record_offers(
+    session: Session,
+    chosen: Mapping[int, Offer],
+    arms: Mapping[int, str],
+    campaign_id: int | None,
+    at: datetime,
+) -> None:
+    """Add the offers made to the offer history (in the caller's transaction)."""
+    if dialect_name(session) == "postgresql":
+        session.execute(
+            _RECORD_PG,
+            {
+                "campaign_id": campaign_id,
+                "at": at,
+                "customers": pg_array(list(chosen)),
+                "offers": pg_array([offer.offer_id for offer in chosen.values()]),
+                "arms": pg_array([arms[cid] for cid in chosen]),
+            },
+        )
+        return
+    session.execute(
+        insert(cast(Table, OfferHistory.__table__)),
+        [
+            {"customer_id": cid, "offer_id": offer.offer_id, "campaign_id": campaign_id,
+             "offered_at": at, "arm": arms[cid]}
+            for cid, offer in chosen.items()
+        ],
+    )  # fmt: skip
+
+
 INTERESTS_FIELD = "interests"
 
 
@@ -75,7 +118,7 @@ def recent_offers(
         return found
     rows = session.execute(
         select(OfferHistory.customer_id, OfferHistory.offer_id).where(
-            OfferHistory.customer_id.in_(list(customer_ids)),
+            among(session, OfferHistory.customer_id, customer_ids),
             OfferHistory.offered_at > at - timedelta(days=days),
         )
     )
@@ -117,9 +160,12 @@ class OfferBook:
         catalogue = tuple(sorted(population.buyers))
         customers = list(purchases)
         scores = score_matrix([purchases[cid] for cid in customers], population, catalogue, at)
-        interests = np.array(
-            [[c in liked.get(cid, ()) for c in catalogue] for cid in customers], dtype=bool
-        ).reshape(scores.shape)
+        interests = np.zeros(scores.shape, dtype=bool)
+        column = {category: j for j, category in enumerate(catalogue)}
+        for row, cid in enumerate(customers):
+            for category in liked.get(cid, ()):
+                if category in column:
+                    interests[row, column[category]] = True
         with transaction(session):
             forget(session)
             log_access(
@@ -167,20 +213,10 @@ class OfferBook:
             if pick >= 0
         }
         if record and chosen:  # in the caller's transaction: with the entries they go to
-            random_ids = {cid for cid, r in zip(targets, at_random, strict=True) if r}
-            session.execute(
-                insert(OfferHistory),
-                [
-                    {
-                        "customer_id": cid,
-                        "offer_id": offer.offer_id,
-                        "campaign_id": campaign_id,
-                        "offered_at": self.at,
-                        "arm": "random" if cid in random_ids else "model",
-                    }
-                    for cid, offer in chosen.items()
-                ],
-            )
+            arms = {
+                cid: "random" if r else "model" for cid, r in zip(targets, at_random, strict=True)
+            }
+            record_offers(session, chosen, arms, campaign_id, self.at)
         return chosen
 
 
@@ -221,7 +257,7 @@ def offer_payloads(
     if not offers:
         return {}
     table = Customer.__table__
-    query = select(table.c.id, table.c.language).where(table.c.id.in_(list(offers)))
+    query = select(table.c.id, table.c.language).where(among(session, table.c.id, offers))
     languages = {customer_id: language for customer_id, language in session.execute(query)}
     return {
         cid: json.dumps(

@@ -26,7 +26,7 @@ from app.errors import InvalidInput, NotFound
 from app.marketing.eligibility import learning_allowed, may_learn
 from app.marketing.models import OfferHistory
 from app.marketing.offers import Taught
-from app.models_base import utcnow
+from app.models_base import among, utcnow
 from app.transaction import transaction
 from app.vault.models import Customer
 
@@ -46,7 +46,7 @@ def taught(
     query = (
         select(h.customer_id, h.offer_id, h.response, func.count())
         .where(
-            h.customer_id.in_(list(customer_ids)),
+            among(session, h.customer_id, customer_ids),
             h.offered_at > at - timedelta(days=LEARNING_DAYS),
         )
         .group_by(h.customer_id, h.offer_id, h.response)

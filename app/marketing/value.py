@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,9 +49,9 @@ TIER_LABELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Purchase:
-    """One purchase as used by the value and offer models."""
+class Purchase(NamedTuple):
+    """One purchase as used by the value and offer models (a named tuple: histories of every
+    profiled customer are parsed for each offer choice, and tuples are built in C)."""
 
     sku: str
     category: str
