@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 
 from sqlalchemy import select
 
@@ -11,7 +14,10 @@ from app.accounts.passwords import hash_password
 from app.campaigns import service
 from app.campaigns.run import start_run
 from app.delivery.models import OutboxEntry
+from app.delivery.settings import worker_settings
 from app.delivery.tokens import offer_token
+from app.delivery.worker import DeliveryWorker
+from app.extensions import db
 from app.ledger import consent
 from app.marketing.models import OfferHistory
 from app.marketing.offer_service import OfferBook
@@ -21,6 +27,7 @@ from app.vault.models import Customer
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import csrf_token
 from tests.integration.builders import grant, make_customer
+from tests.integration.test_delivery_helpers import Sink, relaxed_policies
 from tests.web.test_marketing_console import purchases, seed_people
 
 WITH_OFFER = {"subject": "Hi", "body_text": "{{ offer }}: {{ offer_url }}"}
@@ -154,3 +161,24 @@ def test_the_marketer_sees_the_learned_choice_against_chance(client, session, cr
     assert 'id="arm-random-good">10<' in html
     assert "+20.0 points" in html and ", significant" in html
     assert "Zebulonia" not in html and "<td>wine</td>" in html
+
+
+def test_the_delivered_message_carries_a_working_offer_link(app_factory, tmp_path):
+    with Sink() as sink:
+        app = app_factory(POLICY_DIR=relaxed_policies(tmp_path / "policies"),
+                          SMTP_PORT=sink.port, MAIL_FROM="Shop <news@shop.example>",
+                          PUBLIC_BASE_URL="https://shop.example")  # fmt: skip
+        with app.app_context():
+            ids = seed_people(db.session(), count=1)
+            entry = _offer_entries(db.session(), ids)[ids[0]]
+            worker = DeliveryWorker(app, worker_settings(app))
+            assert worker.run(threading.Event(), once=True).sent == 1
+            body = message_from_bytes(sink.messages[0], policy=policy.default)
+            text = body.get_body(("plain",)).get_content()
+            link = re.search(r"https://shop\.example(/o/\S+)", text)
+            assert link is not None and "New in" in text
+            assert app.test_client().get(link.group(1)).status_code == 200
+            clicked = db.session.scalars(
+                select(OfferHistory.response).where(OfferHistory.customer_id == entry.customer_id)
+            ).one()
+            assert clicked == "click"
