@@ -1,22 +1,26 @@
-"""Benchmark: next-best offers for a 100,000-recipient run against the delivery pipeline.
+"""Benchmark: next-best offers for a 100,000-recipient run against the pipeline's time.
 
-Builds the delivery pipeline's data (``bench/pipeline.py``: customers with encrypted profiles
-and consent, one outbox entry each) and gives every customer a year of purchases in their
-encrypted purchase history, consent to recommendations and the history shared for it. Then,
-in the same run:
+Builds the delivery pipeline's customers (``bench/pipeline.py``: encrypted profiles, consent
+to offers by e-mail, one earlier send each) and gives every customer a year of purchases in
+their encrypted purchase history, consent to recommendations and the history shared for it.
+Then, in the same run:
 
-* the offer choice as a campaign run makes it: one :class:`OfferBook` (decrypting every
-  purchase history once), then per batch of the run's size the profiling check, the variety
-  rule, Thompson sampling over each customer's Beta posteriors, the offer history and the
-  affinities written, and the payloads with the offer in the customer's language;
-* the delivery pipeline for the same recipients (``--workers`` worker processes against the
-  SMTP sink, as ``bench/pipeline.py`` measures it).
+* the pipeline without offers: a campaign run of a plain template (audience, policy
+  decisions, outbox entries for every recipient), then its delivery (``--workers`` worker
+  processes against the SMTP sink, as ``bench/pipeline.py`` measures it);
+* the offer choice as a campaign run makes it when a template shows ``{{ offer }}``: one
+  ``OfferBook`` (decrypting every purchase history once), then per batch of the run's size
+  the profiling check, the variety rule, Thompson sampling over each customer's Beta
+  posteriors, the offer history written and the payloads with the offer in the customer's
+  language.
 
     python bench/offers.py [--quick] [--workers 2]
 
 Uses ``BENCH_DATABASE_URL`` (PostgreSQL recommended), else a SQLite file. Prints
-``RESULT offers_choice_s``, ``RESULT offers_per_s``, ``RESULT offers_pipeline_s`` and
-``RESULT offers_overhead_ratio`` (offer choice time over pipeline time; target ≤ 0.10).
+``RESULT offers_choice_s``, ``RESULT offers_per_s``, ``RESULT offers_run_s``,
+``RESULT offers_delivery_s``, ``RESULT offers_overhead_ratio`` (offer choice over the
+pipeline's time, campaign run plus delivery; target ≤ 0.10) and
+``RESULT offers_vs_delivery_ratio`` (over the delivery alone).
 """
 
 from __future__ import annotations
@@ -135,6 +139,24 @@ def choose_offers(app, customers: int, batch: int) -> tuple[float, int]:
         return time.perf_counter() - started, made
 
 
+def campaign_run(app) -> tuple[float, int]:
+    """Seconds of a campaign run of a plain template for every customer; entries made."""
+    from app.campaigns import service
+    from app.campaigns.run import start_run
+    from app.extensions import db
+
+    with app.app_context():
+        session = db.session()
+        campaign = service.create_campaign(
+            session, actor="bench", name="Plain", purpose="offers", channel="email",
+            templates=[{"subject": "Hello {{ first_name }}", "body_text": "Dear {{ first_name }}"}],
+        )  # fmt: skip
+        service.schedule_campaign(session, campaign.id, actor="bench")
+        started = time.perf_counter()
+        run = start_run(session, campaign.id, datetime.now(UTC))
+        return time.perf_counter() - started, run.allowed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5,000 recipients")
@@ -155,9 +177,11 @@ def main() -> None:
         app = pipeline.make_app(url, keystore, policies, port)
         pipeline.reset_database(app)
         t0 = time.perf_counter()
-        pipeline.seed(app, size, size)
+        pipeline.seed(app, size, 0)
         add_profiling(app, size)
         print(f"seeded in {time.perf_counter() - t0:.1f} s")
+        run_s, entries = campaign_run(app)
+        print(f"campaign run: {entries:,} outbox entries in {run_s:.1f} s")
         choice_s, made = choose_offers(app, size, options.run_batch)
         print(f"offers: {made:,} chosen and recorded in {choice_s:.2f} s")
         started = time.perf_counter()
@@ -167,13 +191,15 @@ def main() -> None:
                 [(url, keystore, policies, port, options.batch, options.connections)]
                 * options.workers,
             )
-        pipeline_s = time.perf_counter() - started
+        delivery_s = time.perf_counter() - started
         sent = sum(count for count, _, _ in results)
-        print(f"pipeline: sent {sent:,} in {pipeline_s:.1f} s = {sent / pipeline_s:,.0f} msg/s")
+        print(f"delivery: sent {sent:,} in {delivery_s:.1f} s = {sent / delivery_s:,.0f} msg/s")
         print(f"RESULT offers_choice_s {choice_s:.2f} s")
         print(f"RESULT offers_per_s {made / choice_s:.0f} offers/s")
-        print(f"RESULT offers_pipeline_s {pipeline_s:.1f} s")
-        print(f"RESULT offers_overhead_ratio {choice_s / pipeline_s:.3f} ratio")
+        print(f"RESULT offers_run_s {run_s:.1f} s")
+        print(f"RESULT offers_delivery_s {delivery_s:.1f} s")
+        print(f"RESULT offers_overhead_ratio {choice_s / (run_s + delivery_s):.3f} ratio")
+        print(f"RESULT offers_vs_delivery_ratio {choice_s / delivery_s:.3f} ratio")
     finally:
         stop_sink()
 
