@@ -16,7 +16,7 @@ from app.campaigns.schedule import next_local_time, parse_local_time
 from app.campaigns.segments import Segment, SegmentContext, parse_segment
 from app.campaigns.shared_values import shared_values
 from app.campaigns.sql import insert_ignoring
-from app.campaigns.templates import campaign_template_fields, templates_use, variant_weights
+from app.campaigns.templates import campaign_field_usage, templates_use, variant_weights
 from app.delivery.models import OutboxEntry
 from app.marketing.offer_service import OfferBook, offer_payloads
 from app.models_base import utcnow
@@ -41,6 +41,7 @@ class RunPlan:
     channel: str
     at: datetime
     template_fields: frozenset[str]
+    fallback_fields: frozenset[str]
     segment: Segment
     assigner: Assigner
     local_time: time | None
@@ -58,13 +59,15 @@ class RunPlan:
         """The plan of ``run`` of ``campaign`` with its ``templates``, decided under
         ``policy_set`` (the set in force when the run executes)."""
         local = campaign.local_time if campaign.schedule_kind == "local_time" else None
+        usage = campaign_field_usage(templates)
         return cls(
             run_id=run.id,
             campaign_id=campaign.id,
             purpose=campaign.purpose,
             channel=campaign.channel,
             at=run.scheduled_for,
-            template_fields=campaign_template_fields(templates),
+            template_fields=usage.required,
+            fallback_fields=usage.fallback,
             segment=parse_segment(campaign.segment_json),
             assigner=Assigner.for_campaign(
                 campaign.id, campaign.holdout_percent, variant_weights(templates) or {"A": 1}
@@ -93,6 +96,7 @@ class RunPlan:
             channel=self.channel,
             at=self.at,
             template_fields=self.template_fields,
+            fallback_fields=self.fallback_fields,
             policy_set=self.policy_set,
             candidate_filter=self.segment.candidate_filter(self.context),
             batch_size=batch_size,

@@ -107,7 +107,7 @@ class Segment:
     def where(self, ctx: SegmentContext) -> ColumnElement[bool] | None:
         """The SQL part of the segment (AND of every condition's clause), or ``None``."""
         clauses = [c for c in (cond.where(p, ctx) for cond, p in self.parts) if c is not None]
-        clauses += [_shares(field, ctx.purpose) for field in sorted(self.shared_fields)]
+        clauses += [shares_field(field, ctx.purpose) for field in sorted(self.shared_fields)]
         return and_(*clauses) if clauses else None
 
     def candidate_filter(self, ctx: SegmentContext) -> Callable[[Select], Select] | None:
@@ -128,7 +128,7 @@ class Segment:
         return True
 
 
-def _shares(field: str, purpose: str) -> ColumnElement[bool]:
+def shares_field(field: str, purpose: str) -> ColumnElement[bool]:
     """The customer shared ``field`` for ``purpose`` and holds a value for it."""
     from sqlalchemy.orm import aliased
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from app.campaigns.models import CampaignTemplate
 from app.campaigns.render import (
+    FieldUsage,
     TemplateError,
+    field_usage,
     render_problems,
-    template_fields,
     template_names,
     validate_template,
 )
@@ -119,15 +120,16 @@ def _set_problems(channel: str, templates: Sequence[CampaignTemplate]) -> list[s
     return problems
 
 
-def campaign_template_fields(templates: Iterable[CampaignTemplate]) -> frozenset[str]:
-    """The union of the profile fields every template of the campaign uses."""
-    fields: set[str] = set()
+def campaign_field_usage(templates: Iterable[CampaignTemplate]) -> FieldUsage:
+    """The profile fields the campaign's templates use: a field one template requires is
+    required; fields every template uses with a fallback are ``fallback`` ones."""
+    usage = FieldUsage()
     for template in templates:
         try:
-            fields |= template_fields(template)
+            usage |= field_usage(template)
         except TemplateError:
             continue  # reported by templates_problems; a broken template never schedules
-    return frozenset(fields)
+    return usage
 
 
 def templates_use(templates: Iterable[CampaignTemplate], name: str) -> bool:

@@ -36,6 +36,13 @@
         article.appendChild(element("p", "HTML source:", "hint"));
         article.appendChild(element("pre", item.html, "notice"));
       }
+      if (item.fallback_fields && item.fallback_fields.length) {
+        article.appendChild(element("h4", "With fallbacks"));
+        article.appendChild(element("p", "As customers see it who do not share " +
+          item.fallback_fields.join(", ") + " for this purpose: they still receive the message, with the fallback.", "hint"));
+        article.appendChild(element("p", "Subject: " + item.fallback_subject));
+        article.appendChild(element("pre", item.fallback_text, "notice"));
+      }
       target.appendChild(article);
     });
   }

@@ -14,7 +14,7 @@ from typing import Any
 from app.campaigns.checks import policy_purposes
 from app.campaigns.models import Campaign, CampaignTemplate
 from app.campaigns.placeholders import PLACEHOLDERS
-from app.campaigns.render import TemplateError, render_message, template_fields, validate_template
+from app.campaigns.render import TemplateError, field_usage, render_message, validate_template
 from app.campaigns.templates import TemplateSpec
 from app.marketing.calendar import moment, schedule_for
 from app.models_base import utcnow
@@ -139,18 +139,28 @@ def preview(form) -> dict[str, Any]:
         for purpose in purposes:
             problems += [where + p for p in validate_template(purpose, spec)]
         try:
-            fields = {f: PLACEHOLDERS[f] for f in template_fields(spec) if f in PLACEHOLDERS}
-            message = render_message(spec, fields, context, form.channel.data)
+            rendered.append(_rendered(spec, context, form.channel.data))
         except TemplateError as exc:
             problems.append(where + str(exc))
             failed.append(spec.variant)
-            continue
-        rendered.append(
-            {
-                "variant": spec.variant,
-                "subject": message.subject,
-                "text": message.text,
-                "html": message.html,
-            }
-        )
     return {"problems": list(dict.fromkeys(problems)), "previews": rendered, "failed": failed}
+
+
+def _rendered(spec: TemplateSpec, context: dict[str, str], channel: str) -> dict[str, Any]:
+    """One variant rendered with placeholders and, when it uses fields with a fallback, as a
+    customer who shares none of them sees it."""
+    usage = field_usage(spec)
+    fields = {f: PLACEHOLDERS[f] for f in usage.all if f in PLACEHOLDERS}
+    message = render_message(spec, fields, context, channel)
+    shown: dict[str, Any] = {
+        "variant": spec.variant,
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+        "fallback_fields": sorted(usage.fallback),
+    }
+    if usage.fallback:
+        bare = {f: v for f, v in fields.items() if f not in usage.fallback}
+        fallback = render_message(spec, bare, context, channel)
+        shown.update(fallback_subject=fallback.subject, fallback_text=fallback.text)
+    return shown
