@@ -126,6 +126,18 @@ def marketing_purposes() -> list[str]:
     ]
 
 
+def purpose_labels(language: str = "en") -> dict[str, str]:
+    """``{purpose: label}`` in ``language`` (else English, else the id), from the first policy
+    that declares each purpose."""
+    found: dict[str, str] = {}
+    for policy in policies_in_force().policies:
+        for purpose_id, purpose in policy.purposes.items():
+            if purpose_id not in found:
+                labels = purpose.labels
+                found[purpose_id] = labels.get(language) or labels.get("en") or purpose_id
+    return found
+
+
 def known_channels() -> list[str]:
     """Every channel declared by any loaded policy."""
     seen: dict[str, None] = {}

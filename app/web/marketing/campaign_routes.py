@@ -11,6 +11,7 @@ from app.campaigns.models import Campaign, CampaignAudit
 from app.campaigns.segments import registered_conditions
 from app.errors import AssensoError, NotFound
 from app.extensions import db
+from app.services import purpose_labels
 from app.web.access import roles_required
 from app.web.ids import parse_id
 from app.web.marketing import MARKETER, bp
@@ -21,7 +22,7 @@ from app.web.marketing.editor import (
     segment_value,
     template_specs,
 )
-from app.web.marketing.forms import ActionForm, CampaignForm
+from app.web.marketing.forms import CHANNEL_LABELS, ActionForm, CampaignForm
 
 ACTIONS = {
     "schedule": service.schedule_campaign,
@@ -79,8 +80,13 @@ def new_campaign():
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
 @roles_required(MARKETER)
 def edit_campaign(campaign_id: int):
-    """Edit a draft (optimistic version check); Preview renders without saving."""
+    """Edit a draft (optimistic version check); Preview renders without saving. A campaign
+    that is no longer a draft is shown read-only, with the actions possible now."""
     campaign = _campaign_or_404(campaign_id)
+    if campaign.status != states.DRAFT:
+        refused = states.InvalidTransition("edit", campaign.status)
+        status = 409 if request.method == "POST" else 200
+        return _overview(campaign, notice=str(refused), read_only=True), status
     templates = service.campaign_templates(db.session(), campaign.id)
     form = CampaignForm(data=None if request.method == "POST" else form_data(campaign, templates))
     return _save(form, campaign)
@@ -145,18 +151,26 @@ def _form_errors(form: CampaignForm) -> list[str]:
 @roles_required(MARKETER)
 def campaign(campaign_id: int):
     """A campaign's settings, templates, possible actions and audit trail."""
-    row = _campaign_or_404(campaign_id)
+    return _overview(_campaign_or_404(campaign_id))
+
+
+def _overview(row: Campaign, notice: str | None = None, read_only: bool = False) -> str:
+    """The campaign page: settings, templates (in full when ``read_only``), the actions
+    possible now as buttons, and its history."""
     audit = db.session.scalars(
         select(CampaignAudit).where(CampaignAudit.campaign_id == row.id).order_by(CampaignAudit.id)
     ).all()
-    possible = [action for action in ACTIONS if states.can(action, row.status)]
     return render_template(
         "marketing/campaign.html",
         campaign=row,
         audit=audit,
-        actions=possible,
+        actions=states.possible_actions(row.status),
         templates=service.campaign_templates(db.session(), row.id),
         form=ActionForm(),
+        notice=notice,
+        read_only=read_only,
+        purpose_label=purpose_labels().get(row.purpose, row.purpose),
+        channel_label=CHANNEL_LABELS.get(row.channel, row.channel),
     )
 
 

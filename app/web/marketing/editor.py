@@ -18,6 +18,7 @@ from app.campaigns.render import TemplateError, field_usage, render_message, val
 from app.campaigns.templates import TemplateSpec
 from app.marketing.calendar import moment, schedule_for
 from app.models_base import utcnow
+from app.services import purpose_labels
 
 
 def preview_context(form_name: str, purpose: str, channel: str) -> dict[str, str]:
@@ -27,7 +28,7 @@ def preview_context(form_name: str, purpose: str, channel: str) -> dict[str, str
         "preferences_url": "https://example.invalid/me/",
         "privacy_url": "https://example.invalid/privacy",
         "reason_line": f"You receive this because you agreed to receive {purpose} by {channel}.",
-        "purpose_label": purpose,
+        "purpose_label": purpose_labels().get(purpose, purpose),
         "campaign_name": form_name,
         "brand": "Assenso",
         "offer": "New in wine: our selection for you",
