@@ -11,8 +11,12 @@ condition must hold (AND). ``{}`` means "everyone the policy lets us contact". V
       "interests_any": ["wine", "books"],        # shared attribute "interests"
       "cities": ["Milano"],                      # shared attribute "city" (case-insensitive)
       "postcode_prefixes": ["201"],              # shared attribute "postcode"
-      "value_tiers": ["high"]                    # shared attribute "purchase_history"
+      "spend_tiers": ["high"],                   # shared attribute "purchase_history"
+      "value_tier": ["champions"]                # stored RFM score (app.marketing)
     }
+
+``value_tiers`` is the former name of ``spend_tiers``: still read, and saved under the new
+name (:data:`RENAMED`), so stored segments keep working while the console shows one name.
 
 Conditions on *shared attributes* select only customers who shared that field for the
 campaign's purpose; their values are decrypted (in batches, one access-log entry per run) and
@@ -56,6 +60,13 @@ class Condition:
 
     name: str = ""
     description: str = ""
+    #: What the segment builder calls it (defaults to the name).
+    label: str = ""
+    #: How the segment builder asks for the value: ``range`` (days at least / at most),
+    #: ``days``, ``list`` (comma-separated), ``choices`` (of :attr:`choices`), ``hour``, or
+    #: ``json`` (only in the segment's JSON).
+    form: str = "json"
+    choices: tuple[str, ...] = ()
     #: The profile field this condition reads (decrypted), or ``None`` for SQL-only ones.
     shared_field: str | None = None
 
@@ -73,6 +84,8 @@ class Condition:
 
 
 _REGISTRY: dict[str, Condition] = {}
+#: Former condition names, still read: ``{old: new}``.
+RENAMED = {"value_tiers": "spend_tiers"}
 
 
 def register_condition(condition: Condition) -> Condition:
@@ -180,7 +193,13 @@ def _load(document: str | Mapping[str, Any] | None) -> dict[str, Any]:
             raise InvalidInput("The segment is not valid JSON.") from None
     if not isinstance(document, Mapping):
         raise InvalidInput("A segment is a JSON object of conditions.")
-    return dict(document)
+    data = dict(document)
+    for old, new in RENAMED.items():
+        if old in data:
+            if new in data:
+                raise InvalidInput(f"Segment {old!r} is the former name of {new!r}: use one.")
+            data[new] = data.pop(old)
+    return data
 
 
 def segment_json(document: str | Mapping[str, Any] | None) -> str:

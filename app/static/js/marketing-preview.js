@@ -27,6 +27,15 @@
     } else {
       target.appendChild(element("p", "Every template field is allowed for this purpose.", "badge ok"));
     }
+    if (data.warnings && data.warnings.length) {
+      var warned = element("div", undefined, "problems");
+      warned.id = "segment-warnings";
+      warned.appendChild(element("h3", "Segment"));
+      var items = element("ul");
+      data.warnings.forEach(function (w) { items.appendChild(element("li", w)); });
+      warned.appendChild(items);
+      target.appendChild(warned);
+    }
     (data.previews || []).forEach(function (item) {
       var article = element("article", undefined, "message-preview");
       article.appendChild(element("h3", "Variant " + item.variant));

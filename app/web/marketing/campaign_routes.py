@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.campaigns import service, states
 from app.campaigns.models import Campaign, CampaignAudit
-from app.campaigns.segments import registered_conditions
+from app.campaigns.segment_warnings import segment_warnings
+from app.campaigns.segments import parse_segment, registered_conditions
 from app.errors import AssensoError, NotFound
 from app.extensions import db
 from app.services import purpose_labels
@@ -23,6 +24,12 @@ from app.web.marketing.editor import (
     template_specs,
 )
 from app.web.marketing.forms import CHANNEL_LABELS, ActionForm, CampaignForm
+from app.web.marketing.segment_form import (
+    builder_conditions,
+    builder_values,
+    input_name,
+    submitted_values,
+)
 
 ACTIONS = {
     "schedule": service.schedule_campaign,
@@ -52,12 +59,19 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
 
 
 def _editor(form: CampaignForm, campaign: Campaign | None, status: int, shown=None):
+    if request.method == "POST":
+        values = submitted_values(request.form)
+    else:
+        values = builder_values(campaign.segment_json)[0] if campaign else {}
     return render_template(
         "marketing/editor.html",
         form=form,
         campaign=campaign,
         preview=shown,
-        conditions=registered_conditions(),
+        conditions=builder_conditions(),
+        json_conditions=[c for c in registered_conditions().values() if c.form == "json"],
+        segment_values=values,
+        input_name=input_name,
     ), status
 
 
@@ -97,6 +111,7 @@ def _save(form: CampaignForm, campaign: Campaign | None):
         return _editor(form, campaign, 400 if form.errors else 200)
     if form.preview.data:
         shown = preview(form)
+        shown["warnings"] = _segment_warnings(form)
         return _editor(form, campaign, 400 if shown["failed"] else 200, shown)
     try:
         settings = campaign_settings(form)
@@ -106,7 +121,7 @@ def _save(form: CampaignForm, campaign: Campaign | None):
                 db.session(),
                 actor=_actor(),
                 templates=templates,
-                segment=segment_value(form),
+                segment=segment_value(form, request.form),
                 **settings,
             )
         else:
@@ -117,7 +132,7 @@ def _save(form: CampaignForm, campaign: Campaign | None):
                 actor=_actor(),
                 version=-1 if version is None else version,
                 templates=templates,
-                segment=segment_value(form),
+                segment=segment_value(form, request.form),
                 **settings,
             )
     except AssensoError as exc:
@@ -128,6 +143,16 @@ def _save(form: CampaignForm, campaign: Campaign | None):
     return redirect(url_for("marketing.campaign", campaign_id=campaign.id))
 
 
+def _segment_warnings(form: CampaignForm) -> list[str]:
+    """Warnings (with counts) about segment conditions that cannot match under the purpose;
+    a segment that does not parse is reported as a problem instead."""
+    try:
+        segment = parse_segment(segment_value(form, request.form))
+    except AssensoError as exc:
+        return [str(exc)]
+    return [w.message for w in segment_warnings(db.session(), segment, form.purpose.data)]
+
+
 @bp.post("/campaigns/preview.json")
 @roles_required(MARKETER)
 def preview_json():
@@ -136,6 +161,7 @@ def preview_json():
     if not form.validate_on_submit():
         return jsonify(problems=_form_errors(form), previews=[], failed=[]), 400
     shown = preview(form)
+    shown["warnings"] = _segment_warnings(form)
     return jsonify(shown), 400 if shown["failed"] else 200
 
 

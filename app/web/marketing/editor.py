@@ -6,8 +6,8 @@ customer's data; test recipients are not implemented.
 
 from __future__ import annotations
 
-import json
 import zoneinfo
+from collections.abc import Mapping
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -19,6 +19,7 @@ from app.campaigns.templates import TemplateSpec
 from app.marketing.calendar import moment, schedule_for
 from app.models_base import utcnow
 from app.services import purpose_labels
+from app.web.marketing.segment_form import builder_values, segment_from_form
 
 
 def preview_context(form_name: str, purpose: str, channel: str) -> dict[str, str]:
@@ -88,9 +89,9 @@ def _time(text: str | None) -> time | None:
     return time(int(hours), int(minutes))
 
 
-def segment_value(form) -> dict | str:
-    """The segment text of the form (``{}`` when empty)."""
-    return (form.segment.data or "").strip() or {}
+def segment_value(form, submitted: Mapping[str, Any]) -> dict[str, Any]:
+    """The segment of the builder's inputs and the JSON box (``{}`` when both are empty)."""
+    return segment_from_form(submitted, form.segment.data or "")
 
 
 def form_data(campaign: Campaign, templates: list[CampaignTemplate]) -> dict[str, Any]:
@@ -100,7 +101,7 @@ def form_data(campaign: Campaign, templates: list[CampaignTemplate]) -> dict[str
         "name": campaign.name,
         "purpose": campaign.purpose,
         "channel": campaign.channel,
-        "segment": _pretty(campaign.segment_json),
+        "segment": builder_values(campaign.segment_json)[1],
         "schedule_kind": campaign.schedule_kind,
         "timezone": zone,
         "local_time": campaign.local_time,
@@ -120,12 +121,6 @@ def form_data(campaign: Campaign, templates: list[CampaignTemplate]) -> dict[str
             data[f"body_html_{suffix}"] = template.body_html or ""
             data[f"weight_{suffix}"] = template.weight
     return data
-
-
-def _pretty(segment_json: str) -> str:
-    data = json.loads(segment_json or "{}")
-    data.pop("version", None)
-    return json.dumps(data, indent=2, ensure_ascii=False) if data else ""
 
 
 def preview(form) -> dict[str, Any]:

@@ -48,7 +48,9 @@ class CampaignForm(Form):
     name = StringField("Campaign name", validators=[InputRequired(), Length(max=200)])
     purpose = SelectField("Purpose", validators=[InputRequired()])
     channel = SelectField("Channel", validators=[InputRequired()])
-    segment = TextAreaField("Segment (JSON, optional)", validators=[Optional(), Length(max=20_000)])
+    segment = TextAreaField(
+        "Segment JSON (advanced, optional)", validators=[Optional(), Length(max=20_000)]
+    )
     schedule_kind = SelectField(
         "When", choices=_choices(SCHEDULE_KINDS, SCHEDULE_LABELS), default="now"
     )

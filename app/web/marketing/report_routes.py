@@ -8,6 +8,8 @@ import io
 from flask import Response, abort, jsonify, render_template
 
 from app.campaigns.reports import campaign_progress, run_progress
+from app.campaigns.segment_warnings import segment_warnings
+from app.campaigns.segments import parse_segment
 from app.errors import AssensoError
 from app.extensions import db
 from app.marketing.charts import bar_chart
@@ -25,10 +27,12 @@ from app.web.marketing.campaign_routes import _campaign_or_404
 def forecast(campaign_id: int):
     """How many the campaign would reach now, who is excluded or deferred and why."""
     campaign = _campaign_or_404(campaign_id)
-    by_class = []
+    by_class, warnings = [], []
     try:
         result, problem = forecast_campaign(db.session(), campaign), None
         by_class = reach_by_class(db.session(), campaign, result.eligible, result.at)
+        segment = parse_segment(campaign.segment_json)
+        warnings = segment_warnings(db.session(), segment, campaign.purpose)
     except AssensoError as exc:
         result, problem = None, str(exc)
     return render_template(
@@ -39,6 +43,7 @@ def forecast(campaign_id: int):
         rule_label=rule_label,
         by_class=by_class,
         class_labels=CLASS_LABELS,
+        warnings=warnings,
     )
 
 
