@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from app.campaigns.models import Campaign
 from app.campaigns.run import run_if_due
 from app.campaigns.service import create_campaign, schedule_campaign
@@ -70,3 +72,25 @@ def test_edit_on_a_scheduled_campaign_is_read_only_with_action_buttons(
         "Offers newsletter"
     )
     assert page.locator("#preview").count() == 1
+
+
+def test_a_segment_is_built_with_the_form_and_warns_what_cannot_match(
+    app, page, session, create_staff
+):
+    seed_people(session, count=2)
+    sign_in(page, create_staff("marketer"))
+    page.goto("/marketing/campaigns/new")
+    page.get_by_label("Campaign name").fill("Builder picks")
+    page.get_by_label("Purpose").select_option("offers")
+    page.get_by_label("Subject (variant A)").fill("Hi {{ first_name|default('there') }}")
+    page.get_by_label("Text (variant A)").fill("{{ offer }}")
+    page.get_by_label("Languages").fill("en")
+    page.get_by_role("group", name="Spend over the last year").get_by_label("high").check()
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_text("Spend over the last year reads the field purchase_history").wait_for()
+    page.get_by_text("With fallbacks").wait_for()
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_text("Draft saved.").wait_for()
+    campaign = session.scalars(select(Campaign).where(Campaign.name == "Builder picks")).one()
+    assert '"spend_tiers":["high"]' in campaign.segment_json
