@@ -48,6 +48,8 @@ def test_a_cancelled_run_shows_its_cancelled_messages(app, client, session, mark
     page = client.get(f"/marketing/campaigns/{campaign_id}/progress").get_data(as_text=True)
     assert re.search(rf'id="run-{run.id}-cancelled">3<', page)
     assert f'Run {run.id} · <span data-field="label">cancelled</span>' in page
+    results = client.get(f"/marketing/campaigns/{campaign_id}/results").get_data(as_text=True)
+    assert 'id="results-cancelled">3<' in results
 
 
 def test_edit_on_a_scheduled_campaign_is_read_only_with_its_actions(app, client, marketer):
