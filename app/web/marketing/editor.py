@@ -7,9 +7,10 @@ customer's data; test recipients are not implemented.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Mapping
 from datetime import UTC, datetime, time
 from typing import Any
+
+from werkzeug.datastructures import MultiDict
 
 from app.campaigns.checks import policy_purposes
 from app.campaigns.models import Campaign, CampaignTemplate
@@ -89,7 +90,7 @@ def _time(text: str | None) -> time | None:
     return time(int(hours), int(minutes))
 
 
-def segment_value(form, submitted: Mapping[str, Any]) -> dict[str, Any]:
+def segment_value(form, submitted: MultiDict[str, str]) -> dict[str, Any]:
     """The segment of the builder's inputs and the JSON box (``{}`` when both are empty)."""
     return segment_from_form(submitted, form.segment.data or "")
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from typing import Any
+
+from werkzeug.datastructures import MultiDict
 
 from app.campaigns.segments import Condition, registered_conditions, segment_json
 from app.errors import InvalidInput
@@ -37,7 +38,7 @@ def _number(condition: Condition, text: str) -> int:
         raise InvalidInput(f"{condition.label or condition.name}: enter a whole number.") from None
 
 
-def _value(condition: Condition, form: Mapping[str, Any]) -> Any:
+def _value(condition: Condition, form: MultiDict[str, str]) -> Any:
     """The JSON value the inputs give ``condition``, or ``None`` when left empty."""
     if condition.form == "range":
         bounds = {
@@ -47,7 +48,7 @@ def _value(condition: Condition, form: Mapping[str, Any]) -> Any:
         }
         return bounds or None
     if condition.form == "choices":
-        chosen = [v for v in form.getlist(input_name(condition)) if v]  # type: ignore[attr-defined]
+        chosen = [v for v in form.getlist(input_name(condition)) if v]
         return chosen or None
     text = (form.get(input_name(condition)) or "").strip()
     if not text:
@@ -59,7 +60,7 @@ def _value(condition: Condition, form: Mapping[str, Any]) -> Any:
     return _number(condition, text)
 
 
-def segment_from_form(form: Mapping[str, Any], json_text: str) -> dict[str, Any]:
+def segment_from_form(form: MultiDict[str, str], json_text: str) -> dict[str, Any]:
     """The segment document of the builder's inputs and the JSON box together."""
     document: dict[str, Any] = json.loads(segment_json(json_text.strip() or {}))
     document.pop("version", None)
@@ -100,12 +101,12 @@ def builder_values(segment: str | None) -> tuple[dict[str, Any], str]:
     return values, rest
 
 
-def submitted_values(form: Mapping[str, Any]) -> dict[str, Any]:
+def submitted_values(form: MultiDict[str, str]) -> dict[str, Any]:
     """The builder's inputs as submitted (to show them again with an error)."""
     values: dict[str, Any] = {}
     for condition in builder_conditions():
         if condition.form == "choices":
-            values[input_name(condition)] = form.getlist(input_name(condition))  # type: ignore[attr-defined]
+            values[input_name(condition)] = form.getlist(input_name(condition))
         elif condition.form == "range":
             for part in ("at_least", "at_most"):
                 values[input_name(condition, part)] = form.get(input_name(condition, part), "")
