@@ -37,7 +37,7 @@ class Lookups:
         self.dialect, self.channel, self.at = dialect, channel, at
         #: The customer's own limits (null columns when they never saved any).
         self.preferences = aliased(ContactPreferences, name="audience_preferences")
-        self._joins: list[tuple[FromClause, ColumnElement[bool]]] = [
+        self._joins: list[tuple[FromClause | type[ContactPreferences], ColumnElement[bool]]] = [
             (self.preferences, self.preferences.customer_id == Customer.id)
         ]
 

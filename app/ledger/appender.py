@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.state import InstanceState
 
 from app.errors import InvalidInput, NotFound
 from app.ledger.canonical import canonical_bytes
@@ -156,7 +157,8 @@ def _projected(draft: EventDraft) -> bool:
 
 def _identity(customer: Customer) -> int:
     """The customer's id without loading an expired object."""
-    identity = inspect(customer).identity
+    state: InstanceState[Customer] = inspect(customer)
+    identity = state.identity
     return int(identity[0]) if identity else customer.id
 
 
@@ -164,7 +166,7 @@ def _refresh_loaded(
     session: Session, customer: Customer, draft: EventDraft, objections: dict[int, Any]
 ) -> None:
     """Bring the caller's loaded objects in line with what the change wrote."""
-    state = inspect(customer)
+    state: InstanceState[Customer] = inspect(customer)
     if state.identity is None:
         return
     customer_id = state.identity[0]

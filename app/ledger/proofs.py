@@ -85,6 +85,7 @@ def checkpoint_covering(session: Session, seq: int) -> Checkpoint:
     latest = latest_checkpoint(session)
     if latest is None or latest.tree_size <= seq:
         latest = make_checkpoint(session)
+        assert latest is not None  # only `only_if_grown` skips signing
     return latest
 
 

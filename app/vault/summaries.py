@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, update
 from sqlalchemy.orm import Session
 
 from app.delivery.models import Suppression
@@ -54,7 +54,7 @@ def shared_token(purpose: str, field: str) -> str:
     return f"{purpose}:{field}"
 
 
-def holds(summary: ColumnElement[str], token: str, dialect: str) -> ColumnElement[bool]:
+def holds(summary: SQLColumnExpression[str], token: str, dialect: str) -> ColumnElement[bool]:
     """Whether the summary column holds ``token``: one substring search on either database."""
     search = func.strpos if dialect == "postgresql" else func.instr
     return search(summary, f",{token},") > 0
