@@ -38,9 +38,9 @@ from app.audience.reasons import (
     reason_column,
 )
 from app.audience.representatives import Representatives
+from app.customers.models import Customer
 from app.ledger.models import ConsentState
 from app.models_base import dialect_name, driver_value_reader
-from app.vault.models import Customer
 
 CandidateFilter = Callable[[Select], Select]
 #: A survivor's own limits as stored: (windows_json, weekly_cap, paused_until).

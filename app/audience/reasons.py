@@ -29,9 +29,9 @@ from sqlalchemy import (
 
 from app.audience.lookups import Lookups
 from app.audience.prefilter import Prefilter
+from app.customers.models import Customer
 from app.ledger.models import ConsentState
 from app.policy.policyset import PolicySet
-from app.vault.models import Customer
 
 #: Separates a branch's mark, the denial code and, for a branch denying everyone, the
 #: customer's jurisdiction (a control character no code contains).

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, scoped_session
 
+from app.customers.models import Customer
 from app.models_base import dialect_name
-from app.vault.models import Customer
 
 #: PostgreSQL memory per hash for an audience query (see :func:`tune`).
 AUDIENCE_WORK_MEM = "128MB"

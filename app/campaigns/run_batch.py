@@ -17,12 +17,13 @@ from app.campaigns.segments import Segment, SegmentContext, parse_segment
 from app.campaigns.shared_values import shared_values
 from app.campaigns.sql import insert_ignoring
 from app.campaigns.templates import campaign_template_fields, templates_use, variant_weights
+from app.customers.models import Customer
 from app.delivery.models import OutboxEntry
 from app.marketing.offer_service import OfferBook, offer_payloads
 from app.models_base import utcnow
 from app.policy import Decision, PolicySet
 from app.transaction import transaction
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from app.vault.service import log_access
 
 

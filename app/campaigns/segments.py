@@ -132,7 +132,8 @@ def _shares(field: str, purpose: str) -> ColumnElement[bool]:
     """The customer shared ``field`` for ``purpose`` and holds a value for it."""
     from sqlalchemy.orm import aliased
 
-    from app.vault.models import Customer, ProfileField, SharingChoice
+    from app.customers.models import Customer
+    from app.vault.models import ProfileField, SharingChoice
 
     choice, value = aliased(SharingChoice), aliased(ProfileField)
     shared = exists(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import StaffUser
 from app.accounts.passwords import DEMO_CUSTOMER_PASSWORD, DEMO_STAFF_PASSWORD, hash_password
 from app.accounts.services import create_staff_user
+from app.customers.models import Customer
 from app.delivery.models import Suppression
 from app.demo.campaigns import seed_past_campaign
 from app.demo.notices import NOTICES
@@ -25,7 +26,6 @@ from app.services import policy_for
 from app.transaction import transaction
 from app.vault import service as vault
 from app.vault.directory import find_customer_by_email
-from app.vault.models import Customer
 from app.vault.preferences import Window, save_preferences
 
 STAFF_PASSWORD = DEMO_STAFF_PASSWORD

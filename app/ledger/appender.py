@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.state import InstanceState
 
+from app.customers.models import Customer
 from app.errors import InvalidInput, NotFound
 from app.ledger.canonical import canonical_bytes
 from app.ledger.drafts import EventDraft, LedgerError
@@ -28,7 +29,6 @@ from app.ledger.records import ALL, record_from_values
 from app.ledger.state import LIFTS_OBJECTION, StateValues, project
 from app.ledger.writer import CustomerNow, LedgerWriter, StateKey, ledger_writer
 from app.models_base import utcnow
-from app.vault.models import Customer
 
 
 def _accept(_customer: CustomerNow) -> None:

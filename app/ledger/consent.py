@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import InvalidInput, NotFound
 from app.ledger import appender
 from app.ledger.drafts import EventDraft, new_record_id
@@ -26,7 +27,6 @@ from app.ledger.records import ALL
 from app.ledger.writer import CustomerNow
 from app.models_base import utcnow
 from app.services import policy_for
-from app.vault.models import Customer
 from app.vault.service import open_cipher
 
 

@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE, histories, profiled_ids
 from app.marketing.models import OfferHistory
 from app.marketing.offers import VARIETY_DAYS, CoPurchases, Offer, co_purchases, next_best_offer
 from app.marketing.value import parse_purchases
 from app.models_base import utcnow
 from app.transaction import transaction
-from app.vault.models import Customer
 from app.vault.service import log_access
 
 ACTOR = "marketing:offers"

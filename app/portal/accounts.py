@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.accounts import services as accounts
 from app.accounts.passwords import is_published_password, verify_password
 from app.accounts.sessions import end_sessions_of
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.ledger.consent import Evidence
 from app.portal import consents
@@ -28,7 +29,6 @@ from app.services import policy_for
 from app.transaction import transaction
 from app.vault.directory import authenticate_customer, find_customer_by_email
 from app.vault.erasure import erase_customer
-from app.vault.models import Customer
 from app.vault.service import (
     read_own_profile,
     register_customer,

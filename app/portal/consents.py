@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.ledger import consent as ledger
 from app.ledger.consent import Evidence
@@ -22,7 +23,6 @@ from app.ledger.models import ConsentState, Notice
 from app.ledger.notices import current_notice
 from app.services import policy_for
 from app.transaction import transaction
-from app.vault.models import Customer
 from app.vault.service import read_own_profile
 
 ACTIVE = ("granted", "pending")

@@ -15,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.services import policy_for
 from app.vault.fields import FIELDS, HELD_FIELDS, field_spec
-from app.vault.models import Customer, ProfileField, ProfileFieldHistory
+from app.vault.models import ProfileField, ProfileFieldHistory
 from app.vault.service import (
     open_cipher,
     read_own_profile,

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.models_base import utcnow
 from app.policy.document import JURISDICTION_CODE
@@ -21,7 +22,6 @@ from app.vault.envelope import FieldCipher, WrappedKey
 from app.vault.errors import FieldValidationError, UnknownFieldError
 from app.vault.fields import FIELDS, HELD_FIELDS, field_spec
 from app.vault.models import (
-    Customer,
     CustomerKey,
     ProfileField,
     ProfileFieldHistory,

@@ -24,12 +24,13 @@ from sqlalchemy import Connection, Engine, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app.customers.models import Customer
 from app.extensions import db
 from app.vault.envelope import WrappedKey, unwrap_data_key
 from app.vault.errors import VaultError
 from app.vault.keyring import KeyRing
 from app.vault.keystore import BIND
-from app.vault.models import Customer, CustomerKey, DatabaseIdentity, KeystoreBinding
+from app.vault.models import CustomerKey, DatabaseIdentity, KeystoreBinding
 from config import ConfigError
 
 #: ``app.extensions`` key: True once this application compared (or bound) its two stores.

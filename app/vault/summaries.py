@@ -26,9 +26,10 @@ from operator import itemgetter
 from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, update
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.delivery.models import Suppression
 from app.transaction import transaction
-from app.vault.models import Customer, SharingChoice
+from app.vault.models import SharingChoice
 
 #: The summary of nothing at all.
 EMPTY = ","

@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 
 from app.campaigns import service
 from app.campaigns.run import start_run
+from app.customers.models import Customer
 from app.ledger import consent
 from app.marketing.models import OfferHistory
 from app.marketing.offer_service import choose_offers, offer_payloads
 from app.marketing.value_reports import tier_summary
 from app.marketing.value_service import refit_values
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from tests.web.test_marketing_console import seed_people
 
 TEMPLATE = {"subject": "Hi {{ first_name }}", "body_text": "Dear {{ first_name }}"}

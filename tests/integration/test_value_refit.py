@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.campaigns import service
+from app.customers.models import Customer
 from app.ledger import consent
 from app.marketing.classes import CLASSES
 from app.marketing.forecast import forecast_campaign
@@ -16,7 +17,7 @@ from app.marketing.forecast_value import NOT_PROFILED, reach_by_class
 from app.marketing.models import CustomerValue, ValueFit
 from app.marketing.value_reports import class_summary, movement_table
 from app.marketing.value_service import MIN_CUSTOMERS, refit_if_due, refit_values
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from tests.helpers import change_settings
 from tests.integration.value_builders import buyers
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.customers.models import Customer
 from app.delivery.claim import claim_batch
 from app.delivery.models import OutboxEntry
 from app.delivery.recheck import HandOverCheck, read_stamps
@@ -22,7 +23,6 @@ from app.ledger import consent
 from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault import service as vault
-from app.vault.models import Customer
 from app.vault.preferences import save_preferences
 from tests.integration.test_delivery_helpers import (
     Sink,
