@@ -116,10 +116,10 @@ def seed(app, customers: int, entries: int) -> None:
 
     from app.campaigns.models import Campaign, CampaignRun, CampaignTemplate
     from app.customers.models import Customer
-    from app.delivery.models import OutboxEntry, SendLog
     from app.extensions import db
     from app.ledger.models import ConsentState
     from app.models_base import new_ref, utcnow
+    from app.outbox.models import OutboxEntry, SendLog
     from app.services import runtime
     from app.vault.envelope import FieldCipher, new_data_key, wrap_data_key
     from app.vault.models import CustomerKey, ProfileField, SharingChoice

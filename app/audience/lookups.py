@@ -25,7 +25,7 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 
 from app.customers.models import Customer
-from app.delivery.models import SendLog
+from app.outbox.models import SendLog
 from app.policy.deferrals import WEEK
 from app.vault.models import ContactPreferences
 from app.vault.summaries import holds, shared_token

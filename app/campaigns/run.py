@@ -34,9 +34,9 @@ from app.campaigns.service import (
     transition,
 )
 from app.decisions.in_force import refresh_policies
-from app.delivery.models import OutboxEntry
 from app.marketing.offer_service import OfferBook
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 from app.transaction import transaction
 
 log = logging.getLogger("assenso.campaigns")

@@ -18,9 +18,9 @@ from app.campaigns.shared_values import shared_values
 from app.campaigns.sql import insert_ignoring
 from app.campaigns.templates import campaign_template_fields, templates_use, variant_weights
 from app.customers.models import Customer
-from app.delivery.models import OutboxEntry
 from app.marketing.offer_service import OfferBook, offer_payloads
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 from app.policy import Decision, PolicySet
 from app.transaction import transaction
 from app.vault.models import VaultAccess

@@ -18,10 +18,10 @@ from app.campaigns.models import CampaignDecision
 from app.compliance.models import DataSubjectRequest
 from app.compliance.tables import Column, Table
 from app.customers.models import Customer
-from app.delivery.models import OutboxEntry
 from app.ledger.models import ConsentEvent, ConsentState
 from app.marketing.charts import BarChart, bar_chart
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 
 WEEKS = 12
 GIVING = ("granted", "confirmed", "renewed")

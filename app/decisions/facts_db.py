@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
-from app.delivery.models import SendLog, Suppression
 from app.ledger.models import ConsentState
 from app.models_base import among, driver_value_reader
+from app.outbox.models import SendLog, Suppression
 from app.policy.deferrals import WEEK
 from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts
 from app.vault.models import ContactPreferences, SharingChoice

@@ -13,7 +13,6 @@ from app.accounts.models import StaffUser
 from app.accounts.passwords import DEMO_CUSTOMER_PASSWORD, DEMO_STAFF_PASSWORD, hash_password
 from app.accounts.services import create_staff_user
 from app.customers.models import Customer
-from app.delivery.models import Suppression
 from app.demo.campaigns import seed_past_campaign
 from app.demo.notices import NOTICES
 from app.demo.people import DemoPerson, demo_people
@@ -22,6 +21,7 @@ from app.ledger.models import Notice
 from app.ledger.notices import current_notice, publish_notice
 from app.ledger.proofs import make_checkpoint
 from app.models_base import utcnow
+from app.outbox.models import Suppression
 from app.services import policy_for
 from app.transaction import transaction
 from app.vault import service as vault

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
-from app.delivery.models import OutboxEntry, SendLog
 from app.ledger.models import ConsentEvent
+from app.outbox.models import OutboxEntry, SendLog
 
 GIVING = ("granted", "confirmed", "renewed")
 HISTORY_LIMIT = 500

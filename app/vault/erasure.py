@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import new_alt_id
 from app.customers.models import Customer
-from app.delivery.models import Suppression
 from app.errors import AssensoError
 from app.models_base import utcnow
+from app.outbox.models import Suppression
 from app.transaction import transaction
 from app.vault.keystore import destroy_key
 from app.vault.models import (

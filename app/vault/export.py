@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
-from app.delivery.models import SendLog, Suppression
 from app.ledger.models import ConsentEvent, ConsentState
 from app.ledger.records import format_time, record_of
 from app.models_base import utcnow
+from app.outbox.models import SendLog, Suppression
 from app.vault.models import ContactPreferences, ProfileFieldHistory, VaultAccess
 from app.vault.service import open_cipher, read_own_profile, sharing_matrix
 

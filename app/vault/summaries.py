@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, update
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
-from app.delivery.models import Suppression
+from app.outbox.models import Suppression
 from app.transaction import transaction
 from app.vault.models import SharingChoice
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, select, text, update
 
 from app.customers.models import Customer
-from app.delivery.models import Suppression
 from app.extensions import db
+from app.outbox.models import Suppression
 from app.vault import service as vault
 from app.vault.erasure import erase_customer
 from app.vault.models import SharingChoice

@@ -59,7 +59,7 @@ def test_campaign_runs_carry_each_customers_offer_only_when_a_template_shows_it(
     session, monkeypatch
 ):
     from app.campaigns import run as run_module
-    from app.delivery.models import OutboxEntry
+    from app.outbox.models import OutboxEntry
 
     # One customer per batch: the purchase histories must still be read once per run.
     monkeypatch.setattr(run_module.execute_run, "__kwdefaults__", {"batch_size": 1})

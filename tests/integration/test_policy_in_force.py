@@ -24,8 +24,8 @@ from app.campaigns.run import start_run
 from app.decisions.revisions import set_in_force
 from app.decisions.send_check import decide_at_send
 from app.delivery.claim import claim_batch
-from app.delivery.models import OutboxEntry, SendLog
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry, SendLog
 from app.policy import Intent, load_policies
 from app.transaction import transaction
 from tests.integration.policy_files import policy_copy

@@ -268,8 +268,8 @@ def test_access_log_filters_pages_and_exports(officer, session):
 
 
 def test_dashboards_draw_every_panel_with_its_table_and_export(officer, session):
-    from app.delivery.models import OutboxEntry
     from app.ledger import consent
+    from app.outbox.models import OutboxEntry
     from app.transaction import transaction
 
     people = [make_customer(session, email=f"dash{n}@example.org") for n in range(4)]
