@@ -120,7 +120,7 @@ def seed(app, customers: int, entries: int) -> None:
     from app.ledger.models import ConsentState
     from app.models_base import new_ref, utcnow
     from app.outbox.models import OutboxEntry, SendLog
-    from app.services import runtime
+    from app.runtime import runtime
     from app.vault.envelope import FieldCipher, new_data_key, wrap_data_key
     from app.vault.models import CustomerKey, ProfileField, SharingChoice
 

@@ -33,10 +33,10 @@ from app.campaigns.service import (
     lock_campaign,
     transition,
 )
-from app.decisions.in_force import refresh_policies
 from app.marketing.offer_service import OfferBook
 from app.models_base import utcnow
 from app.outbox.models import OutboxEntry
+from app.policy_sets.in_force import refresh_policies
 from app.transaction import transaction
 
 log = logging.getLogger("assenso.campaigns")

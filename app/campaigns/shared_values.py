@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
-from app.services import runtime
+from app.runtime import runtime
 from app.vault.envelope import FieldCipher
 from app.vault.errors import VaultError
 from app.vault.keystore import wrapped_keys

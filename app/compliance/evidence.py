@@ -24,12 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
-from app.decisions.models import PolicyRevision
 from app.errors import InvalidInput
 from app.ledger.models import ConsentEvent
 from app.ledger.proofs import checkpoint_covering, public_checkpoint, receipt_for
 from app.models_base import utcnow
 from app.outbox.models import OutboxEntry, SendLog
+from app.policy_sets.models import PolicyRevision
 from app.transaction import transaction
 from app.vault.service import log_access
 

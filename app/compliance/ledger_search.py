@@ -18,7 +18,7 @@ from app.compliance.filters import check_range, customer_ref_for_email, parse_da
 from app.customers.models import Customer
 from app.ledger.models import ConsentEvent
 from app.ledger.records import ACTIONS, SOURCES
-from app.services import known_channels, known_purposes
+from app.policy_sets.in_force import known_channels, known_purposes
 
 PAGE_SIZE = 50
 #: The most rows one export holds; a larger result asks the officer to narrow the filters.

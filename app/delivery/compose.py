@@ -16,7 +16,7 @@ from app.channels.sms import OutgoingSms
 from app.delivery.recipients import Recipient
 from app.delivery.templates import TemplateBook
 from app.delivery.tokens import unsubscribe_token
-from app.services import policy_for
+from app.policy_sets.in_force import policy_for
 
 REASON = {
     "en": "You receive this because you agreed on {date} to receive {purpose} by {channel}.",

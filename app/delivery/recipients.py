@@ -17,7 +17,7 @@ from app.customers.models import Customer
 from app.delivery.templates import TemplateBook
 from app.ledger.models import ConsentState
 from app.models_base import among
-from app.services import runtime
+from app.runtime import runtime
 from app.transaction import transaction
 from app.vault.envelope import FieldCipher, WrappedKey
 from app.vault.errors import VaultError

@@ -22,7 +22,7 @@ from app.ledger.notices import current_notice, publish_notice
 from app.ledger.proofs import make_checkpoint
 from app.models_base import utcnow
 from app.outbox.models import Suppression
-from app.services import policy_for
+from app.policy_sets.in_force import policy_for
 from app.transaction import transaction
 from app.vault import service as vault
 from app.vault.directory import find_customer_by_email
@@ -89,6 +89,8 @@ def seed_notices(session: Session) -> None:
 
 def _share_and_consent(session: Session, customer: Customer, rng: random.Random) -> None:
     policy = policy_for(customer.jurisdiction)
+    if policy is None:  # no policy governs them: nothing to share or consent to
+        return
     choices = {}
     for purpose_id, purpose in policy.purposes.items():
         keen = rng.random() < 0.75
@@ -239,9 +241,9 @@ def _requests(session: Session) -> None:
 
 def _derived(session: Session) -> None:
     """What the running system would compute: policy revisions on record, value tiers."""
-    from app.decisions.in_force import policies_on_this_machine
-    from app.decisions.revisions import ensure_recorded
     from app.marketing.value_service import refit_values
+    from app.policy_sets.in_force import policies_on_this_machine
+    from app.policy_sets.revisions import ensure_recorded
 
     ensure_recorded(session, policies_on_this_machine(), actor="demo-seed")
     refit_values(session, trigger="demo")

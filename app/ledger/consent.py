@@ -26,7 +26,7 @@ from app.ledger.opt_in_links import DOUBLE_OPT_IN_HOURS, double_opt_in_token, pe
 from app.ledger.records import ALL
 from app.ledger.writer import CustomerNow
 from app.models_base import utcnow
-from app.services import policy_for
+from app.policy_sets.in_force import policy_for
 from app.vault.service import open_cipher
 
 

@@ -17,7 +17,7 @@ from app.ledger.models import Checkpoint, ConsentEvent, LedgerHead, Notice
 from app.ledger.records import record_of
 from app.ledger.writer import read_nodes
 from app.models_base import utcnow
-from app.services import runtime
+from app.runtime import runtime
 from app.transaction import transaction
 
 RECEIPT_FORMAT = "assenso-consent-receipt/1"

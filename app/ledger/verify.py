@@ -25,7 +25,7 @@ from app.ledger.models import Checkpoint, LedgerVerification
 from app.ledger.proofs import consistency_proof, root_at, signed
 from app.ledger.records import RECORD_COLUMNS, record_from_values
 from app.models_base import utcnow
-from app.services import runtime
+from app.runtime import runtime
 from app.transaction import transaction
 
 Progress = Callable[[int, int], None]

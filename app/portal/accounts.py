@@ -17,6 +17,7 @@ from app.accounts.sessions import end_sessions_of
 from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.ledger.consent import Evidence
+from app.policy_sets.in_force import policy_for
 from app.portal import consents
 from app.portal.mail import (
     send_confirmations,
@@ -25,7 +26,6 @@ from app.portal.mail import (
     send_welcome,
 )
 from app.portal.tokens import customer_for_reset
-from app.services import policy_for
 from app.transaction import transaction
 from app.vault.directory import authenticate_customer, find_customer_by_email
 from app.vault.erasure import erase_customer

@@ -21,7 +21,7 @@ from app.ledger.consent import Evidence
 from app.ledger.drafts import EventDraft
 from app.ledger.models import ConsentState, Notice
 from app.ledger.notices import current_notice
-from app.services import policy_for
+from app.policy_sets.in_force import policy_for
 from app.transaction import transaction
 from app.vault.service import read_own_profile
 

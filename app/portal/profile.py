@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
-from app.services import policy_for
+from app.policy_sets.in_force import policy_for
 from app.vault.fields import FIELDS, HELD_FIELDS, field_spec
 from app.vault.models import ProfileField, ProfileFieldHistory
 from app.vault.service import (

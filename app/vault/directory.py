@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.passwords import needs_rehash, verify_password
 from app.customers.models import Customer
-from app.services import runtime
+from app.runtime import runtime
 from app.transaction import transaction
 from app.vault.blind_index import blind_index, blind_index_candidates
 

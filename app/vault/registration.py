@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from app.customers.models import Customer
 from app.errors import AssensoError, Conflict
 from app.models_base import rows_changed
-from app.services import Runtime, runtime
+from app.runtime import Runtime, runtime
 from app.transaction import transaction
 from app.vault import stores
 from app.vault.blind_index import blind_index, blind_index_candidates

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
 from app.models_base import utcnow
-from app.services import runtime
+from app.runtime import runtime
 from app.transaction import transaction
 from app.vault.blind_index import blind_index
 from app.vault.envelope import FieldCipher, WrappedKey, rewrap_data_key

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.customers.models import Customer
 from app.extensions import db
+from app.runtime import runtime
 from app.vault.envelope import WrappedKey, unwrap_data_key
 from app.vault.errors import VaultError
 from app.vault.keyring import KeyRing
@@ -136,7 +137,7 @@ def _adopt(app: Flask, main: Engine, keys: Engine, identity: str) -> None:
     """Bind an unbound key store once its keys (or, when empty, the database) allow it."""
     sample = _reach(keys, "the key store", _sample_keys)
     if sample:
-        problem = _foreign_keys(main, app.extensions["assenso"].vault_keys, sample)
+        problem = _foreign_keys(main, runtime(app).vault_keys, sample)
         if problem:
             raise StoreMismatch(
                 f"The key store {safe_url(keys.url)} holds data keys but no database identity, "

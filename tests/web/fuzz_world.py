@@ -11,13 +11,13 @@ from app.accounts.passwords import hash_password
 from app.accounts.services import create_staff_user
 from app.campaigns import service as campaigns
 from app.compliance import requests as dsr
-from app.decisions.revisions import ensure_recorded
 from app.delivery.tokens import unsubscribe_token
 from app.demo.seed import seed_notices
 from app.ledger.consent import grant
 from app.ledger.models import ConsentEvent
 from app.ledger.notices import current_notice
-from app.services import runtime
+from app.policy_sets.revisions import ensure_recorded
+from app.runtime import runtime
 from app.vault.service import register_customer
 from tests.conftest import TEST_PASSWORD
 

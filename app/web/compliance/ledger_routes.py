@@ -16,7 +16,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.ledger.proofs import receipt_for
 from app.ledger.records import ACTIONS, SOURCES
-from app.services import known_channels, known_purposes
+from app.policy_sets.in_force import known_channels, known_purposes
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format
