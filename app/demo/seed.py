@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from app.accounts.models import StaffUser
 from app.accounts.passwords import DEMO_CUSTOMER_PASSWORD, DEMO_STAFF_PASSWORD, hash_password
 from app.accounts.services import create_staff_user
+from app.compliance.models import DataSubjectRequest
+from app.compliance.requests import file_request
 from app.customers.models import Customer
 from app.demo.campaigns import seed_past_campaign
 from app.demo.notices import NOTICES
@@ -20,9 +22,11 @@ from app.ledger import consent
 from app.ledger.models import Notice
 from app.ledger.notices import current_notice, publish_notice
 from app.ledger.proofs import make_checkpoint
+from app.marketing.value_service import refit_values
 from app.models_base import utcnow
 from app.outbox.models import Suppression
-from app.policy_sets.in_force import policy_for
+from app.policy_sets.in_force import policies_on_this_machine, policy_for
+from app.policy_sets.revisions import ensure_recorded
 from app.transaction import transaction
 from app.vault import service as vault
 from app.vault.directory import find_customer_by_email
@@ -215,12 +219,6 @@ DEMO_REQUESTS = (
 
 def _requests(session: Session) -> None:
     """A few open data-subject requests (once), so the console shows deadlines at work."""
-    from datetime import timedelta
-
-    from app.compliance.models import DataSubjectRequest
-    from app.compliance.requests import file_request
-    from app.models_base import utcnow
-
     if session.scalar(select(func.count()).select_from(DataSubjectRequest)):
         return
     people = list(
@@ -241,10 +239,6 @@ def _requests(session: Session) -> None:
 
 def _derived(session: Session) -> None:
     """What the running system would compute: policy revisions on record, value tiers."""
-    from app.marketing.value_service import refit_values
-    from app.policy_sets.in_force import policies_on_this_machine
-    from app.policy_sets.revisions import ensure_recorded
-
     ensure_recorded(session, policies_on_this_machine(), actor="demo-seed")
     refit_values(session, trigger="demo")
     session.commit()

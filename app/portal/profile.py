@@ -25,6 +25,7 @@ from app.vault.service import (
     read_own_profile,
     set_sharing,
     sharing_matrix,
+    update_field,
     validate_profile,
 )
 
@@ -112,8 +113,6 @@ def save_profile(
             errors[name] = str(exc).partition(": ")[2] or str(exc)
     if errors:
         raise ProfileErrors(errors)
-    from app.vault.service import update_field
-
     for name, value in changed.items():
         update_field(session, customer, name, value, actor="customer")
     return sorted(changed)

@@ -13,8 +13,8 @@ from app.customers.models import Customer
 from app.delivery.recipients import load_recipients
 from app.delivery.templates import TemplateBook, TemplateView
 from app.errors import Conflict, InvalidInput
+from app.portal.export import export_customer
 from app.vault.erasure import erase_customer
-from app.vault.export import export_customer
 from app.vault.models import CustomerKey, ProfileField, ProfileFieldHistory, SharingChoice
 from app.vault.service import open_cipher, update_field
 from app.vault.settings import change_settings, settings_of

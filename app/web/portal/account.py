@@ -11,7 +11,7 @@ from app.compliance.requests import record_erasure, record_fulfilled
 from app.errors import AssensoError
 from app.extensions import db
 from app.portal.accounts import delete_account
-from app.vault.export import export_customer
+from app.portal.export import export_customer
 from app.web.access import customer_required
 from app.web.auth_session import end_session
 from app.web.portal import bp
