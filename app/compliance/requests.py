@@ -33,7 +33,7 @@ from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput, NotFound
 from app.ledger.consent import object_to_direct_marketing
 from app.models_base import utcnow
-from app.portal.export import export_customer
+from app.self_service.export import export_customer
 from app.transaction import transaction
 from app.vault.erasure import erase_customer
 from app.vault.fields import FIELDS

@@ -13,7 +13,7 @@ from app.customers.models import Customer
 from app.delivery.recipients import load_recipients
 from app.delivery.templates import TemplateBook, TemplateView
 from app.errors import Conflict, InvalidInput
-from app.portal.export import export_customer
+from app.self_service.export import export_customer
 from app.vault.erasure import erase_customer
 from app.vault.models import CustomerKey, ProfileField, ProfileFieldHistory, SharingChoice
 from app.vault.service import open_cipher, update_field

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.errors import Conflict, InvalidInput
 from app.extensions import db
-from app.portal.export import export_customer
+from app.self_service.export import export_customer
 from app.vault import rotation, service
 from app.vault.envelope import FieldCipher, WrappedKey
 from app.vault.erasure import erase_customer

@@ -10,7 +10,7 @@ from flask_login import login_required
 from app.accounts import services as accounts
 from app.errors import AssensoError
 from app.extensions import db
-from app.portal.accounts import change_own_password, customer_for_sign_in
+from app.self_service.accounts import change_own_password, customer_for_sign_in
 from app.settings import current_settings
 from app.web.access import home_endpoint, public, roles_required
 from app.web.auth import bp

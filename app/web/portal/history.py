@@ -8,7 +8,7 @@ from flask import Response, abort
 
 from app.extensions import db
 from app.ledger.proofs import receipt_for
-from app.portal import consents, history
+from app.self_service import consents, history
 from app.web.access import customer_required
 from app.web.portal import bp
 from app.web.portal.rendering import current_language, customer, render

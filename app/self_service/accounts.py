@@ -18,14 +18,14 @@ from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.ledger.consent import Evidence
 from app.policy_sets.in_force import policy_for
-from app.portal import consents
-from app.portal.mail import (
+from app.self_service import consents
+from app.self_service.mail import (
     send_confirmations,
     send_password_reset_later,
     send_signup_attempt_notice,
     send_welcome,
 )
-from app.portal.tokens import customer_for_reset
+from app.self_service.tokens import customer_for_reset
 from app.transaction import transaction
 from app.vault.directory import authenticate_customer, find_customer_by_email
 from app.vault.erasure import erase_customer

@@ -22,7 +22,7 @@ from app.delivery.transactional import (
     send_transactional_sms,
 )
 from app.extensions import LANGUAGES, db
-from app.portal.tokens import reset_token
+from app.self_service.tokens import reset_token
 from app.settings import current_settings
 from app.vault.directory import find_customer_by_email
 from app.vault.service import read_own_profile

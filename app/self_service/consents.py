@@ -186,7 +186,7 @@ def give(
         evidence=evidence,
     )
     if token and send:
-        from app.portal.mail import send_confirmations
+        from app.self_service.mail import send_confirmations
 
         send_confirmations(session, customer, [(purpose_label(customer, purpose), channel, token)])
     return token
