@@ -138,7 +138,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = build_app(Path(tmp), args.database_url)
         with app.app_context():
-            from app.accounts.services import create_staff_user
+            from app.accounts.service import create_staff_user
             from app.extensions import db
             from app.vault.service import register_customer
 

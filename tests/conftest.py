@@ -178,7 +178,7 @@ def session(app):
 @pytest.fixture
 def create_staff(session) -> Callable[..., object]:
     """Builder: ``create_staff(role, email=None, password=TEST_PASSWORD)``."""
-    from app.accounts.services import create_staff_user
+    from app.accounts.service import create_staff_user
 
     counter = iter(range(1, 10_000))
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import StaffUser
 from app.accounts.passwords import DEMO_CUSTOMER_PASSWORD, DEMO_STAFF_PASSWORD, hash_password
-from app.accounts.services import create_staff_user
+from app.accounts.service import create_staff_user
 from app.compliance.models import DataSubjectRequest
 from app.compliance.requests import file_request
 from app.customers.models import Customer

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from app.accounts import services as accounts
+from app.accounts import service as accounts
 from app.accounts.passwords import is_published_password, verify_password
 from app.accounts.sessions import end_sessions_of
 from app.customers.models import Customer

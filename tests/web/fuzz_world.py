@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app.accounts.passwords import hash_password
-from app.accounts.services import create_staff_user
+from app.accounts.service import create_staff_user
 from app.campaigns import service as campaigns
 from app.compliance import requests as dsr
 from app.delivery.tokens import unsubscribe_token

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from app.accounts.services import create_staff_user
+from app.accounts.service import create_staff_user
 from app.extensions import db
 from app.self_service.mail import wait_for_background_mail
 from tests.conftest import TEST_PASSWORD

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from app.accounts import services as accounts
+from app.accounts import service as accounts
 from app.errors import AssensoError
 from app.extensions import db
 from app.self_service.accounts import change_own_password, customer_for_sign_in
