@@ -9,7 +9,7 @@ from typing import Any
 from app.campaigns.models import SCHEDULE_KINDS, Campaign, CampaignTemplate
 from app.campaigns.schedule import check_schedule, cron_trigger, parse_local_time, valid_timezone
 from app.campaigns.segments import parse_segment
-from app.campaigns.templates import templates_problems
+from app.campaigns.template_sets import templates_problems
 from app.errors import InvalidInput
 from app.models_base import utcnow
 from app.policy_sets.in_force import known_channels, marketing_purposes, policies_in_force

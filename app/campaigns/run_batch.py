@@ -17,7 +17,7 @@ from app.campaigns.schedule import next_local_time, parse_local_time
 from app.campaigns.segments import Segment, SegmentContext, parse_segment
 from app.campaigns.shared_values import shared_values
 from app.campaigns.sql import insert_ignoring
-from app.campaigns.templates import campaign_template_fields, templates_use, variant_weights
+from app.campaigns.template_sets import campaign_template_fields, templates_use, variant_weights
 from app.customers.models import Customer
 from app.models_base import utcnow
 from app.outbox.models import OutboxEntry

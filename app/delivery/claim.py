@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.delivery.recheck import read_stamps, recheck
 from app.delivery.recording import record_interrupted, release_throttled, settle_decisions
-from app.delivery.templates import TemplateBook, load_templates
+from app.delivery.template_book import TemplateBook, load_templates
 from app.delivery.throttle import over_throttle
 from app.outbox.models import OutboxEntry
 from app.policy import Decision

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
 from app.decisions.send_check import decide_batch_at_send
-from app.delivery.templates import TemplateBook
+from app.delivery.template_book import TemplateBook
 from app.ledger.models import ConsentState
 from app.models_base import among_parameter, among_value
 from app.policy import Decision, Intent

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
-from app.delivery.templates import TemplateBook
+from app.delivery.template_book import TemplateBook
 from app.ledger.models import ConsentState
 from app.models_base import among
 from app.runtime import runtime

@@ -20,7 +20,7 @@ from app.audience import count_audience
 from app.campaigns.models import Campaign
 from app.campaigns.segments import SegmentContext, parse_segment
 from app.campaigns.service import campaign_templates
-from app.campaigns.templates import campaign_template_fields
+from app.campaigns.template_sets import campaign_template_fields
 from app.customers.models import Customer
 from app.models_base import utcnow
 

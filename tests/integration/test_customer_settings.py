@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.customers.models import Customer
 from app.delivery.recipients import load_recipients
-from app.delivery.templates import TemplateBook, TemplateView
+from app.delivery.template_book import TemplateBook, TemplateView
 from app.errors import Conflict, InvalidInput
 from app.self_service.export import export_customer
 from app.vault.erasure import erase_customer
