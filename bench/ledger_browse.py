@@ -44,7 +44,7 @@ ACTIONS = (
 )
 PURPOSES = ("offers", "birthday", "recommendations")
 SOURCES = ("portal", "portal", "portal", "one_click_unsubscribe", "import", "staff")
-PASSWORD = "bench-officer-password-2026"
+PASSWORD = "Quiet-pages-of-consent-5821"  # nothing of the address (password policy)
 OFFICER = "officer@bench.example.com"
 CUSTOMER_EMAIL = "browse.target@example.org"
 
