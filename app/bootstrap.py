@@ -96,11 +96,11 @@ def _page_language() -> str:
 def init_domains(app: Flask) -> None:
     """Load the policies, key rings and signing key every request relies on, and check that the
     key store belongs to the database; fail early."""
-    from app import services
+    from app import startup
     from app.vault import keystore, stores
 
-    services.init_app(app)
-    services.record_first_policies(app)
+    startup.init_runtime(app)
+    startup.record_first_policies(app)
     keystore.ensure_schema(app)
     stores.check_stores(app)
 

@@ -1,6 +1,6 @@
 """How a setting is declared: its variable, what it is for, how its text is read, its default.
 
-Each field of :class:`app.settings.model.Settings` is declared with :func:`declared`, which
+Each field of :class:`app.settings.catalogue.Settings` is declared with :func:`declared`, which
 keeps a :class:`Setting` in the field's metadata. The loader (:mod:`app.settings.load`) reads
 every declared variable from the environment (or a test's override), parses it with the
 setting's parser, and fills in the default of the environment the application runs in. The

@@ -19,10 +19,10 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from app import create_app
-from app.delivery.models import OutboxEntry
 from app.extensions import db
 from app.ledger.notices import publish_notice
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 from tests.integration.test_delivery_helpers import Sink, audience
 from tests.ops.stack import (
     PG_URL,
