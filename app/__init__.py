@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
+from app.observability import logs
 from app.settings import Settings, attach, load_settings, split_overrides
 
 
@@ -27,8 +26,7 @@ def create_app(config: Settings | str | None = None, **overrides: object) -> Fla
         settings = load_settings(config, setting_overrides)
     attach(app, settings)
     app.config.update(flask_overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(settings.log_format)
 
     from app import bootstrap
 

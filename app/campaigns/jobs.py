@@ -19,6 +19,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from app.models_base import utcnow
+from app.observability import logs
 
 log = logging.getLogger("assenso.scheduler")
 
@@ -52,7 +53,7 @@ def _in_app(work: Callable[[Session], T]) -> T | None:
     with _BUSY:
         _RUNNING[0] += 1
     try:
-        with _APP[0].app_context():
+        with _APP[0].app_context(), logs.job(work.__name__):
             try:
                 return work(db.session())
             except Exception as exc:

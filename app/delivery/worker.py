@@ -34,6 +34,7 @@ from app.delivery.recorder import Outcome, Recorder
 from app.delivery.settings import WorkerSettings, dkim_key, smtp_settings
 from app.extensions import db
 from app.models_base import utcnow
+from app.observability import logs
 from app.settings import current_settings
 
 log = logging.getLogger("assenso.delivery")
@@ -191,7 +192,8 @@ class DeliveryWorker:
         total = BatchReport()
         try:
             while not stop.is_set():
-                report = self.run_once(stop)
+                with logs.job("delivery"):
+                    report = self.run_once(stop)
                 for name in BatchReport.__slots__:
                     setattr(total, name, getattr(total, name) + getattr(report, name))
                 if report.claimed == 0:
