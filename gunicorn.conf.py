@@ -28,10 +28,12 @@ timeout = 30
 accesslog = None
 errorlog = "-"
 
+logs.hold()
 try:
     _log_format = load_settings().log_format
 except ConfigError:  # the application refuses to load with the message that names it
     _log_format = "json"
+logs.configure(_log_format)
 logconfig_dict = logs.gunicorn_config(_log_format)
 
 _OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")

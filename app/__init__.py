@@ -16,6 +16,7 @@ def create_app(config: Settings | str | None = None, **overrides: object) -> Fla
     benchmarks) replace settings by variable name without ``ASSENSO_`` (``SMTP_PORT=2525``),
     checked like the environment; other keys go to Flask's own ``app.config``.
     """
+    logs.hold()  # a warning about the settings is written in the format they choose
     app = Flask(__name__, instance_relative_config=False)
     setting_overrides, flask_overrides = split_overrides(overrides)
     if isinstance(config, Settings):

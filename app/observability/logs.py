@@ -12,6 +12,7 @@ server) are held to warnings.
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
 import re
 import socket
@@ -27,9 +28,10 @@ from structlog.typing import EventDict, Processor
 
 REQUEST_ID = "request_id"
 JOB_ID = "job_id"
-#: Loggers of libraries that write personal data (recipients, peers) at INFO, or request
-#: lines with tokens in their paths: only their warnings are kept.
-QUIET_LOGGERS = ("mail.log", "werkzeug", "alembic")
+#: Loggers kept to warnings: libraries that write personal data (the mailbox's recipients and
+#: peers) or request lines with tokens in their paths at INFO, Alembic's set-up chatter, and
+#: APScheduler's two lines per run of every periodic job (missed runs are warnings, kept).
+QUIET_LOGGERS = ("mail.log", "werkzeug", "alembic", "apscheduler.executors")
 #: What an e-mail address looks like in free text (exception messages, library lines).
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 MASK = "[e-mail]"
@@ -118,17 +120,40 @@ def configured() -> bool:
     return any(isinstance(found, _StandardError) for found in logging.getLogger().handlers)
 
 
+class _Held(logging.handlers.MemoryHandler):
+    """Records logged before the format is known (while the settings are read)."""
+
+    def __init__(self) -> None:
+        super().__init__(capacity=1000, flushLevel=logging.CRITICAL + 1, flushOnClose=False)
+
+
+def hold(level: int = logging.INFO) -> None:
+    """Keep this process's records until :func:`configure` renders them (call before the
+    settings are read: a warning about them waits for the format they choose). A process
+    that renders already keeps rendering as it did."""
+    root = logging.getLogger()
+    if not any(isinstance(found, (_Held, _StandardError)) for found in root.handlers):
+        root.addHandler(_Held())
+        root.setLevel(level)
+
+
 def configure(log_format: str, level: int = logging.INFO) -> None:
     """Send every record of this process through one handler rendering ``log_format``.
 
-    Called by ``create_app``; calling it again replaces the handler, so an application
-    created twice logs each line once.
+    Records kept by :func:`hold` are written first. Called by ``create_app``; calling it
+    again replaces the handler, so an application created twice logs each line once.
     """
     root = logging.getLogger()
     for existing in list(root.handlers):
         if isinstance(existing, _StandardError):
             root.removeHandler(existing)
-    root.addHandler(handler(log_format))
+    rendering = handler(log_format)
+    for held in [found for found in root.handlers if isinstance(found, _Held)]:
+        held.setTarget(rendering)
+        held.flush()
+        root.removeHandler(held)
+        held.close()
+    root.addHandler(rendering)
     root.setLevel(level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

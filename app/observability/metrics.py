@@ -16,7 +16,6 @@ from collections.abc import Callable
 from prometheus_client import Counter, Histogram, values
 from sqlalchemy.orm import Session
 
-
 SIGN_IN_FAILURES = Counter(
     "assenso_sign_in_failures",
     "Sign-in attempts that did not sign anyone in, by audience (customer, staff) and reason "
