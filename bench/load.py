@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import re
@@ -117,6 +118,7 @@ def seed(settings: dict[str, str], customers: int, crowd: int) -> dict:
     from app.demo.seed import STAFF_PASSWORD, seed_customer, seed_notices, seed_staff
     from app.extensions import db
 
+    logging.disable(logging.INFO)  # the migration's and policies' lines say nothing here
     app = create_app("development", **settings)
     rng = random.Random(11)
     started = time.perf_counter()
