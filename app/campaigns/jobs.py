@@ -18,6 +18,7 @@ from typing import TypeVar
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from app import logs
 from app.campaigns.recovery import interrupted_runs, missed_fires
 from app.campaigns.run import execute_run, refresh_open_runs, run_if_due
 from app.extensions import db
@@ -48,6 +49,12 @@ def bind_app(app: Flask) -> None:
     _APP[:] = [app]
 
 
+def _job_name(work: Callable) -> str:
+    """The name a job's log lines carry (``execute_run`` for ``partial(execute_run, …)``)."""
+    target = getattr(work, "func", work)  # a partial names the function it wraps
+    return getattr(target, "__name__", "job")
+
+
 def in_app(work: Callable[[Session], T]) -> T | None:
     """Run ``work(session)`` in an application context; log failures by type only."""
     if not _APP:
@@ -56,12 +63,12 @@ def in_app(work: Callable[[Session], T]) -> T | None:
     with _BUSY:
         _RUNNING[0] += 1
     try:
-        with _APP[0].app_context():
+        with _APP[0].app_context(), logs.job(_job_name(work)):
             try:
                 return work(db.session())
             except Exception as exc:
                 # No message: a database error could echo parameters; the type and job suffice.
-                log.error("scheduler job %s failed: %s", work.__name__, type(exc).__name__)
+                log.error("scheduler job %s failed: %s", _job_name(work), type(exc).__name__)
                 db.session.rollback()
                 return None
             finally:
