@@ -3,7 +3,7 @@
 Every process logs through the standard library's ``logging``; one handler on the root logger
 renders each record with structlog, as a JSON object (``ASSENSO_LOG_FORMAT=json``, production's
 default) or a readable line (``console``). Each line carries ``request_id`` (a web request),
-or ``job_id`` (a scheduler job, a delivery worker's run); a line outside both names the process
+or ``job_id`` (a scheduler job, a delivery batch); a line outside both names the process
 itself as its job (``process:<host>:<pid>``). E-mail addresses are masked in every line,
 exceptions included, and libraries that log recipients at INFO (the development mailbox's SMTP
 server) are held to warnings.
