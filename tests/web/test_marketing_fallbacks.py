@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from app.campaigns.run import run_if_due
-from app.delivery.models import OutboxEntry
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
+from app.outbox.models import OutboxEntry
 from app.vault import service as vault
 from app.vault.models import Customer, VaultAccess
 from tests.helpers import CSRF_RE, csrf_token
@@ -172,8 +172,9 @@ def _form(**overrides) -> dict:
 def test_a_value_rendered_then_unshared_is_refused_at_hand_over(app, session):
     from types import SimpleNamespace
 
-    from app.delivery.recheck import recheck
     from app.delivery.templates import TemplateBook, TemplateView
+
+    from app.delivery.recheck import recheck
 
     ids = seed_people(session, count=1)
     unshare_first_name(session, ids)

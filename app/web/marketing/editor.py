@@ -16,10 +16,10 @@ from app.campaigns.checks import policy_purposes
 from app.campaigns.models import Campaign, CampaignTemplate
 from app.campaigns.placeholders import PLACEHOLDERS
 from app.campaigns.render import TemplateError, field_usage, render_message, validate_template
-from app.campaigns.templates import TemplateSpec
+from app.campaigns.template_sets import TemplateSpec
 from app.marketing.calendar import moment, schedule_for
 from app.models_base import utcnow
-from app.services import purpose_labels
+from app.policy_sets.in_force import purpose_labels
 from app.web.marketing.segment_form import builder_values, segment_from_form
 
 
