@@ -172,9 +172,8 @@ def _form(**overrides) -> dict:
 def test_a_value_rendered_then_unshared_is_refused_at_hand_over(app, session):
     from types import SimpleNamespace
 
-    from app.delivery.template_book import TemplateBook, TemplateView
-
     from app.delivery.recheck import recheck
+    from app.delivery.template_book import TemplateBook, TemplateView
 
     ids = seed_people(session, count=1)
     unshare_first_name(session, ids)
