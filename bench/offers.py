@@ -61,12 +61,13 @@ def add_profiling(app, customers: int) -> None:
     """Purchase histories, recommendations consent and sharing for every customer."""
     from sqlalchemy import insert, select
 
+    from app.customers.models import Customer
     from app.extensions import db
     from app.ledger.models import ConsentState
     from app.models_base import utcnow
-    from app.services import runtime
+    from app.runtime import runtime
     from app.vault.envelope import FieldCipher, WrappedKey
-    from app.vault.models import Customer, CustomerKey, ProfileField, SharingChoice
+    from app.vault.models import CustomerKey, ProfileField, SharingChoice
 
     rng, now = random.Random(11), utcnow()
     with app.app_context():

@@ -30,12 +30,12 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.segments import Condition, SegmentContext, register_condition
 from app.campaigns.shared_values import shared_values
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.ledger.models import ConsentState
-from app.marketing.calendar import Moment, moment
+from app.marketing.calendar import Moment, moment, moments
 from app.marketing.conditions import is_birthday, run_minute, zones_at_local_hour
 from app.transaction import transaction
-from app.vault.models import Customer
 from app.vault.service import log_access
 
 log = logging.getLogger("assenso.marketing")
@@ -74,9 +74,20 @@ class MomentToday(Condition):
     """It is the moment's date at ``local_hour`` in the customer's zone, in its countries."""
 
     name = "moment_today"
+    label = "Calendar moment, at local hour"
     description = (
         "A calendar moment at a local hour in each customer's zone and country (run hourly)."
     )
+    form = "moment"
+
+    def __init__(self) -> None:
+        shipped = moments()
+        #: The moments of the shipped calendar the builder offers, by id.
+        self.choices = tuple(item.id for item in shipped)
+        #: What the builder shows for each choice: its name and countries.
+        self.choice_labels = {
+            item.id: f"{item.name} ({', '.join(item.countries)})" for item in shipped
+        }
 
     def parse(self, value: Any) -> tuple[Moment, int, tuple[str, ...]]:
         """``{"moment": id, "local_hour": H, "countries": [...]?}``."""

@@ -26,7 +26,9 @@ import numpy as np
 from sqlalchemy import Integer, Table, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
+from app.campaigns.offers import register_offer_source
 from app.campaigns.shared_values import shared_values
+from app.customers.models import Customer
 from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE, profiled_ids
 from app.marketing.models import OfferHistory
 from app.marketing.offers import (
@@ -43,7 +45,6 @@ from app.marketing.responses import forget, taught
 from app.marketing.value import Purchase, parse_purchases
 from app.models_base import UTCDateTime, among, dialect_name, pg_array, utcnow
 from app.transaction import transaction
-from app.vault.models import Customer
 from app.vault.service import log_access
 
 ACTOR = "marketing:offers"
@@ -218,6 +219,18 @@ class OfferBook:
             }
             record_offers(session, chosen, arms, campaign_id, self.at)
         return chosen
+
+    def payloads(
+        self, session: Session, customer_ids: Sequence[int], *, campaign_id: int
+    ) -> dict[int, str]:
+        """The payloads of :func:`offer_payloads` from this book (a campaign run's batch)."""
+        return offer_payloads(session, customer_ids, self.at, campaign_id=campaign_id, book=self)
+
+
+@register_offer_source
+def _offers_of_run(session: Session, at: datetime, reason: str) -> OfferBook:
+    """A campaign run's offers (:mod:`app.campaigns.offers`)."""
+    return OfferBook.load(session, at, reason=reason)
 
 
 def choose_offers(

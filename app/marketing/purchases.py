@@ -32,13 +32,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import InvalidInput, NotFound
 from app.ledger.models import ConsentState
 from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE
 from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault.fields import MAX_PURCHASES
-from app.vault.models import Customer, ProfileField, SharingChoice
+from app.vault.models import ProfileField, SharingChoice
 from app.vault.service import CustomerErased, log_access, open_cipher, validate_profile
 
 ACTOR = "marketing:purchases"

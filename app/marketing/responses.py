@@ -21,14 +21,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, exists, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.delivery.models import OutboxEntry
+from app.customers.models import Customer
 from app.errors import InvalidInput, NotFound
 from app.marketing.eligibility import learning_allowed, may_learn
 from app.marketing.models import OfferHistory
 from app.marketing.offers import Taught
 from app.models_base import among, utcnow
+from app.outbox.models import OutboxEntry
 from app.transaction import transaction
-from app.vault.models import Customer
 
 RESPONSES = ("click", "more", "less")
 #: How far back the offer choice learns from offers made and their answers.

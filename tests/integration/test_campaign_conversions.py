@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from app.campaigns import service
 from app.campaigns.models import CampaignDecision, CampaignRun
-from app.delivery.models import OutboxEntry
 from app.marketing.results import conversions
+from app.outbox.models import OutboxEntry
 from app.transaction import transaction
 from app.vault import service as vault
 from tests.integration.builders import grant, make_customer

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from app.campaigns.segments import SegmentContext, parse_segment
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.marketing.moments import birthday_forecast, zone_countries
 from app.vault import service as vault
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from tests.integration.builders import grant, make_customer
 
 ZONES = ("Europe/Rome", "Europe/Berlin", "America/New_York", "UTC", "Asia/Tokyo")

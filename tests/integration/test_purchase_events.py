@@ -7,12 +7,13 @@ import json
 import pytest
 from sqlalchemy import select
 
+from app.customers.models import Customer
 from app.errors import InvalidInput, NotFound
 from app.ledger import consent
 from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE
 from app.marketing.purchases import record_purchase
 from app.vault import service as vault
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from tests.integration.builders import grant, make_customer
 
 WINE = {"sku": "W-1", "category": "wine", "amount_cents": 1250, "at": "2026-11-30T18:00:00+01:00"}

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.accounts.passwords import hash_password
 from app.campaigns import service
 from app.campaigns.run import start_run
-from app.delivery.models import OutboxEntry
+from app.customers.models import Customer
 from app.delivery.settings import worker_settings
 from app.delivery.tokens import offer_token
 from app.delivery.worker import DeliveryWorker
@@ -22,8 +22,8 @@ from app.ledger import consent
 from app.marketing.models import OfferHistory
 from app.marketing.offer_service import OfferBook
 from app.marketing.responses import taught
+from app.outbox.models import OutboxEntry
 from app.vault import service as vault
-from app.vault.models import Customer
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import csrf_token
 from tests.integration.builders import grant, make_customer

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import render_template
 from flask_babel import gettext as _
 
+from app.customers.models import Customer
 from app.delivery.tokens import InvalidOfferToken, read_offer_token
 from app.extensions import db
 from app.marketing.offers import OFFER_PREFIX, offer_for
 from app.marketing.responses import record_click
-from app.vault.models import Customer
 from app.web.access import public
 from app.web.public import bp
 
