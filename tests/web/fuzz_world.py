@@ -82,7 +82,7 @@ def build_world(session) -> World:
     revisions = list(session.scalars(select(PolicyRevision)))
     world.samples = {
         "int": [str(customer.id), str(campaign.id), str(request.id)]
-        + [str(r.id) for r in revisions],
+        + [str(revision_id) for revision_id in revisions],
         "token": [unsubscribe_token(customer.ref, "offers", "email"), confirm or "x"],
         "record_id": list(session.scalars(select(ConsentEvent.record_id))),
         "purpose": ["offers", "birthday", "partners"],
