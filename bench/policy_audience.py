@@ -439,6 +439,29 @@ def bench_audience(quick: bool, customers: int = 0, sqlite: bool = True) -> list
     return results
 
 
+def measure_loaded() -> list[str]:
+    """Measure the population already in ``BENCH_DATABASE_URL`` (built by an earlier run,
+    complete or stopped between two copies), after ``VACUUM ANALYZE``."""
+    engine = create_engine(PG_URL)
+    with engine.connect() as connection:
+        n = connection.execute(text("SELECT count(*) FROM customers")).scalar_one()
+    engine.dispose()
+    engine = create_engine(
+        PG_URL,
+        connect_args={"options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS * (n // BASE + 1)}"},
+    )
+    raw = engine.raw_connection()
+    try:
+        finish_postgresql(raw)
+    finally:
+        raw.close()
+    print(f"postgresql: {n:,} customers already loaded", flush=True)
+    try:
+        return measure(engine, "postgresql", n, 3 if n <= BASE else 1)
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     """Run the audience benchmark alone, at any size: ``python bench/policy_audience.py
     --customers 10000000 --postgresql-only`` (``BENCH_DATABASE_URL`` set)."""
@@ -447,7 +470,19 @@ def main() -> None:
     parser.add_argument(
         "--postgresql-only", action="store_true", help="skip SQLite (BENCH_DATABASE_URL)"
     )
+    parser.add_argument(
+        "--loaded",
+        action="store_true",
+        help="measure the population already in BENCH_DATABASE_URL (no building)",
+    )
     args = parser.parse_args()
+    if args.loaded:
+        if not PG_URL:
+            parser.error("--loaded needs BENCH_DATABASE_URL")
+        results = measure_loaded()
+        print(f"peak RSS {peak_rss_mb():.0f} MB")
+        print("\n".join(results))
+        return
     if args.customers < 1:
         parser.error("--customers must be at least 1")
     if args.postgresql_only and not PG_URL:
