@@ -4,6 +4,7 @@ Run from the repository root::
 
     python bench/ledger_scale.py --events 10000000 --database-url postgresql+psycopg://…
 
+(``--events`` defaults to 1,000,000, ``--quick`` to 50,000.)
 (the database's ``public`` schema is dropped and migrated again; without ``--database-url``
 a temporary SQLite file is used). It registers 200 customers through the vault, then builds
 N imported consent events with the appender's own code (``appender.append``: the drafts'
@@ -116,11 +117,14 @@ def read_floor() -> tuple[float, int]:
 def main() -> None:
     """Build the ledger, time the floor and the verification, print the RESULT lines."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--quick", action="store_true", help="50,000 events (CI)")
+    parser.add_argument("--events", type=int, default=1_000_000, help="ledger size (1,000,000)")
     parser.add_argument("--database-url", help="a PostgreSQL URL (its public schema is reset)")
     args = parser.parse_args()
     if args.events < 1:
         parser.error("--events must be at least 1")
+    if args.quick:
+        args.events = 50_000
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         if args.database_url:  # emptied first: the application refuses customers whose

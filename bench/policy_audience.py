@@ -466,6 +466,7 @@ def main() -> None:
     """Run the audience benchmark alone, at any size: ``python bench/policy_audience.py
     --customers 10000000 --postgresql-only`` (``BENCH_DATABASE_URL`` set)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 customers (CI)")
     parser.add_argument("--customers", type=int, default=1_000_000, help="population size")
     parser.add_argument(
         "--postgresql-only", action="store_true", help="skip SQLite (BENCH_DATABASE_URL)"
@@ -490,7 +491,8 @@ def main() -> None:
     if args.postgresql_only and args.customers > BASE and args.customers % BASE:
         parser.error(f"above {BASE:,} on PostgreSQL, --customers must be a multiple of {BASE:,}")
     start = time.perf_counter()
-    results = bench_audience(False, args.customers, sqlite=not args.postgresql_only)
+    customers = 20_000 if args.quick else args.customers
+    results = bench_audience(args.quick, customers, sqlite=not args.postgresql_only)
     print(f"total {time.perf_counter() - start:.0f} s; peak RSS {peak_rss_mb():.0f} MB")
     print("\n".join(results))
 
