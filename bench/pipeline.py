@@ -8,6 +8,7 @@ the hand-over marker, record. Baseline in the same run: plain smtplib sending pr
 messages over one connection to the same sink.
 
     python bench/pipeline.py [--quick] [--million] [--workers 2] [--connections 96]
+        [--recipients 100000]
 
 Needs ``smtp-sink`` (Debian: ``apt-get install postfix``; falls back to aiosmtpd, slower) and
 uses ``BENCH_DATABASE_URL`` (PostgreSQL recommended), else a SQLite file.
@@ -310,12 +311,27 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--connections", type=int, default=96, help="SMTP connections per worker")
+    parser.add_argument(
+        "--recipients", type=int, default=100_000, help="entries of the main run (default 100,000)"
+    )
     options = parser.parse_args()
-    size = 5_000 if options.quick else 100_000
+    if options.workers < 1 or options.recipients < 1:
+        parser.error("--workers and --recipients must be at least 1")
+    size = 5_000 if options.quick else options.recipients
+    print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{work / 'bench.sqlite3'}"
     keystore = f"sqlite:///{work / 'keystore.sqlite3'}"
     policies = relaxed(work / "policies")
+    if url.startswith("postgresql"):
+        # Emptied before the application starts: it refuses a database whose customers' data
+        # keys are not in its key store (a new, empty one on each run of this benchmark).
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
     port = free_port()
     sink, stop_sink = start_sink(port)
     print(
@@ -354,6 +370,7 @@ def main() -> None:
                 print(f"RESULT pipeline_1m_peak_rss_mb {peak:.0f} MB")
     finally:
         stop_sink()
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
