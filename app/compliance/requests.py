@@ -29,6 +29,7 @@ from app.compliance.models import (
     DataSubjectRequest,
     RequestAction,
 )
+from app.compliance.request_looks import DETAILS_FIELD, details_of_look, look_at_details
 from app.errors import Conflict, InvalidInput, NotFound
 from app.ledger.consent import object_to_direct_marketing
 from app.models_base import utcnow
@@ -39,7 +40,8 @@ from app.vault.fields import FIELDS
 from app.vault.models import Customer
 from app.vault.service import log_access, open_cipher, update_field
 
-DETAILS_FIELD = "dsr_details"
+#: The staff roles that can open and handle requests (the console's routes allow only them).
+HANDLER_ROLES = ("compliance_officer",)
 MAX_DETAILS = 2_000
 MIN_REASON = 10
 KIND_LABELS = {
@@ -166,6 +168,17 @@ def get_request(session: Session, request_id: int) -> DataSubjectRequest:
     return request
 
 
+def assignable_staff(session: Session) -> list[StaffUser]:
+    """The staff who can open and handle requests: active accounts of :data:`HANDLER_ROLES`."""
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .where(StaffUser.role.in_(HANDLER_ROLES), StaffUser.active.is_(True))
+            .order_by(StaffUser.email)
+        )
+    )
+
+
 def _open(request: DataSubjectRequest) -> None:
     if request.status not in OPEN_STATUSES:
         raise Conflict(f"This request is already {request.status}.")
@@ -179,8 +192,8 @@ def assign(
     name = "no one"
     if assignee_id is not None:
         staff = session.get(StaffUser, assignee_id)
-        if staff is None or staff.role not in ("compliance_officer", "admin"):
-            raise InvalidInput("Assign the request to a compliance officer or an administrator.")
+        if staff is None or not staff.active or staff.role not in HANDLER_ROLES:
+            raise InvalidInput("Assign the request to an active compliance officer.")
         name = staff.email
     with transaction(session):
         request.assignee_id = assignee_id
@@ -322,24 +335,12 @@ def fulfil_objection(session: Session, request: DataSubjectRequest, *, actor: st
 
 
 def read_details(session: Session, request: DataSubjectRequest, *, actor: str) -> str | None:
-    """What the customer wrote with the request (decrypted; the look is logged)."""
-    if request.details is None:
+    """What the customer wrote with the request (decrypted; one look is logged)."""
+    try:
+        look = look_at_details(session, request, actor=actor)
+    except NotFound:
         return None
-    customer = session.get(Customer, request.customer_id)
-    if customer is None or customer.erased_at is not None:
-        return None
-    text = open_cipher(session, customer).decrypt(DETAILS_FIELD, request.details)
-    with transaction(session):
-        log_access(
-            session,
-            actor=actor,
-            purpose="data_subject_request",
-            fields=(DETAILS_FIELD,),
-            customer_count=1,
-            customer_ref=customer.ref,
-            reason=f"handling request #{request.id}",
-        )
-    return text
+    return details_of_look(session, request, look, actor=actor)
 
 
 @dataclass

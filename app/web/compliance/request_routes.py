@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.accounts.models import StaffUser
 from app.compliance import requests as dsr
 from app.compliance.models import REQUEST_KINDS, DataSubjectRequest
+from app.compliance.request_looks import details_of_look, look_at_details
 from app.compliance.tables import Column, Table
 from app.errors import AssensoError, InvalidInput, NotFound
 from app.extensions import db
@@ -38,14 +39,10 @@ COLUMNS = (
 )
 
 
-def _staff() -> list[StaffUser]:
-    return list(
-        db.session.scalars(
-            select(StaffUser)
-            .where(StaffUser.role.in_(("compliance_officer", "admin")))
-            .order_by(StaffUser.email)
-        )
-    )
+def _staff_names() -> dict[int, str]:
+    """Every staff account's e-mail by id (an assignee may have left or changed role)."""
+    rows = db.session.execute(select(StaffUser.id, StaffUser.email))
+    return {staff_id: email for staff_id, email in rows}
 
 
 def _urgency(row: DataSubjectRequest, now: datetime) -> str:
@@ -58,7 +55,7 @@ def _urgency(row: DataSubjectRequest, now: datetime) -> str:
 
 
 def _table(rows: list[DataSubjectRequest]) -> Table:
-    names = {s.id: s.email for s in _staff()}
+    names = _staff_names()
     now = utcnow()
     out = []
     for row in rows:
@@ -175,19 +172,33 @@ def _detail(
     details: str | None = None,
     form: dict | None = None,
 ):
+    if details is None and error is None and request.args.get("look"):
+        details, error, status = _looked_at(row)
     return render_template(
         "compliance/request_detail.html",
         r=row,
         overdue=dsr.is_overdue(row),
         urgency=_urgency(row, utcnow()),
         history=dsr.history(db.session(), row),
-        staff=_staff(),
+        staff=dsr.assignable_staff(db.session()),
         labels=dsr.KIND_LABELS,
         fields=[name for name in HELD_FIELDS if name != "email"] + ["email"],
         error=error,
         details=details,
         form=form or {},
     ), status
+
+
+def _looked_at(row: DataSubjectRequest) -> tuple[str | None, str | None, int]:
+    """The details shown by the look named in the query string: (details, error, status)."""
+    look = parse_id(request.args.get("look", ""))
+    if look is None:
+        return None, "The look must be named by its number.", 400
+    try:
+        text = details_of_look(db.session(), row, look, actor=officer_actor())
+    except AssensoError as exc:
+        return None, str(exc), exc.status
+    return text, None, 200
 
 
 @bp.get("/requests/<int:request_id>")
@@ -215,7 +226,13 @@ def request_action(request_id: int, action: str):
             dsr.refuse(db.session(), row, form.get("reason"), actor=actor)
             flash("Request closed as refused.", "success")
         elif action == "details":
-            return _detail(row, details=dsr.read_details(db.session(), row, actor=actor) or "")
+            look = look_at_details(db.session(), row, actor=actor)
+            return redirect(
+                url_for(
+                    "compliance.request_detail", request_id=row.id, look=look, _anchor="details"
+                ),
+                code=303,
+            )
         elif action == "export":
             document = dsr.fulfil_export(db.session(), row, actor=actor)
             body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
