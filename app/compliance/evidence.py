@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.decisions.models import PolicyRevision
 from app.delivery.models import OutboxEntry, SendLog
+from app.delivery.send_decisions import send_decision
 from app.errors import InvalidInput
 from app.ledger.models import ConsentEvent
 from app.ledger.package_manifest import MANIFEST_FILE, SIGNATURE_FILE, build_manifest
@@ -106,9 +107,28 @@ def _messages(session: Session, customer_id: int) -> list[dict[str, Any]]:
                 "decision_rule": entry.decision_rule if entry else None,
                 "policy_sha256": entry.policy_hash if entry else None,
                 "provider_message_id": entry.message_id if entry else None,
+                "send_time_decision": _decision(session, entry.id) if entry else None,
             }
         )
     return messages
+
+
+def _decision(session: Session, outbox_id: int) -> dict[str, Any] | None:
+    """The send-time decision of one message with its rule-by-rule trace, as stored."""
+    found = send_decision(session, outbox_id)
+    if found is None:
+        return None
+    decided_at, decision = found
+    return {
+        "decided_at": _iso(decided_at),
+        "outcome": decision.outcome,
+        "rule": decision.rule_id,
+        "explanation": decision.explanation,
+        "policy_sha256": decision.policy_hash,
+        "rules": [
+            {"rule": r.rule_id, "status": r.status, "message": r.message} for r in decision.trace
+        ],
+    }
 
 
 def _policies(session: Session, hashes: set[str]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from app.decisions.in_force import refresh_policies
 from app.delivery.models import OutboxEntry
 from app.delivery.recheck import read_stamps, recheck
 from app.delivery.recording import record_interrupted, release_throttled, settle_decisions
+from app.delivery.send_decisions import record_send_decisions
 from app.delivery.templates import TemplateBook, load_templates
 from app.delivery.throttle import over_throttle
 from app.policy import Decision
@@ -160,6 +161,7 @@ def claim_batch(
         waiting = [e for e in fresh if e.id not in held]
         batch.stamps = read_stamps(session.connection(), (e.customer_id for e in waiting))
         decisions = recheck(session, waiting, batch.templates, now)
+        record_send_decisions(session, waiting, decisions, now)
         batch.ready, batch.denied, batch.deferred = settle_decisions(session, waiting, decisions)
     return batch
 

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from app.decisions.send_check import decide_batch_at_send
+from app.delivery.send_decisions import record_send_decisions
 from app.delivery.templates import TemplateBook
 from app.ledger.models import ConsentState
 from app.models_base import among_parameter, among_value
@@ -45,7 +46,8 @@ def _denial(explanation: str) -> Decision:
 def recheck(
     session: Session, entries: Sequence, templates: TemplateBook, now: datetime
 ) -> dict[int, Decision]:
-    """The decision for each entry id; any failure to decide denies (never sends)."""
+    """The decision for each entry id, with its rule-by-rule trace; any failure to decide
+    denies (never sends)."""
     groups: dict[Intent, list] = defaultdict(list)
     for entry in entries:
         # Every outbox entry is a campaign message, whatever its kind says: the customer's own
@@ -69,7 +71,9 @@ def recheck(
 
 def _decide_group(session: Session, intent: Intent, customer_ids: list[int]) -> dict[int, Decision]:
     try:
-        return decide_batch_at_send(session, sorted(set(customer_ids)), lambda _customer_id: intent)
+        return decide_batch_at_send(
+            session, sorted(set(customer_ids)), lambda _customer_id: intent, explained=True
+        )
     except Exception as exc:  # fail closed: an error while deciding means "do not send"
         log.warning(
             "send-time policy check failed (%s); denying %d",
@@ -151,4 +155,5 @@ class HandOverCheck:
             return {}
         with Session(bind=connection) as session:
             decisions = recheck(session, moved, self.templates, now)
+        record_send_decisions(connection, moved, decisions, now)
         return {entry_id: d for entry_id, d in decisions.items() if not d.allowed}

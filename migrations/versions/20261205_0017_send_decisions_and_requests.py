@@ -1,0 +1,39 @@
+"""Send-time decisions with their rule-by-rule trace; data-subject request workflow.
+
+``send_decisions`` keeps, per outbox entry, the decision of the worker's send-time re-check
+with the engine's full trace (compressed), so "why was this person contacted?" shows what was
+decided then. Requests gain identity verification, the signed export link's current id, and
+``request_reminders``: the deadline reminders a scheduled job sends (state in the database).
+
+Revision ID: 0017_send_decisions
+Revises: 0011_outbox_lease_token
+Create Date: 2026-12-05 05:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+
+# revision identifiers, used by Alembic.
+revision = '0017_send_decisions'
+down_revision = '0011_outbox_lease_token'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'send_decisions',
+        sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('outcome', sa.String(length=8), nullable=False),
+        sa.Column('rule_id', sa.String(length=40), nullable=False),
+        sa.Column('trace', sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], name=op.f('fk_send_decisions_outbox_id_outbox'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('outbox_id', name=op.f('pk_send_decisions')),
+    )
+
+
+def downgrade():
+    op.drop_table('send_decisions')
