@@ -110,3 +110,19 @@ def test_a_message_not_yet_claimed_has_no_stored_trace(app, session, client, cre
     page = client.get(f"/compliance/messages/{entry.id}").get_data(as_text=True)
     assert "it has not been claimed for sending yet" in page
     assert "Today's re-evaluation (comparison only)" in page
+
+
+def test_the_traces_tables_export_as_csv_and_json(app, session, client, create_staff, login):
+    create_staff("compliance_officer", OFFICER_EMAIL)
+    login(OFFICER_EMAIL)
+    customer_id = audience(session, 1)[0].id
+    campaign_outbox(session, [customer_id])
+    _deliver(app)
+    entry = session.scalar(select(OutboxEntry))
+    path = f"/compliance/messages/{entry.id}"
+    rows = client.get(f"{path}?table=as-decided&format=json").get_json()["rows"]
+    assert [r["rule_id"] for r in rows] == list(RULE_ORDER)
+    assert client.get(f"{path}?table=today&format=csv").mimetype == "text/csv"
+    consent_rows = client.get(f"{path}?table=consent&format=json").get_json()["rows"]
+    assert [r["action"] for r in consent_rows] == ["granted"]
+    assert client.get(f"{path}?table=nothing&format=csv").status_code == 400

@@ -126,3 +126,51 @@ def test_only_staff_who_can_open_requests_are_offered_as_assignees(
     answer = officer.post(f"{path}/assign", data={"csrf_token": token, "assignee": gone.id})
     assert answer.status_code == 400
     assert "active compliance officer" in answer.get_data(as_text=True)
+
+
+def test_ledger_and_access_log_exports_follow_the_pages_order(officer, session):
+    people = [make_customer(session, email=f"order{i}@example.org") for i in range(3)]
+    for person in people:
+        grant(session, person, "offers", "email")
+    page = officer.get("/compliance/ledger").get_data(as_text=True)
+    shown = [
+        int(cell.split("</a>")[0].rsplit(">", 1)[1])
+        for cell in page.split('href="/compliance/ledger/')[1:]
+    ]
+    exported = [
+        row["seq"] for row in officer.get("/compliance/ledger?format=json").get_json()["rows"]
+    ]
+    assert exported == shown == sorted(shown, reverse=True)
+    csv_seqs = [
+        line.split(",")[0]
+        for line in officer.get("/compliance/ledger?format=csv")
+        .get_data(as_text=True)
+        .splitlines()[1:]
+    ]
+    assert [int(s) for s in csv_seqs] == exported
+    for person in people:
+        dsr.file_request(session, person, "access", channel="staff", actor="staff:test",
+                         details="Everything please")  # fmt: skip
+        dsr.read_details(session, dsr.customer_requests(session, person)[0], actor="staff:test")
+    log = officer.get("/compliance/access-log?format=json").get_json()["rows"]
+    assert [row["id"] for row in log] == sorted((row["id"] for row in log), reverse=True)
+
+
+def test_detail_tables_export_as_csv_and_json(officer, session):
+    customer = make_customer(session, email="gianna.tables@example.org")
+    event, _token = grant(session, customer, "offers", "email")
+    row = dsr.file_request(session, customer, "access", channel="staff", actor="staff:test")
+    dsr.extend(session, row, "Records span ten years of history", actor="staff:test")
+    path = f"/compliance/requests/{row.id}"
+    page = officer.get(path).get_data(as_text=True)
+    assert f'href="{path}?format=csv"' in page and f'href="{path}?format=json"' in page
+    history = officer.get(f"{path}?format=json").get_json()
+    assert [r["action"] for r in history["rows"]] == ["received", "extended"]
+    csv_text = officer.get(f"{path}?format=csv").get_data(as_text=True)
+    assert csv_text.splitlines()[0] == "When (UTC),Who,What,Note" and "extended" in csv_text
+    entry = f"/compliance/ledger/{event.record_id}"
+    checks = officer.get(f"{entry}?format=json").get_json()["rows"]
+    assert {c["name"] for c in checks} >= {"leaf_hash", "inclusion", "signature"}
+    assert all(c["passed"] for c in checks)
+    assert officer.get(f"{entry}?format=csv").mimetype == "text/csv"
+    assert officer.get(f"{entry}?format=xml").status_code == 400

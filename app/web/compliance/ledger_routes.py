@@ -100,6 +100,9 @@ def ledger():
     ), status
 
 
+CHECK_COLUMNS = (Column("name", "Check"), Column("passed", "Passed"), Column("message", "Detail"))
+
+
 def _json_download(document: dict, filename: str):
     response = jsonify(document)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -111,11 +114,20 @@ def _json_download(document: dict, filename: str):
 @roles_required(OFFICER)
 def ledger_entry_page(record_id: str):
     """One ledger entry, readable: the record, the notice shown, the proof and its check,
-    with the record and its receipt as downloads."""
+    with the record and its receipt as downloads (``?format=csv|json``: the checks)."""
     try:
         entry = ledger_entry(db.session(), record_id)
     except NotFound:
         abort(404)
+    fmt = requested_format()
+    if fmt is not None:
+        rows = [
+            {"name": c.name, "passed": c.passed, "message": c.message}
+            for c in entry.verification.checks
+        ]
+        return export_response(
+            Table(f"ledger-entry-{entry.event.seq}-checks", CHECK_COLUMNS, rows), fmt
+        )
     return render_template("compliance/ledger_entry.html", entry=entry, e=entry.event)
 
 

@@ -201,11 +201,30 @@ def _looked_at(row: DataSubjectRequest) -> tuple[str | None, str | None, int]:
     return text, None, 200
 
 
+HISTORY_COLUMNS = (
+    Column("at", "When (UTC)"),
+    Column("actor", "Who"),
+    Column("action", "What"),
+    Column("note", "Note"),
+)
+
+
 @bp.get("/requests/<int:request_id>")
 @roles_required(OFFICER)
 def request_detail(request_id: int):
-    """One request: deadline, history and the actions that fulfil it."""
-    return _detail(_load(request_id))
+    """One request: deadline, history and the actions that fulfil it.
+
+    ``?format=csv|json`` exports its history.
+    """
+    row = _load(request_id)
+    fmt = requested_format()
+    if fmt is not None:
+        rows = [
+            {c.key: getattr(h, c.key) for c in HISTORY_COLUMNS}
+            for h in dsr.history(db.session(), row)
+        ]
+        return export_response(Table(f"request-{row.id}-history", HISTORY_COLUMNS, rows), fmt)
+    return _detail(row)
 
 
 @bp.post("/requests/<int:request_id>/<action>")
