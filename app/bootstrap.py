@@ -115,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.marketing import bp as marketing_bp
     from app.web.portal import bp as portal_bp
     from app.web.public import bp as public_bp
+    from app.web.request_links import bp as request_links_bp
     from app.web.unsubscribe import bp as unsubscribe_bp
 
     ids.init_app(app)
@@ -126,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
         marketing_bp,
         admin_bp,
         unsubscribe_bp,
+        request_links_bp,
         mailbox_bp,
     ):
         app.register_blueprint(blueprint)

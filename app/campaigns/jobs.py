@@ -35,6 +35,7 @@ REFRESH_RUNS = "app.campaigns.jobs:refresh_runs"
 EXPIRE_CONSENTS = "app.campaigns.jobs:expire_consents"
 SIGN_CHECKPOINT = "app.campaigns.jobs:sign_checkpoint"
 REFIT_VALUES = "app.campaigns.jobs:refit_values"
+REMIND_REQUESTS = "app.campaigns.jobs:remind_requests"
 
 
 def bind_app(app: Flask) -> None:
@@ -144,6 +145,18 @@ def refit_values() -> None:
             log.info("customer value: %s scored, fit %s", result.scored, result.fit_id)
 
     _in_app(refit_values_job)
+
+
+def remind_requests() -> None:
+    """Send the deadline reminders of data-subject requests that fell due."""
+    from app.compliance.request_reminders import send_due_reminders
+
+    def remind_requests_job(session: Session) -> None:
+        sent = send_due_reminders(session, utcnow())
+        if sent:
+            log.info("sent %s request deadline reminders", sent)
+
+    _in_app(remind_requests_job)
 
 
 def recover() -> None:

@@ -33,7 +33,35 @@ def upgrade():
         sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], name=op.f('fk_send_decisions_outbox_id_outbox'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('outbox_id', name=op.f('pk_send_decisions')),
     )
+    with op.batch_alter_table('data_subject_requests') as batch:
+        batch.add_column(sa.Column('identity_status', sa.String(length=16), nullable=False,
+                                   server_default='verified'))
+        batch.add_column(sa.Column('identity_method', sa.String(length=120), nullable=True))
+        batch.add_column(sa.Column('identity_verified_at', sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('export_link_id', sa.String(length=32), nullable=True))
+    op.create_table(
+        'data_subject_request_reminders',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('request_id', sa.Integer(), nullable=False),
+        sa.Column('kind', sa.String(length=16), nullable=False),
+        sa.Column('remind_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['request_id'], ['data_subject_requests.id'],
+                                name=op.f('fk_data_subject_request_reminders_request_id_data_subject_requests'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_data_subject_request_reminders')),
+        sa.UniqueConstraint('request_id', 'kind', name=op.f('uq_data_subject_request_reminders_request_id_kind')),
+    )
+    op.create_index('ix_data_subject_request_reminders_due', 'data_subject_request_reminders',
+                    ['sent_at', 'remind_at'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_data_subject_request_reminders_due', table_name='data_subject_request_reminders')
+    op.drop_table('data_subject_request_reminders')
+    with op.batch_alter_table('data_subject_requests') as batch:
+        batch.drop_column('export_link_id')
+        batch.drop_column('identity_verified_at')
+        batch.drop_column('identity_method')
+        batch.drop_column('identity_status')
     op.drop_table('send_decisions')

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.accounts.models import StaffUser
 from app.compliance import requests as dsr
 from app.compliance.models import REQUEST_KINDS, DataSubjectRequest
+from app.compliance.request_identity import record_verification
 from app.compliance.request_looks import details_of_look, look_at_details
 from app.compliance.tables import Column, Table
 from app.errors import AssensoError, InvalidInput, NotFound
@@ -227,10 +227,22 @@ def request_detail(request_id: int):
     return _detail(row)
 
 
+def _mail_flash(mailed: bool, success: str) -> None:
+    if mailed:
+        flash(success, "success")
+    else:
+        flash(
+            "The request is fulfilled, but the e-mail could not be sent: send the link again "
+            "later, or answer the customer by other means.",
+            "error",
+        )
+
+
 @bp.post("/requests/<int:request_id>/<action>")
 @roles_required(OFFICER)
 def request_action(request_id: int, action: str):
-    """Act on a request: assign, extend, refuse, show details, or fulfil it."""
+    """Act on a request: assign, extend, refuse, show details, verify the requester's
+    identity, fulfil it, or send an export's download link again."""
     row = _load(request_id)
     actor = officer_actor()
     form = request.form
@@ -253,16 +265,14 @@ def request_action(request_id: int, action: str):
                 code=303,
             )
         elif action == "export":
-            document = dsr.fulfil_export(db.session(), row, actor=actor)
-            body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-            return Response(
-                body,
-                mimetype="application/json",
-                headers={
-                    "Content-Disposition": f'attachment; filename="request-{row.id}-export.json"',
-                    "Cache-Control": "no-store",
-                },
-            )
+            mailed = dsr.fulfil_export(db.session(), row, actor=actor)
+            _mail_flash(mailed, "The download link was e-mailed to the customer.")
+        elif action == "resend":
+            mailed = dsr.resend_export(db.session(), row, actor=actor)
+            _mail_flash(mailed, "A new download link was e-mailed; the previous one is revoked.")
+        elif action == "verify":
+            record_verification(db.session(), row, form.get("method"), actor=actor)
+            flash("The requester's identity is recorded as verified.", "success")
         elif action == "rectify":
             dsr.fulfil_rectification(
                 db.session(), row, form.get("field", ""), form.get("value", ""), actor=actor
