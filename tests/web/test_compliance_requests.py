@@ -285,9 +285,10 @@ def test_dashboards_draw_every_panel_with_its_table_and_export(officer, session)
     dsr.file_request(session, people[2], "access", channel="staff", actor="t")
     page = officer.get("/compliance/dashboards")
     body = page.get_data(as_text=True)
-    # Nothing expires within 90 days (consent lasts two years): that panel says so.
-    assert page.status_code == 200 and body.count('role="img"') == 4
-    assert body.count("No data yet") == 1
+    # Nothing expires within 90 days (consent lasts two years) and no request is closed yet:
+    # those panels say so.
+    assert page.status_code == 200 and body.count('role="img"') == 5
+    assert body.count("No data yet") == 2
     assert "offers · email" in body and "75.0%" in body and "quiet_hours" in body
     rates = officer.get("/compliance/dashboards?panel=consent-rates&format=json").get_json()
     assert rates["rows"] == [{"purpose": "offers", "channel": "email", "customers": 3,
