@@ -31,11 +31,11 @@ from app.compliance.dashboards import (
 )
 from app.compliance.models import DataSubjectRequest
 from app.compliance.tables import Column, Table
+from app.customers.models import Customer
 from app.ledger.models import ConsentEvent
 from app.ledger.state import StateValues, project
 from app.marketing.charts import bar_chart
 from app.models_base import utcnow
-from app.vault.models import Customer
 
 #: The legal deadline without extension, in days (a calendar month, at most 31 days).
 DEADLINE_DAYS = 31

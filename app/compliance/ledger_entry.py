@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import NotFound
 from app.ledger.models import ConsentEvent
 from app.ledger.proofs import public_checkpoint, receipt_for
 from app.ledger.receipt_verify import ReceiptVerification, verify_receipt
-from app.vault.models import Customer
 
 
 @dataclass(frozen=True)

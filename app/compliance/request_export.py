@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from app import signed_links
 from app.compliance.models import DataSubjectRequest
+from app.customers.models import Customer
 from app.errors import InvalidInput, NotFound
-from app.portal.mail import public_url
+from app.self_service.export import export_customer
+from app.self_service.mail import public_url
 from app.transaction import transaction
-from app.vault.export import export_customer
-from app.vault.models import Customer
 from app.vault.service import log_access
 
 EXPORT_DAYS = 7

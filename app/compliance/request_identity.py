@@ -15,7 +15,7 @@ from app import signed_links
 from app.compliance.models import DataSubjectRequest, RequestAction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models_base import utcnow
-from app.portal.mail import public_url
+from app.self_service.mail import public_url
 from app.transaction import transaction
 
 #: How long the confirmation link of a request entered by staff works.

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.compliance.models import DataSubjectRequest
+from app.customers.models import Customer
 from app.errors import Conflict, NotFound
 from app.models_base import utcnow
 from app.transaction import transaction
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from app.vault.service import log_access, open_cipher
 
 DETAILS_FIELD = "dsr_details"

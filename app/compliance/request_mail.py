@@ -18,15 +18,15 @@ from flask_babel import force_locale, gettext
 from sqlalchemy.orm import Session
 
 from app.compliance.models import DataSubjectRequest, RequestAction
+from app.customers.models import Customer
 from app.delivery.transactional import (
     TransactionalEmail,
     TransactionalSendFailed,
     send_transactional_email,
 )
 from app.extensions import LANGUAGES
-from app.portal.mail import public_url
+from app.self_service.mail import public_url
 from app.transaction import transaction
-from app.vault.models import Customer
 from app.vault.service import read_own_profile
 
 ACKNOWLEDGEMENT, ANSWER = "request_acknowledgement", "request_answer"

@@ -30,7 +30,7 @@ from app.compliance.models import (
 from app.delivery.settings import smtp_settings
 from app.delivery.transactional import TransactionalEmail, build_transactional_message
 from app.models_base import rows_changed, utcnow
-from app.portal.mail import public_url
+from app.self_service.mail import public_url
 from app.settings import current_settings
 from app.transaction import transaction
 

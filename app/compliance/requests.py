@@ -37,13 +37,13 @@ from app.compliance.request_identity import (
 )
 from app.compliance.request_looks import DETAILS_FIELD, details_of_look, look_at_details
 from app.compliance.request_reminders import cancel_reminders, schedule_reminders
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput, NotFound
 from app.ledger.consent import object_to_direct_marketing
 from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault.erasure import erase_customer
 from app.vault.fields import FIELDS
-from app.vault.models import Customer
 from app.vault.service import open_cipher, update_field
 
 #: The staff roles that can open and handle requests (the console's routes allow only them).

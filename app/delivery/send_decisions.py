@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from app.delivery.models import SendDecision
 from app.models_base import among
+from app.outbox.models import SendDecision
 from app.policy import Decision
 from app.policy.decision import FAILED, RuleResult
 from app.policy.trace_record import decode_decision, encode_decision

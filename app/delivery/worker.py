@@ -21,6 +21,7 @@ from datetime import datetime
 from flask import Flask
 from sqlalchemy import Connection, text
 
+from app import logs
 from app.channels.email import mail_domain, message_id_for
 from app.channels.sms import SmsGateway
 from app.channels.smtp import SmtpSender
@@ -29,7 +30,7 @@ from app.delivery.compose import CannotCompose, Links, compose_email, compose_sm
 from app.delivery.dispatch import EmailDispatch, SmsDispatch, failure_outcome
 from app.delivery.heartbeat import Heartbeat
 from app.delivery.recheck import HandOverCheck
-from app.delivery.recipients import load_recipients
+from app.delivery.recipients import load_recipients, personalised_fields
 from app.delivery.recorder import Outcome, Recorder
 from app.delivery.settings import WorkerSettings, dkim_key, smtp_settings
 from app.extensions import db
@@ -136,9 +137,12 @@ class DeliveryWorker:
             else:
                 by_channel.setdefault(entry.channel, []).append(item)
         with self._recording_connection() as connection:
-            recorder = Recorder(
-                connection, batch.token, HandOverCheck(batch.stamps, batch.templates)
+            check = HandOverCheck(
+                batch.stamps,
+                batch.templates,
+                personalised_fields(batch.ready, batch.templates, recipients),
             )
+            recorder = Recorder(connection, batch.token, check)
             for channel, items in by_channel.items():
                 dispatch = self._dispatcher(channel)
                 outcomes += dispatch.send(items, recorder, self._fail, self.clock, stop)
@@ -191,7 +195,8 @@ class DeliveryWorker:
         total = BatchReport()
         try:
             while not stop.is_set():
-                report = self.run_once(stop)
+                with logs.job("delivery"):
+                    report = self.run_once(stop)
                 for name in BatchReport.__slots__:
                     setattr(total, name, getattr(total, name) + getattr(report, name))
                 if report.claimed == 0:

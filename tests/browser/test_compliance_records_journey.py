@@ -11,8 +11,9 @@ from sqlalchemy import func, select, update
 
 from app.compliance import requests as dsr
 from app.compliance.request_identity import confirmation_link
+from app.customers.models import Customer
 from app.transaction import transaction
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from tests.browser.conftest import axe_violations
 from tests.conftest import TEST_PASSWORD
 from tests.integration.builders import grant, make_customer

@@ -11,13 +11,13 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from app.delivery.models import OutboxEntry, SendDecision
+from app.customers.models import Customer
 from app.delivery.send_decisions import send_decision
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
 from app.ledger import consent
+from app.outbox.models import OutboxEntry, SendDecision
 from app.policy.trace import RULE_ORDER
-from app.vault.models import Customer
 from tests.integration.test_delivery_helpers import (
     Sink,
     audience,

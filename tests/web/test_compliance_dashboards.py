@@ -11,10 +11,10 @@ from sqlalchemy import update
 from app.compliance import requests as dsr
 from app.compliance.dashboard_trends import consent_rate_trend, time_to_close, week_ends
 from app.compliance.dashboards import consent_rates
+from app.customers.models import Customer
 from app.ledger.appender import record_change
 from app.ledger.drafts import EventDraft
 from app.transaction import transaction
-from app.vault.models import Customer
 from tests.integration.builders import make_customer
 
 OFFICER_EMAIL = "officer@staff.example.com"

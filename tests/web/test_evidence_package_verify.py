@@ -16,10 +16,10 @@ import zipfile
 
 import pytest
 
-from app.decisions.models import PolicyRevision
-from app.delivery.models import OutboxEntry, SendLog
 from app.ledger.package_verify import PackageUnreadable, verify_package
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry, SendLog
+from app.policy_sets.models import PolicyRevision
 from app.transaction import transaction
 from tests.helpers import csrf_token
 from tests.integration.builders import grant, make_customer

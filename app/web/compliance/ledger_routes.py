@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify, render_template, request, url_for
+from flask import jsonify, render_template, request, url_for
 
 from app.compliance.ledger_entry import consent_event, ledger_entry
 from app.compliance.ledger_search import (
@@ -13,11 +13,10 @@ from app.compliance.ledger_search import (
     search_page,
 )
 from app.compliance.tables import Column, Table
-from app.errors import NotFound
 from app.extensions import db
 from app.ledger.proofs import receipt_for
 from app.ledger.records import ACTIONS, SOURCES, record_of
-from app.services import known_channels, known_purposes
+from app.policy_sets.in_force import known_channels, known_purposes
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format
@@ -115,10 +114,7 @@ def _json_download(document: dict, filename: str):
 def ledger_entry_page(record_id: str):
     """One ledger entry, readable: the record, the notice shown, the proof and its check,
     with the record and its receipt as downloads (``?format=csv|json``: the checks)."""
-    try:
-        entry = ledger_entry(db.session(), record_id)
-    except NotFound:
-        abort(404)
+    entry = ledger_entry(db.session(), record_id)  # NotFound: a 404 (app/web/errors.py)
     fmt = requested_format()
     if fmt is not None:
         rows = [
@@ -135,10 +131,7 @@ def ledger_entry_page(record_id: str):
 @roles_required(OFFICER)
 def record_json(record_id: str):
     """The canonical record of one event (exactly the Merkle leaf data) as a JSON download."""
-    try:
-        event = consent_event(db.session(), record_id)
-    except NotFound:
-        abort(404)
+    event = consent_event(db.session(), record_id)  # NotFound: a 404 (app/web/errors.py)
     return _json_download(record_of(event), f"record-{record_id}.json")
 
 
@@ -146,8 +139,5 @@ def record_json(record_id: str):
 @roles_required(OFFICER)
 def receipt(record_id: str):
     """The consent receipt of one event (record, notice, inclusion proof, signed checkpoint)."""
-    try:
-        document = receipt_for(db.session(), record_id)
-    except NotFound:
-        abort(404)
+    document = receipt_for(db.session(), record_id)  # NotFound: a 404 (app/web/errors.py)
     return _json_download(document, f"receipt-{record_id}.json")

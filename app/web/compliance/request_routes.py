@@ -13,7 +13,7 @@ from app.compliance.models import REQUEST_KINDS, DataSubjectRequest
 from app.compliance.request_identity import record_verification
 from app.compliance.request_looks import details_of_look, look_at_details
 from app.compliance.tables import Column, Table
-from app.errors import AssensoError, InvalidInput, NotFound
+from app.errors import AssensoError, InvalidInput
 from app.extensions import db
 from app.models_base import utcnow
 from app.vault.directory import find_customer_by_email
@@ -159,10 +159,7 @@ def _assignee(text: str) -> int | None:
 
 
 def _load(request_id: int) -> DataSubjectRequest:
-    try:
-        return dsr.get_request(db.session(), request_id)
-    except NotFound:
-        abort(404)
+    return dsr.get_request(db.session(), request_id)  # NotFound: a 404 (app/web/errors.py)
 
 
 def _detail(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignTemplate
-from app.campaigns.render import template_fields
+from app.campaigns.render import FieldUsage, field_usage
 
 DEFAULT_VARIANT = "A"
 DEFAULT_LANGUAGE = "en"
@@ -34,7 +34,7 @@ class TemplateBook:
     templates: dict[tuple[int, str, str], TemplateView] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
     throttles: dict[int, int] = field(default_factory=dict)
-    _fields: dict[tuple[int, str], frozenset[str]] = field(default_factory=dict)
+    _usage: dict[tuple[int, str], FieldUsage] = field(default_factory=dict)
 
     def pick(
         self, campaign_id: int | None, variant: str | None, language: str
@@ -56,18 +56,27 @@ class TemplateBook:
             None,
         )
 
-    def fields(self, campaign_id: int | None, variant: str | None) -> frozenset[str]:
-        """Profile fields used by any language of the variant (the policy checks all of them)."""
+    def usage(self, campaign_id: int | None, variant: str | None) -> FieldUsage:
+        """Profile fields used by any language of the variant (the policy checks all of them):
+        required ones, and ones used only with a fallback."""
         if campaign_id is None:
-            return frozenset()
+            return FieldUsage()
         key = (campaign_id, variant or DEFAULT_VARIANT)
-        if key not in self._fields:
-            used: set[str] = set()
+        if key not in self._usage:
+            used = FieldUsage()
             for (c, v, _), view in self.templates.items():
                 if (c, v) == key:
-                    used |= template_fields(view)
-            self._fields[key] = frozenset(used)
-        return self._fields[key]
+                    used |= field_usage(view)
+            self._usage[key] = used
+        return self._usage[key]
+
+    def fields(self, campaign_id: int | None, variant: str | None) -> frozenset[str]:
+        """The fields the variant requires (each must be shared for the purpose)."""
+        return self.usage(campaign_id, variant).required
+
+    def fallback_fields(self, campaign_id: int | None, variant: str | None) -> frozenset[str]:
+        """The fields the variant uses only with a fallback (supplied when shared)."""
+        return self.usage(campaign_id, variant).fallback
 
 
 def load_templates(session: Session, campaign_ids: Iterable[int | None]) -> TemplateBook:

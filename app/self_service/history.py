@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.delivery.models import OutboxEntry, SendLog
+from app.customers.models import Customer
 from app.ledger.models import ConsentEvent
-from app.vault.models import Customer
+from app.outbox.models import OutboxEntry, SendLog
 
 GIVING = ("granted", "confirmed", "renewed")
 HISTORY_LIMIT = 500

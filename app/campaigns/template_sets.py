@@ -1,8 +1,9 @@
-"""Campaign templates as a set: variants with weights (A/B), languages, validation, choice.
+"""Campaign templates as a set: variants with weights (A/B), languages, validation.
 
 A campaign has one or more *variants* (``A``, ``B``…), each with a weight and one template
 per language. A recipient gets a variant by weight (see :mod:`app.campaigns.assign`) and the
-template of their language, else of the campaign's fallback language.
+template of their language, else of the fallback language (the worker picks it:
+:meth:`app.delivery.template_book.TemplateBook.pick`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 
 from app.campaigns.models import CampaignTemplate
 from app.campaigns.render import (
+    FieldUsage,
     TemplateError,
+    field_usage,
     render_problems,
-    template_fields,
     template_names,
     validate_template,
 )
@@ -119,15 +121,16 @@ def _set_problems(channel: str, templates: Sequence[CampaignTemplate]) -> list[s
     return problems
 
 
-def campaign_template_fields(templates: Iterable[CampaignTemplate]) -> frozenset[str]:
-    """The union of the profile fields every template of the campaign uses."""
-    fields: set[str] = set()
+def campaign_field_usage(templates: Iterable[CampaignTemplate]) -> FieldUsage:
+    """The profile fields the campaign's templates use: a field one template requires is
+    required; fields every template uses with a fallback are ``fallback`` ones."""
+    usage = FieldUsage()
     for template in templates:
         try:
-            fields |= template_fields(template)
+            usage |= field_usage(template)
         except TemplateError:
             continue  # reported by templates_problems; a broken template never schedules
-    return frozenset(fields)
+    return usage
 
 
 def templates_use(templates: Iterable[CampaignTemplate], name: str) -> bool:
@@ -139,11 +142,3 @@ def templates_use(templates: Iterable[CampaignTemplate], name: str) -> bool:
         except TemplateError:
             continue
     return False
-
-
-def pick_template(
-    templates: Iterable[CampaignTemplate], variant: str, language: str
-) -> CampaignTemplate | None:
-    """The template of ``variant`` in ``language``, else in the fallback language, else none."""
-    of_variant = {t.language: t for t in templates if t.variant == variant}
-    return of_variant.get(language) or of_variant.get(FALLBACK_LANGUAGE)
