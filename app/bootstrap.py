@@ -117,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from app.web.ops import requests as ops_requests
     from app.web.portal import bp as portal_bp
     from app.web.public import bp as public_bp
+    from app.web.request_links import bp as request_links_bp
     from app.web.unsubscribe import bp as unsubscribe_bp
 
     ids.init_app(app)
@@ -129,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
         marketing_bp,
         admin_bp,
         unsubscribe_bp,
+        request_links_bp,
         mailbox_bp,
         ops_bp,
     ):

@@ -27,6 +27,8 @@ DOUBLE_OPT_IN = "assenso.double-opt-in"
 UNSUBSCRIBE = "assenso.unsubscribe"
 PASSWORD_RESET = "assenso.password-reset"  # noqa: S105 (a salt, not a password)
 OFFER_RESPONSE = "assenso.offer-response"
+DATA_EXPORT = "assenso.data-export"
+REQUEST_CONFIRMATION = "assenso.request-confirmation"
 
 CLOCK_SKEW_S = 300
 #: Compact JSON; built once (``json.dumps`` with options builds an encoder per call).

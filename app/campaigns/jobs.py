@@ -40,8 +40,10 @@ SYNC_CAMPAIGNS = "app.campaigns.jobs:sync_campaigns"
 REFRESH_RUNS = "app.campaigns.jobs:refresh_runs"
 EXPIRE_CONSENTS = "app.campaigns.jobs:expire_consents"
 SIGN_CHECKPOINT = "app.campaigns.jobs:sign_checkpoint"
-#: The marketing package's job, scheduled here by reference only (marketing sits above campaigns).
+#: The marketing and compliance packages' jobs, scheduled here by reference only (both sit
+#: above campaigns).
 REFIT_VALUES = "app.marketing.jobs:refit_values"
+REMIND_REQUESTS = "app.compliance.jobs:remind_requests"
 
 
 def bind_app(app: Flask) -> None:

@@ -48,6 +48,7 @@ PERIODIC_JOBS = {
     "ledger:expire-consents": (jobs.EXPIRE_CONSENTS, "scheduler_expiry_seconds"),
     "ledger:checkpoint": (jobs.SIGN_CHECKPOINT, "scheduler_checkpoint_seconds"),
     "marketing:refit-values": (jobs.REFIT_VALUES, "scheduler_value_check_seconds"),
+    "compliance:request-reminders": (jobs.REMIND_REQUESTS, "scheduler_reminder_seconds"),
 }
 _ACTIVE: list[BaseScheduler] = []
 

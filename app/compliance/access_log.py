@@ -81,8 +81,9 @@ def access_page(
 
 
 def access_export(session: Session, flt: AccessFilter) -> list[VaultAccess]:
-    """Every matching entry, oldest first (at most :data:`EXPORT_LIMIT`)."""
-    query = _filtered(flt).order_by(VaultAccess.id).limit(EXPORT_LIMIT)
+    """Every matching entry in the page's order, newest first (the newest
+    :data:`EXPORT_LIMIT`)."""
+    query = _filtered(flt).order_by(VaultAccess.id.desc()).limit(EXPORT_LIMIT)
     return list(session.scalars(query))
 
 

@@ -85,7 +85,8 @@ class Panel:
 
     key: str
     title: str
-    chart: BarChart | LineChart | None
+    #: One chart, or a group of small charts drawn one after the other.
+    chart: BarChart | LineChart | tuple[LineChart, ...] | None
     table: Table
 
 
@@ -331,17 +332,3 @@ def request_volume(session: Session) -> Panel:
         chart,
         Table("request-volume", columns, data),
     )
-
-
-PANELS = {
-    "consent-rates": consent_rates,
-    "consent-activity": weekly_consent_activity,
-    "expiring": expiring_soon,
-    "denied": denied_sends,
-    "requests": request_volume,
-}
-
-
-def all_panels(session: Session) -> list[Panel]:
-    """Every dashboard panel, in display order."""
-    return [build(session) for build in PANELS.values()]

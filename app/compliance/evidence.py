@@ -24,19 +24,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
+from app.delivery.send_decisions import send_decision
 from app.errors import InvalidInput
 from app.ledger.models import ConsentEvent
+from app.ledger.package_manifest import MANIFEST_FILE, SIGNATURE_FILE, build_manifest
 from app.ledger.proofs import checkpoint_covering, public_checkpoint, receipt_for
 from app.models_base import utcnow
 from app.outbox.models import OutboxEntry, SendLog
 from app.policy_sets.models import PolicyRevision
+from app.runtime import runtime
 from app.transaction import transaction
 from app.vault.service import log_access
 
 PACKAGE_FORMAT = "assenso-evidence-package/1"
 EVIDENCE_PURPOSE = "compliance_evidence"
 #: The modules of the offline verifier bundled into every package (pure Python, no database).
-VERIFIER_MODULES = ("canonical.py", "checkpoint.py", "merkle.py", "receipt_verify.py")
+VERIFIER_MODULES = (
+    "canonical.py",
+    "checkpoint.py",
+    "merkle.py",
+    "receipt_verify.py",
+    "package_manifest.py",
+    "package_verify.py",
+)
 MIN_REASON = 10
 
 
@@ -97,9 +107,28 @@ def _messages(session: Session, customer_id: int) -> list[dict[str, Any]]:
                 "decision_rule": entry.decision_rule if entry else None,
                 "policy_sha256": entry.policy_hash if entry else None,
                 "provider_message_id": entry.message_id if entry else None,
+                "send_time_decision": _decision(session, entry.id) if entry else None,
             }
         )
     return messages
+
+
+def _decision(session: Session, outbox_id: int) -> dict[str, Any] | None:
+    """The send-time decision of one message with its rule-by-rule trace, as stored."""
+    found = send_decision(session, outbox_id)
+    if found is None:
+        return None
+    decided_at, decision = found
+    return {
+        "decided_at": _iso(decided_at),
+        "outcome": decision.outcome,
+        "rule": decision.rule_id,
+        "explanation": decision.explanation,
+        "policy_sha256": decision.policy_hash,
+        "rules": [
+            {"rule": r.rule_id, "status": r.status, "message": r.message} for r in decision.trace
+        ],
+    }
 
 
 def _policies(session: Session, hashes: set[str]) -> list[dict[str, Any]]:
@@ -184,28 +213,41 @@ def readme_text(package: EvidencePackage) -> str:
     return render_template("compliance/evidence_readme.txt", doc=package.document)
 
 
+def package_files(package: EvidencePackage) -> dict[str, bytes]:
+    """The package's files by name (all but the signed manifest and its signature)."""
+    doc = package.document
+    files: dict[str, bytes] = {
+        "README.txt": readme_text(package).encode(),
+        "report.html": render_template(
+            "compliance/evidence_report.html", doc=doc, standalone=True
+        ).encode(),
+        "evidence.json": _json(doc),
+        "messages.json": _json(doc["messages"]),
+        "policies.json": _json(doc["policies"]),
+        "checkpoint.json": _json(doc["ledger"]),
+        "public-key.pem": doc["ledger"]["public_key_pem"].encode(),
+    }
+    for receipt in doc["consent_receipts"]:
+        seq, record_id = receipt["proof"]["leaf_index"], receipt["record"]["record_id"]
+        files[f"receipts/{seq:08d}-{record_id}.json"] = _json(receipt)
+    ledger_dir = Path(__file__).resolve().parent.parent / "ledger"
+    files["verifier/app/__init__.py"] = b""
+    files["verifier/app/ledger/__init__.py"] = b""
+    for module in VERIFIER_MODULES:
+        files[f"verifier/app/ledger/{module}"] = (ledger_dir / module).read_bytes()
+    return files
+
+
 def package_zip(package: EvidencePackage) -> bytes:
     """The package as a zip: JSON parts, one file per receipt, the public key, the HTML
-    report, the offline verifier and a README."""
-    doc = package.document
+    report, the offline verifier, a README, and the manifest signed with the ledger's key
+    that makes every file, message and policy text tamper-evident."""
+    files = package_files(package)
+    manifest, signature = build_manifest(package.document, files, runtime().signing_key)
+    files[MANIFEST_FILE] = _json(manifest)
+    files[SIGNATURE_FILE] = (signature + "\n").encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("README.txt", readme_text(package))
-        archive.writestr(
-            "report.html",
-            render_template("compliance/evidence_report.html", doc=doc, standalone=True),
-        )
-        archive.writestr("evidence.json", _json(doc))
-        archive.writestr("messages.json", _json(doc["messages"]))
-        archive.writestr("policies.json", _json(doc["policies"]))
-        archive.writestr("checkpoint.json", _json(doc["ledger"]))
-        archive.writestr("public-key.pem", doc["ledger"]["public_key_pem"])
-        for receipt in doc["consent_receipts"]:
-            seq, record_id = receipt["proof"]["leaf_index"], receipt["record"]["record_id"]
-            archive.writestr(f"receipts/{seq:08d}-{record_id}.json", _json(receipt))
-        ledger_dir = Path(__file__).resolve().parent.parent / "ledger"
-        archive.writestr("verifier/app/__init__.py", "")
-        archive.writestr("verifier/app/ledger/__init__.py", "")
-        for module in VERIFIER_MODULES:
-            archive.writestr(f"verifier/app/ledger/{module}", (ledger_dir / module).read_text())
+        for name, data in files.items():
+            archive.writestr(name, data)
     return buffer.getvalue()

@@ -157,8 +157,9 @@ def search_page(
 
 
 def export_rows(session: Session, flt: LedgerFilter) -> Iterator[ConsentEvent]:
-    """Every matching event, oldest first, at most :data:`EXPORT_LIMIT` (streamed)."""
-    query = _filtered(flt).order_by(ConsentEvent.seq).limit(EXPORT_LIMIT)
+    """Every matching event in the page's order, newest first: the newest
+    :data:`EXPORT_LIMIT` (streamed)."""
+    query = _filtered(flt).order_by(ConsentEvent.seq.desc()).limit(EXPORT_LIMIT)
     yield from session.scalars(query.execution_options(yield_per=2_000))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
@@ -18,6 +18,12 @@ REQUEST_KINDS = ("access", "export", "rectification", "erasure", "objection")
 REQUEST_STATUSES = ("received", "in_progress", "fulfilled", "refused")
 OPEN_STATUSES = ("received", "in_progress")
 REQUEST_CHANNELS = ("portal", "staff")
+#: Identity of the person behind a request: shown by signing in to the portal, or still to be
+#: confirmed (a request entered by staff) by the link e-mailed to the address on file or by
+#: the officer recording how it was checked.
+IDENTITY_STATES = ("verified", "pending")
+#: Reminders of a request's deadline, and how long before it each one is due.
+REMINDER_KINDS = ("week_before", "day_before", "overdue")
 
 
 class DataSubjectRequest(Model):
@@ -43,6 +49,11 @@ class DataSubjectRequest(Model):
     created_by: Mapped[str] = mapped_column(String(120))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(Text)
+    identity_status: Mapped[str] = mapped_column(String(16), default="verified")
+    identity_method: Mapped[str | None] = mapped_column(String(120))
+    identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The id the current export link carries: issuing a new link (or closing) revokes the old.
+    export_link_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class RequestAction(Model):
@@ -58,3 +69,25 @@ class RequestAction(Model):
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class RequestReminder(Model):
+    """A deadline reminder of an open request, due at ``remind_at``; ``sent_at`` once sent.
+
+    The scheduler's job sends those due (app.compliance.request_reminders); the rows are the
+    schedule, so any process may send them, each exactly once.
+    """
+
+    __tablename__ = "data_subject_request_reminders"
+    __table_args__ = (
+        UniqueConstraint("request_id", "kind"),
+        Index("ix_data_subject_request_reminders_due", "sent_at", "remind_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("data_subject_requests.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    remind_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -16,12 +16,12 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import StaffUser
+from app.compliance import request_mail
 from app.compliance.models import (
     OPEN_STATUSES,
     REQUEST_CHANNELS,
@@ -29,17 +29,25 @@ from app.compliance.models import (
     DataSubjectRequest,
     RequestAction,
 )
+from app.compliance.request_export import EXPORT_DAYS, EXPORT_KINDS, issue_export_link
+from app.compliance.request_identity import (
+    confirmation_link,
+    initial_identity,
+    require_identity,
+)
+from app.compliance.request_looks import DETAILS_FIELD, details_of_look, look_at_details
+from app.compliance.request_reminders import cancel_reminders, schedule_reminders
 from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput, NotFound
 from app.ledger.consent import object_to_direct_marketing
 from app.models_base import utcnow
-from app.self_service.export import export_customer
 from app.transaction import transaction
 from app.vault.erasure import erase_customer
 from app.vault.fields import FIELDS
-from app.vault.service import log_access, open_cipher, update_field
+from app.vault.service import open_cipher, update_field
 
-DETAILS_FIELD = "dsr_details"
+#: The staff roles that can open and handle requests (the console's routes allow only them).
+HANDLER_ROLES = ("compliance_officer",)
 MAX_DETAILS = 2_000
 MIN_REASON = 10
 KIND_LABELS = {
@@ -91,8 +99,13 @@ def file_request(
     actor: str,
     details: str | None = None,
     received_at: datetime | None = None,
+    acknowledge: bool = True,
 ) -> DataSubjectRequest:
-    """Record a new request; its deadline runs from ``received_at`` (default now)."""
+    """Record a new request; its deadline runs from ``received_at`` (default now).
+
+    Its deadline reminders are scheduled, and (with ``acknowledge``) the customer is told by
+    e-mail; a request entered by staff waits for the person to confirm it is theirs.
+    """
     if kind not in REQUEST_KINDS:
         raise InvalidInput(f"Unknown kind of request {kind!r}.")
     if channel not in REQUEST_CHANNELS:
@@ -118,9 +131,16 @@ def file_request(
             details=sealed,
             created_by=actor,
         )
+        request.identity_status, request.identity_method = initial_identity(channel)
+        if request.identity_status == "verified":
+            request.identity_verified_at = received
         session.add(request)
         session.flush()
         _note(session, request, actor, "received", f"{KIND_LABELS[kind]} via {channel}")
+        schedule_reminders(session, request, utcnow())
+    if acknowledge:
+        link = confirmation_link(request) if request.identity_status == "pending" else None
+        request_mail.acknowledge(session, request, customer, link)
     return request
 
 
@@ -128,10 +148,11 @@ def record_fulfilled(
     session: Session, customer: Customer, kind: str, *, actor: str, outcome: str
 ) -> DataSubjectRequest:
     """A request the customer fulfilled themselves in the portal (download, deletion)."""
-    request = file_request(session, customer, kind, channel="portal", actor=actor)
+    request = file_request(
+        session, customer, kind, channel="portal", actor=actor, acknowledge=False
+    )
     with transaction(session):
-        request.status, request.closed_at, request.outcome = "fulfilled", utcnow(), outcome
-        _note(session, request, actor, "fulfilled", outcome)
+        _fulfilled(session, request, actor, outcome)
     return request
 
 
@@ -166,6 +187,17 @@ def get_request(session: Session, request_id: int) -> DataSubjectRequest:
     return request
 
 
+def assignable_staff(session: Session) -> list[StaffUser]:
+    """The staff who can open and handle requests: active accounts of :data:`HANDLER_ROLES`."""
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .where(StaffUser.role.in_(HANDLER_ROLES), StaffUser.active.is_(True))
+            .order_by(StaffUser.email)
+        )
+    )
+
+
 def _open(request: DataSubjectRequest) -> None:
     if request.status not in OPEN_STATUSES:
         raise Conflict(f"This request is already {request.status}.")
@@ -179,8 +211,8 @@ def assign(
     name = "no one"
     if assignee_id is not None:
         staff = session.get(StaffUser, assignee_id)
-        if staff is None or staff.role not in ("compliance_officer", "admin"):
-            raise InvalidInput("Assign the request to a compliance officer or an administrator.")
+        if staff is None or not staff.active or staff.role not in HANDLER_ROLES:
+            raise InvalidInput("Assign the request to an active compliance officer.")
         name = staff.email
     with transaction(session):
         request.assignee_id = assignee_id
@@ -204,6 +236,7 @@ def extend(
         request.extended_at, request.extension_reason = now, why
         request.due_at = due_date(request.received_at, extended=True)
         _note(session, request, actor, "extended", why)
+        schedule_reminders(session, request, now)
 
 
 def refuse(
@@ -215,6 +248,8 @@ def refuse(
     with transaction(session):
         request.status, request.closed_at, request.outcome = "refused", utcnow(), why
         _note(session, request, actor, "refused", why)
+        cancel_reminders(session, request)
+    _answer(session, request)
 
 
 def _customer(session: Session, request: DataSubjectRequest) -> Customer:
@@ -227,27 +262,46 @@ def _customer(session: Session, request: DataSubjectRequest) -> Customer:
 def _fulfilled(session: Session, request: DataSubjectRequest, actor: str, outcome: str) -> None:
     request.status, request.closed_at, request.outcome = "fulfilled", utcnow(), outcome
     _note(session, request, actor, "fulfilled", outcome)
+    cancel_reminders(session, request)
 
 
-def fulfil_export(session: Session, request: DataSubjectRequest, *, actor: str) -> dict[str, Any]:
-    """Access or portability: the customer's full export, for the officer to send them."""
+def _answer(
+    session: Session,
+    request: DataSubjectRequest,
+    recipient: tuple[str | None, str] | None = None,
+    link: str | None = None,
+) -> bool:
+    """E-mail the answer to the customer (to ``recipient`` read before an erasure)."""
+    if recipient is None:
+        customer = session.get(Customer, request.customer_id)
+        recipient = request_mail.recipient_of(session, customer) if customer else (None, "en")
+    return request_mail.answer(session, request, recipient[0], recipient[1], link)
+
+
+def fulfil_export(session: Session, request: DataSubjectRequest, *, actor: str) -> bool:
+    """Access or portability: e-mail the customer a signed, expiring link to download their
+    export (the officer never holds it) and close the request; True when the e-mail went."""
     _open(request)
-    if request.kind not in ("access", "export"):
+    if request.kind not in EXPORT_KINDS:
         raise Conflict("Only access and portability requests are answered with an export.")
-    customer = _customer(session, request)
-    document = export_customer(session, customer)
+    require_identity(request)
+    _customer(session, request)
+    link = issue_export_link(session, request)
     with transaction(session):
-        log_access(
-            session,
-            actor=actor,
-            purpose="data_subject_request",
-            fields=("all",),
-            customer_count=1,
-            customer_ref=customer.ref,
-            reason=f"request #{request.id} ({request.kind})",
-        )
-        _fulfilled(session, request, actor, "export produced for the customer")
-    return document
+        outcome = f"export delivered to the customer by a signed link valid {EXPORT_DAYS} days"
+        _fulfilled(session, request, actor, outcome)
+    return _answer(session, request, link=link)
+
+
+def resend_export(session: Session, request: DataSubjectRequest, *, actor: str) -> bool:
+    """A new download link for a fulfilled export (the previous one stops working)."""
+    if request.kind not in EXPORT_KINDS or request.status != "fulfilled":
+        raise Conflict("Only a fulfilled access or portability request has an export to send.")
+    _customer(session, request)
+    link = issue_export_link(session, request)
+    with transaction(session):
+        _note(session, request, actor, "export_link_reissued", f"valid {EXPORT_DAYS} days")
+    return _answer(session, request, link=link)
 
 
 def fulfil_rectification(
@@ -265,6 +319,7 @@ def fulfil_rectification(
         raise InvalidInput("Choose the field to correct from the list.")
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("Enter the corrected value of the field.")
+    require_identity(request)
     customer = _customer(session, request)
     update_field(
         session,
@@ -285,6 +340,7 @@ def complete(session: Session, request: DataSubjectRequest, *, actor: str, outco
         raise Conflict("Only rectifications are closed by hand; the others close by acting.")
     with transaction(session):
         _fulfilled(session, request, actor, (outcome or "rectified").strip()[:500])
+    _answer(session, request)
 
 
 def fulfil_erasure(
@@ -294,13 +350,17 @@ def fulfil_erasure(
     _open(request)
     if request.kind != "erasure":
         raise Conflict("This is not an erasure request.")
+    require_identity(request)
     customer = _customer(session, request)
     if (confirm_ref or "").strip() != customer.ref:
         raise InvalidInput("Type the customer's reference exactly to confirm the erasure.")
+    # The address is read before the key is destroyed, kept in memory only for the answer.
+    recipient = request_mail.recipient_of(session, customer)
     erase_customer(session, customer, actor=actor, reason=f"request #{request.id} (erasure)")
     with transaction(session):
         request.details = None
         _fulfilled(session, request, actor, "data key and data destroyed (crypto-shredding)")
+    _answer(session, request, recipient)
 
 
 def fulfil_objection(session: Session, request: DataSubjectRequest, *, actor: str) -> None:
@@ -308,6 +368,7 @@ def fulfil_objection(session: Session, request: DataSubjectRequest, *, actor: st
     _open(request)
     if request.kind != "objection":
         raise Conflict("This is not an objection.")
+    require_identity(request)
     customer = _customer(session, request)
     event = object_to_direct_marketing(
         session,
@@ -319,27 +380,16 @@ def fulfil_objection(session: Session, request: DataSubjectRequest, *, actor: st
     )
     with transaction(session):
         _fulfilled(session, request, actor, f"objection recorded (ledger entry {event.seq})")
+    _answer(session, request)
 
 
 def read_details(session: Session, request: DataSubjectRequest, *, actor: str) -> str | None:
-    """What the customer wrote with the request (decrypted; the look is logged)."""
-    if request.details is None:
+    """What the customer wrote with the request (decrypted; one look is logged)."""
+    try:
+        look = look_at_details(session, request, actor=actor)
+    except NotFound:
         return None
-    customer = session.get(Customer, request.customer_id)
-    if customer is None or customer.erased_at is not None:
-        return None
-    text = open_cipher(session, customer).decrypt(DETAILS_FIELD, request.details)
-    with transaction(session):
-        log_access(
-            session,
-            actor=actor,
-            purpose="data_subject_request",
-            fields=(DETAILS_FIELD,),
-            customer_count=1,
-            customer_ref=customer.ref,
-            reason=f"handling request #{request.id}",
-        )
-    return text
+    return details_of_look(session, request, look, actor=actor)
 
 
 @dataclass

@@ -1,17 +1,17 @@
 """ "Why was this person contacted?": the decision trace of one message.
 
 What the pipeline recorded is shown as recorded: the outbox entry (status, the deciding rule
-and the policy hash of the send-time re-check), the audience decision of the campaign run,
-and the ledger events the consent rests on. The rule-by-rule trace is recomputed with the
-policy engine's ``explain`` for the same intent and moment, on the customer's facts as they are
-now and the policy now in force; the page says so, and flags when that policy's hash differs
-from the recorded one.
+and the policy hash), the audience decision of the campaign run, the ledger events the consent
+rests on, and the send-time decision with its rule-by-rule trace exactly as the worker's
+re-check produced it (:mod:`app.delivery.send_decisions`). Separately, and labelled as a
+comparison, the page re-evaluates the same intent and moment on the customer's facts as they
+are today with the policy now in force, and points out every rule whose result differs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign, CampaignDecision
 from app.customers.models import Customer
 from app.decisions.facts_db import FactsError, load_facts
+from app.delivery.send_decisions import send_decision
 from app.ledger.models import ConsentEvent
 from app.ledger.records import ALL
 from app.outbox.models import OutboxEntry
@@ -38,6 +39,23 @@ class MessageTrace:
     consent_events: list[ConsentEvent]
     recomputed: Decision | None
     recompute_problem: str | None
+    sent_decision: Decision | None = None
+    decided_at: datetime | None = None
+    stored_problem: str | None = None
+
+    @property
+    def differences(self) -> list[tuple[str, str | None, str | None]]:
+        """(rule, status at send time, status today) for every rule judged differently."""
+        if self.sent_decision is None or self.recomputed is None:
+            return []
+        then = {r.rule_id: r.status for r in self.sent_decision.trace}
+        now = {r.rule_id: r.status for r in self.recomputed.trace}
+        rules = list(then) + [rule for rule in now if rule not in then]
+        return [
+            (rule, then.get(rule), now.get(rule))
+            for rule in rules
+            if then.get(rule) != now.get(rule)
+        ]
 
     @property
     def policy_changed(self) -> bool:
@@ -93,6 +111,14 @@ def message_trace(session: Session, outbox_id: int) -> MessageTrace | None:
             facts, problem = None, f"The customer's stored facts cannot be read: {exc}"
         if facts is not None:
             recomputed = explain(policies_in_force(), facts, intent)
+    stored, decided_at, stored_problem = None, None, None
+    try:
+        found = send_decision(session, entry.id)
+    except ValueError as exc:
+        stored_problem = f"The stored send-time trace cannot be read: {exc}."
+    else:
+        if found is not None:
+            decided_at, stored = found
     return MessageTrace(
         entry=entry,
         customer=customer,
@@ -101,6 +127,9 @@ def message_trace(session: Session, outbox_id: int) -> MessageTrace | None:
         consent_events=events,
         recomputed=recomputed,
         recompute_problem=problem,
+        sent_decision=stored,
+        decided_at=decided_at,
+        stored_problem=stored_problem,
     )
 
 

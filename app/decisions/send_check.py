@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.decisions.facts_db import FactsError, load_facts
 from app.policy.decision import DENY, Decision
-from app.policy.engine import POLICY_ERROR, decide
+from app.policy.engine import POLICY_ERROR, decide, explain
 from app.policy.facts import Intent
 from app.policy.policyset import PolicySet
 from app.policy_sets.in_force import policies_in_force
@@ -50,8 +50,12 @@ def decide_batch_at_send(
     customer_ids: Sequence[int],
     intent_for: Callable[[int], Intent],
     policy_set: PolicySet | None = None,
+    *,
+    explained: bool = False,
 ) -> dict[int, Decision]:
     """Decide for many customers at once; ``intent_for(customer_id)`` gives each one's intent.
+
+    With ``explained`` every decision carries the engine's rule-by-rule trace (``explain``).
 
     Facts are loaded in bulk as of the latest intent time (at send time every intent is
     "now"; counting a send more can only defer, never allow, a message). Every id gets a
@@ -70,6 +74,7 @@ def decide_batch_at_send(
     except Exception as exc:
         failure = _failed(policy_set, exc)
         return dict.fromkeys(ids, failure)
+    judge = explain if explained else decide
     decisions: dict[int, Decision] = {}
     for cid in ids:
         customer = facts.get(cid)
@@ -78,5 +83,5 @@ def decide_batch_at_send(
         elif customer is None:
             decisions[cid] = _unknown(policy_set)
         else:
-            decisions[cid] = decide(policy_set, customer, intents[cid])
+            decisions[cid] = judge(policy_set, customer, intents[cid])
     return decisions

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.delivery.recheck import read_stamps, recheck
 from app.delivery.recording import record_interrupted, release_throttled, settle_decisions
+from app.delivery.send_decisions import record_send_decisions
 from app.delivery.template_book import TemplateBook, load_templates
 from app.delivery.throttle import over_throttle
 from app.outbox.models import OutboxEntry
@@ -160,6 +161,7 @@ def claim_batch(
         waiting = [e for e in fresh if e.id not in held]
         batch.stamps = read_stamps(session.connection(), (e.customer_id for e in waiting))
         decisions = recheck(session, waiting, batch.templates, now)
+        record_send_decisions(session, waiting, decisions, now)
         batch.ready, batch.denied, batch.deferred = settle_decisions(session, waiting, decisions)
     return batch
 

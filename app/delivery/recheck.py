@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
 from app.decisions.send_check import decide_batch_at_send
+from app.delivery.send_decisions import record_send_decisions
 from app.delivery.template_book import TemplateBook
 from app.ledger.models import ConsentState
 from app.models_base import among_parameter, among_value
@@ -50,7 +51,8 @@ def recheck(
     now: datetime,
     personalised: Mapping[int, frozenset[str]] | None = None,
 ) -> dict[int, Decision]:
-    """The decision for each entry id; any failure to decide denies (never sends).
+    """The decision for each entry id, with its rule-by-rule trace; any failure to decide
+    denies (never sends).
 
     ``personalised`` names, by entry id, the fields with a fallback that were rendered with
     the customer's own value: for that message they must still be shared.
@@ -81,7 +83,9 @@ def recheck(
 
 def _decide_group(session: Session, intent: Intent, customer_ids: list[int]) -> dict[int, Decision]:
     try:
-        return decide_batch_at_send(session, sorted(set(customer_ids)), lambda _customer_id: intent)
+        return decide_batch_at_send(
+            session, sorted(set(customer_ids)), lambda _customer_id: intent, explained=True
+        )
     except Exception as exc:  # fail closed: an error while deciding means "do not send"
         log.warning(
             "send-time policy check failed (%s); denying %d",
@@ -174,4 +178,5 @@ class HandOverCheck:
             return {}
         with Session(bind=connection) as session:
             decisions = recheck(session, moved, self.templates, now, self.personalised)
+        record_send_decisions(connection, moved, decisions, now)
         return {entry_id: d for entry_id, d in decisions.items() if not d.allowed}

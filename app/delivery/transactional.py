@@ -30,7 +30,17 @@ from app.transaction import transaction
 
 SERVICE_PURPOSE = "service"
 #: The relationship messages this path sends, each with its fixed text in the code.
-RELATIONSHIP_MESSAGES = frozenset({"double_opt_in", "password_reset", "welcome", "signup_existing"})
+RELATIONSHIP_MESSAGES = frozenset(
+    {
+        "double_opt_in",
+        "password_reset",
+        "welcome",
+        "signup_existing",
+        "request_acknowledgement",
+        "request_answer",
+        "request_reminder",
+    }
+)
 
 
 class TransactionalSendFailed(Exception):

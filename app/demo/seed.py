@@ -234,6 +234,7 @@ def _requests(session: Session) -> None:
                 actor="demo-seed",
                 details=details,
                 received_at=utcnow() - timedelta(days=days),
+                acknowledge=False,  # seeded before the mailbox runs: nothing to tell anyone
             )
 
 

@@ -1,5 +1,5 @@
-"""The record of messages: intended (outbox entries), sent (the send log) and refused by the
-address (suppressions).
+"""The record of messages: intended (outbox entries, each with its send-time decision and
+rule-by-rule trace), sent (the send log) and refused by the address (suppressions).
 
 Campaign runs and transactional mail enqueue outbox entries; delivery claims, sends and
 records them; decisions and audiences read the send log and suppressions (weekly limits,

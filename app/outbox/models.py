@@ -1,11 +1,11 @@
-"""Outbox entries (one intended message each), the send log and suppressions (bounce,
-complaint, global opt-out)."""
+"""Outbox entries (one intended message each) with their send-time decisions, the send log and
+suppressions (bounce, complaint, global opt-out)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model, db
@@ -96,3 +96,24 @@ class OutboxEntry(Model):
     policy_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SendDecision(Model):
+    """The send-time decision of one outbox entry with its rule-by-rule trace, as decided.
+
+    Written by the delivery worker's re-check (at claim, and again at hand-over for a customer
+    whose facts moved), so "why was this person contacted?" shows what was decided then, not a
+    recomputation. ``trace`` is :func:`app.policy.trace_record.encode_decision`'s bytes.
+    """
+
+    __tablename__ = "send_decisions"
+
+    outbox_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(db.Integer, "sqlite"),
+        ForeignKey("outbox.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(8))
+    rule_id: Mapped[str] = mapped_column(String(40))
+    trace: Mapped[bytes] = mapped_column(LargeBinary)

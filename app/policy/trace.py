@@ -4,6 +4,7 @@ silently. Used by ``flask policy explain`` and the compliance console."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from app.policy.decision import FAILED, PASSED, SKIPPED, RuleResult
 from app.policy.deferrals import DEFER_RULES
@@ -52,16 +53,23 @@ _PASSED = {
 }
 
 
+@lru_cache(maxsize=4096)
+def _result(rule_id: str, status: str, message: str) -> RuleResult:
+    """One rule's result; the same few results recur for most customers, so they are built
+    once (a frozen dataclass costs microseconds to build, and explain runs at send time)."""
+    return RuleResult(rule_id, status, message)
+
+
 def trace_rules(
     policy: Policy | None, plan: Plan | None, customer: CustomerFacts, intent: Intent
 ) -> tuple[RuleResult, ...]:
     """Report each rule of :data:`RULE_ORDER` for this customer and intent."""
-    results = [RuleResult("policy_error", PASSED, "the policy set is loaded")]
+    results = [_result("policy_error", PASSED, "the policy set is loaded")]
     results.extend(_lookups(policy, customer, intent))
     if plan is None:
         reached = {r.rule_id for r in results}
         results.extend(
-            RuleResult(r, SKIPPED, "not reached: no policy, purpose or channel to apply")
+            _result(r, SKIPPED, "not reached: no policy, purpose or channel to apply")
             for r in RULE_ORDER
             if r not in reached
         )
@@ -70,14 +78,14 @@ def trace_rules(
         results.append(_deny_result(plan, rule_id, check, customer, intent))
     zone = zone_for(customer.timezone)
     if zone is None:
-        results.append(RuleResult("timezone_unknown", FAILED, "the time zone is unknown"))
+        results.append(_result("timezone_unknown", FAILED, "the time zone is unknown"))
     else:
-        results.append(RuleResult("timezone_unknown", PASSED, "the time zone is known"))
+        results.append(_result("timezone_unknown", PASSED, "the time zone is known"))
     for rule_id, defer_check in DEFER_RULES:
         if rule_id in plan.not_applicable:
-            results.append(RuleResult(rule_id, SKIPPED, _NOT_APPLICABLE[rule_id]))
+            results.append(_result(rule_id, SKIPPED, _NOT_APPLICABLE[rule_id]))
         elif zone is None:
-            results.append(RuleResult(rule_id, SKIPPED, "needs the customer's time zone"))
+            results.append(_result(rule_id, SKIPPED, "needs the customer's time zone"))
         else:
             local = intent.at.astimezone(UTC).astimezone(zone)
             outcome = defer_check(plan, customer, intent, intent.at, local)
@@ -87,10 +95,10 @@ def trace_rules(
 
 def _lookups(policy: Policy | None, customer: CustomerFacts, intent: Intent) -> list[RuleResult]:
     if policy is None:
-        return [RuleResult("jurisdiction_unknown", FAILED, "no policy governs the jurisdiction")]
+        return [_result("jurisdiction_unknown", FAILED, "no policy governs the jurisdiction")]
     how = "claims" if customer.jurisdiction in policy.jurisdictions else "is the default for"
     results = [
-        RuleResult(
+        _result(
             "jurisdiction_unknown",
             PASSED,
             f"policy {policy.policy_id} {policy.version} {how} {customer.jurisdiction}",
@@ -98,11 +106,11 @@ def _lookups(policy: Policy | None, customer: CustomerFacts, intent: Intent) -> 
     ]
     known = intent.purpose in policy.purposes
     results.append(
-        RuleResult("purpose_unknown", PASSED if known else FAILED, f"purpose {intent.purpose!r}")
+        _result("purpose_unknown", PASSED if known else FAILED, f"purpose {intent.purpose!r}")
     )
     known = intent.channel in policy.channels
     results.append(
-        RuleResult("channel_unknown", PASSED if known else FAILED, f"channel {intent.channel!r}")
+        _result("channel_unknown", PASSED if known else FAILED, f"channel {intent.channel!r}")
     )
     return results
 
@@ -111,15 +119,15 @@ def _deny_result(
     plan: Plan, rule_id: str, check: DenyCheck, customer: CustomerFacts, intent: Intent
 ) -> RuleResult:
     if rule_id in plan.not_applicable:
-        return RuleResult(rule_id, SKIPPED, _NOT_APPLICABLE[rule_id])
+        return _result(rule_id, SKIPPED, _NOT_APPLICABLE[rule_id])
     message = check(plan, customer, intent)
     if message is not None:
-        return RuleResult(rule_id, FAILED, message)
+        return _result(rule_id, FAILED, message)
     if rule_id == "lawful_basis":
-        return RuleResult(rule_id, PASSED, _basis_message(plan, customer))
+        return _result(rule_id, PASSED, _basis_message(plan, customer))
     if rule_id == "minimum_age":
-        return RuleResult(rule_id, PASSED, f"age {plan.minimum_age}+ confirmed")
-    return RuleResult(rule_id, PASSED, _PASSED[rule_id])
+        return _result(rule_id, PASSED, f"age {plan.minimum_age}+ confirmed")
+    return _result(rule_id, PASSED, _PASSED[rule_id])
 
 
 def _basis_message(plan: Plan, customer: CustomerFacts) -> str:
@@ -133,7 +141,7 @@ def _basis_message(plan: Plan, customer: CustomerFacts) -> str:
 
 def _defer_result(rule_id: str, outcome: datetime | str | None) -> RuleResult:
     if outcome is None:
-        return RuleResult(rule_id, PASSED, _PASSED[rule_id])
+        return _result(rule_id, PASSED, _PASSED[rule_id])
     if isinstance(outcome, str):
-        return RuleResult(rule_id, FAILED, outcome)
-    return RuleResult(rule_id, FAILED, f"not before {outcome.isoformat()}")
+        return _result(rule_id, FAILED, outcome)
+    return _result(rule_id, FAILED, f"not before {outcome.isoformat()}")

@@ -444,6 +444,13 @@ class Settings:
         300.0,
         shown="`300`",
     )
+    scheduler_reminder_seconds: float = declared(
+        "ASSENSO_SCHEDULER_REMINDER_SECONDS",
+        "how often deadline reminders of data-subject requests that fell due are sent",
+        number(0, above=True),
+        300.0,
+        shown="`300`",
+    )
     scheduler_checkpoint_seconds: float = declared(
         "ASSENSO_SCHEDULER_CHECKPOINT_SECONDS",
         "how often the ledger gets a signed checkpoint",

@@ -148,18 +148,18 @@ def log_access(
     customer_count: int,
     customer_ref: str | None = None,
     reason: str | None = None,
-) -> None:
-    """Write one access-log entry (in the caller's transaction)."""
-    session.add(
-        VaultAccess(
-            actor=actor,
-            purpose=purpose,
-            fields=",".join(sorted(fields)),
-            customer_count=customer_count,
-            customer_ref=customer_ref,
-            reason=reason,
-        )
+) -> VaultAccess:
+    """Write one access-log entry (in the caller's transaction) and return it."""
+    entry = VaultAccess(
+        actor=actor,
+        purpose=purpose,
+        fields=",".join(sorted(fields)),
+        customer_count=customer_count,
+        customer_ref=customer_ref,
+        reason=reason,
     )
+    session.add(entry)
+    return entry
 
 
 def read_fields(

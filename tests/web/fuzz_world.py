@@ -91,6 +91,7 @@ def build_world(session) -> World:
         "action": [
             "assign",
             "details",
+            "verify",
             "rectify",
             "extend",
             "export",
@@ -98,6 +99,7 @@ def build_world(session) -> World:
             "erase",
             "complete",
             "refuse",
+            "resend",
         ],
         "filename": ["css/assenso.css", "favicon.svg"],
         "name": ["message.eml"],

@@ -255,7 +255,8 @@ def test_messages_and_why_a_message_was_sent(officer, people, session):
     assert rows[0]["decision_rule"] == "allowed" and rows[0]["policy_hash"] == "f" * 64
     page = officer.get(f"/compliance/messages/{entry.id}").get_data(as_text=True)
     assert "Recorded by the pipeline" in page and "f" * 64 in page
-    assert "Rule by rule (recomputed)" in page and "The policy changed since" in page
+    assert "Today's re-evaluation (comparison only)" in page and "The policy changed since" in page
+    assert "decided before traces were kept" in page
     assert "granted" in page  # the consent it rests on
     assert officer.get("/compliance/messages/999999").status_code == 404
     path = f"/compliance/customers/{anna.id}"

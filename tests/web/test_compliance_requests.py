@@ -13,9 +13,10 @@ from sqlalchemy import select
 from app.accounts.passwords import hash_password
 from app.compliance import requests as dsr
 from app.compliance.models import DataSubjectRequest
+from app.compliance.request_identity import record_verification
 from app.errors import Conflict, InvalidInput
 from app.ledger.models import ConsentEvent
-from app.vault.models import CustomerKey, VaultAccess
+from app.vault.models import CustomerKey
 from app.vault.service import open_cipher
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import csrf_token
@@ -51,9 +52,11 @@ def officer(client, create_staff, login):
 
 
 def _file(session, kind, **kw):
+    """A request entered by staff whose requester's identity was then checked."""
     customer = make_customer(session, email=f"{kind}.dsr@example.org")
-    return customer, dsr.file_request(session, customer, kind, channel="staff",
-                                      actor="staff:test", **kw)  # fmt: skip
+    row = dsr.file_request(session, customer, kind, channel="staff", actor="staff:test", **kw)
+    record_verification(session, row, "ID card seen at the counter", actor="staff:test")
+    return customer, row
 
 
 def test_details_are_sealed_with_the_customers_key(session):
@@ -125,17 +128,15 @@ def _act(client, row, action, **data):
     return client.post(f"{path}/{action}", data={"csrf_token": csrf_token(client, path), **data})
 
 
-def test_access_request_is_answered_with_the_export(officer, session):
+def test_access_request_is_answered_with_a_link_not_a_file(officer, session):
     customer, row = _file(session, "access")
     response = _act(officer, row, "export")
-    assert response.status_code == 200 and response.mimetype == "application/json"
-    assert response.get_json()["customer"]["id"] == customer.ref
+    assert response.status_code == 303 and response.mimetype != "application/json"
     session.refresh(row)
-    assert row.status == "fulfilled" and row.closed_at is not None
-    logged = session.scalars(select(VaultAccess).where(VaultAccess.customer_ref == customer.ref))
-    assert any("request #" in (entry.reason or "") for entry in logged)
+    assert row.status == "fulfilled" and row.closed_at is not None and row.export_link_id
     again = _act(officer, row, "export")
     assert again.status_code == 409 and "already fulfilled" in again.get_data(as_text=True)
+    assert customer.ref in officer.get(f"/compliance/requests/{row.id}").get_data(as_text=True)
 
 
 def test_rectification_goes_through_the_vault(officer, session):
@@ -284,9 +285,10 @@ def test_dashboards_draw_every_panel_with_its_table_and_export(officer, session)
     dsr.file_request(session, people[2], "access", channel="staff", actor="t")
     page = officer.get("/compliance/dashboards")
     body = page.get_data(as_text=True)
-    # Nothing expires within 90 days (consent lasts two years): that panel says so.
-    assert page.status_code == 200 and body.count('role="img"') == 4
-    assert body.count("No data yet") == 1
+    # Nothing expires within 90 days (consent lasts two years) and no request is closed yet:
+    # those panels say so.
+    assert page.status_code == 200 and body.count('role="img"') == 5
+    assert body.count("No data yet") == 2
     assert "offers · email" in body and "75.0%" in body and "quiet_hours" in body
     rates = officer.get("/compliance/dashboards?panel=consent-rates&format=json").get_json()
     assert rates["rows"] == [{"purpose": "offers", "channel": "email", "customers": 3,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from app.compliance.dashboards import PANELS, all_panels
+from app.compliance.dashboard_panels import PANELS, all_panels
 from app.extensions import db
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
@@ -14,7 +14,8 @@ from app.web.compliance.exporting import export_response, requested_format
 @bp.get("/dashboards")
 @roles_required(OFFICER)
 def dashboards():
-    """Consent rates, consent activity, expiring consents, denied sends, requests.
+    """Consent rates (now and week by week), consent activity, expiring consents, denied
+    sends, request volume and time to close.
 
     ``?panel=<key>&format=csv|json`` exports the table behind one chart.
     """

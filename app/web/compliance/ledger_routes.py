@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, render_template, request, url_for
 
+from app.compliance.ledger_entry import consent_event, ledger_entry
 from app.compliance.ledger_search import (
     EXPORT_LIMIT,
     customers_by_ref,
@@ -14,7 +15,7 @@ from app.compliance.ledger_search import (
 from app.compliance.tables import Column, Table
 from app.extensions import db
 from app.ledger.proofs import receipt_for
-from app.ledger.records import ACTIONS, SOURCES
+from app.ledger.records import ACTIONS, SOURCES, record_of
 from app.policy_sets.in_force import known_channels, known_purposes
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
@@ -78,7 +79,7 @@ def ledger():
     rows = [event_row(event) for event in page.events] if page else []
     customers = customers_by_ref(db.session, {row["customer_ref"] for row in rows})
     for row in rows:
-        links = {"seq": url_for("compliance.receipt", record_id=row["record_id"])}
+        links = {"seq": url_for("compliance.ledger_entry_page", record_id=row["record_id"])}
         if row["customer_ref"] in customers:
             links["customer_ref"] = url_for(
                 "compliance.customer", customer_id=customers[row["customer_ref"]]
@@ -98,11 +99,45 @@ def ledger():
     ), status
 
 
+CHECK_COLUMNS = (Column("name", "Check"), Column("passed", "Passed"), Column("message", "Detail"))
+
+
+def _json_download(document: dict, filename: str):
+    response = jsonify(document)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/ledger/<record_id>")
+@roles_required(OFFICER)
+def ledger_entry_page(record_id: str):
+    """One ledger entry, readable: the record, the notice shown, the proof and its check,
+    with the record and its receipt as downloads (``?format=csv|json``: the checks)."""
+    entry = ledger_entry(db.session(), record_id)  # NotFound: a 404 (app/web/errors.py)
+    fmt = requested_format()
+    if fmt is not None:
+        rows = [
+            {"name": c.name, "passed": c.passed, "message": c.message}
+            for c in entry.verification.checks
+        ]
+        return export_response(
+            Table(f"ledger-entry-{entry.event.seq}-checks", CHECK_COLUMNS, rows), fmt
+        )
+    return render_template("compliance/ledger_entry.html", entry=entry, e=entry.event)
+
+
+@bp.get("/ledger/<record_id>/record.json")
+@roles_required(OFFICER)
+def record_json(record_id: str):
+    """The canonical record of one event (exactly the Merkle leaf data) as a JSON download."""
+    event = consent_event(db.session(), record_id)  # NotFound: a 404 (app/web/errors.py)
+    return _json_download(record_of(event), f"record-{record_id}.json")
+
+
 @bp.get("/ledger/<record_id>/receipt.json")
 @roles_required(OFFICER)
 def receipt(record_id: str):
     """The consent receipt of one event (record, notice, inclusion proof, signed checkpoint)."""
     document = receipt_for(db.session(), record_id)  # NotFound: a 404 (app/web/errors.py)
-    response = jsonify(document)
-    response.headers["Content-Disposition"] = f'attachment; filename="receipt-{record_id}.json"'
-    return response
+    return _json_download(document, f"receipt-{record_id}.json")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.accounts.models import StaffUser
 from app.compliance import requests as dsr
 from app.compliance.models import REQUEST_KINDS, DataSubjectRequest
+from app.compliance.request_identity import record_verification
+from app.compliance.request_looks import details_of_look, look_at_details
 from app.compliance.tables import Column, Table
 from app.errors import AssensoError, InvalidInput
 from app.extensions import db
@@ -38,14 +39,10 @@ COLUMNS = (
 )
 
 
-def _staff() -> list[StaffUser]:
-    return list(
-        db.session.scalars(
-            select(StaffUser)
-            .where(StaffUser.role.in_(("compliance_officer", "admin")))
-            .order_by(StaffUser.email)
-        )
-    )
+def _staff_names() -> dict[int, str]:
+    """Every staff account's e-mail by id (an assignee may have left or changed role)."""
+    rows = db.session.execute(select(StaffUser.id, StaffUser.email))
+    return {staff_id: email for staff_id, email in rows}
 
 
 def _urgency(row: DataSubjectRequest, now: datetime) -> str:
@@ -58,7 +55,7 @@ def _urgency(row: DataSubjectRequest, now: datetime) -> str:
 
 
 def _table(rows: list[DataSubjectRequest]) -> Table:
-    names = {s.id: s.email for s in _staff()}
+    names = _staff_names()
     now = utcnow()
     out = []
     for row in rows:
@@ -172,13 +169,15 @@ def _detail(
     details: str | None = None,
     form: dict | None = None,
 ):
+    if details is None and error is None and request.args.get("look"):
+        details, error, status = _looked_at(row)
     return render_template(
         "compliance/request_detail.html",
         r=row,
         overdue=dsr.is_overdue(row),
         urgency=_urgency(row, utcnow()),
         history=dsr.history(db.session(), row),
-        staff=_staff(),
+        staff=dsr.assignable_staff(db.session()),
         labels=dsr.KIND_LABELS,
         fields=[name for name in HELD_FIELDS if name != "email"] + ["email"],
         error=error,
@@ -187,17 +186,60 @@ def _detail(
     ), status
 
 
+def _looked_at(row: DataSubjectRequest) -> tuple[str | None, str | None, int]:
+    """The details shown by the look named in the query string: (details, error, status)."""
+    look = parse_id(request.args.get("look", ""))
+    if look is None:
+        return None, "The look must be named by its number.", 400
+    try:
+        text = details_of_look(db.session(), row, look, actor=officer_actor())
+    except AssensoError as exc:
+        return None, str(exc), exc.status
+    return text, None, 200
+
+
+HISTORY_COLUMNS = (
+    Column("at", "When (UTC)"),
+    Column("actor", "Who"),
+    Column("action", "What"),
+    Column("note", "Note"),
+)
+
+
 @bp.get("/requests/<int:request_id>")
 @roles_required(OFFICER)
 def request_detail(request_id: int):
-    """One request: deadline, history and the actions that fulfil it."""
-    return _detail(_load(request_id))
+    """One request: deadline, history and the actions that fulfil it.
+
+    ``?format=csv|json`` exports its history.
+    """
+    row = _load(request_id)
+    fmt = requested_format()
+    if fmt is not None:
+        rows = [
+            {c.key: getattr(h, c.key) for c in HISTORY_COLUMNS}
+            for h in dsr.history(db.session(), row)
+        ]
+        return export_response(Table(f"request-{row.id}-history", HISTORY_COLUMNS, rows), fmt)
+    return _detail(row)
+
+
+def _mail_flash(mailed: bool, success: str) -> None:
+    if mailed:
+        flash(success, "success")
+    else:
+        flash(
+            "The request is fulfilled, but the e-mail could not be sent: send the link again "
+            "later, or answer the customer by other means.",
+            "error",
+        )
 
 
 @bp.post("/requests/<int:request_id>/<action>")
 @roles_required(OFFICER)
 def request_action(request_id: int, action: str):
-    """Act on a request: assign, extend, refuse, show details, or fulfil it."""
+    """Act on a request: assign, extend, refuse, show details, verify the requester's
+    identity, fulfil it, or send an export's download link again."""
     row = _load(request_id)
     actor = officer_actor()
     form = request.form
@@ -212,18 +254,22 @@ def request_action(request_id: int, action: str):
             dsr.refuse(db.session(), row, form.get("reason"), actor=actor)
             flash("Request closed as refused.", "success")
         elif action == "details":
-            return _detail(row, details=dsr.read_details(db.session(), row, actor=actor) or "")
-        elif action == "export":
-            document = dsr.fulfil_export(db.session(), row, actor=actor)
-            body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-            return Response(
-                body,
-                mimetype="application/json",
-                headers={
-                    "Content-Disposition": f'attachment; filename="request-{row.id}-export.json"',
-                    "Cache-Control": "no-store",
-                },
+            look = look_at_details(db.session(), row, actor=actor)
+            return redirect(
+                url_for(
+                    "compliance.request_detail", request_id=row.id, look=look, _anchor="details"
+                ),
+                code=303,
             )
+        elif action == "export":
+            mailed = dsr.fulfil_export(db.session(), row, actor=actor)
+            _mail_flash(mailed, "The download link was e-mailed to the customer.")
+        elif action == "resend":
+            mailed = dsr.resend_export(db.session(), row, actor=actor)
+            _mail_flash(mailed, "A new download link was e-mailed; the previous one is revoked.")
+        elif action == "verify":
+            record_verification(db.session(), row, form.get("method"), actor=actor)
+            flash("The requester's identity is recorded as verified.", "success")
         elif action == "rectify":
             dsr.fulfil_rectification(
                 db.session(), row, form.get("field", ""), form.get("value", ""), actor=actor
