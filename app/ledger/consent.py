@@ -228,6 +228,32 @@ def object_to_direct_marketing(
     )
 
 
+def withdraw_objection(
+    session: Session,
+    customer: Customer,
+    *,
+    source: str,
+    method: str,
+    actor: str,
+    evidence: Evidence | None = None,
+    reason: str | None = None,
+) -> EventDraft:
+    """Withdraw the objection to direct marketing: the consents still given count again."""
+    return record(
+        session,
+        customer,
+        purpose=ALL,
+        channel=ALL,
+        action="objection_withdrawn",
+        source=source,
+        method=method,
+        actor=actor,
+        evidence=evidence,
+        reason=reason,
+        lawful_basis="legitimate_interest",
+    )
+
+
 def confirm_double_opt_in(session: Session, token: str) -> EventDraft:
     """Confirm a pending consent from the link in the confirmation message."""
     record_id = pending_record_id(token)

@@ -34,4 +34,8 @@ DOMAIN_MESSAGES = (
     _l("Interests use letters, digits and hyphens, 32 at most."),
     _l("A postcode has up to 10 letters, digits, spaces or hyphens."),
     _l("Choose one of the offered languages."),
+    _l(
+        "We cannot send text messages at the moment, so a consent to text messages cannot be "
+        "confirmed. You can agree to e-mail instead."
+    ),
 )

@@ -36,7 +36,7 @@ def _time_zones() -> list[SelectChoice]:
 def _offers(jurisdiction: str) -> list[dict]:
     """Each purpose with the notice in force (purposes without a notice are not offered)."""
     offers = []
-    policy_channels = consents.channels_for(jurisdiction)
+    policy_channels = consents.available_channels(jurisdiction)
     for purpose in consents.consent_purposes(jurisdiction):
         try:
             notice = current_notice(db.session(), purpose, current_language())

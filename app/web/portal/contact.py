@@ -36,6 +36,7 @@ def _contact_page(status: int = 200, limits_form: LimitsForm | None = None):
         "portal/contact.html",
         status,
         purposes=consents.overview(db.session(), me, current_language()),
+        available=consents.available_channels(me.jurisdiction),
         limits=limits,
         limits_form=limits_form,
         action_form=ActionForm(),
@@ -63,6 +64,9 @@ def give_consent(purpose: str, channel: str):
         consents.check_choices(me.jurisdiction, [(purpose, channel)])
     except AssensoError:
         abort(404)
+    if request.method == "GET" and not consents.channel_available(channel):
+        flash(_(consents.SMS_UNAVAILABLE), "error")
+        return redirect(url_for("portal.contact"))
     choice = next(
         c
         for p in consents.overview(db.session(), me, current_language())
@@ -73,7 +77,7 @@ def give_consent(purpose: str, channel: str):
     status = 200
     if form.validate_on_submit():
         try:
-            token = consents.give(
+            given = consents.give(
                 db.session(),
                 me,
                 purpose=purpose,
@@ -85,16 +89,38 @@ def give_consent(purpose: str, channel: str):
         except AssensoError as exc:
             status = flash_problem(exc)
         else:
-            if token:
-                flash(_("Almost done: follow the link we sent you to confirm."), "info")
-            else:
-                flash(_("Thank you. Your consent is recorded."), "success")
+            flash(*_given_message(given, channel))
             return redirect(url_for("portal.contact"))
     elif request.method == "POST":
         status = 400
         flash(_("The form could not be read. Please reload the page and try again."), "error")
     label = consents.purpose_label(me, purpose, current_language())
-    return render("portal/give.html", status, form=form, notice=notice, label=label, choice=choice)
+    return render(
+        "portal/give.html",
+        status,
+        form=form,
+        notice=notice,
+        label=label,
+        choice=choice,
+        objected=me.objected_at is not None,
+    )
+
+
+def _given_message(given: consents.Given, channel: str) -> tuple[str, str]:
+    """What to tell the customer after giving consent: only what really happened."""
+    if given.token is None:
+        return _("Thank you. Your consent is recorded."), "success"
+    if not given.sent:
+        return (
+            _(
+                "Your consent waits for confirmation, but we could not send the link just now. "
+                'Use "Send the link again" in a few minutes.'
+            ),
+            "error",
+        )
+    if channel == "sms":
+        return _("Almost done: follow the link in the text message we sent you."), "info"
+    return _("Almost done: follow the link in the e-mail we sent you."), "info"
 
 
 @bp.post("/contact/withdraw/<purpose>/<channel>")
@@ -130,6 +156,25 @@ def object_to_marketing():
         flash_problem(exc)
         return redirect(url_for("portal.contact"))
     flash(_("Recorded: you will receive no direct marketing at all."), "success")
+    return redirect(url_for("portal.contact"))
+
+
+@bp.post("/contact/object/withdraw")
+@customer_required
+def withdraw_objection():
+    """Lift the objection to direct marketing with one button; given consents count again."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if consents.withdraw_objection(db.session, customer(), evidence=evidence()):
+        flash(
+            _(
+                "Your objection is lifted. The consents you had given apply again; "
+                "you can change each one below."
+            ),
+            "success",
+        )
+    else:
+        flash(_("There was no objection to lift."), "info")
     return redirect(url_for("portal.contact"))
 
 

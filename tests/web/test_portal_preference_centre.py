@@ -1,0 +1,122 @@
+# ruff: noqa: F811  (fixtures imported from test_portal_support)
+"""The preference centre's paths a customer relies on: finding sign-up and a forgotten
+password, an objection and how to lift it, and only true answers about text messages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.ledger.consent import grant
+from app.ledger.models import ConsentEvent, ConsentState
+from app.ledger.notices import current_notice
+from app.vault.models import Customer
+from tests.helpers import change_settings, csrf_token
+from tests.web.test_portal_support import (  # noqa: F401  (fixtures)
+    create_customer,
+    mailbox,
+    portal_app,
+    portal_client,
+    sign_in_customer,
+)
+
+
+def _grant(customer, purpose: str, channel: str = "email") -> None:
+    grant(
+        db.session,
+        customer,
+        purpose=purpose,
+        channel=channel,
+        notice=current_notice(db.session, purpose, "en"),
+        source="portal",
+        method="web_form",
+        actor="customer",
+        skip_double_opt_in=True,
+    )
+
+
+@pytest.fixture
+def ann(create_customer, portal_client) -> Customer:
+    """A signed-in customer who agreed to offers and birthday messages by e-mail."""
+    customer = create_customer("ann@example.com", first_name="Ann", phone="+393331234567")
+    _grant(customer, "offers")
+    _grant(customer, "birthday")
+    sign_in_customer(portal_client, "ann@example.com")
+    return customer
+
+
+def _post(client, path: str, page: str, **data):
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
+
+
+@pytest.mark.parametrize("page", ["/", "/login"])
+def test_sign_up_and_forgotten_password_are_one_click_away(portal_client, page):
+    html = portal_client.get(page).get_data(as_text=True)
+    assert 'href="/signup"' in html and "Create an account" in html
+    assert 'href="/password/forgot"' in html and "Forgotten password?" in html
+
+
+def test_staff_sign_in_does_not_offer_customer_sign_up(portal_client):
+    html = portal_client.get("/staff/login").get_data(as_text=True)
+    assert 'href="/signup"' not in html
+
+
+def test_an_objection_shows_each_stopped_choice_and_one_action_lifts_it(portal_client, ann):
+    assert _post(portal_client, "/me/contact/object", "/me/contact").status_code == 302
+    page = portal_client.get("/me/contact").get_data(as_text=True)
+    assert page.count("Stopped by your objection</span>") == 2  # offers and birthday e-mail
+    assert 'class="badge ok">Yes' not in page
+    assert page.count('action="/me/contact/object/withdraw"') == 1
+    home = portal_client.get("/me/").get_data(as_text=True)
+    assert home.count("Stopped by your objection</span>") == 2
+
+    lifted = _post(portal_client, "/me/contact/object/withdraw", "/me/contact")
+    assert lifted.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Customer, ann.id).objected_at is None
+    actions = db.session.scalars(select(ConsentEvent.action).order_by(ConsentEvent.seq)).all()
+    assert actions[-2:] == ["objected", "objection_withdrawn"]
+    page = portal_client.get("/me/contact").get_data(as_text=True)
+    assert "Your objection is lifted" in page
+    assert "Stopped by your objection</span>" not in page
+    assert page.count('class="badge ok">Yes') == 2
+    assert db.session.get(ConsentState, (ann.id, "offers", "email")).status == "granted"
+    again = _post(portal_client, "/me/contact/object/withdraw", "/me/contact")
+    assert again.status_code == 302
+    assert "no objection to lift" in portal_client.get("/me/contact").get_data(as_text=True)
+
+
+def test_lifting_an_objection_needs_the_form_token(portal_client, ann):
+    assert portal_client.post("/me/contact/object/withdraw").status_code == 400
+
+
+def test_without_an_sms_gateway_text_messages_are_not_offered(portal_client, ann):
+    page = portal_client.get("/me/contact").get_data(as_text=True)
+    assert "/me/contact/give/offers/sms" not in page
+    assert "we cannot send text messages yet" in page
+    response = portal_client.get("/me/contact/give/offers/sms")
+    assert response.status_code == 302
+    assert "cannot send text messages" in portal_client.get("/me/contact").get_data(as_text=True)
+    notice = current_notice(db.session, "offers", "en")
+    path = "/me/contact/give/offers/sms"
+    posted = _post(portal_client, path, "/me/contact", version="0", notice_id=str(notice.id))
+    assert posted.status_code == 409
+    assert "follow the link" not in posted.get_data(as_text=True).lower()
+    assert db.session.get(ConsentState, (ann.id, "offers", "sms")) is None
+    signup = portal_client.get("/signup").get_data(as_text=True)
+    assert 'value="offers:sms"' not in signup and 'value="offers:email"' in signup
+
+
+def test_an_unsent_text_message_is_reported_truthfully(portal_app, portal_client, ann):
+    change_settings(portal_app, sms_webhook_url="http://127.0.0.1:9/sms")  # nobody listens
+    path = "/me/contact/give/offers/sms"
+    page = portal_client.get(path).get_data(as_text=True)
+    version = page.split('name="version" type="hidden" value="')[1].split('"')[0]
+    notice = current_notice(db.session, "offers", "en")
+    posted = _post(portal_client, path, path, version=version, notice_id=str(notice.id))
+    assert posted.status_code == 302
+    shown = portal_client.get("/me/contact").get_data(as_text=True)
+    assert "we could not send the link just now" in shown
+    assert "follow the link in the text message" not in shown
+    assert db.session.get(ConsentState, (ann.id, "offers", "sms")).status == "pending"
