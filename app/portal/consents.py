@@ -88,7 +88,7 @@ def channels_for(jurisdiction: str) -> list[str]:
 def labels_for(jurisdiction: str, language: str) -> dict[str, str]:
     """Every purpose's label in ``language`` (English, else the purpose id, as a fallback)."""
     return {
-        purpose.id: purpose.labels.get(language) or purpose.labels.get("en") or purpose.id
+        purpose.id: purpose.label_in(language)
         for purpose in _policy(jurisdiction).purposes.values()
     }
 
@@ -147,7 +147,7 @@ def overview(session: Session, customer: Customer, language: str) -> list[Purpos
             PurposeConsents(
                 purpose_id,
                 purpose_label(customer, purpose_id, language),
-                purpose.description,
+                purpose.description_in(language),
                 tuple(sorted(purpose.fields)),
                 choices,
             )
