@@ -115,6 +115,14 @@ def check_available(choices: Iterable[tuple[str, str]]) -> None:
         raise Conflict(SMS_UNAVAILABLE)
 
 
+def unsubscribe_label(session: Session, customer_ref: str, purpose: str, language: str) -> str:
+    """The label of the purpose a one-click unsubscribe link names, under its owner's policy."""
+    owner = session.scalar(select(Customer).where(Customer.ref == customer_ref))
+    policy = policy_for(owner.jurisdiction if owner is not None else "")
+    found = policy.purposes.get(purpose) if policy is not None else None
+    return found.label_in(language) if found else purpose
+
+
 def check_choices(jurisdiction: str, choices: Iterable[tuple[str, str]]) -> None:
     """Refuse a purpose or channel the policy does not offer."""
     policy = _policy(jurisdiction)

@@ -44,7 +44,12 @@ def _own_receipt(record_id: str) -> dict:
 @customer_required
 def receipt(record_id: str):
     """A readable receipt of one of the customer's own consent records."""
-    return render("portal/receipt.html", receipt=_own_receipt(record_id), record_id=record_id)
+    return render(
+        "portal/receipt.html",
+        receipt=_own_receipt(record_id),
+        record_id=record_id,
+        purpose_labels=consents.labels_for(customer().jurisdiction, current_language()),
+    )
 
 
 @bp.get("/receipts/<record_id>/download")
