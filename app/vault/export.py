@@ -1,6 +1,6 @@
 """Data portability (GDPR Art. 15 and 20): everything held about one customer, as JSON.
 
-The document follows the schema in ``docs/export-schema.md`` (format ``assenso-export/1``).
+The document follows the schema in ``docs/export-schema.md`` (format ``assenso-export/2``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from app.models_base import utcnow
 from app.vault.models import ContactPreferences, Customer, ProfileFieldHistory, VaultAccess
 from app.vault.service import open_cipher, read_own_profile, sharing_matrix
 
-EXPORT_FORMAT = "assenso-export/1"
+EXPORT_FORMAT = "assenso-export/2"
 
 
 def _profile_history(session: Session, customer: Customer) -> list[dict[str, Any]]:
@@ -40,7 +40,27 @@ def _profile_history(session: Session, customer: Customer) -> list[dict[str, Any
     ]
 
 
-def _consents(session: Session, customer: Customer) -> tuple[list, list]:
+def _evidence(session: Session, customer: Customer, events: list[ConsentEvent]) -> list[dict]:
+    """What was seen when the customer acted (address, browser), opened with their own key:
+    the ledger keeps it sealed, the customer reads it (GDPR Art. 15)."""
+    cipher = open_cipher(session, customer)
+    readable = []
+    for event in events:
+        if event.evidence is None:
+            continue
+        seen = json.loads(cipher.decrypt(f"consent_evidence:{event.record_id}", event.evidence))
+        readable.append(
+            {
+                "record_id": event.record_id,
+                "at": format_time(event.event_time),
+                "ip_address": seen.get("ip"),
+                "user_agent": seen.get("user_agent") or None,
+            }
+        )
+    return readable
+
+
+def _consents(session: Session, customer: Customer) -> tuple[list, list, list]:
     states = [
         {
             "purpose": s.purpose,
@@ -56,15 +76,14 @@ def _consents(session: Session, customer: Customer) -> tuple[list, list]:
             select(ConsentState).where(ConsentState.customer_id == customer.id)
         )
     ]
-    events = [
-        record_of(e)
-        for e in session.scalars(
+    rows = list(
+        session.scalars(
             select(ConsentEvent)
             .where(ConsentEvent.customer_ref == customer.ref)
             .order_by(ConsentEvent.seq)
         )
-    ]
-    return states, events
+    )
+    return states, [record_of(e) for e in rows], _evidence(session, customer, rows)
 
 
 def _contact(session: Session, customer: Customer) -> dict[str, Any] | None:
@@ -81,7 +100,7 @@ def _contact(session: Session, customer: Customer) -> dict[str, Any] | None:
 
 def export_customer(session: Session, customer: Customer) -> dict[str, Any]:
     """The machine-readable export of everything held about ``customer``."""
-    states, events = _consents(session, customer)
+    states, events, evidence = _consents(session, customer)
     sharing = sharing_matrix(session, customer.id)
     return {
         "format": EXPORT_FORMAT,
@@ -109,6 +128,7 @@ def export_customer(session: Session, customer: Customer) -> dict[str, Any]:
         ],
         "consent_state": states,
         "consent_events": events,
+        "consent_evidence": evidence,
         "contact_preferences": _contact(session, customer),
         "suppressions": [
             {"channel": s.channel, "reason": s.reason, "since": format_time(s.created_at)}

@@ -38,7 +38,7 @@ from tests.web.test_portal_support import (  # noqa: F401  (fixtures)
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
-READ_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
+READ_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt", "label")
 #: Words of English prose that Italian text never contains.
 ENGLISH_WORDS = frozenset(
     {"the", "your", "you", "we", "our", "with", "this", "that", "is", "are", "and", "of", "to"}

@@ -181,7 +181,7 @@ def test_export_downloads_everything_held(portal_client, ann):
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     document = json.loads(response.data)
-    assert document["format"] == "assenso-export/1"
+    assert document["format"] == "assenso-export/2"
     assert document["profile"]["first_name"] == "Ann"
 
 

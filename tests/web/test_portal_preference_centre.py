@@ -120,3 +120,116 @@ def test_an_unsent_text_message_is_reported_truthfully(portal_app, portal_client
     assert "we could not send the link just now" in shown
     assert "follow the link in the text message" not in shown
     assert db.session.get(ConsentState, (ann.id, "offers", "sms")).status == "pending"
+
+
+def _form_version(client, page: str, action: str) -> str:
+    html = client.get(page).get_data(as_text=True)
+    form = html.split(f'action="{action}"')[1]
+    return form.split('name="version" type="hidden" value="')[1].split('"')[0]
+
+
+def test_a_conflict_keeps_what_was_typed_in_my_information(portal_client, ann):
+    stale = _form_version(portal_client, "/me/data", "/me/data/profile")
+    first = {"version": stale, "email": "ann@example.com", "first_name": "Anna"}
+    assert _post(portal_client, "/me/data/profile", "/me/data", **first).status_code == 302
+    typed = {**first, "first_name": "Annabel", "city": "Genoa"}
+    response = _post(portal_client, "/me/data/profile", "/me/data", **typed)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert 'value="Annabel"' in page and 'value="Genoa"' in page
+    assert "What you entered is kept below" in page
+    fresh = page.split('action="/me/data/profile"')[1]
+    version = fresh.split('name="version" type="hidden" value="')[1].split('"')[0]
+    again = _post(portal_client, "/me/data/profile", "/me/data", **{**typed, "version": version})
+    assert again.status_code == 302  # saving again applies what was kept
+    assert portal_client.get("/me/data").get_data(as_text=True).count('value="Annabel"') == 1
+
+
+def test_a_conflict_keeps_the_sharing_ticks_settings_and_limits(portal_client, ann):
+    stale = _form_version(portal_client, "/me/data", "/me/data/sharing")
+    assert _post(portal_client, "/me/data/sharing", "/me/data", version=stale).status_code == 302
+    ticked = ["first_name:offers"]
+    response = _post(portal_client, "/me/data/sharing", "/me/data", version=stale, share=ticked)
+    assert response.status_code == 409
+    assert 'id="s-first_name-offers" name="share" value="first_name:offers" checked' in (
+        response.get_data(as_text=True)
+    )
+
+    old = _form_version(portal_client, "/me/data", "/me/data/settings")
+    changed = {"version": old, "language": "en", "timezone": "Asia/Tokyo"}
+    assert _post(portal_client, "/me/data/settings", "/me/data", **changed).status_code == 302
+    typed = {"version": old, "language": "it", "timezone": "America/New_York"}
+    response = _post(portal_client, "/me/data/settings", "/me/data", **typed)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert 'selected value="America/New_York"' in page and 'selected value="it"' in page
+
+    limits = {"version": "0", "w0-day": ["1"], "w0-start": "09:00", "w0-end": "12:00"}
+    limits["preferred_channel"] = ""
+    assert _post(portal_client, "/me/contact/limits", "/me/contact", **limits).status_code == 302
+    typed = {**limits, "w0-day": ["4"], "w0-start": "17:30", "w0-end": "19:00", "weekly_cap": "1"}
+    response = _post(portal_client, "/me/contact/limits", "/me/contact", **typed)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert 'value="17:30"' in page and 'value="19:00"' in page and 'value="1"' in page
+    assert 'name="w0-day" value="4" checked' in page
+    assert 'name="version" type="hidden" value="1"' in page
+
+
+def test_the_time_zone_picker_lists_places_by_region_with_mine_first(portal_client, ann):
+    page = portal_client.get("/me/data").get_data(as_text=True)
+    picker = page.split('name="timezone"')[1].split("</select>")[0]
+    assert picker.split("<option", 2)[1].startswith(' selected value="Europe/Rome">Rome (UTC')
+    assert '<optgroup label="Europe">' in picker and '<optgroup label="Americas">' in picker
+    assert 'value="America/Argentina/Buenos_Aires">Argentina / Buenos Aires (UTC' in picker
+    for alias in ("US/Eastern", "Factory", "localtime", "posixrules", "Asia/Calcutta", "GB"):
+        assert f'value="{alias}"' not in picker
+    assert picker.count('value="Europe/Rome"') == 1
+
+
+def test_languages_are_offered_by_name(portal_client, ann):
+    page = portal_client.get("/me/data").get_data(as_text=True)
+    assert '<option lang="de" value="de">Deutsch (German)</option>' in page
+    assert '<option lang="en" selected value="en">English</option>' in page
+
+
+def test_the_unsubscribe_page_names_the_purpose_in_plain_words(portal_client, ann):
+    from app.delivery.tokens import unsubscribe_token
+
+    page = portal_client.get(f"/u/{unsubscribe_token(ann.ref, 'birthday', 'email')}")
+    text = page.get_data(as_text=True)
+    assert 'Do you want to stop receiving "Birthday offers" by e-mail?' in text.replace(
+        "&#34;", '"'
+    )
+    assert "birthday messages by email" not in text
+
+
+def test_the_portal_says_plainly_when_messages_are_paused(portal_client, ann):
+    limits = {"version": "0", "paused_until": "2999-01-31", "preferred_channel": ""}
+    assert _post(portal_client, "/me/contact/limits", "/me/contact", **limits).status_code == 302
+    for path in ("/me/", "/me/contact"):
+        page = portal_client.get(path).get_data(as_text=True)
+        assert "Messages are paused: we send you no marketing messages before 2999-01-31" in page
+
+
+def test_history_explains_in_a_sentence_why_a_message_was_sent(portal_client, ann):
+    from app.delivery.models import SendLog
+    from app.transaction import transaction
+
+    with transaction(db.session):
+        db.session.add(SendLog(customer_id=ann.id, channel="email", purpose="offers"))
+    page = portal_client.get("/me/history").get_data(as_text=True)
+    assert "Sent because you agreed to it on" in page
+    assert "Rule <code>" not in page
+
+
+def test_the_export_shows_the_customer_their_own_evidence_readable(portal_client, ann):
+    import json
+
+    _post(portal_client, "/me/contact/withdraw/offers/email", "/me/contact")
+    document = json.loads(portal_client.get("/me/account/export").data)
+    (seen,) = document["consent_evidence"]
+    withdrawal = next(e for e in document["consent_events"] if e["action"] == "withdrawn")
+    assert seen["record_id"] == withdrawal["record_id"]
+    assert seen["ip_address"] == "127.0.0.1"
+    assert seen["user_agent"].startswith("Werkzeug/")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from app.errors import AssensoError, InvalidInput
+from app.errors import AssensoError, Conflict, InvalidInput
 from app.extensions import db
 from app.portal import consents
 from app.portal.contact import ContactLimits, limits_of, save_limits, zone_of
@@ -16,15 +17,30 @@ from app.web.access import customer_required
 from app.web.ids import parse_id
 from app.web.portal import bp
 from app.web.portal.forms import ActionForm, ConsentForm, LimitsForm
-from app.web.portal.rendering import current_language, customer, evidence, flash_problem, render
+from app.web.portal.rendering import (
+    current_language,
+    customer,
+    evidence,
+    flash_problem,
+    kept_after_conflict,
+    render,
+)
 
 WEEKDAYS = range(7)
 UNREADABLE = "The form could not be read. Please reload the page and try again."
 
 
-def _contact_page(status: int = 200, limits_form: LimitsForm | None = None):
+def _contact_page(
+    status: int = 200,
+    limits_form: LimitsForm | None = None,
+    windows: tuple[Window, ...] | None = None,
+):
+    """The contact page; ``limits_form`` and ``windows`` show what the customer typed instead
+    of what is stored (after an error or a conflict)."""
     me = customer()
     limits = limits_of(db.session(), me)
+    if windows is not None:
+        limits = replace(limits, windows=windows)
     if limits_form is None:
         limits_form = LimitsForm(
             version=str(limits.version),
@@ -187,16 +203,23 @@ def save_contact_limits():
         flash(_("Please correct the highlighted fields."), "error")
         return _contact_page(400, form)
     try:
+        windows = parse_window_rows(request.form)
+    except AssensoError as exc:
+        return _contact_page(flash_problem(exc), form)
+    try:
         limits = ContactLimits(
-            windows=parse_window_rows(request.form),
+            windows=windows,
             weekly_cap=form.weekly_cap.data,
             pause_until=form.paused_until.data,
             preferred_channel=form.preferred_channel.data or None,
             version=_number(form.version.data),
         )
         save_limits(db.session, customer(), limits)
+    except Conflict as exc:
+        form.version.data = str(limits_of(db.session(), customer()).version)
+        return _contact_page(kept_after_conflict(exc), form, windows)
     except AssensoError as exc:
-        return _contact_page(flash_problem(exc), form)
+        return _contact_page(flash_problem(exc), form, windows)
     flash(_("Your contact limits are saved."), "success")
     return redirect(url_for("portal.contact") + "#limits")
 
