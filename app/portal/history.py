@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.delivery.models import OutboxEntry, SendLog
 from app.ledger.models import ConsentEvent
+from app.portal.contact import zone_of
+from app.vault.changes import CONTACT_LIMITS, Change, changes_of
 from app.vault.models import Customer
 
 GIVING = ("granted", "confirmed", "renewed")
@@ -76,3 +78,18 @@ def _consent_before(events: list[ConsentEvent], log: SendLog) -> datetime | None
         ):
             return event.event_time
     return None
+
+
+def preference_changes(session: Session, customer: Customer) -> list[Change]:
+    """Changes of sharing choices and contact limits, newest first; a pause is shown as the
+    day it ends in the customer's time zone."""
+    shown = []
+    for change in changes_of(session, customer):
+        until = change.detail.get("paused_until") if change.kind == CONTACT_LIMITS else None
+        if until:
+            day = datetime.fromisoformat(until).astimezone(zone_of(customer)).date()
+            change = Change(
+                change.changed_at, change.kind, {**change.detail, "pause_day": day}, change.actor
+            )
+        shown.append(change)
+    return shown

@@ -27,6 +27,7 @@ from app.ledger.models import ConsentEvent
 from app.ledger.notices import current_notice
 from app.portal.contact import ContactLimits, save_limits
 from app.transaction import transaction
+from app.vault.service import set_sharing
 from tests.helpers import csrf_token
 from tests.web.test_portal_support import (  # noqa: F401  (fixtures)
     create_customer,
@@ -161,6 +162,7 @@ def anna(create_customer, portal_client):
         db.session.add(
             SendLog(customer_id=customer.id, channel="email", purpose="service", transactional=True)
         )
+    set_sharing(db.session, customer, {("first_name", "offers"): True, ("city", "offers"): False})
     pause = date.today() + timedelta(days=10)
     save_limits(db.session, customer, ContactLimits((), 3, pause, None, 0))
     sign_in_customer(portal_client, "anna@example.com")

@@ -233,3 +233,32 @@ def test_the_export_shows_the_customer_their_own_evidence_readable(portal_client
     assert seen["record_id"] == withdrawal["record_id"]
     assert seen["ip_address"] == "127.0.0.1"
     assert seen["user_agent"].startswith("Werkzeug/")
+
+
+def test_history_shows_sharing_and_contact_limit_changes(portal_client, ann):
+    version = _form_version(portal_client, "/me/data", "/me/data/sharing")
+    shares = ["first_name:offers", "city:offers"]
+    _post(portal_client, "/me/data/sharing", "/me/data", version=version, share=shares)
+    version = _form_version(portal_client, "/me/data", "/me/data/sharing")
+    _post(portal_client, "/me/data/sharing", "/me/data", version=version, share=["city:offers"])
+    limits = {
+        "version": "0",
+        "w0-day": ["0"],
+        "w0-start": "18:00",
+        "w0-end": "20:00",
+        "weekly_cap": "2",
+        "paused_until": "2999-01-31",
+        "preferred_channel": "email",
+    }
+    assert _post(portal_client, "/me/contact/limits", "/me/contact", **limits).status_code == 302
+    page = portal_client.get("/me/history").get_data(as_text=True)
+    section = page.split('id="changes-title"')[1].split("</section>")[0]
+    assert "No longer shared: First name, for Offers newsletter" in section
+    assert "Shared: City, for Offers newsletter" in section
+    assert "Shared: First name, for Offers newsletter" in section
+    assert (
+        "1 contact window; at most 2 messages a week; paused until 2999-01-31; "
+        "preferred channel: E-mail." in " ".join(section.split())
+    )
+    newest = section.index("Contact limits saved")
+    assert newest < section.index("No longer shared") < section.index("Shared: First name")

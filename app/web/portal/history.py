@@ -10,6 +10,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.ledger.proofs import receipt_for
 from app.portal import consents, history
+from app.vault.fields import FIELDS
 from app.web.access import customer_required
 from app.web.portal import bp
 from app.web.portal.rendering import current_language, customer, render
@@ -27,6 +28,8 @@ def history_page():
         "portal/history.html",
         events=events,
         messages=history.sent_messages(db.session, me, events),
+        changes=history.preference_changes(db.session, me),
+        fields=FIELDS,
         purpose_labels=consents.labels_for(me.jurisdiction, current_language()),
     )
 
