@@ -262,3 +262,30 @@ def test_history_shows_sharing_and_contact_limit_changes(portal_client, ann):
     )
     newest = section.index("Contact limits saved")
     assert newest < section.index("No longer shared") < section.index("Shared: First name")
+
+
+def test_sign_up_with_a_taken_address_answers_alike_and_tells_the_owner_in_their_language(
+    portal_app, create_customer, mailbox
+):
+    from tests.conftest import TEST_PASSWORD
+    from tests.web.test_portal_support import wait_for_mail
+
+    create_customer("lucia@example.com", language="it")
+    answers = []
+    for email in ("lucia@example.com", "new@example.com"):
+        visitor = portal_app.test_client()
+        data = {
+            "email": email,
+            "password": TEST_PASSWORD,
+            "confirm": TEST_PASSWORD,
+            "language": "en",
+            "timezone": "Europe/Rome",
+            "age_confirmed": "y",
+        }
+        response = _post(visitor, "/signup", "/signup", **data)
+        page = visitor.get(response.headers["Location"]).get_data(as_text=True)
+        answers.append((response.status_code, page.split('<div class="flashes"')[1][:300]))
+    assert answers[0] == answers[1]
+    assert "An account with this e-mail address already exists" not in answers[0][1]
+    messages = {m.summary.recipient: m for m in wait_for_mail(mailbox[0], 2)}
+    assert "Qualcuno ha provato a creare un account Assenso" in messages["lucia@example.com"].text
