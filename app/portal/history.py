@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.delivery.models import OutboxEntry, SendLog
+from app.ledger.consent import Evidence
 from app.ledger.models import ConsentEvent
 from app.portal.contact import zone_of
 from app.vault.changes import CONTACT_LIMITS, Change, changes_of
@@ -93,3 +94,15 @@ def preference_changes(session: Session, customer: Customer) -> list[Change]:
             )
         shown.append(change)
     return shown
+
+
+def evidence_seen(session: Session, customer: Customer, record_id: str) -> Evidence | None:
+    """What we saw when the customer made the choice ``record_id`` (their own record only)."""
+    event = session.scalar(
+        select(ConsentEvent).where(
+            ConsentEvent.record_id == record_id, ConsentEvent.customer_ref == customer.ref
+        )
+    )
+    if event is None or event.evidence is None:
+        return None
+    return Evidence.opened(session, customer, record_id, event.evidence)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.delivery.models import SendLog, Suppression
+from app.ledger.consent import Evidence
 from app.ledger.models import ConsentEvent, ConsentState
 from app.ledger.records import format_time, record_of
 from app.models_base import utcnow
@@ -43,18 +44,17 @@ def _profile_history(session: Session, customer: Customer) -> list[dict[str, Any
 def _evidence(session: Session, customer: Customer, events: list[ConsentEvent]) -> list[dict]:
     """What was seen when the customer acted (address, browser), opened with their own key:
     the ledger keeps it sealed, the customer reads it (GDPR Art. 15)."""
-    cipher = open_cipher(session, customer)
     readable = []
     for event in events:
         if event.evidence is None:
             continue
-        seen = json.loads(cipher.decrypt(f"consent_evidence:{event.record_id}", event.evidence))
+        seen = Evidence.opened(session, customer, event.record_id, event.evidence)
         readable.append(
             {
                 "record_id": event.record_id,
                 "at": format_time(event.event_time),
-                "ip_address": seen.get("ip"),
-                "user_agent": seen.get("user_agent") or None,
+                "ip_address": seen.ip_address,
+                "user_agent": seen.user_agent,
             }
         )
     return readable

@@ -289,3 +289,13 @@ def test_sign_up_with_a_taken_address_answers_alike_and_tells_the_owner_in_their
     assert "An account with this e-mail address already exists" not in answers[0][1]
     messages = {m.summary.recipient: m for m in wait_for_mail(mailbox[0], 2)}
     assert "Qualcuno ha provato a creare un account Assenso" in messages["lucia@example.com"].text
+
+
+def test_a_receipt_shows_the_evidence_recorded_with_the_choice(portal_client, ann):
+    _post(portal_client, "/me/contact/withdraw/offers/email", "/me/contact")
+    withdrawal = db.session.scalar(select(ConsentEvent).where(ConsentEvent.action == "withdrawn"))
+    page = portal_client.get(f"/me/receipts/{withdrawal.record_id}").get_data(as_text=True)
+    assert "Recorded from the address 127.0.0.1, with the browser: Werkzeug/" in page
+    granted = db.session.scalar(select(ConsentEvent).where(ConsentEvent.action == "granted"))
+    page = portal_client.get(f"/me/receipts/{granted.record_id}").get_data(as_text=True)
+    assert "Recorded from the address" not in page  # recorded without evidence

@@ -52,6 +52,7 @@ def receipt(record_id: str):
         receipt=_own_receipt(record_id),
         record_id=record_id,
         purpose_labels=consents.labels_for(customer().jurisdiction, current_language()),
+        seen=history.evidence_seen(db.session(), customer(), record_id),
     )
 
 
