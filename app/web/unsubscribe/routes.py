@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 
 from flask import abort, jsonify, render_template, request
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 
 from app.delivery import unsubscribe as service
 from app.delivery.tokens import InvalidUnsubscribeToken, UnsubscribeRequest
@@ -26,7 +26,7 @@ def landing(token: str):
     try:
         wanted = service.describe(token)
     except InvalidUnsubscribeToken as exc:
-        return render_template("unsubscribe/invalid.html", message=str(exc)), 400
+        return render_template("unsubscribe/invalid.html", message=gettext(str(exc))), 400
     return _page("unsubscribe/confirm.html", token, wanted)
 
 
@@ -38,9 +38,10 @@ def one_click(token: str):
     try:
         wanted = service.unsubscribe(db.session(), token)
     except InvalidUnsubscribeToken as exc:
-        return render_template("unsubscribe/invalid.html", message=str(exc)), 400
+        return render_template("unsubscribe/invalid.html", message=gettext(str(exc))), 400
     except InvalidInput:
-        return render_template("unsubscribe/invalid.html", message="This link cannot be used."), 400
+        message = gettext("This link cannot be used.")
+        return render_template("unsubscribe/invalid.html", message=message), 400
     return _page("unsubscribe/done.html", token, wanted)
 
 
