@@ -1,4 +1,5 @@
-"""The time-zone picker: canonical IANA zones grouped by region, the customer's own first.
+"""The time-zone picker: canonical IANA zones grouped by region, the customer's own first,
+each named by its place in the reader's language with its current offset.
 
 The tz database also holds aliases kept for old software (``US/Eastern``, ``Asia/Calcutta``)
 and names that are no place at all (``Factory``, ``localtime``, ``posixrules``); a person
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from functools import cache, lru_cache
 from pathlib import Path
 
+from babel.dates import get_timezone_location
 from flask_babel import lazy_gettext as _l
 
 from app.vault.settings import time_zones
@@ -60,34 +62,51 @@ def canonical_zones() -> frozenset[str]:
     return frozenset((listed & known) | ({UNIVERSAL} & known))
 
 
-def zone_label(zone: str, now: datetime | None = None) -> str:
-    """``Argentina / Buenos Aires (UTC-03:00)``: the place without its region, and its offset."""
-    place = zone.split("/", 1)[1] if zone.split("/", 1)[0] in REGIONS else zone
-    offset = (now or datetime.now(UTC)).astimezone(zoneinfo.ZoneInfo(zone)).strftime("%z")
-    sign, hours, minutes = offset[:1] or "+", offset[1:3] or "00", offset[3:5] or "00"
-    return f"{place.replace('_', ' ').replace('/', ' / ')} (UTC{sign}{hours}:{minutes})"
+@cache
+def _city_names(language: str) -> dict[str, str]:
+    """Each canonical zone's place in ``language`` (CLDR, through Babel): Europe/Rome is
+    "Roma" in Italian."""
+    return {
+        zone: get_timezone_location(zone, locale=language, return_city=True)
+        for zone in canonical_zones()
+    }
 
 
-@lru_cache(maxsize=2)
-def _labelled(hour: datetime) -> dict[str, list[tuple[str, str]]]:
-    """Every canonical zone with its label, by region (offsets as of ``hour``; they change
-    only at daylight-saving transitions, which fall on the hour)."""
+def _offset(zone: str, now: datetime) -> str:
+    offset = now.astimezone(zoneinfo.ZoneInfo(zone)).strftime("%z")
+    return f"UTC{offset[:1] or '+'}{offset[1:3] or '00'}:{offset[3:5] or '00'}"
+
+
+def zone_label(zone: str, language: str, now: datetime | None = None) -> str:
+    """``Roma (UTC+01:00)``: the place in ``language`` and its offset now."""
+    place = _city_names(language).get(zone)
+    if place is None:  # an alias an account still holds: its own name
+        place = zone.replace("_", " ").replace("/", " / ")
+    return f"{place} ({_offset(zone, now or datetime.now(UTC))})"
+
+
+@lru_cache(maxsize=8)
+def _labelled(hour: datetime, language: str) -> dict[str, list[tuple[str, str]]]:
+    """Every canonical zone with its label, by region, in the places' alphabetical order
+    (offsets as of ``hour``: they change only at daylight-saving transitions, on the hour)."""
     by_region: dict[str, list[tuple[str, str]]] = {}
-    for zone in sorted(canonical_zones()):
+    for zone in canonical_zones():
         region = zone.split("/", 1)[0]
         key = region if region in REGIONS else ""
-        by_region.setdefault(key, []).append((zone, zone_label(zone, hour)))
+        by_region.setdefault(key, []).append((zone, zone_label(zone, language, hour)))
+    for choices in by_region.values():
+        choices.sort(key=lambda choice: choice[1].casefold())
     return by_region
 
 
-def zone_choices(current: str | None) -> dict[object, list[tuple[str, str]]]:
-    """Choices for a grouped select: the current zone first (no group), then each region's
-    zones by name; group labels are translated."""
+def zone_choices(current: str | None, language: str) -> dict[object, list[tuple[str, str]]]:
+    """Choices for a grouped select in ``language``: the current zone first (no group), then
+    each region's places by name; group labels are translated."""
     now = datetime.now(UTC)
-    by_region = _labelled(now.replace(minute=0, second=0, microsecond=0))
+    by_region = _labelled(now.replace(minute=0, second=0, microsecond=0), language)
     groups: dict[object, list[tuple[str, str]]] = {}
     if current and current in time_zones():
-        groups[None] = [(current, zone_label(current, now))]
+        groups[None] = [(current, zone_label(current, language, now))]
     for region, label in [*REGIONS.items(), ("", OTHER)]:
         if region in by_region:
             groups[label] = [choice for choice in by_region[region] if choice[0] != current]

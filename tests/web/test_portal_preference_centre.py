@@ -181,7 +181,7 @@ def test_the_time_zone_picker_lists_places_by_region_with_mine_first(portal_clie
     picker = page.split('name="timezone"')[1].split("</select>")[0]
     assert picker.split("<option", 2)[1].startswith(' selected value="Europe/Rome">Rome (UTC')
     assert '<optgroup label="Europe">' in picker and '<optgroup label="Americas">' in picker
-    assert 'value="America/Argentina/Buenos_Aires">Argentina / Buenos Aires (UTC' in picker
+    assert 'value="America/Argentina/Buenos_Aires">Buenos Aires (UTC' in picker
     for alias in ("US/Eastern", "Factory", "localtime", "posixrules", "Asia/Calcutta", "GB"):
         assert f'value="{alias}"' not in picker
     assert picker.count('value="Europe/Rome"') == 1
@@ -299,3 +299,12 @@ def test_a_receipt_shows_the_evidence_recorded_with_the_choice(portal_client, an
     granted = db.session.scalar(select(ConsentEvent).where(ConsentEvent.action == "granted"))
     page = portal_client.get(f"/me/receipts/{granted.record_id}").get_data(as_text=True)
     assert "Recorded from the address" not in page  # recorded without evidence
+
+
+def test_the_time_zone_picker_names_places_in_the_customers_language(portal_client, ann):
+    with portal_client.session_transaction() as session:
+        session["lang"] = "it"
+    page = portal_client.get("/me/data").get_data(as_text=True)
+    picker = page.split('name="timezone"')[1].split("</select>")[0]
+    assert picker.split("<option", 2)[1].startswith(' selected value="Europe/Rome">Roma (UTC')
+    assert '<optgroup label="Europa">' in picker and '<optgroup label="Americhe">' in picker

@@ -50,7 +50,7 @@ def signup():
     """
     jurisdiction = current_settings().default_jurisdiction
     form = SignUpForm(language=current_language(), timezone=DEFAULT_TIMEZONE)
-    form.timezone.choices = zone_choices(form.timezone.data or DEFAULT_TIMEZONE)
+    form.timezone.choices = zone_choices(form.timezone.data or DEFAULT_TIMEZONE, current_language())
     form.language.choices = language_choices(current_language(), LANGUAGES)
     offers = _offers(jurisdiction)
     age = minimum_age(jurisdiction)

@@ -55,7 +55,7 @@ def _settings_form(me, formdata=None) -> SettingsForm:
         )
     else:
         form = SettingsForm()
-    form.timezone.choices = zone_choices(current.timezone)
+    form.timezone.choices = zone_choices(current.timezone, current_language())
     form.language.choices = language_choices(current_language())
     return form
 
