@@ -98,11 +98,11 @@ def _page_language() -> str:
 def init_domains(app: Flask) -> None:
     """Load the policies, key rings and signing key every request relies on, and check that the
     key store belongs to the database; fail early."""
-    from app import services
+    from app import startup
     from app.vault import keystore, stores
 
-    services.init_app(app)
-    services.record_first_policies(app)
+    startup.init_runtime(app)
+    startup.record_first_policies(app)
     keystore.ensure_schema(app)
     stores.check_stores(app)
 
@@ -115,11 +115,14 @@ def register_blueprints(app: Flask) -> None:
     from app.web.compliance import bp as compliance_bp
     from app.web.mailbox import bp as mailbox_bp
     from app.web.marketing import bp as marketing_bp
+    from app.web.ops import bp as ops_bp
+    from app.web.ops import requests as ops_requests
     from app.web.portal import bp as portal_bp
     from app.web.public import bp as public_bp
     from app.web.unsubscribe import bp as unsubscribe_bp
 
     ids.init_app(app)
+    ops_requests.init_app(app)
     for blueprint in (
         public_bp,
         auth_bp,
@@ -129,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
         admin_bp,
         unsubscribe_bp,
         mailbox_bp,
+        ops_bp,
     ):
         app.register_blueprint(blueprint)
     app.view_functions["static"] = access.public(app.view_functions["static"])

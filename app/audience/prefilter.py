@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.policy.decision import Decision
 from app.policy.engine import resolve
@@ -138,7 +139,7 @@ def prefilter_for(policy_set: PolicySet, jurisdiction: str, intent: Intent) -> P
     """Describe the coarse conditions for customers of ``jurisdiction`` receiving ``intent``."""
     found = resolve(policy_set, jurisdiction, intent.purpose, intent.channel)
     fields = intent.template_fields
-    common = {
+    common: dict[str, Any] = {
         "jurisdiction": jurisdiction,
         "purpose": intent.purpose,
         "channel": intent.channel,

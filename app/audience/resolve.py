@@ -19,11 +19,11 @@ from app.audience.query import PASSED, TIMED, AudienceQuery, CandidateFilter, Li
 from app.audience.representatives import Representatives
 from app.audience.rows import audience_batches, tune
 from app.decisions.facts_db import FactsError, contact_windows
-from app.decisions.in_force import policies_in_force
 from app.policy.decision import Decision
 from app.policy.engine import policy_error
 from app.policy.facts import Intent
 from app.policy.policyset import PolicySet
+from app.policy_sets.in_force import policies_in_force
 
 Counts = Counter[tuple[str, str]]
 #: Keys whose decision :func:`resolve_audience` keeps: classes are few, but a filter, a policy

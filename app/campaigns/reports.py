@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign, CampaignDecision, CampaignRun
 from app.campaigns.run_counts import decision_counts
 from app.campaigns.service import HELD_MARK
-from app.delivery.models import OutboxEntry, Suppression
+from app.outbox.models import OutboxEntry, Suppression
 
 
 def _bounced():

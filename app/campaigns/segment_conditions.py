@@ -13,9 +13,9 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import aliased
 
 from app.campaigns.segments import Condition, SegmentContext, register_condition
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.ledger.models import ConsentState
-from app.vault.models import Customer
 
 MAX_DAYS = 3650
 MAX_VALUES = 200

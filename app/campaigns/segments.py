@@ -32,8 +32,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, select
+from sqlalchemy.orm import aliased
 
+from app.customers.models import Customer
 from app.errors import InvalidInput
+from app.vault.models import ProfileField, SharingChoice
 
 SEGMENT_VERSION = 1
 
@@ -130,10 +133,6 @@ class Segment:
 
 def _shares(field: str, purpose: str) -> ColumnElement[bool]:
     """The customer shared ``field`` for ``purpose`` and holds a value for it."""
-    from sqlalchemy.orm import aliased
-
-    from app.vault.models import Customer, ProfileField, SharingChoice
-
     choice, value = aliased(SharingChoice), aliased(ProfileField)
     shared = exists(
         select(choice.customer_id)

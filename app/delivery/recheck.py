@@ -26,12 +26,13 @@ from functools import lru_cache
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.decisions.send_check import decide_batch_at_send
-from app.delivery.templates import TemplateBook
+from app.delivery.template_book import TemplateBook
 from app.ledger.models import ConsentState
 from app.models_base import among_parameter, among_value
 from app.policy import Decision, Intent
-from app.vault.models import ContactPreferences, Customer
+from app.vault.models import ContactPreferences
 
 log = logging.getLogger("assenso.delivery")
 

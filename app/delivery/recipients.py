@@ -13,14 +13,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.delivery.templates import TemplateBook
+from app.customers.models import Customer
+from app.delivery.template_book import TemplateBook
 from app.ledger.models import ConsentState
 from app.models_base import among
-from app.services import runtime
+from app.runtime import runtime
 from app.transaction import transaction
 from app.vault.envelope import FieldCipher, WrappedKey
 from app.vault.errors import VaultError
-from app.vault.models import Customer, CustomerKey, ProfileField, VaultAccess
+from app.vault.models import CustomerKey, ProfileField, VaultAccess
 from app.vault.service import log_access
 
 #: The profile field that holds each channel's address.

@@ -21,6 +21,7 @@ from datetime import datetime
 from flask import Flask
 from sqlalchemy import Connection, text
 
+from app import logs
 from app.channels.email import mail_domain, message_id_for
 from app.channels.sms import SmsGateway
 from app.channels.smtp import SmtpSender
@@ -191,7 +192,8 @@ class DeliveryWorker:
         total = BatchReport()
         try:
             while not stop.is_set():
-                report = self.run_once(stop)
+                with logs.job("delivery"):
+                    report = self.run_once(stop)
                 for name in BatchReport.__slots__:
                     setattr(total, name, getattr(total, name) + getattr(report, name))
                 if report.claimed == 0:

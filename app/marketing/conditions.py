@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, select
 
 from app.campaigns.segments import Condition, SegmentContext, register_condition
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.marketing.classes import CLASSES
 from app.marketing.eligibility import profiling_allowed
 from app.marketing.models import CustomerValue
 from app.marketing.value import TIERS
-from app.vault.models import Customer
 
 
 class _StoredValue(Condition):

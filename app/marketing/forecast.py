@@ -20,9 +20,9 @@ from app.audience import count_audience
 from app.campaigns.models import Campaign
 from app.campaigns.segments import SegmentContext, parse_segment
 from app.campaigns.service import campaign_templates
-from app.campaigns.templates import campaign_template_fields
+from app.campaigns.template_sets import campaign_template_fields
+from app.customers.models import Customer
 from app.models_base import utcnow
-from app.vault.models import Customer
 
 #: Time zones listed one by one (the rest are summed as "other").
 MAX_ZONES = 40

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.models_base import utcnow
-from app.vault.models import Customer, PreferenceChange
+from app.vault.models import PreferenceChange
 
 SHARING = "sharing"
 CONTACT_LIMITS = "contact_limits"

@@ -12,11 +12,12 @@ from datetime import datetime, time
 
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault.changes import CONTACT_LIMITS, record_change
-from app.vault.models import ContactPreferences, Customer
+from app.vault.models import ContactPreferences
 
 MAX_WINDOWS = 14
 MAX_WEEKLY_CAP = 50

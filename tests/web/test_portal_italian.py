@@ -19,13 +19,13 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from app.delivery.models import SendLog
 from app.delivery.tokens import unsubscribe_token
 from app.extensions import db
 from app.ledger.consent import grant
 from app.ledger.models import ConsentEvent
 from app.ledger.notices import current_notice
-from app.portal.contact import ContactLimits, save_limits
+from app.outbox.models import SendLog
+from app.self_service.contact import ContactLimits, save_limits
 from app.transaction import transaction
 from app.vault.service import set_sharing
 from tests.helpers import csrf_token

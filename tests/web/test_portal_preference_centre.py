@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from app.customers.models import Customer
 from app.extensions import db
 from app.ledger.consent import grant
 from app.ledger.models import ConsentEvent, ConsentState
 from app.ledger.notices import current_notice
-from app.vault.models import Customer
 from tests.helpers import change_settings, csrf_token
 from tests.web.test_portal_support import (  # noqa: F401  (fixtures)
     create_customer,
@@ -213,7 +213,7 @@ def test_the_portal_says_plainly_when_messages_are_paused(portal_client, ann):
 
 
 def test_history_explains_in_a_sentence_why_a_message_was_sent(portal_client, ann):
-    from app.delivery.models import SendLog
+    from app.outbox.models import SendLog
     from app.transaction import transaction
 
     with transaction(db.session):

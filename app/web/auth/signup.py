@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from app.errors import AssensoError, NotFound
 from app.extensions import LANGUAGES, db
 from app.ledger.notices import current_notice
-from app.portal import consents
-from app.portal.accounts import SignUpRequest, minimum_age, sign_up
-from app.portal.languages import language_choices
-from app.portal.timezones import zone_choices
+from app.self_service import consents
+from app.self_service.accounts import SignUpRequest, minimum_age, sign_up
+from app.self_service.languages import language_choices
+from app.self_service.timezones import zone_choices
 from app.settings import current_settings
 from app.web.access import public
 from app.web.auth import bp

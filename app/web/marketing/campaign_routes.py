@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.campaigns import service, states
 from app.campaigns.models import Campaign, CampaignAudit
 from app.campaigns.segments import registered_conditions
-from app.errors import AssensoError, NotFound
+from app.errors import AssensoError
 from app.extensions import db
 from app.web.access import roles_required
 from app.web.ids import parse_id
@@ -44,10 +44,7 @@ def _actor() -> str:
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:
-    try:
-        return service.get_campaign(db.session(), campaign_id)
-    except NotFound:
-        abort(404)
+    return service.get_campaign(db.session(), campaign_id)  # NotFound: a 404 (app/web/errors.py)
 
 
 def _editor(form: CampaignForm, campaign: Campaign | None, status: int, shown=None):

@@ -15,7 +15,7 @@ from app.campaigns.checks import policy_purposes
 from app.campaigns.models import Campaign, CampaignTemplate
 from app.campaigns.placeholders import PLACEHOLDERS
 from app.campaigns.render import TemplateError, render_message, template_fields, validate_template
-from app.campaigns.templates import TemplateSpec
+from app.campaigns.template_sets import TemplateSpec
 from app.marketing.calendar import moment, schedule_for
 from app.models_base import utcnow
 

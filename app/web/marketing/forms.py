@@ -24,7 +24,7 @@ from wtforms.validators import (
 from app.campaigns.models import SCHEDULE_KINDS
 from app.campaigns.schedule import valid_timezone
 from app.marketing.calendar import moments
-from app.services import known_channels, marketing_purposes
+from app.policy_sets.in_force import known_channels, marketing_purposes
 from app.web.forms import Form
 
 SCHEDULE_LABELS = {

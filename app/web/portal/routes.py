@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 
 from app.errors import AssensoError, Conflict
 from app.extensions import LANGUAGES, db
-from app.portal import consents, profile
-from app.portal.contact import limits_of
-from app.portal.languages import language_choices
-from app.portal.timezones import zone_choices
+from app.self_service import consents, profile
+from app.self_service.contact import limits_of
+from app.self_service.languages import language_choices
+from app.self_service.timezones import zone_choices
 from app.vault.fields import FIELDS
 from app.vault.service import read_own_profile, sharing_matrix
 from app.vault.settings import Settings, change_settings, settings_of

@@ -11,7 +11,7 @@ from app.delivery import unsubscribe as service
 from app.delivery.tokens import InvalidUnsubscribeToken, UnsubscribeRequest
 from app.errors import InvalidInput
 from app.extensions import csrf, db
-from app.portal.consents import unsubscribe_label
+from app.self_service.consents import unsubscribe_label
 from app.settings import current_settings
 from app.web.access import public
 from app.web.unsubscribe import bp

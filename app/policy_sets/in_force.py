@@ -17,26 +17,25 @@ import threading
 from contextlib import suppress
 from dataclasses import dataclass
 
-from flask import current_app, g
+from flask import g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app.decisions.revisions import (
+from app.extensions import db
+from app.policy.document import Policy, PolicyError
+from app.policy.loader import policies_from_texts
+from app.policy.policyset import PolicySet
+from app.policy_sets.revisions import (
     ConcurrentLoad,
     ensure_recorded,
     newest_set_id,
     set_files,
     set_in_force,
 )
-from app.extensions import db
-from app.policy.document import PolicyError
-from app.policy.loader import policies_from_texts
-from app.policy.policyset import PolicySet
+from app.runtime import runtime
 
 log = logging.getLogger("assenso.policy")
 
-#: Where the application keeps its :class:`PoliciesInForce` (``app.extensions``).
-POLICIES_KEY = "assenso.policies"
 #: Where the set in force checked for the current application context is kept (on ``g``).
 _CHECKED = "assenso_policies_in_force"
 
@@ -140,12 +139,42 @@ def refresh_policies() -> PolicySet:
 
 def check_in_force() -> InForce:
     """:func:`refresh_policies` with the id of the set revision it found."""
-    found = current_app.extensions[POLICIES_KEY].current(db.engine)
+    found = runtime().policies.current(db.engine)
     setattr(g, _CHECKED, found.policies)
     return found
 
 
 def policies_on_this_machine() -> PolicySet:
     """The policy files this process found in ``POLICY_DIR`` when it started."""
-    on_disk: PolicySet = current_app.extensions[POLICIES_KEY].on_disk
-    return on_disk
+    return runtime().policies.on_disk
+
+
+def known_purposes() -> list[str]:
+    """Every purpose declared by any policy in force, in declaration order."""
+    seen: dict[str, None] = {}
+    for policy in policies_in_force().policies:
+        seen.update(dict.fromkeys(policy.purposes))
+    return list(seen)
+
+
+def marketing_purposes() -> list[str]:
+    """The purposes a campaign may use: direct marketing in every policy that declares them."""
+    policies = policies_in_force().policies
+    return [
+        purpose
+        for purpose in known_purposes()
+        if all(p.purposes[purpose].direct_marketing for p in policies if purpose in p.purposes)
+    ]
+
+
+def known_channels() -> list[str]:
+    """Every channel declared by any policy in force."""
+    seen: dict[str, None] = {}
+    for policy in policies_in_force().policies:
+        seen.update(dict.fromkeys(policy.channels))
+    return list(seen)
+
+
+def policy_for(jurisdiction: str) -> Policy | None:
+    """The policy governing ``jurisdiction`` (or the default one), else ``None``."""
+    return policies_in_force().for_jurisdiction(jurisdiction)

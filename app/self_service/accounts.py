@@ -11,24 +11,24 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from app.accounts import services as accounts
+from app.accounts import service as accounts
 from app.accounts.passwords import is_published_password, verify_password
 from app.accounts.sessions import end_sessions_of
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.ledger.consent import Evidence
-from app.portal import consents
-from app.portal.mail import (
+from app.policy_sets.in_force import policy_for
+from app.self_service import consents
+from app.self_service.mail import (
     send_confirmations,
     send_password_reset_later,
     send_signup_attempt_notice,
     send_welcome,
 )
-from app.portal.tokens import customer_for_reset
-from app.services import policy_for
+from app.self_service.tokens import customer_for_reset
 from app.transaction import transaction
 from app.vault.directory import authenticate_customer, find_customer_by_email
 from app.vault.erasure import erase_customer
-from app.vault.models import Customer
 from app.vault.service import (
     read_own_profile,
     register_customer,

@@ -7,14 +7,18 @@ app.settings.readme --write``); a test fails when the two differ.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import ip_network
 from pathlib import Path
 
 from app.settings.declare import (
     ENVIRONMENTS,
     Defaults,
+    Network,
     choice,
     declared,
     flag,
+    long_secret,
+    networks,
     number,
     path,
     rate_limit,
@@ -350,6 +354,31 @@ class Settings:
         whole(0),
         0,
         shown="`0` (the headers are ignored)",
+    )
+    log_format: str = declared(
+        "ASSENSO_LOG_FORMAT",
+        "`json`: one JSON object per log line, each with `request_id` or `job_id` and never a "
+        "customer's address or name; `console`: the same as readable lines",
+        choice("json", "console"),
+        lambda d: "json" if d.environment == "production" else "console",
+        shown="`json` in production, `console` otherwise",
+    )
+    ops_networks: tuple[Network, ...] = declared(
+        "ASSENSO_OPS_NETWORKS",
+        "client addresses or networks that may read `/metrics` and `/readyz`, comma-separated "
+        "(`10.0.0.0/8,::1`), or `none`; the client address is the one the trusted proxies "
+        "report (`ASSENSO_TRUSTED_PROXY_HOPS`)",
+        networks,
+        (ip_network("127.0.0.0/8"), ip_network("::1/128")),
+        shown="`127.0.0.0/8,::1` (this machine only)",
+    )
+    ops_token: str | None = declared(
+        "ASSENSO_OPS_TOKEN",
+        "bearer token (16 characters or more) that opens `/metrics` and `/readyz` from any "
+        "address (`Authorization: Bearer …`); best given as `ASSENSO_OPS_TOKEN_FILE`",
+        long_secret,
+        shown="unset (allowed networks only)",
+        secret=True,
     )
     value_margin_percent: float = declared(
         "ASSENSO_VALUE_MARGIN_PERCENT",

@@ -14,16 +14,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.ledger import consent as ledger
 from app.ledger.consent import Evidence
 from app.ledger.drafts import EventDraft
 from app.ledger.models import ConsentState, Notice
 from app.ledger.notices import current_notice
-from app.services import policy_for
+from app.policy_sets.in_force import policy_for
 from app.settings import current_settings
 from app.transaction import transaction
-from app.vault.models import Customer
 from app.vault.service import read_own_profile
 
 ACTIVE = ("granted", "pending")
@@ -234,7 +234,7 @@ def give(
     )
     sent = False
     if token and send:
-        from app.portal.mail import send_confirmations
+        from app.self_service.mail import send_confirmations
 
         sent = send_confirmations(
             session, customer, [(purpose_label(customer, purpose), channel, token)]

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import InvalidInput
-from app.vault.models import Customer
 from app.vault.preferences import (
     CHANNELS,
     MAX_WEEKLY_CAP,

@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.delivery.models import SendLog, Suppression
+from app.customers.models import Customer
 from app.ledger.consent import Evidence
 from app.ledger.models import ConsentEvent, ConsentState
 from app.ledger.records import format_time, record_of
 from app.models_base import utcnow
-from app.vault.models import ContactPreferences, Customer, ProfileFieldHistory, VaultAccess
+from app.outbox.models import SendLog, Suppression
+from app.vault.models import ContactPreferences, ProfileFieldHistory, VaultAccess
 from app.vault.service import open_cipher, read_own_profile, sharing_matrix
 
 EXPORT_FORMAT = "assenso-export/2"

@@ -28,7 +28,7 @@ DOMAIN_MESSAGES = (
     _l("This link cannot be used."),
     _l("This unsubscribe link has expired."),
     _l("This unsubscribe link is not valid."),
-    # app/portal/consents.py and app/web/portal
+    # app/self_service/consents.py and app/web/portal
     _l("This reset link is not valid, has expired or was already used."),
     _l("This confirmation link has expired. Please ask again."),
     _l("This confirmation link is not valid."),

@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.delivery.models import OutboxEntry, SendLog
+from app.customers.models import Customer
 from app.ledger.consent import Evidence
 from app.ledger.models import ConsentEvent
-from app.portal.contact import zone_of
+from app.outbox.models import OutboxEntry, SendLog
+from app.self_service.contact import zone_of
 from app.vault.changes import CONTACT_LIMITS, Change, changes_of
-from app.vault.models import Customer
 
 GIVING = ("granted", "confirmed", "renewed")
 HISTORY_LIMIT = 500

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import signed_links
+from app.customers.models import Customer
 from app.errors import InvalidInput
-from app.vault.models import Customer
 
 RESET_MAX_AGE_SECONDS = 60 * 60
 

@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.delivery.transactional import (
     TransactionalEmail,
     TransactionalSendFailed,
@@ -21,10 +22,9 @@ from app.delivery.transactional import (
     send_transactional_sms,
 )
 from app.extensions import LANGUAGES, db
-from app.portal.tokens import reset_token
+from app.self_service.tokens import reset_token
 from app.settings import current_settings
 from app.vault.directory import find_customer_by_email
-from app.vault.models import Customer
 from app.vault.service import read_own_profile
 
 #: Background sends still running (tests wait for them; the web request never does).

@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models_base import UTCDateTime, utcnow
 
 
-class PolicyRevision(db.Model):
+class PolicyRevision(Model):
     """One loaded version of one policy file, with the diff from the version before it."""
 
     __tablename__ = "policy_revisions"
@@ -32,7 +32,7 @@ class PolicyRevision(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
-class PolicySetRevision(db.Model):
+class PolicySetRevision(Model):
     """One load of the whole policy set: from ``loaded_at`` these files decide every message.
 
     The newest row is the set in force. Each row names the one it replaced (``previous_id``,
@@ -50,7 +50,7 @@ class PolicySetRevision(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
-class PolicySetFile(db.Model):
+class PolicySetFile(Model):
     """One policy file revision belonging to a set revision."""
 
     __tablename__ = "policy_set_files"

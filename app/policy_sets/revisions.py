@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.decisions.models import PolicyRevision, PolicySetFile, PolicySetRevision
 from app.errors import Conflict
 from app.policy.document import Policy
 from app.policy.policyset import PolicySet
+from app.policy_sets.models import PolicyRevision, PolicySetFile, PolicySetRevision
 from app.transaction import transaction
 
 #: Who recorded the files found on disk when the database held no set in force yet.

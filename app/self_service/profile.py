@@ -15,15 +15,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
-from app.services import policy_for
+from app.policy_sets.in_force import policy_for
 from app.vault.fields import FIELDS, HELD_FIELDS, field_spec
-from app.vault.models import Customer, ProfileField, ProfileFieldHistory
+from app.vault.models import ProfileField, ProfileFieldHistory
 from app.vault.service import (
     open_cipher,
     read_own_profile,
     set_sharing,
     sharing_matrix,
+    update_field,
     validate_profile,
 )
 
@@ -111,8 +113,6 @@ def save_profile(
             errors[name] = str(exc).partition(": ")[2] or str(exc)
     if errors:
         raise ProfileErrors(errors)
-    from app.vault.service import update_field
-
     for name, value in changed.items():
         update_field(session, customer, name, value, actor="customer")
     return sorted(changed)

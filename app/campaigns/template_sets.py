@@ -1,8 +1,9 @@
-"""Campaign templates as a set: variants with weights (A/B), languages, validation, choice.
+"""Campaign templates as a set: variants with weights (A/B), languages, validation.
 
 A campaign has one or more *variants* (``A``, ``B``…), each with a weight and one template
 per language. A recipient gets a variant by weight (see :mod:`app.campaigns.assign`) and the
-template of their language, else of the campaign's fallback language.
+template of their language, else of the fallback language (the worker picks it:
+:meth:`app.delivery.template_book.TemplateBook.pick`).
 """
 
 from __future__ import annotations
@@ -139,11 +140,3 @@ def templates_use(templates: Iterable[CampaignTemplate], name: str) -> bool:
         except TemplateError:
             continue
     return False
-
-
-def pick_template(
-    templates: Iterable[CampaignTemplate], variant: str, language: str
-) -> CampaignTemplate | None:
-    """The template of ``variant`` in ``language``, else in the fallback language, else none."""
-    of_variant = {t.language: t for t in templates if t.variant == variant}
-    return of_variant.get(language) or of_variant.get(FALLBACK_LANGUAGE)
