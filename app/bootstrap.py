@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext
 from sqlalchemy import event
 
 from app import sqlite_wal
@@ -80,6 +81,7 @@ def init_extensions(app: Flask) -> None:
     # (app/web/auth_session.py).
     login_manager.session_protection = None
     login_manager.login_message = "Please sign in to continue."
+    login_manager.localize_callback = gettext  # said in the visitor's language
     from app.web import auth_session
 
     login_manager.user_loader(auth_session.load_user)

@@ -26,7 +26,7 @@ from app.ledger.drafts import EventDraft, LedgerError
 from app.ledger.merkle import leaf_hash
 from app.ledger.models import ConsentState, LedgerHead
 from app.ledger.records import ALL, record_from_values
-from app.ledger.state import LIFTS_OBJECTION, StateValues, project
+from app.ledger.state import LIFTS_OBJECTION, OBJECTIONS, StateValues, project
 from app.ledger.writer import CustomerNow, LedgerWriter, StateKey, ledger_writer
 from app.models_base import utcnow
 
@@ -138,6 +138,8 @@ def project_events(
     for now, draft in changes:
         if draft.action == "objected":
             objected[now.id] = changed[now.id] = draft.event_time
+        elif draft.action == "objection_withdrawn":
+            objected[now.id] = changed[now.id] = None
         elif _projected(draft):
             key = (now.id, draft.purpose, draft.channel)
             current[key] = touched[key] = project(current.get(key), draft)
@@ -152,7 +154,7 @@ def project_events(
 
 def _projected(draft: EventDraft) -> bool:
     """Whether the event changes a state row (objections concern every purpose and channel)."""
-    return draft.action != "objected" and draft.purpose != ALL and draft.channel != ALL
+    return draft.action not in OBJECTIONS and draft.purpose != ALL and draft.channel != ALL
 
 
 def _identity(customer: Customer) -> int:

@@ -44,6 +44,16 @@ class Evidence:
         payload = json.dumps({"ip": self.ip_address, "user_agent": (self.user_agent or "")[:400]})
         return open_cipher(session, customer).encrypt(f"consent_evidence:{record_id}", payload)
 
+    @classmethod
+    def opened(
+        cls, session: Session, customer: Customer, record_id: str, sealed: bytes
+    ) -> Evidence:
+        """The evidence sealed for ``record_id``, opened with the customer's data key (for the
+        customer's own eyes: their export and receipts)."""
+        cipher = open_cipher(session, customer)
+        seen = json.loads(cipher.decrypt(f"consent_evidence:{record_id}", sealed))
+        return cls(ip_address=seen.get("ip"), user_agent=seen.get("user_agent") or None)
+
 
 def _policy_parts(customer: Customer, purpose: str, channel: str):
     return _policy_of(customer.jurisdiction, purpose, channel)
@@ -226,6 +236,32 @@ def object_to_direct_marketing(
         reason=reason,
         lawful_basis="legitimate_interest",
         caller_owns_transaction=caller_owns_transaction,
+    )
+
+
+def withdraw_objection(
+    session: Session,
+    customer: Customer,
+    *,
+    source: str,
+    method: str,
+    actor: str,
+    evidence: Evidence | None = None,
+    reason: str | None = None,
+) -> EventDraft:
+    """Withdraw the objection to direct marketing: the consents still given count again."""
+    return record(
+        session,
+        customer,
+        purpose=ALL,
+        channel=ALL,
+        action="objection_withdrawn",
+        source=source,
+        method=method,
+        actor=actor,
+        evidence=evidence,
+        reason=reason,
+        lawful_basis="legitimate_interest",
     )
 
 

@@ -16,6 +16,7 @@ ACTIONS = (
     "granted",
     "withdrawn",
     "objected",
+    "objection_withdrawn",
     "expired",
     "renewed",
     "double_opt_in_pending",

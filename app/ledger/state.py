@@ -36,6 +36,8 @@ class StateValues(NamedTuple):
 #: The actions after which a customer's objection to direct marketing no longer stands: an
 #: explicit consent given later is the customer's newer choice.
 LIFTS_OBJECTION = ("granted", "confirmed")
+#: The actions that concern the objection itself (every purpose and channel at once).
+OBJECTIONS = ("objected", "objection_withdrawn")
 
 
 def project(current: StateValues | None, event) -> StateValues:
@@ -126,6 +128,9 @@ def replay(session: Session, batch: int = 5000) -> tuple[dict, dict[str, datetim
         count += 1
         if event.action == "objected":
             objected[event.customer_ref] = event.event_time
+            continue
+        if event.action == "objection_withdrawn":
+            objected[event.customer_ref] = None
             continue
         if event.purpose == ALL or event.channel == ALL:
             continue

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
+from types import MappingProxyType
 
 #: The vault's field catalogue: the only profile field names a policy may mention.
 PROFILE_FIELDS: frozenset[str] = frozenset(
@@ -33,6 +34,8 @@ JURISDICTION_CODE = re.compile(r"[A-Z]{2}")
 LAWFUL_BASES = ("consent", "legitimate_interest", "contract")
 MODELS = ("opt_in", "opt_out")
 CONSENT_STATUSES: frozenset[str] = frozenset({"granted", "pending", "withdrawn", "expired", "none"})
+#: The language every customer-facing text of a policy must have, shown when another is missing.
+FALLBACK_LANGUAGE = "en"
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -53,7 +56,7 @@ class Purpose:
 
     id: str
     labels: Mapping[str, str]
-    description: str
+    description: str  # English: what officers read, and the customers' fallback
     lawful_basis: str
     fields: frozenset[str]
     profiling: bool
@@ -61,6 +64,15 @@ class Purpose:
     consent_validity_days: int | None
     repermission_lead_days: int | None
     transactional: bool
+    descriptions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def label_in(self, language: str) -> str:
+        """The label in ``language``, else in English."""
+        return self.labels.get(language) or self.labels.get(FALLBACK_LANGUAGE) or self.id
+
+    def description_in(self, language: str) -> str:
+        """The description in ``language``, else in English."""
+        return self.descriptions.get(language) or self.description
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,11 @@ def _clock(text: str) -> time | None:
     return time(int(hours), int(minutes))
 
 
+def _texts(value: str | Mapping[str, str]) -> dict[str, str]:
+    """A text per language; a single text is the English one."""
+    return {"en": value} if isinstance(value, str) else dict(value)
+
+
 def build_policy(
     data: Mapping[str, Any], sha256: str, source_text: str, path: str | None
 ) -> Policy:
@@ -131,7 +136,7 @@ def build_policy(
         p["id"]: Purpose(
             id=p["id"],
             labels=MappingProxyType(dict(p["labels"])),
-            description=p["description"],
+            description=_texts(p["description"])["en"],
             lawful_basis=p["lawful_basis"],
             fields=frozenset(p["fields"]),
             profiling=p["profiling"],
@@ -139,6 +144,7 @@ def build_policy(
             consent_validity_days=p.get("consent_validity_days"),
             repermission_lead_days=p.get("repermission_lead_days"),
             transactional=p["transactional"],
+            descriptions=MappingProxyType(_texts(p["description"])),
         )
         for p in data["purposes"]
     }

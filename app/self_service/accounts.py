@@ -83,6 +83,7 @@ def sign_up(
         raise InvalidInput(f"You must be at least {age} years old to create an account.")
     if any(channel == "sms" for _, channel in wanted.consents) and not wanted.phone.strip():
         raise InvalidInput("Add a mobile number to agree to text messages.")
+    consents.check_available(wanted.consents)
     profile = {"first_name": wanted.first_name, "phone": wanted.phone}
     validate_profile({**profile, "email": wanted.email})
     validate_settings(jurisdiction, wanted.timezone, wanted.language)
@@ -128,7 +129,7 @@ def _grant_all(
 ) -> list[tuple[str, str, str]]:
     pending = []
     for purpose, channel in sorted(choices):
-        token = consents.give(
+        given = consents.give(
             session,
             customer,
             purpose=purpose,
@@ -138,8 +139,8 @@ def _grant_all(
             evidence=evidence,
             send=False,
         )
-        if token:
-            pending.append((consents.purpose_label(customer, purpose), channel, token))
+        if given.token:
+            pending.append((consents.purpose_label(customer, purpose), channel, given.token))
     return pending
 
 

@@ -22,10 +22,24 @@ from app.ledger.drafts import EventDraft
 from app.ledger.models import ConsentState, Notice
 from app.ledger.notices import current_notice
 from app.policy_sets.in_force import policy_for
+from app.settings import current_settings
 from app.transaction import transaction
 from app.vault.service import read_own_profile
 
 ACTIVE = ("granted", "pending")
+SMS_UNAVAILABLE = (
+    "We cannot send text messages at the moment, so a consent to text messages cannot be "
+    "confirmed. You can agree to e-mail instead."
+)
+
+
+@dataclass(frozen=True)
+class Given:
+    """The outcome of giving consent: the double opt-in token when the consent is pending,
+    and whether the confirmation message was handed over."""
+
+    token: str | None
+    sent: bool
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,7 @@ class ChannelChoice:
     granted_at: datetime | None
     expires_at: datetime | None
     notice_version: int | None
+    stopped_by_objection: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,7 +88,7 @@ def channels_for(jurisdiction: str) -> list[str]:
 def labels_for(jurisdiction: str, language: str) -> dict[str, str]:
     """Every purpose's label in ``language`` (English, else the purpose id, as a fallback)."""
     return {
-        purpose.id: purpose.labels.get(language) or purpose.labels.get("en") or purpose.id
+        purpose.id: purpose.label_in(language)
         for purpose in _policy(jurisdiction).purposes.values()
     }
 
@@ -81,6 +96,31 @@ def labels_for(jurisdiction: str, language: str) -> dict[str, str]:
 def purpose_label(customer: Customer, purpose: str, language: str | None = None) -> str:
     """The purpose's label in ``language`` (default: the customer's), else English."""
     return labels_for(customer.jurisdiction, language or customer.language).get(purpose, purpose)
+
+
+def channel_available(channel: str) -> bool:
+    """Whether we can send the confirmation a consent on ``channel`` needs (text messages
+    need an SMS gateway)."""
+    return channel != "sms" or bool(current_settings().sms_webhook_url)
+
+
+def available_channels(jurisdiction: str) -> list[str]:
+    """The policy's channels on which a consent can be given and confirmed now."""
+    return [c for c in channels_for(jurisdiction) if channel_available(c)]
+
+
+def check_available(choices: Iterable[tuple[str, str]]) -> None:
+    """Refuse a consent whose confirmation we could not send (no SMS gateway)."""
+    if any(not channel_available(channel) for _purpose, channel in choices):
+        raise Conflict(SMS_UNAVAILABLE)
+
+
+def unsubscribe_label(session: Session, customer_ref: str, purpose: str, language: str) -> str:
+    """The label of the purpose a one-click unsubscribe link names, under its owner's policy."""
+    owner = session.scalar(select(Customer).where(Customer.ref == customer_ref))
+    policy = policy_for(owner.jurisdiction if owner is not None else "")
+    found = policy.purposes.get(purpose) if policy is not None else None
+    return found.label_in(language) if found else purpose
 
 
 def check_choices(jurisdiction: str, choices: Iterable[tuple[str, str]]) -> None:
@@ -104,15 +144,18 @@ def overview(session: Session, customer: Customer, language: str) -> list[Purpos
     result = []
     for purpose_id in consent_purposes(customer.jurisdiction):
         purpose = policy.purposes[purpose_id]
+        blocked = customer.objected_at is not None and (
+            purpose.direct_marketing or purpose.profiling
+        )
         choices = tuple(
-            _choice(purpose_id, channel, states.get((purpose_id, channel)))
+            _choice(purpose_id, channel, states.get((purpose_id, channel)), blocked)
             for channel in policy.channels
         )
         result.append(
             PurposeConsents(
                 purpose_id,
                 purpose_label(customer, purpose_id, language),
-                purpose.description,
+                purpose.description_in(language),
                 tuple(sorted(purpose.fields)),
                 choices,
             )
@@ -120,7 +163,7 @@ def overview(session: Session, customer: Customer, language: str) -> list[Purpos
     return result
 
 
-def _choice(purpose: str, channel: str, state: ConsentState | None) -> ChannelChoice:
+def _choice(purpose: str, channel: str, state: ConsentState | None, blocked: bool) -> ChannelChoice:
     if state is None:
         return ChannelChoice(purpose, channel, "none", 0, None, None, None)
     return ChannelChoice(
@@ -131,6 +174,7 @@ def _choice(purpose: str, channel: str, state: ConsentState | None) -> ChannelCh
         state.granted_at,
         state.expires_at,
         state.notice_version,
+        stopped_by_objection=blocked and state.status in ACTIVE,
     )
 
 
@@ -161,13 +205,16 @@ def give(
     expected_version: int,
     evidence: Evidence,
     send: bool = True,
-) -> str | None:
-    """Record consent under the notice shown; returns the double opt-in token when pending.
+) -> Given:
+    """Record consent under the notice shown; returns the double opt-in token when pending
+    and whether its confirmation was sent.
 
-    Refuses when the notice shown is no longer the one in force, or when the choice changed in
-    another window since the page was shown.
+    Refuses when the notice shown is no longer the one in force, when the choice changed in
+    another window since the page was shown, or when its confirmation could not be sent at all
+    (text messages without an SMS gateway).
     """
     check_choices(customer.jurisdiction, [(purpose, channel)])
+    check_available([(purpose, channel)])
     notice = notice_shown(session, purpose, notice_id)
     state = session.get(ConsentState, (customer.id, purpose, channel))
     if (int(state.last_seq) if state else 0) != expected_version:
@@ -185,11 +232,14 @@ def give(
         actor="customer",
         evidence=evidence,
     )
+    sent = False
     if token and send:
         from app.self_service.mail import send_confirmations
 
-        send_confirmations(session, customer, [(purpose_label(customer, purpose), channel, token)])
-    return token
+        sent = send_confirmations(
+            session, customer, [(purpose_label(customer, purpose), channel, token)]
+        )
+    return Given(token, sent)
 
 
 def withdraw(
@@ -218,6 +268,19 @@ def object_to_all(session: Session, customer: Customer, *, evidence: Evidence) -
     if customer.objected_at is not None:
         return False
     ledger.object_to_direct_marketing(
+        session, customer, source="portal", method="web_form", actor="customer", evidence=evidence
+    )
+    return True
+
+
+def withdraw_objection(session: Session, customer: Customer, *, evidence: Evidence) -> bool:
+    """Lift the objection to direct marketing; the consents still given count again.
+
+    False when there was no objection to lift.
+    """
+    if customer.objected_at is None:
+        return False
+    ledger.withdraw_objection(
         session, customer, source="portal", method="web_form", actor="customer", evidence=evidence
     )
     return True

@@ -41,9 +41,13 @@ def zone_of(customer: Customer) -> ZoneInfo:
 
 
 def limits_of(session: Session, customer: Customer) -> ContactLimits:
-    """The stored limits, with the pause shown as a date in the customer's time zone."""
+    """The stored limits, with the pause shown as a date in the customer's time zone (a pause
+    that has ended is not shown)."""
     row = preferences_of(session, customer)
-    pause = row.paused_until.astimezone(zone_of(customer)).date() if row.paused_until else None
+    until = row.paused_until
+    pause = None
+    if until is not None and until > datetime.now(UTC):
+        pause = until.astimezone(zone_of(customer)).date()
     return ContactLimits(
         windows=parse_windows(json.loads(row.windows_json or "[]")),
         weekly_cap=row.weekly_cap,

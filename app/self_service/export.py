@@ -1,6 +1,6 @@
 """Data portability (GDPR Art. 15 and 20): everything held about one customer, as JSON.
 
-The document follows the schema in ``docs/export-schema.md`` (format ``assenso-export/1``).
+The document follows the schema in ``docs/export-schema.md`` (format ``assenso-export/2``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
+from app.ledger.consent import Evidence
 from app.ledger.models import ConsentEvent, ConsentState
 from app.ledger.records import format_time, record_of
 from app.models_base import utcnow
@@ -19,7 +20,7 @@ from app.outbox.models import SendLog, Suppression
 from app.vault.models import ContactPreferences, ProfileFieldHistory, VaultAccess
 from app.vault.service import open_cipher, read_own_profile, sharing_matrix
 
-EXPORT_FORMAT = "assenso-export/1"
+EXPORT_FORMAT = "assenso-export/2"
 
 
 def _profile_history(session: Session, customer: Customer) -> list[dict[str, Any]]:
@@ -41,7 +42,26 @@ def _profile_history(session: Session, customer: Customer) -> list[dict[str, Any
     ]
 
 
-def _consents(session: Session, customer: Customer) -> tuple[list, list]:
+def _evidence(session: Session, customer: Customer, events: list[ConsentEvent]) -> list[dict]:
+    """What was seen when the customer acted (address, browser), opened with their own key:
+    the ledger keeps it sealed, the customer reads it (GDPR Art. 15)."""
+    readable = []
+    for event in events:
+        if event.evidence is None:
+            continue
+        seen = Evidence.opened(session, customer, event.record_id, event.evidence)
+        readable.append(
+            {
+                "record_id": event.record_id,
+                "at": format_time(event.event_time),
+                "ip_address": seen.ip_address,
+                "user_agent": seen.user_agent,
+            }
+        )
+    return readable
+
+
+def _consents(session: Session, customer: Customer) -> tuple[list, list, list]:
     states = [
         {
             "purpose": s.purpose,
@@ -57,15 +77,14 @@ def _consents(session: Session, customer: Customer) -> tuple[list, list]:
             select(ConsentState).where(ConsentState.customer_id == customer.id)
         )
     ]
-    events = [
-        record_of(e)
-        for e in session.scalars(
+    rows = list(
+        session.scalars(
             select(ConsentEvent)
             .where(ConsentEvent.customer_ref == customer.ref)
             .order_by(ConsentEvent.seq)
         )
-    ]
-    return states, events
+    )
+    return states, [record_of(e) for e in rows], _evidence(session, customer, rows)
 
 
 def _contact(session: Session, customer: Customer) -> dict[str, Any] | None:
@@ -82,7 +101,7 @@ def _contact(session: Session, customer: Customer) -> dict[str, Any] | None:
 
 def export_customer(session: Session, customer: Customer) -> dict[str, Any]:
     """The machine-readable export of everything held about ``customer``."""
-    states, events = _consents(session, customer)
+    states, events, evidence = _consents(session, customer)
     sharing = sharing_matrix(session, customer.id)
     return {
         "format": EXPORT_FORMAT,
@@ -110,6 +129,7 @@ def export_customer(session: Session, customer: Customer) -> dict[str, Any]:
         ],
         "consent_state": states,
         "consent_events": events,
+        "consent_evidence": evidence,
         "contact_preferences": _contact(session, customer),
         "suppressions": [
             {"channel": s.channel, "reason": s.reason, "since": format_time(s.created_at)}

@@ -9,8 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
+from app.ledger.consent import Evidence
 from app.ledger.models import ConsentEvent
 from app.outbox.models import OutboxEntry, SendLog
+from app.self_service.contact import zone_of
+from app.vault.changes import CONTACT_LIMITS, Change, changes_of
 
 GIVING = ("granted", "confirmed", "renewed")
 HISTORY_LIMIT = 500
@@ -76,3 +79,30 @@ def _consent_before(events: list[ConsentEvent], log: SendLog) -> datetime | None
         ):
             return event.event_time
     return None
+
+
+def preference_changes(session: Session, customer: Customer) -> list[Change]:
+    """Changes of sharing choices and contact limits, newest first; a pause is shown as the
+    day it ends in the customer's time zone."""
+    shown = []
+    for change in changes_of(session, customer):
+        until = change.detail.get("paused_until") if change.kind == CONTACT_LIMITS else None
+        if until:
+            day = datetime.fromisoformat(until).astimezone(zone_of(customer)).date()
+            change = Change(
+                change.changed_at, change.kind, {**change.detail, "pause_day": day}, change.actor
+            )
+        shown.append(change)
+    return shown
+
+
+def evidence_seen(session: Session, customer: Customer, record_id: str) -> Evidence | None:
+    """What we saw when the customer made the choice ``record_id`` (their own record only)."""
+    event = session.scalar(
+        select(ConsentEvent).where(
+            ConsentEvent.record_id == record_id, ConsentEvent.customer_ref == customer.ref
+        )
+    )
+    if event is None or event.evidence is None:
+        return None
+    return Evidence.opened(session, customer, record_id, event.evidence)

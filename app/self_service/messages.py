@@ -7,6 +7,28 @@ Services raise errors in English (logs and the API stay English); the portal sho
 from flask_babel import lazy_gettext as _l
 
 DOMAIN_MESSAGES = (
+    # app/web/errors.py: the error pages
+    _l("The request could not be understood. Please check what you sent and try again."),
+    _l("Please sign in to continue."),
+    _l("You do not have access to this page."),
+    _l("There is no page at this address."),
+    _l("This page does not accept that kind of request."),
+    _l("What you sent is too large."),
+    _l("Too many attempts. Please wait a minute and try again."),
+    _l("Something went wrong on our side. It has been logged; please try again later."),
+    _l("Your form expired or was sent from elsewhere. Please reload the page and retry."),
+    _l("The current password is not correct."),
+    _l("Do not use your e-mail address in your password."),
+    _l("This password is too common or too easy to guess. A few unrelated words work well."),
+    _l("Use at most 256 characters."),
+    _l("An account with this e-mail address is being created. Please try again."),
+    _l("Your account could not be created just now. Please try again."),
+    _l("The erasure could not be finished just now. Please try again."),
+    _l("That is not a valid e-mail address."),
+    _l("This link cannot be used."),
+    _l("This unsubscribe link has expired."),
+    _l("This unsubscribe link is not valid."),
+    # app/self_service/consents.py and app/web/portal
     _l("This reset link is not valid, has expired or was already used."),
     _l("This confirmation link has expired. Please ask again."),
     _l("This confirmation link is not valid."),
@@ -34,4 +56,8 @@ DOMAIN_MESSAGES = (
     _l("Interests use letters, digits and hyphens, 32 at most."),
     _l("A postcode has up to 10 letters, digits, spaces or hyphens."),
     _l("Choose one of the offered languages."),
+    _l(
+        "We cannot send text messages at the moment, so a consent to text messages cannot be "
+        "confirmed. You can agree to e-mail instead."
+    ),
 )

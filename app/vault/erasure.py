@@ -36,6 +36,7 @@ from app.vault.keystore import destroy_key
 from app.vault.models import (
     ContactPreferences,
     Erasure,
+    PreferenceChange,
     ProfileField,
     ProfileFieldHistory,
     SharingChoice,
@@ -45,7 +46,13 @@ from app.vault.service import CustomerErased
 log = logging.getLogger("assenso.vault")
 
 #: Rows of the main database holding a customer's personal data, removed after their key.
-SHREDDED = (ProfileField, ProfileFieldHistory, SharingChoice, ContactPreferences)
+SHREDDED = (
+    ProfileField,
+    ProfileFieldHistory,
+    SharingChoice,
+    ContactPreferences,
+    PreferenceChange,
+)
 
 
 class ErasureInterrupted(AssensoError):

@@ -138,6 +138,24 @@ class ContactPreferences(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class PreferenceChange(Model):
+    """One change of the customer's sharing choices or contact limits, for their history.
+
+    ``detail`` is JSON of what changed (field and purpose names, limits): the same choices the
+    sharing and limits tables hold, no profile value. Deleted with the customer's data.
+    """
+
+    __tablename__ = "preference_changes"
+    __table_args__ = (Index("ix_preference_changes_customer_at", "customer_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))  # sharing | contact_limits
+    detail: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(120))
+
+
 class DatabaseIdentity(Model):
     """The identity of this main database: one random value, written when it is created."""
 

@@ -16,6 +16,7 @@ from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.models_base import utcnow
 from app.transaction import transaction
+from app.vault.changes import CONTACT_LIMITS, record_change
 from app.vault.models import ContactPreferences
 
 MAX_WINDOWS = 14
@@ -77,8 +78,11 @@ def save_preferences(
     paused_until: datetime | None,
     preferred_channel: str | None,
     expected_version: int,
+    actor: str = "customer",
 ) -> ContactPreferences:
-    """Save the customer's limits; refuses a stale form (another tab saved in between)."""
+    """Save the customer's limits; refuses a stale form (another tab saved in between).
+
+    The saved limits are also kept in the customer's history."""
     if weekly_cap is not None and not 0 <= weekly_cap <= MAX_WEEKLY_CAP:
         raise InvalidInput(f"The weekly limit must be between 0 and {MAX_WEEKLY_CAP}.")
     if preferred_channel not in (None, *CHANNELS):
@@ -101,4 +105,11 @@ def save_preferences(
         row.preferred_channel = preferred_channel
         row.version = current + 1
         row.updated_at = utcnow()
+        detail = {
+            "windows": [w.to_json() for w in windows],
+            "weekly_cap": weekly_cap,
+            "paused_until": paused_until.isoformat() if paused_until else None,
+            "preferred_channel": preferred_channel,
+        }
+        record_change(session, customer.id, CONTACT_LIMITS, detail, actor)
     return row

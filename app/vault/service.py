@@ -19,6 +19,7 @@ from app.policy_sets.in_force import known_purposes
 from app.runtime import runtime
 from app.transaction import transaction
 from app.vault.blind_index import blind_index, blind_index_candidates
+from app.vault.changes import SHARING, record_change
 from app.vault.envelope import FieldCipher, WrappedKey
 from app.vault.errors import FieldValidationError, UnknownFieldError
 from app.vault.fields import FIELDS, HELD_FIELDS, field_spec
@@ -268,16 +269,20 @@ def _reindex_email(session: Session, customer: Customer, email: str | None) -> N
 
 
 def set_sharing(
-    session: Session, customer: Customer, choices: Mapping[tuple[str, str], bool]
+    session: Session,
+    customer: Customer,
+    choices: Mapping[tuple[str, str], bool],
+    actor: str = "customer",
 ) -> int:
-    """Record the customer's sharing choices ``{(field, purpose): shared}``; returns changes."""
+    """Record the customer's sharing choices ``{(field, purpose): shared}``; returns changes
+    (each set of changes is also kept in the customer's history)."""
     purposes = set(known_purposes())
     for field, purpose in choices:
         if field not in FIELDS:
             raise InvalidInput(f"unknown profile field {field!r}")
         if purpose not in purposes:
             raise InvalidInput(f"unknown purpose {purpose!r}")
-    changed = 0
+    changed: list[list[str | bool]] = []
     now = utcnow()
     with transaction(session):
         existing = {
@@ -298,11 +303,13 @@ def set_sharing(
                         changed_at=now,
                     )
                 )
-                changed += 1
+                changed.append([field, purpose, bool(shared)])
             elif row.shared != bool(shared):
                 row.shared, row.changed_at = bool(shared), now
-                changed += 1
-    return changed
+                changed.append([field, purpose, bool(shared)])
+        if changed:
+            record_change(session, customer.id, SHARING, {"choices": changed}, actor)
+    return len(changed)
 
 
 def sharing_matrix(session: Session, customer_id: int) -> dict[tuple[str, str], SharingChoice]:

@@ -43,7 +43,10 @@ def render_error(status: int, detail: str | None = None):
     message = detail or MESSAGES.get(status, MESSAGES[500])
     if wants_json():
         return jsonify(error={"status": status, "message": message}), status
-    return render_template("errors/error.html", status=status, message=message), status
+    # In the visitor's language where the catalogue has it; a plain string, so the page
+    # escapes it (a template's _() would mark it safe).
+    shown = gettext(message)
+    return render_template("errors/error.html", status=status, message=shown), status
 
 
 def bad_request(message: str) -> NoReturn:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 NAVIGATION: dict[str, list[tuple[str, str]]] = {
     "customer": [
-        ("portal.home", "Overview"),
+        ("portal.home", _l("Overview")),  # customers read the portal in their own language
     ],
     "marketer": [
         ("marketing.home", "Campaigns"),

@@ -86,12 +86,12 @@ def test_reload_puts_the_files_in_force_or_refuses(app_factory, policy_dir):
         assert "No change: these files are already in force (set revision 1)" in result.output
 
         us = policy_dir / "us-can-spam.yaml"
-        us.write_text(us.read_text().replace('version: "2026.1"', 'version: "2026.2"'))
+        us.write_text(us.read_text().replace('version: "2026.2"', 'version: "2026.3"'))
         result = runner.invoke(args=["policy", "reload", "--actor", "alice", "--reason", "v2"])
         assert result.exit_code == 0, result.output
         assert "recorded us-can-spam.yaml: " in result.output
         assert "set revision 2, 2 policies (1 changed), loaded by operator:alice" in result.output
-        assert policies_in_force().by_id["us-can-spam"].version == "2026.2"
+        assert policies_in_force().by_id["us-can-spam"].version == "2026.3"
 
         active = policies_in_force()
         us.write_text("policy_id: [unclosed")

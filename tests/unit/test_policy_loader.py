@@ -52,6 +52,8 @@ def test_shipped_policies_declare_the_demo_purposes_and_channels():
         for purpose in policy.purposes.values():
             assert purpose.fields <= PROFILE_FIELDS
             assert {"en", "it"} <= set(purpose.labels)
+            assert {"en", "it"} <= set(purpose.descriptions), purpose.id
+            assert purpose.description_in("it") != purpose.description_in("en")
     eu = load_policy(EU)
     assert eu.purposes["birthday"].fields >= {"birthday", "first_name"}
     assert eu.purposes["recommendations"].profiling
@@ -96,6 +98,47 @@ def test_schema_violation_names_pointer_and_line(tmp_path):
     assert "/settings/minimum_age" in message and "'sixteen'" in message
     line = next(i for i, x in enumerate(path.read_text().splitlines(), 1) if "sixteen" in x)
     assert f"{path}:{line}:" in message
+
+
+def test_purpose_texts_per_language_fall_back_to_english(tmp_path):
+    path = broken(
+        tmp_path,
+        "labels: {en: Birthday offers, it: Offerte per il compleanno}",
+        "labels: {en: Birthday offers}",
+    )
+    birthday = load_policy(path).purposes["birthday"]
+    assert birthday.label_in("it") == "Birthday offers"
+    assert birthday.description_in("it").startswith("Un augurio")
+    assert birthday.description_in("de") == birthday.description == birthday.description_in("en")
+    old = load_policy(
+        broken(
+            tmp_path,
+            "      en: A greeting and an offer on your birthday.\n"
+            '      it: "Un augurio e un\'offerta per il tuo compleanno."',
+            "      A greeting and an offer on your birthday.",
+            "single.yaml",
+        )
+    )
+    assert (
+        old.purposes["birthday"].description_in("it") == "A greeting and an offer on your birthday."
+    )
+
+
+def test_purpose_texts_need_english(tmp_path):
+    path = broken(
+        tmp_path,
+        "      en: A greeting and an offer on your birthday.\n",
+        "      fr: Un message pour votre anniversaire.\n",
+    )
+    assert "/purposes/1/description" in problem_of(path)
+    path = broken(
+        tmp_path,
+        "labels: {en: Birthday offers, it: Offerte per il compleanno}",
+        "labels: {it: Offerte per il compleanno}",
+        "labels.yaml",
+    )
+    message = problem_of(path)
+    assert "/purposes/1/labels" in message and "'en' is a required property" in message
 
 
 def test_misspelt_key_is_caught(tmp_path):

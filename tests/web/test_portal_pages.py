@@ -16,7 +16,7 @@ from app.ledger.notices import current_notice
 from app.vault.models import ContactPreferences, SharingChoice
 from app.vault.service import read_own_profile
 from tests.conftest import TEST_PASSWORD
-from tests.helpers import csrf_token
+from tests.helpers import change_settings, csrf_token
 from tests.web.test_portal_support import (  # noqa: F401  (fixtures)
     create_customer,
     mailbox,
@@ -116,7 +116,8 @@ def test_giving_consent_shows_the_notice_then_records_it(portal_client, ann):
     assert again.status_code == 409  # the page was stale
 
 
-def test_sms_consent_needs_a_phone_and_unknown_choices_are_404(portal_client, ann):
+def test_sms_consent_needs_a_phone_and_unknown_choices_are_404(portal_app, portal_client, ann):
+    change_settings(portal_app, sms_webhook_url="http://127.0.0.1:9/sms")
     path = "/me/contact/give/offers/sms"
     notice = db.session.scalar(select(Notice.id).where(Notice.purpose == "offers"))
     response = _post(portal_client, path, path, version="0", notice_id=str(notice))
@@ -181,7 +182,7 @@ def test_export_downloads_everything_held(portal_client, ann):
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     document = json.loads(response.data)
-    assert document["format"] == "assenso-export/1"
+    assert document["format"] == "assenso-export/2"
     assert document["profile"]["first_name"] == "Ann"
 
 

@@ -11,7 +11,7 @@ from app.outbox.models import SendLog
 from app.self_service.mail import wait_for_background_mail
 from app.vault.directory import find_customer_by_email
 from tests.conftest import TEST_PASSWORD
-from tests.helpers import csrf_token, post_form
+from tests.helpers import change_settings, csrf_token, post_form
 from tests.web.test_portal_support import (  # noqa: F401  (fixtures)
     create_customer,
     links_in,
@@ -118,7 +118,8 @@ def _flashes(client) -> str:
     return flashes
 
 
-def test_signup_sms_consent_needs_a_phone(portal_client):
+def test_signup_sms_consent_needs_a_phone(portal_app, portal_client):
+    change_settings(portal_app, sms_webhook_url="http://127.0.0.1:9/sms")
     response = _signup(portal_client, consent=["offers:sms"])
     assert response.status_code == 400
     assert "mobile number" in response.get_data(as_text=True)

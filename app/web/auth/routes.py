@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.accounts import service as accounts
@@ -53,7 +54,7 @@ def staff_login():
         )
         if user is not None:
             return _finish_login(user)
-        flash("That e-mail address and password do not match an active account.", "error")
+        flash(_("That e-mail address and password do not match an active account."), "error")
     return render_template("auth/login.html", form=form, audience="staff"), (
         400 if form.errors else 200
     )
@@ -71,7 +72,7 @@ def customer_login():
         )
         if customer is not None:
             return _finish_login(customer)
-        flash("That e-mail address and password do not match an account.", "error")
+        flash(_("That e-mail address and password do not match an account."), "error")
     return render_template("auth/login.html", form=form, audience="customer"), (
         400 if form.errors else 200
     )
@@ -82,7 +83,7 @@ def customer_login():
 def logout():
     """Sign out of this browser: its session ends on the server too."""
     end_session()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("public.index"))
 
 
@@ -92,7 +93,7 @@ def logout_everywhere():
     """Sign out of every browser and device: every session of the account ends."""
     accounts.sign_out_everywhere(db.session, signed_in_account())
     end_session()
-    flash("You are signed out everywhere.", "info")
+    flash(_("You are signed out everywhere."), "info")
     return redirect(url_for("public.index"))
 
 
@@ -111,11 +112,11 @@ def change_password():
                 db.session, account, form.current_password.data, form.new_password.data
             )
         except AssensoError as exc:
-            flash(str(exc), "error")
+            flash(_(str(exc)), "error")
             status = 400
         else:
             start_session(account)  # this browser continues in a new session
-            flash("Password changed. Other sessions were signed out.", "success")
+            flash(_("Password changed. Other sessions were signed out."), "success")
             return redirect(url_for(home_endpoint(account)))
     elif form.errors:
         status = 400

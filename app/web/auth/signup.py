@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import cache
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from wtforms import SelectChoice
 
 from app.errors import AssensoError, NotFound
-from app.extensions import db
+from app.extensions import LANGUAGES, db
 from app.ledger.notices import current_notice
 from app.self_service import consents
 from app.self_service.accounts import SignUpRequest, minimum_age, sign_up
+from app.self_service.languages import language_choices
+from app.self_service.timezones import zone_choices
 from app.settings import current_settings
 from app.web.access import public
 from app.web.auth import bp
@@ -27,16 +26,10 @@ from app.web.throttle import limit_mail_form
 DEFAULT_TIMEZONE = "Europe/Rome"
 
 
-@cache
-def _time_zones() -> list[SelectChoice]:
-    zones = sorted(zoneinfo.available_timezones())
-    return [SelectChoice(zone, zone.replace("_", " ")) for zone in zones]
-
-
 def _offers(jurisdiction: str) -> list[dict]:
     """Each purpose with the notice in force (purposes without a notice are not offered)."""
     offers = []
-    policy_channels = consents.channels_for(jurisdiction)
+    policy_channels = consents.available_channels(jurisdiction)
     for purpose in consents.consent_purposes(jurisdiction):
         try:
             notice = current_notice(db.session(), purpose, current_language())
@@ -57,7 +50,8 @@ def signup():
     """
     jurisdiction = current_settings().default_jurisdiction
     form = SignUpForm(language=current_language(), timezone=DEFAULT_TIMEZONE)
-    form.timezone.choices = _time_zones()
+    form.timezone.choices = zone_choices(form.timezone.data or DEFAULT_TIMEZONE, current_language())
+    form.language.choices = language_choices(current_language(), LANGUAGES)
     offers = _offers(jurisdiction)
     age = minimum_age(jurisdiction)
     status = 200

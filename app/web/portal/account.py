@@ -30,7 +30,7 @@ def account():
 @bp.get("/account/export")
 @customer_required
 def export():
-    """Everything held about the customer as JSON (format ``assenso-export/1``)."""
+    """Everything held about the customer as JSON (format ``assenso-export/2``)."""
     body = json.dumps(export_customer(db.session, customer()), indent=2, ensure_ascii=False)
     record_fulfilled(
         db.session,

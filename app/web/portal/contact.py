@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from app.errors import AssensoError, InvalidInput
+from app.errors import AssensoError, Conflict, InvalidInput
 from app.extensions import db
 from app.self_service import consents
 from app.self_service.contact import ContactLimits, limits_of, save_limits, zone_of
@@ -16,15 +17,30 @@ from app.web.access import customer_required
 from app.web.ids import parse_id
 from app.web.portal import bp
 from app.web.portal.forms import ActionForm, ConsentForm, LimitsForm
-from app.web.portal.rendering import current_language, customer, evidence, flash_problem, render
+from app.web.portal.rendering import (
+    current_language,
+    customer,
+    evidence,
+    flash_problem,
+    kept_after_conflict,
+    render,
+)
 
 WEEKDAYS = range(7)
 UNREADABLE = "The form could not be read. Please reload the page and try again."
 
 
-def _contact_page(status: int = 200, limits_form: LimitsForm | None = None):
+def _contact_page(
+    status: int = 200,
+    limits_form: LimitsForm | None = None,
+    windows: tuple[Window, ...] | None = None,
+):
+    """The contact page; ``limits_form`` and ``windows`` show what the customer typed instead
+    of what is stored (after an error or a conflict)."""
     me = customer()
     limits = limits_of(db.session(), me)
+    if windows is not None:
+        limits = replace(limits, windows=windows)
     if limits_form is None:
         limits_form = LimitsForm(
             version=str(limits.version),
@@ -36,6 +52,7 @@ def _contact_page(status: int = 200, limits_form: LimitsForm | None = None):
         "portal/contact.html",
         status,
         purposes=consents.overview(db.session(), me, current_language()),
+        available=consents.available_channels(me.jurisdiction),
         limits=limits,
         limits_form=limits_form,
         action_form=ActionForm(),
@@ -63,6 +80,9 @@ def give_consent(purpose: str, channel: str):
         consents.check_choices(me.jurisdiction, [(purpose, channel)])
     except AssensoError:
         abort(404)
+    if request.method == "GET" and not consents.channel_available(channel):
+        flash(_(consents.SMS_UNAVAILABLE), "error")
+        return redirect(url_for("portal.contact"))
     choice = next(
         c
         for p in consents.overview(db.session(), me, current_language())
@@ -73,7 +93,7 @@ def give_consent(purpose: str, channel: str):
     status = 200
     if form.validate_on_submit():
         try:
-            token = consents.give(
+            given = consents.give(
                 db.session(),
                 me,
                 purpose=purpose,
@@ -85,16 +105,38 @@ def give_consent(purpose: str, channel: str):
         except AssensoError as exc:
             status = flash_problem(exc)
         else:
-            if token:
-                flash(_("Almost done: follow the link we sent you to confirm."), "info")
-            else:
-                flash(_("Thank you. Your consent is recorded."), "success")
+            flash(*_given_message(given, channel))
             return redirect(url_for("portal.contact"))
     elif request.method == "POST":
         status = 400
         flash(_("The form could not be read. Please reload the page and try again."), "error")
     label = consents.purpose_label(me, purpose, current_language())
-    return render("portal/give.html", status, form=form, notice=notice, label=label, choice=choice)
+    return render(
+        "portal/give.html",
+        status,
+        form=form,
+        notice=notice,
+        label=label,
+        choice=choice,
+        objected=me.objected_at is not None,
+    )
+
+
+def _given_message(given: consents.Given, channel: str) -> tuple[str, str]:
+    """What to tell the customer after giving consent: only what really happened."""
+    if given.token is None:
+        return _("Thank you. Your consent is recorded."), "success"
+    if not given.sent:
+        return (
+            _(
+                "Your consent waits for confirmation, but we could not send the link just now. "
+                'Use "Send the link again" in a few minutes.'
+            ),
+            "error",
+        )
+    if channel == "sms":
+        return _("Almost done: follow the link in the text message we sent you."), "info"
+    return _("Almost done: follow the link in the e-mail we sent you."), "info"
 
 
 @bp.post("/contact/withdraw/<purpose>/<channel>")
@@ -133,6 +175,25 @@ def object_to_marketing():
     return redirect(url_for("portal.contact"))
 
 
+@bp.post("/contact/object/withdraw")
+@customer_required
+def withdraw_objection():
+    """Lift the objection to direct marketing with one button; given consents count again."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if consents.withdraw_objection(db.session, customer(), evidence=evidence()):
+        flash(
+            _(
+                "Your objection is lifted. The consents you had given apply again; "
+                "you can change each one below."
+            ),
+            "success",
+        )
+    else:
+        flash(_("There was no objection to lift."), "info")
+    return redirect(url_for("portal.contact"))
+
+
 @bp.post("/contact/limits")
 @customer_required
 def save_contact_limits():
@@ -142,16 +203,23 @@ def save_contact_limits():
         flash(_("Please correct the highlighted fields."), "error")
         return _contact_page(400, form)
     try:
+        windows = parse_window_rows(request.form)
+    except AssensoError as exc:
+        return _contact_page(flash_problem(exc), form)
+    try:
         limits = ContactLimits(
-            windows=parse_window_rows(request.form),
+            windows=windows,
             weekly_cap=form.weekly_cap.data,
             pause_until=form.paused_until.data,
             preferred_channel=form.preferred_channel.data or None,
             version=_number(form.version.data),
         )
         save_limits(db.session, customer(), limits)
+    except Conflict as exc:
+        form.version.data = str(limits_of(db.session(), customer()).version)
+        return _contact_page(kept_after_conflict(exc), form, windows)
     except AssensoError as exc:
-        return _contact_page(flash_problem(exc), form)
+        return _contact_page(flash_problem(exc), form, windows)
     flash(_("Your contact limits are saved."), "success")
     return redirect(url_for("portal.contact") + "#limits")
 

@@ -9,6 +9,7 @@ from flask import Response, abort
 from app.extensions import db
 from app.ledger.proofs import receipt_for
 from app.self_service import consents, history
+from app.vault.fields import FIELDS
 from app.web.access import customer_required
 from app.web.portal import bp
 from app.web.portal.rendering import current_language, customer, render
@@ -26,6 +27,8 @@ def history_page():
         "portal/history.html",
         events=events,
         messages=history.sent_messages(db.session, me, events),
+        changes=history.preference_changes(db.session, me),
+        fields=FIELDS,
         purpose_labels=consents.labels_for(me.jurisdiction, current_language()),
     )
 
@@ -40,7 +43,13 @@ def _own_receipt(record_id: str) -> dict:
 @customer_required
 def receipt(record_id: str):
     """A readable receipt of one of the customer's own consent records."""
-    return render("portal/receipt.html", receipt=_own_receipt(record_id), record_id=record_id)
+    return render(
+        "portal/receipt.html",
+        receipt=_own_receipt(record_id),
+        record_id=record_id,
+        purpose_labels=consents.labels_for(customer().jurisdiction, current_language()),
+        seen=history.evidence_seen(db.session(), customer(), record_id),
+    )
 
 
 @bp.get("/receipts/<record_id>/download")

@@ -43,6 +43,20 @@ def flash_problem(exc: AssensoError) -> int:
     return exc.status
 
 
+def kept_after_conflict(exc: AssensoError) -> int:
+    """Say that another window saved first and that what the customer typed is still shown;
+    returns the conflict's status. The form then carries the current version, so saving again
+    applies what is on the page."""
+    flash(
+        gettext(
+            "This was changed in another window. What you entered is kept below: check it, "
+            "then save again to apply it."
+        ),
+        "error",
+    )
+    return exc.status
+
+
 def customer():
     """The signed-in customer (the real object, not Flask-Login's proxy)."""
     return signed_in_account()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,6 +30,33 @@ STATUS_LABELS = {
     "refused": _l("refused"),
 }
 
+#: Outcomes the system writes, as the customer reads them; an officer's own words are shown as
+#: written.
+OUTCOMES = {
+    "downloaded by the customer in the portal": _l("You downloaded your data here."),
+    "account deleted by the customer in the portal (crypto-shredding)": _l(
+        "You deleted your account here; the key to your data was destroyed."
+    ),
+    "export produced for the customer": _l("Your data was exported for you."),
+    "rectified": _l("Your data was corrected."),
+    "data key and data destroyed (crypto-shredding)": _l(
+        "Your data and the key to it were destroyed."
+    ),
+}
+OBJECTION_OUTCOME = re.compile(r"objection recorded \(ledger entry (\d+)\)")
+
+
+def outcome_text(outcome: str | None) -> str:
+    """A request's outcome in the customer's language where the system wrote it."""
+    if not outcome:
+        return "—"
+    if outcome in OUTCOMES:
+        return str(OUTCOMES[outcome])
+    found = OBJECTION_OUTCOME.fullmatch(outcome)
+    if found:
+        return _("Your objection is recorded (ledger entry %(seq)s).", seq=found.group(1))
+    return outcome
+
 
 def _page(status: int = 200, form: dict | None = None, error: str | None = None):
     return render(
@@ -36,6 +65,7 @@ def _page(status: int = 200, form: dict | None = None, error: str | None = None)
         requests=dsr.customer_requests(db.session(), customer()),
         kinds=KIND_CHOICES,
         statuses=STATUS_LABELS,
+        outcome_text=outcome_text,
         form=form or {},
         error=error,
     )

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from flask import flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from app.errors import AssensoError
+from app.errors import AssensoError, Conflict
 from app.extensions import LANGUAGES, db
 from app.self_service import consents, profile
 from app.self_service.contact import limits_of
+from app.self_service.languages import language_choices
+from app.self_service.timezones import zone_choices
 from app.vault.fields import FIELDS
 from app.vault.service import read_own_profile, sharing_matrix
-from app.vault.settings import Settings, change_settings, settings_of, time_zones
+from app.vault.settings import Settings, change_settings, settings_of
 from app.web.access import customer_required
 from app.web.portal import bp
 from app.web.portal.forms import SettingsForm, VersionedForm
@@ -21,6 +21,7 @@ from app.web.portal.rendering import (
     current_language,
     customer,
     flash_problem,
+    kept_after_conflict,
     remember_customer_language,
     render,
 )
@@ -42,11 +43,6 @@ def home():
     )
 
 
-@cache
-def _zone_choices() -> list[tuple[str, str]]:
-    return [(zone, zone.replace("_", " ")) for zone in sorted(time_zones())]
-
-
 def _settings_form(me, formdata=None) -> SettingsForm:
     """The settings form, showing the account's values unless a submission is given."""
     current = settings_of(me)
@@ -59,7 +55,8 @@ def _settings_form(me, formdata=None) -> SettingsForm:
         )
     else:
         form = SettingsForm()
-    form.timezone.choices = _zone_choices()
+    form.timezone.choices = zone_choices(current.timezone, current_language())
+    form.language.choices = language_choices(current_language())
     return form
 
 
@@ -68,12 +65,16 @@ def _data_page(
     errors: dict | None = None,
     submitted: dict | None = None,
     settings_form: SettingsForm | None = None,
+    wanted_sharing: set[tuple[str, str]] | None = None,
 ):
+    """The My data page; ``submitted``, ``settings_form`` and ``wanted_sharing`` show what the
+    customer typed instead of what is stored (after an error or a conflict)."""
     me = customer()
     values = read_own_profile(db.session(), me)
     if submitted:
         values = {**values, **submitted}
     matrix = sharing_matrix(db.session(), me.id)
+    shared = {key for key, row in matrix.items() if row.shared}
     return render(
         "portal/data.html",
         status,
@@ -83,10 +84,16 @@ def _data_page(
         errors=errors or {},
         history=profile.profile_history(db.session(), me),
         grid=profile.sharing_grid(me),
-        shared={key for key, row in matrix.items() if row.shared},
+        shared=shared if wanted_sharing is None else wanted_sharing,
         labels={p: consents.purpose_label(me, p) for p, _ in profile.sharing_grid(me)},
-        profile_form=VersionedForm(version=profile.profile_fingerprint(db.session(), me)),
-        sharing_form=VersionedForm(version=profile.sharing_fingerprint(db.session(), me)),
+        # The current versions, never the posted ones: after a conflict, saving again applies
+        # what the page shows.
+        profile_form=VersionedForm(
+            formdata=None, version=profile.profile_fingerprint(db.session(), me)
+        ),
+        sharing_form=VersionedForm(
+            formdata=None, version=profile.sharing_fingerprint(db.session(), me)
+        ),
         settings_form=settings_form or _settings_form(me),
     )
 
@@ -112,8 +119,10 @@ def save_profile():
     except profile.ProfileErrors as exc:
         flash(_("Please correct the highlighted fields."), "error")
         return _data_page(400, {k: _(v) for k, v in exc.errors.items()}, submitted)
+    except Conflict as exc:
+        return _data_page(kept_after_conflict(exc), submitted=submitted)
     except AssensoError as exc:
-        return _data_page(flash_problem(exc))
+        return _data_page(flash_problem(exc), submitted=submitted)
     if changed:
         flash(_("Saved. Your previous values are kept in the history below."), "success")
     else:
@@ -135,8 +144,10 @@ def save_sharing():
         wanted.add((field, purpose))
     try:
         profile.save_sharing(db.session, customer(), wanted, form.version.data)
+    except Conflict as exc:
+        return _data_page(kept_after_conflict(exc), wanted_sharing=wanted)
     except AssensoError as exc:
-        return _data_page(flash_problem(exc))
+        return _data_page(flash_problem(exc), wanted_sharing=wanted)
     flash(_("Your sharing choices are saved."), "success")
     return redirect(url_for("portal.data") + "#sharing")
 
@@ -156,8 +167,11 @@ def save_settings():
     try:
         wanted = Settings(language=form.language.data, timezone=form.timezone.data)
         changed = change_settings(db.session, me, wanted, form.version.data)
+    except Conflict as exc:
+        form.version.data = settings_of(me).version  # saving again applies what is shown
+        return _data_page(kept_after_conflict(exc), settings_form=form)
     except AssensoError as exc:
-        return _data_page(flash_problem(exc))
+        return _data_page(flash_problem(exc), settings_form=form)
     if changed and wanted.language in LANGUAGES:
         session["lang"] = wanted.language  # the portal speaks it too, from this page on
     if changed:

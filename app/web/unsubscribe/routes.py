@@ -5,11 +5,13 @@ from __future__ import annotations
 import hmac
 
 from flask import abort, jsonify, render_template, request
+from flask_babel import get_locale, gettext
 
 from app.delivery import unsubscribe as service
-from app.delivery.tokens import InvalidUnsubscribeToken
+from app.delivery.tokens import InvalidUnsubscribeToken, UnsubscribeRequest
 from app.errors import InvalidInput
 from app.extensions import csrf, db
+from app.self_service.consents import unsubscribe_label
 from app.settings import current_settings
 from app.web.access import public
 from app.web.unsubscribe import bp
@@ -24,8 +26,8 @@ def landing(token: str):
     try:
         wanted = service.describe(token)
     except InvalidUnsubscribeToken as exc:
-        return render_template("unsubscribe/invalid.html", message=str(exc)), 400
-    return render_template("unsubscribe/confirm.html", token=token, wanted=wanted)
+        return render_template("unsubscribe/invalid.html", message=gettext(str(exc))), 400
+    return _page("unsubscribe/confirm.html", token, wanted)
 
 
 @bp.post("/u/<token>")
@@ -36,10 +38,18 @@ def one_click(token: str):
     try:
         wanted = service.unsubscribe(db.session(), token)
     except InvalidUnsubscribeToken as exc:
-        return render_template("unsubscribe/invalid.html", message=str(exc)), 400
+        return render_template("unsubscribe/invalid.html", message=gettext(str(exc))), 400
     except InvalidInput:
-        return render_template("unsubscribe/invalid.html", message="This link cannot be used."), 400
-    return render_template("unsubscribe/done.html", token=token, wanted=wanted), 200
+        message = gettext("This link cannot be used.")
+        return render_template("unsubscribe/invalid.html", message=message), 400
+    return _page("unsubscribe/done.html", token, wanted)
+
+
+def _page(template: str, token: str, wanted: UnsubscribeRequest):
+    """The page naming the purpose by its label, in the visitor's language."""
+    language = str(get_locale() or "en")
+    label = unsubscribe_label(db.session(), wanted.customer_ref, wanted.purpose, language)
+    return render_template(template, token=token, wanted=wanted, label=label)
 
 
 @bp.post("/sms/inbound")
