@@ -1,4 +1,5 @@
-"""``flask`` command groups: users, demo, vault, ledger, policy, scheduler, worker, value."""
+"""``flask`` command groups: users, demo, vault, ledger, policy, scheduler, worker, value,
+api-keys."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ COMMAND_MODULES = (
     "scheduler",
     "campaigns",
     "value",
+    "api_keys",
 )
 
 

@@ -35,10 +35,14 @@ class Customer(UserMixin, Model):
     """A customer: a pseudonymous id plus the settings every decision needs."""
 
     __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_reference_index", "reference_index", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(36), unique=True, default=new_ref)
     email_index: Mapped[str | None] = mapped_column(String(80), unique=True)
+    #: Keyed blind index of the integrator's own reference for the customer (the API's
+    #: identifier; see :mod:`app.vault.references`).
+    reference_index: Mapped[str | None] = mapped_column(String(80))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     alt_id: Mapped[str] = mapped_column(String(64), unique=True, default=new_alt_id)
     jurisdiction: Mapped[str] = mapped_column(String(8), default="EU")

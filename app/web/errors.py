@@ -8,6 +8,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
+from app.api.problems import problem_response
+
 MESSAGES = {
     400: "The request could not be understood. Please check what you sent and try again.",
     401: "Please sign in to continue.",
@@ -31,6 +33,8 @@ def wants_json() -> bool:
 def render_error(status: int, detail: str | None = None):
     """The error response for ``status``, as JSON or as the HTML error page."""
     message = detail or MESSAGES.get(status, MESSAGES[500])
+    if request.path.startswith("/api/"):
+        return problem_response(status, message)
     if wants_json():
         return jsonify(error={"status": status, "message": message}), status
     return render_template("errors/error.html", status=status, message=message), status

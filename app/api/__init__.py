@@ -1,0 +1,82 @@
+"""The JSON API (``/api/v1``) for integrators, on the same services as the web pages.
+
+``bp`` is the blueprint; ``spec`` (SpecTree) validates bodies with the models of
+:mod:`app.api.schemas` and builds the OpenAPI 3.1 document from the routes. Calls authenticate
+with API keys (:mod:`app.api.auth`), never cookies, and are exempt from CSRF for that reason.
+Errors are RFC 9457 problems (:mod:`app.api.problems`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask
+from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.models import SecureType
+
+from app.api import auth
+from app.api.problems import ApiProblem, from_problem, problem_response
+from app.api.schemas import Problem
+from app.errors import AssensoError
+from app.extensions import csrf
+from app.web.access import API_KEY_CHECK
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _refuse_invalid(req: Any, _resp: Any, error: Any, _instance: Any, _adapter: Any) -> None:
+    """SpecTree's hook before a view: a body or query that does not validate is a 422 problem
+    naming each place (never the value sent); a body that is not JSON is a 400."""
+    if error is None:
+        return
+    if req.method in ("POST", "PUT", "PATCH") and req.get_json(silent=True) is None:
+        raise ApiProblem(400, "The body must be a JSON object (Content-Type: application/json).")
+    errors = [
+        {"location": ".".join(str(part) for part in item.get("loc", ())), "message": item["msg"]}
+        for item in error.errors(include_input=False, include_url=False)
+    ]
+    raise ApiProblem(
+        422, "The request does not match the API's schema.", kind="validation", errors=errors
+    )
+
+
+spec = SpecTree(
+    "flask",
+    mode="strict",
+    title="Assenso API",
+    version="1",
+    description=(
+        "Record consent from other channels and ask 'may I contact X for Y?'. "
+        "Authenticate with an API key: `Authorization: Bearer ak_...`."
+    ),
+    before=_refuse_invalid,
+    validation_error_model=Problem,
+    naming_strategy=lambda model: model.__name__,
+    nested_naming_strategy=lambda _parent, child: child,
+    security_schemes=[
+        SecurityScheme(
+            name="apiKey", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")
+        ),
+    ],
+    security={"apiKey": []},
+)
+
+
+@bp.errorhandler(AssensoError)
+def _domain_error(exc: AssensoError):
+    """A domain error (bad input, unknown thing, conflict) as a problem with its message."""
+    return problem_response(exc.status, str(exc))
+
+
+bp.register_error_handler(ApiProblem, from_problem)
+
+
+def init_app(app: Flask) -> None:
+    """Register the API on ``app``: routes, key check, CSRF exemption, problem responses."""
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    app.extensions[API_KEY_CHECK] = auth.check_key
+    spec.app = app
+
+
+from app.api import routes  # noqa: E402, F401  (the routes register on ``bp``)
