@@ -17,7 +17,7 @@ from app.models_base import UTCDateTime, utcnow
 REQUEST_KINDS = ("access", "export", "rectification", "erasure", "objection")
 REQUEST_STATUSES = ("received", "in_progress", "fulfilled", "refused")
 OPEN_STATUSES = ("received", "in_progress")
-REQUEST_CHANNELS = ("portal", "staff")
+REQUEST_CHANNELS = ("portal", "staff", "api")
 
 
 class DataSubjectRequest(Model):

@@ -93,8 +93,12 @@ def register_customer(
     timezone: str = "Europe/Rome",
     language: str = "en",
     age_attested: int | None = None,
+    reference_index: str | None = None,
 ) -> Customer:
     """Create a customer with a fresh data key and their encrypted profile.
+
+    ``reference_index`` is the blind index of an integrator's own reference for the customer
+    (:mod:`app.vault.references`), when an integrator creates them.
 
     Refuses a second account for the same e-mail address (found through the blind index), and
     a jurisdiction, time zone or language that is not well formed. The writes to the main
@@ -109,6 +113,7 @@ def register_customer(
         "timezone": timezone,
         "language": language,
         "age_attested": age_attested,
+        "reference_index": reference_index,
     }
     return create_customer(session, clean, settings)
 
