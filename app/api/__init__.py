@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, request
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
 
@@ -69,6 +69,15 @@ def _domain_error(exc: AssensoError):
 
 
 bp.register_error_handler(ApiProblem, from_problem)
+
+
+@bp.before_request
+def _json_bodies_only():
+    """Bodies are JSON: anything else (a form, a malformed multipart) is a 415 problem before
+    any parser reads it."""
+    if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+        return problem_response(415, "Send the body as JSON (Content-Type: application/json).")
+    return None
 
 
 def init_app(app: Flask) -> None:

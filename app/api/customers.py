@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app.api.problems import ApiProblem
-from app.api.schemas import CustomerIdentifier
+from app.api.schemas import ByReference, CustomerIdentifier
 from app.vault.directory import find_customer_by_email
 from app.vault.models import Customer
 from app.vault.references import find_by_reference
@@ -13,10 +13,10 @@ from app.vault.references import find_by_reference
 
 def resolve(session: Session, who: CustomerIdentifier) -> Customer:
     """The live customer ``who`` names; a 404 problem when there is none."""
-    if who.reference is not None:
+    if isinstance(who, ByReference):
         customer = find_by_reference(session, who.reference)
     else:
-        customer = find_customer_by_email(session, who.email or "")
+        customer = find_customer_by_email(session, who.email)
     if customer is None:
         raise ApiProblem(404, "No such customer.", kind="customer-unknown")
     return customer

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -102,6 +103,12 @@ def _forget(key_id: int, idem_key: str) -> None:
         )
 
 
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in an answer")
+
+
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
     """Honour ``Idempotency-Key`` on ``view``, which returns ``(payload, status)``."""
 
@@ -130,11 +137,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         except Exception:
             _forget(key_id, idem_key)
             raise
-        body = (
-            payload.model_dump_json()
-            if hasattr(payload, "model_dump_json")
-            else json.dumps(payload)
-        )
+        body = json.dumps(payload, default=_iso)
         _settle(key_id, idem_key, status, body)
         return payload, status
 

@@ -3,19 +3,64 @@ from them)."""
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime
-from typing import Any, Literal
+from ipaddress import ip_address
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 Name = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
 
 
 class Strict(BaseModel):
-    """Bodies refuse unknown fields: a misspelt field is an error, not silently ignored."""
+    """Bodies refuse unknown fields (a misspelt field is an error, not silently ignored) and
+    values of another JSON type (no ``"5"`` for 5, no number for a date-time)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    """Query strings: unknown parameters refused; numbers arrive as text."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _text_only(value: object) -> object:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("give this value as a string")
+    return value
+
+
+def _number_only(value: object) -> object:
+    if isinstance(value, str | bool):
+        raise ValueError("give this value as a JSON number")
+    return value
+
+
+#: A whole number (``1.0`` counts, ``"1"`` does not).
+Whole = Annotated[int, Field(strict=False), BeforeValidator(_number_only)]
+#: A date-time with its offset, given as an RFC 3339 string.
+Moment = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_text_only)]
+
+
+def _ip_address(value: str) -> str:
+    return str(ip_address(value))
+
+
+#: An IPv4 or IPv6 address, given as a string.
+IpAddress = Annotated[
+    str,
+    AfterValidator(_ip_address),
+    WithJsonSchema({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}),
+]
 
 
 class Problem(BaseModel):
@@ -29,17 +74,25 @@ class Problem(BaseModel):
     detail: str
 
 
-class CustomerIdentifier(Strict):
-    """A customer, by the integrator's own reference or by e-mail address (exactly one)."""
+#: An integrator's reference: 1 to 200 characters, no control characters.
+REFERENCE_PATTERN = r"^[^\x00-\x1f\x7f]{1,200}$"
+Reference = Field(min_length=1, max_length=200, pattern=REFERENCE_PATTERN)
 
-    reference: str | None = Field(None, min_length=1, max_length=200)
-    email: str | None = Field(None, min_length=3, max_length=320)
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> CustomerIdentifier:
-        if (self.reference is None) == (self.email is None):
-            raise ValueError("give exactly one of reference and email")
-        return self
+class ByReference(Strict):
+    """A customer known by the integrator's own reference."""
+
+    reference: str = Reference
+
+
+class ByEmail(Strict):
+    """A customer known by e-mail address."""
+
+    email: str = Field(min_length=3, max_length=320)
+
+
+#: A customer, by the integrator's own reference or by e-mail address.
+CustomerIdentifier = ByReference | ByEmail
 
 
 class Intent(Strict):
@@ -47,15 +100,10 @@ class Intent(Strict):
 
     purpose: str = Name
     channel: str = Name
-    at: AwareDatetime | None = Field(None, description="when it would be sent (default: now)")
-    template_fields: list[str] = Field(default_factory=list, max_length=50)
-
-    @field_validator("template_fields")
-    @classmethod
-    def _fields(cls, value: list[str]) -> list[str]:
-        if any(not 0 < len(name) <= 64 for name in value):
-            raise ValueError("a field name is 1 to 64 characters")
-        return value
+    at: Moment | None = Field(None, description="when it would be sent (default: now)")
+    template_fields: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=50
+    )
 
 
 class DecisionRequest(Intent):
@@ -90,7 +138,7 @@ class BatchDecision(BaseModel):
 class NewCustomer(Strict):
     """A customer made by the integrator, known by their own reference."""
 
-    reference: str = Field(min_length=1, max_length=200)
+    reference: str = Reference
     email: str = Field(min_length=3, max_length=320)
     profile: dict[str, Any] = Field(default_factory=dict, max_length=30)
     language: str = Field("en", min_length=2, max_length=8)
@@ -119,7 +167,7 @@ class Notice(BaseModel):
     effective_at: datetime
 
 
-class NoticeQuery(Strict):
+class NoticeQuery(Query):
     """Which notices: one purpose (default every purpose) in one language."""
 
     purpose: str | None = Field(None, min_length=1, max_length=64)
@@ -135,16 +183,9 @@ class NoticeList(BaseModel):
 class Evidence(Strict):
     """How the customer gave or withdrew consent: when, from which address and browser."""
 
-    at: AwareDatetime | None = None
-    ip_address: str | None = Field(None, max_length=45)
+    at: Moment | None = None
+    ip_address: IpAddress | None = None
     user_agent: str | None = Field(None, max_length=400)
-
-    @field_validator("ip_address")
-    @classmethod
-    def _ip(cls, value: str | None) -> str | None:
-        if value is not None:
-            ipaddress.ip_address(value)
-        return value
 
 
 class ConsentGrant(Strict):
@@ -153,7 +194,7 @@ class ConsentGrant(Strict):
     customer: CustomerIdentifier
     purpose: str = Name
     channel: str = Name
-    notice_id: int = Field(ge=1, le=2**31 - 1)
+    notice_id: Whole = Field(ge=1, le=2**31 - 1)
     evidence: Evidence = Field(default_factory=lambda: Evidence.model_validate({}))
 
 
@@ -222,7 +263,7 @@ class Purchase(Strict):
     """A purchase: stored only for customers who share their purchase history."""
 
     customer: CustomerIdentifier
-    at: AwareDatetime
+    at: Moment
     amount: str = Field(pattern=r"^\d{1,9}(\.\d{1,2})?$", description="e.g. 12.50")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     category: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
@@ -236,7 +277,7 @@ class PurchaseOutcome(BaseModel):
     reason: str | None
 
 
-class PageQuery(Strict):
+class PageQuery(Query):
     """Cursor pagination: at most ``limit`` items after ``cursor``."""
 
     limit: int = Field(50, ge=1, le=200)

@@ -4,13 +4,14 @@
 of that version over ``b"assenso.blind-index.reference.v1" NUL | version | NUL | reference``.
 The label keeps these tokens apart from the e-mail index computed with the same keys. A
 reference is taken exactly as given (it is the integrator's identifier, not a person's text),
-1 to 200 printable characters.
+1 to 200 characters without control characters.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
@@ -24,16 +25,16 @@ from app.vault.models import Customer
 
 _LABEL = b"assenso.blind-index.reference.v1\x00"
 MAX_REFERENCE = 200
+_REFERENCE = re.compile(r"[^\x00-\x1f\x7f]{1,%d}" % MAX_REFERENCE)
 
 
 def check_reference(reference: object) -> str:
     """The reference, or ``InvalidInput`` when it is empty, too long or not printable."""
-    if (
-        not isinstance(reference, str)
-        or not 0 < len(reference) <= MAX_REFERENCE
-        or not reference.isprintable()
-    ):
-        raise InvalidInput(f"A customer reference is 1 to {MAX_REFERENCE} printable characters.")
+    if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
+        raise InvalidInput(
+            f"A customer reference is 1 to {MAX_REFERENCE} characters, none of them a control "
+            "character."
+        )
     return reference
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, MethodNotAllowed
 
 from app.api.problems import problem_response
 
@@ -34,7 +34,7 @@ def render_error(status: int, detail: str | None = None):
     """The error response for ``status``, as JSON or as the HTML error page."""
     message = detail or MESSAGES.get(status, MESSAGES[500])
     if request.path.startswith("/api/"):
-        return problem_response(status, message)
+        return problem_response(status, message), status
     if wants_json():
         return jsonify(error={"status": status, "message": message}), status
     return render_template("errors/error.html", status=status, message=message), status
@@ -53,7 +53,11 @@ def handle_http_exception(exc: HTTPException):
     detail = exc.description if status == 400 and getattr(exc, "assenso_public", False) else None
     if isinstance(exc, CSRFError):
         detail = "Your form expired or was sent from elsewhere. Please reload the page and retry."
-    return render_error(status, detail)
+    body, code = render_error(status, detail)
+    response = current_app.make_response((body, code))
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # RFC 9110 15.5.6
+    return response
 
 
 def handle_unexpected(exc: Exception):

@@ -32,7 +32,7 @@ SOURCE, METHOD = "api", "api"
 
 def _evidence(given: EvidenceIn) -> ledger.Evidence:
     return ledger.Evidence(
-        ip_address=given.ip_address,
+        ip_address=str(given.ip_address) if given.ip_address else None,
         user_agent=given.user_agent,
         at=given.at.isoformat() if given.at else None,
     )
@@ -40,7 +40,7 @@ def _evidence(given: EvidenceIn) -> ledger.Evidence:
 
 @bp.get("/notices")
 @api_key_required("consent:write")
-@spec.validate(resp=Response(HTTP_200=NoticeList), tags=["consent"])
+@spec.validate(resp=Response(HTTP_200=NoticeList), tags=["consent"], force_resp_serialize=True)
 def notices(query: NoticeQuery):
     """The notices in force, per purpose, in a language (English where none is published).
 
@@ -73,7 +73,7 @@ def notices(query: NoticeQuery):
 
 @bp.post("/consents")
 @api_key_required("consent:write")
-@spec.validate(resp=Response(HTTP_201=ConsentRecorded), tags=["consent"])
+@spec.validate(resp=Response(HTTP_201=ConsentRecorded), tags=["consent"], force_resp_serialize=True)
 @idempotent
 def give_consent(json: ConsentGrant):
     """Record consent given after reading the notice ``notice_id`` (the one in force, else
@@ -109,7 +109,7 @@ def give_consent(json: ConsentGrant):
 
 @bp.post("/consents/withdrawals")
 @api_key_required("consent:write")
-@spec.validate(resp=Response(HTTP_201=ConsentRecorded), tags=["consent"])
+@spec.validate(resp=Response(HTTP_201=ConsentRecorded), tags=["consent"], force_resp_serialize=True)
 @idempotent
 def withdraw_consent(json: ConsentWithdrawal):
     """Record that the customer withdrew consent (or a pending request), with the evidence;

@@ -25,7 +25,9 @@ from app.web.access import api_key_required
 
 @bp.post("/customers")
 @api_key_required("consent:write")
-@spec.validate(resp=Response(HTTP_201=CustomerCreated), tags=["customers"])
+@spec.validate(
+    resp=Response(HTTP_201=CustomerCreated), tags=["customers"], force_resp_serialize=True
+)
 @idempotent
 def create_customer(json: NewCustomer):
     """Create a customer with profile fields, language, jurisdiction and time zone.
@@ -97,7 +99,7 @@ def _sharing(session, customer: Customer) -> dict[str, list[str]]:
 
 @bp.get("/customers/<reference>/preferences")
 @api_key_required("decisions:read", "customers:read")
-@spec.validate(resp=Response(HTTP_200=Preferences), tags=["customers"])
+@spec.validate(resp=Response(HTTP_200=Preferences), tags=["customers"], force_resp_serialize=True)
 def preferences(reference: str):
     """What the customer allows: consent per purpose and channel, contact limits, what they
     share for which purpose; their profile values too when the key has `customers:read`.

@@ -10,6 +10,8 @@ from app.api.idempotency import idempotent
 from app.api.schemas import (
     BatchDecision,
     BatchDecisionRequest,
+    ByEmail,
+    ByReference,
     CustomerIdentifier,
     Decision,
     DecisionRequest,
@@ -39,13 +41,11 @@ def decide_for(intent: Intent, customers: list[CustomerIdentifier]) -> list[dict
     session = db.session()
     by_reference, by_email = ids_for(
         session,
-        [who.reference for who in customers if who.reference is not None],
-        [who.email for who in customers if who.email is not None],
+        [who.reference for who in customers if isinstance(who, ByReference)],
+        [who.email for who in customers if isinstance(who, ByEmail)],
     )
     ids = [
-        by_reference.get(who.reference)
-        if who.reference is not None
-        else by_email.get(who.email or "")
+        by_reference.get(who.reference) if isinstance(who, ByReference) else by_email.get(who.email)
         for who in customers
     ]
     wanted = facts.Intent(
@@ -68,7 +68,7 @@ def decide_for(intent: Intent, customers: list[CustomerIdentifier]) -> list[dict
         decision = decided.get(cid) if cid is not None else None
         answers.append(
             {
-                "customer": who.model_dump(exclude_none=True),
+                "customer": who.model_dump(),
                 "outcome": decision.outcome if decision else DENY,
                 "rule_id": decision.rule_id if decision else UNKNOWN_CUSTOMER,
                 "explanation": decision.explanation
@@ -83,7 +83,7 @@ def decide_for(intent: Intent, customers: list[CustomerIdentifier]) -> list[dict
 
 @bp.post("/decisions")
 @api_key_required("decisions:read")
-@spec.validate(resp=Response(HTTP_200=Decision), tags=["decisions"])
+@spec.validate(resp=Response(HTTP_200=Decision), tags=["decisions"], force_resp_serialize=True)
 @idempotent
 def decide(json: DecisionRequest):
     """Decide one message: allow, deny or defer, with the rule, explanation and policy hash.
@@ -95,7 +95,7 @@ def decide(json: DecisionRequest):
 
 @bp.post("/decisions/batch")
 @api_key_required("decisions:read")
-@spec.validate(resp=Response(HTTP_200=BatchDecision), tags=["decisions"])
+@spec.validate(resp=Response(HTTP_200=BatchDecision), tags=["decisions"], force_resp_serialize=True)
 @idempotent
 def decide_batch(json: BatchDecisionRequest):
     """Decide the same message for up to 1,000 customers, answered in the order asked.

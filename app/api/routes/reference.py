@@ -16,7 +16,10 @@ from app.web.access import public
 COMMON_PROBLEMS = {
     "401": "No API key, or one that is unknown, revoked or expired.",
     "403": "The key lacks the scope this call needs.",
+    "404": "The customer (or other thing) named is unknown.",
+    "413": "The request is too large.",
     "429": "The key's rate limit was reached (see Retry-After).",
+    "503": "A store the call needs is unavailable for a moment (see Retry-After).",
 }
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -36,6 +39,7 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> None:
     if method == "post":
         for status, description in (
             ("409", "A request with this Idempotency-Key is still being handled."),
+            ("415", "The body is not JSON."),
             (
                 "422",
                 "The body does not match the schema, or the Idempotency-Key was used "

@@ -16,7 +16,7 @@ from app.web.access import api_key_required
 
 @bp.post("/requests")
 @api_key_required("requests:write")
-@spec.validate(resp=Response(HTTP_201=RequestFiled), tags=["requests"])
+@spec.validate(resp=Response(HTTP_201=RequestFiled), tags=["requests"], force_resp_serialize=True)
 @idempotent
 def new_request(json: NewRequest):
     """File a request (access, export, rectification, erasure, objection) for the
