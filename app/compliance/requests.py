@@ -38,6 +38,7 @@ from app.vault.export import export_customer
 from app.vault.fields import FIELDS
 from app.vault.models import Customer
 from app.vault.service import log_access, open_cipher, update_field
+from app.webhooks.outbox import enqueue
 
 DETAILS_FIELD = "dsr_details"
 MAX_DETAILS = 2_000
@@ -76,10 +77,22 @@ def _reason(text: str | None, what: str) -> str:
     return clean[:1000]
 
 
+#: Request actions integrators are told of, by webhook.
+REQUEST_EVENTS = {
+    "received": "request.created",
+    "fulfilled": "request.closed",
+    "refused": "request.closed",
+}
+
+
 def _note(
     session: Session, request: DataSubjectRequest, actor: str, action: str, note: str | None = None
 ) -> None:
     session.add(RequestAction(request_id=request.id, actor=actor, action=action, note=note))
+    event = REQUEST_EVENTS.get(action)
+    if event is not None:  # integrators hear of it (pseudonymous: id, kind, status)
+        data = {"request_id": request.id, "kind": request.kind, "status": request.status}
+        enqueue(session, event, request.customer_ref, data)
 
 
 def file_request(

@@ -35,6 +35,7 @@ from app.delivery.settings import WorkerSettings, dkim_key, smtp_settings
 from app.extensions import db
 from app.models_base import utcnow
 from app.settings import current_settings
+from app.webhooks.subscriptions import run_webhooks
 
 log = logging.getLogger("assenso.delivery")
 
@@ -194,7 +195,9 @@ class DeliveryWorker:
                 report = self.run_once(stop)
                 for name in BatchReport.__slots__:
                     setattr(total, name, getattr(total, name) + getattr(report, name))
-                if report.claimed == 0:
+                webhooks = run_webhooks(db.session(), self.config)
+                db.session.remove()
+                if report.claimed == 0 and webhooks == 0:
                     if once:
                         break
                     stop.wait(self.settings.idle_seconds)

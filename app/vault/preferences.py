@@ -16,6 +16,7 @@ from app.errors import Conflict, InvalidInput
 from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault.models import ContactPreferences, Customer
+from app.webhooks.outbox import enqueue
 
 MAX_WINDOWS = 14
 MAX_WEEKLY_CAP = 50
@@ -100,4 +101,5 @@ def save_preferences(
         row.preferred_channel = preferred_channel
         row.version = current + 1
         row.updated_at = utcnow()
+        enqueue(session, "preferences.changed", customer.ref, {"changed": ["contact"]})
     return row

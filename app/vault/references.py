@@ -25,7 +25,7 @@ from app.vault.models import Customer
 
 _LABEL = b"assenso.blind-index.reference.v1\x00"
 MAX_REFERENCE = 200
-_REFERENCE = re.compile(r"[^\x00-\x1f\x7f]{1,%d}" % MAX_REFERENCE)
+_REFERENCE = re.compile(rf"[^\x00-\x1f\x7f]{{1,{MAX_REFERENCE}}}")
 
 
 def check_reference(reference: object) -> str:

@@ -30,6 +30,7 @@ from app.vault.models import (
 )
 from app.vault.registration import create_customer
 from app.vault.settings import check_language, check_timezone
+from app.webhooks.outbox import enqueue
 
 
 class FieldNotShared(InvalidInput):
@@ -306,6 +307,8 @@ def set_sharing(
             elif row.shared != bool(shared):
                 row.shared, row.changed_at = bool(shared), now
                 changed += 1
+        if changed:
+            enqueue(session, "preferences.changed", customer.ref, {"changed": ["sharing"]})
     return changed
 
 
