@@ -75,7 +75,11 @@ bp.register_error_handler(ApiProblem, from_problem)
 def _json_bodies_only():
     """Bodies are JSON: anything else (a form, a malformed multipart) is a 415 problem before
     any parser reads it."""
-    if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+    if (
+        request.method in ("POST", "PUT", "PATCH")
+        and request.content_length
+        and not request.is_json
+    ):
         return problem_response(415, "Send the body as JSON (Content-Type: application/json).")
     return None
 

@@ -141,3 +141,20 @@ def test_requests_go_to_the_compliance_queue(api, session):
     filed = session.get(DataSubjectRequest, response.get_json()["id"])
     assert (filed.kind, filed.channel, filed.status) == ("export", "api", "received")
     assert api.post("/requests", json={"customer": ANNA, "kind": "nonsense"}).status_code == 400
+
+
+def test_webhook_subscriptions_are_managed_by_api(api):
+    made = api.post(
+        "/webhooks",
+        json={"url": "https://receiver.example/hook", "event_types": ["consent.withdrawn"]},
+    )
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["secret"].startswith("whsec_")
+    page = api.get("/webhooks?limit=1").get_json()
+    assert [s["id"] for s in page["items"]] == [made.get_json()["id"]]
+    assert page["items"][0]["secret"] is None
+    assert api.get(f"/webhooks/{made.get_json()['id']}/messages").get_json()["items"] == []
+    assert api.delete(f"/webhooks/{made.get_json()['id']}").status_code == 204
+    assert api.delete(f"/webhooks/{made.get_json()['id']}").status_code == 404
+    bad = api.post("/webhooks", json={"url": "https://x.example/h", "event_types": ["nope"]})
+    assert bad.status_code == 400

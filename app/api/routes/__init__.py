@@ -1,3 +1,10 @@
 """The API's routes, one module per resource; each registers on :data:`app.api.bp`."""
 
-from app.api.routes import consents, customers, decisions, reference, requests  # noqa: F401
+from app.api.routes import (  # noqa: F401
+    consents,
+    customers,
+    decisions,
+    reference,
+    requests,
+    webhooks,
+)
