@@ -26,6 +26,7 @@ from app.settings.declare import (
 from config import BASE_DIR, embedded_keystore_url
 
 PRODUCTION = ("production",)
+_CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CZK", "HUF", "CAD", "AUD")
 
 
 def _database(d: Defaults) -> str | None:
@@ -323,6 +324,13 @@ class Settings:
         "calls per API key, for keys made without a limit of their own",
         rate_limit,
         "6000 per minute",
+    )
+    currency: str = declared(
+        "ASSENSO_CURRENCY",
+        "the ISO 4217 currency of the amounts recorded (purchases reported through the API "
+        "in another currency are refused)",
+        choice(*_CURRENCIES),
+        "EUR",
     )
     webhook_max_attempts: int = declared(
         "ASSENSO_WEBHOOK_MAX_ATTEMPTS",

@@ -4,6 +4,7 @@ from app.api.routes import (  # noqa: F401
     consents,
     customers,
     decisions,
+    events,
     reference,
     requests,
     webhooks,
