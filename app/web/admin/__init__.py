@@ -4,7 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from app.web.admin import (
-    integrations,  # noqa: F401
-    routes,  # noqa: F401
-)
+from app.web.admin import integrations, routes  # noqa: E402,F401
