@@ -3,9 +3,11 @@ messages, and replay of a message."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound
@@ -17,6 +19,8 @@ from app.webhooks.ledger_feed import fan_out_ledger
 from app.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
 from app.webhooks.outbox import EVENT_TYPES
 from app.webhooks.signing import new_secret
+
+log = logging.getLogger("assenso.webhooks")
 
 
 def check_url(url: str) -> str:
@@ -136,6 +140,15 @@ def policy_of(settings: Settings) -> Policy:
 
 def run_webhooks(session: Session, settings: Settings) -> int:
     """One round for a delivery worker: new ledger events into messages, then deliver what is
-    due; the work done (0 when idle)."""
-    read = fan_out_ledger(session)
-    return read + deliver_due(session, policy_of(settings))
+    due; the work done (0 when idle).
+
+    A database error (two workers making the ledger cursor at once, a lost connection) ends
+    the round, not the worker: what was not committed is done by a later round.
+    """
+    try:
+        read = fan_out_ledger(session)
+        return read + deliver_due(session, policy_of(settings))
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.warning("webhook round stopped (%s); retried next round", type(exc).__name__)
+        return 0
