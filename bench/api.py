@@ -300,9 +300,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--customers", type=int, default=None)
     options = parser.parse_args()
     seconds = options.seconds or (3 if options.quick else 15)
-    customers = 200 if options.quick else 5000
+    customers = options.customers or (200 if options.quick else 5000)
     folder = Path(tempfile.mkdtemp(prefix="assenso-bench-api-"))
     url = options.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
     keystore = f"sqlite:///{folder / 'keys.sqlite3'}"
