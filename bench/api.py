@@ -11,6 +11,7 @@ It prints, at the end::
     RESULT api_decisions_rps <v> req/s          (POST /decisions, one customer each; >= 1500)
     RESULT api_decisions_p99_ms <v> ms          (<= 25)
     RESULT api_decisions_vs_floor <v> ratio
+    RESULT api_decisions_per_web_cpu_s <v> req/CPU-s  (decisions per CPU second of gunicorn)
     RESULT api_batch_decisions_per_s <v> decisions/s  (POST /decisions/batch of 1,000; >= 50000)
     RESULT api_consent_writes_rps <v> req/s     (POST /consents and withdrawals; >= 500)
     RESULT webhook_withdrawal_p95_s <v> s       (withdrawal answered -> receiver has it; <= 1)
@@ -157,7 +158,7 @@ def _client(args) -> list[float]:
     """One client thread's loop: keep-alive POSTs until the deadline; its latencies (s)."""
     port, path, make_body, key, deadline, seed = args
     rng = random.Random(seed)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
     latencies = []
     while time.monotonic() < deadline:
@@ -237,6 +238,22 @@ def drive(port, path, kind, key, seconds, clients, customers, notice_id=0):
     latencies = sorted(lat for part, _elapsed in parts for lat in part)
     elapsed = max(elapsed for _part, elapsed in parts)
     return len(latencies) / elapsed, latencies
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, from Linux's /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -360,10 +377,14 @@ def main() -> None:
         drive(port, "/api/v1/decisions", "decision", key, 2, clients, customers)
         floor_rps, _ = drive(floor_port, "/", "floor", key, seconds, clients, customers)
         print(f"floor: {floor_rps:.0f} req/s")
+        web = processes[1].pid
+        cpu_before = cpu_seconds(web)
         rps, lat = drive(port, "/api/v1/decisions", "decision", key, seconds, clients, customers)
+        per_cpu = len(lat) / max(cpu_seconds(web) - cpu_before, 1e-9)
         p99 = percentile(lat, 0.99) * 1000
         p50 = percentile(lat, 0.5) * 1000
         print(f"decisions: {rps:.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        print(f"decisions per CPU second of the web processes: {per_cpu:.0f}")
         batches, lat = drive(
             port, "/api/v1/decisions/batch", "batch", key, seconds, clients, customers
         )
@@ -387,6 +408,7 @@ def main() -> None:
     print(f"RESULT api_decisions_rps {rps:.0f} req/s")
     print(f"RESULT api_decisions_p99_ms {p99:.1f} ms")
     print(f"RESULT api_decisions_vs_floor {rps / floor_rps:.3f} ratio")
+    print(f"RESULT api_decisions_per_web_cpu_s {per_cpu:.0f} req/CPU-s")
     print(f"RESULT api_batch_decisions_per_s {batch:.0f} decisions/s")
     print(f"RESULT api_consent_writes_rps {writes:.0f} req/s")
     print(f"RESULT webhook_withdrawal_p95_s {p95:.3f} s")
