@@ -78,7 +78,7 @@ def build(url: str, keystore: str, customers: int, receiver_url: str):
     """Reset and seed the database; returns the API key."""
     os.environ.update(environment(url, keystore))
     from flask_migrate import upgrade
-    from sqlalchemy import text
+    from sqlalchemy import create_engine, text
 
     from app import create_app
     from app.api.keys import SCOPES, create_key
@@ -90,11 +90,13 @@ def build(url: str, keystore: str, customers: int, receiver_url: str):
     from app.webhooks.ledger_feed import fan_out_ledger
     from app.webhooks.subscriptions import create_subscription
 
+    if url.startswith("postgresql"):  # before the app checks its stores against the old data
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
     app = create_app("testing")
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
         db.drop_all(bind_key="keystore")
         db.create_all(bind_key="keystore")
