@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
@@ -85,4 +85,4 @@ class WebhookCursor(Model):
     __tablename__ = "webhook_cursors"
 
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)

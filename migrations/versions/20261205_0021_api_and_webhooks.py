@@ -37,9 +37,16 @@ def upgrade():
     )
     op.create_table('webhook_cursors',
     sa.Column('source', sa.String(length=32), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('position', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('source', name=op.f('pk_webhook_cursors'))
     )
+    # Webhooks start at the ledger's end: subscriptions get the events that follow them. The
+    # row exists from here on, so delivery workers never race to make it.
+    op.execute(
+        "INSERT INTO webhook_cursors (source, position) "
+        "SELECT 'ledger', COALESCE(MAX(seq) + 1, 0) FROM consent_events"
+    )
+
     op.create_table('webhook_subscriptions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('url', sa.String(length=2000), nullable=False),
