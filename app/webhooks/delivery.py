@@ -2,7 +2,10 @@
 
 :func:`deliver_due` claims due messages under a lease (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL), skipping any message with an older undelivered one for the same subscription and
-customer, so each customer's events arrive in the order they happened. A 2xx answer delivers;
+customer, so each customer's events arrive in the order they happened (``occurred_at``). A
+message of another kind than the ledger's is claimed only once the ledger has been read past
+its time (with a margin for appends still committing), so a consent event never arrives after
+a later change of another kind. A 2xx answer delivers;
 anything else is retried after ``WEBHOOK_RETRY_BASE_SECONDS`` doubled per attempt, until
 ``WEBHOOK_MAX_ATTEMPTS`` (then ``failed``). A subscription whose attempts fail
 ``WEBHOOK_DISABLE_AFTER`` times in a row is disabled. Every attempt is logged.
@@ -23,11 +26,19 @@ from sqlalchemy.orm import Session, aliased
 
 from app.models_base import utcnow
 from app.transaction import transaction
-from app.webhooks.models import WebhookAttempt, WebhookMessage, WebhookSubscription
+from app.webhooks.models import (
+    WebhookAttempt,
+    WebhookCursor,
+    WebhookMessage,
+    WebhookSubscription,
+)
+from app.webhooks.outbox import LEDGER_EVENTS, LEDGER_SOURCE
 from app.webhooks.signing import signed_headers
 
 log = logging.getLogger("assenso.webhooks")
 LEASE = timedelta(seconds=60)
+#: How long a ledger append may take between taking its time and committing.
+COMMIT_MARGIN = timedelta(milliseconds=200)
 #: The longest wait between two attempts.
 MAX_BACKOFF = timedelta(hours=6)
 
@@ -61,21 +72,34 @@ def _claim(session: Session, now: datetime, limit: int) -> tuple[str, list[Claim
         earlier.subscription_id == WebhookMessage.subscription_id,
         earlier.customer_ref == WebhookMessage.customer_ref,
         earlier.status == "pending",
-        earlier.id < WebhookMessage.id,
+        or_(
+            earlier.occurred_at < WebhookMessage.occurred_at,
+            and_(earlier.occurred_at == WebhookMessage.occurred_at, earlier.id < WebhookMessage.id),
+        ),
     )
     token = secrets.token_hex(16)
     with transaction(session):
+        scanned = session.scalar(
+            select(WebhookCursor.scanned_at).where(WebhookCursor.source == LEDGER_SOURCE)
+        )
+        if scanned is None:
+            return token, []
+        read_up_to = scanned - COMMIT_MARGIN
         rows = session.execute(
             select(WebhookMessage, WebhookSubscription)
             .join(WebhookSubscription, WebhookSubscription.id == WebhookMessage.subscription_id)
             .where(
                 WebhookMessage.status == "pending",
                 WebhookMessage.next_attempt_at <= now,
+                or_(
+                    WebhookMessage.occurred_at <= read_up_to,
+                    WebhookMessage.event_type.in_(set(LEDGER_EVENTS.values())),
+                ),
                 or_(WebhookMessage.lease_until.is_(None), WebhookMessage.lease_until < now),
                 WebhookSubscription.active.is_(True),
                 ~blocked,
             )
-            .order_by(WebhookMessage.id)
+            .order_by(WebhookMessage.occurred_at, WebhookMessage.id)
             .limit(limit)
             .with_for_update(of=WebhookMessage, skip_locked=True)
         ).all()

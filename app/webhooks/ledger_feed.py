@@ -13,19 +13,10 @@ from sqlalchemy.orm import Session
 
 from app.ledger.models import ConsentEvent
 from app.ledger.records import ALL
+from app.models_base import utcnow
 from app.transaction import transaction
 from app.webhooks.models import WebhookCursor
-from app.webhooks.outbox import enqueue
-
-#: Ledger actions and the event each one is reported as (others are not reported).
-LEDGER_EVENTS = {
-    "granted": "consent.granted",
-    "confirmed": "consent.granted",
-    "withdrawn": "consent.withdrawn",
-    "expired": "consent.expired",
-    "objected": "customer.objected",
-}
-LEDGER_SOURCE = "ledger"
+from app.webhooks.outbox import LEDGER_EVENTS, LEDGER_SOURCE, enqueue
 
 
 def _ledger_cursor(session: Session) -> WebhookCursor:
@@ -46,6 +37,7 @@ def fan_out_ledger(session: Session, limit: int = 1000) -> int:
     """
     with transaction(session):
         cursor = _ledger_cursor(session)
+        cursor.scanned_at = utcnow()
         events = session.scalars(
             select(ConsentEvent)
             .where(ConsentEvent.seq >= cursor.position)

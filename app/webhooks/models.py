@@ -44,7 +44,7 @@ class WebhookMessage(Model):
     __tablename__ = "webhook_messages"
     __table_args__ = (
         Index("ix_webhook_messages_due", "status", "next_attempt_at"),
-        Index("ix_webhook_messages_order", "subscription_id", "customer_ref", "id"),
+        Index("ix_webhook_messages_order", "subscription_id", "customer_ref", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +55,8 @@ class WebhookMessage(Model):
     event_type: Mapped[str] = mapped_column(String(40))
     customer_ref: Mapped[str] = mapped_column(String(36), default="")
     payload: Mapped[str] = mapped_column(Text)
+    #: When the change happened: each customer's messages are delivered in this order.
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -86,3 +88,5 @@ class WebhookCursor(Model):
 
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: When the last read of the source began: every event it had committed is a message.
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

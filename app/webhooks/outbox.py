@@ -31,6 +31,17 @@ EVENT_TYPES = (
 )
 
 
+#: Ledger actions and the event each one is reported as (others are not reported).
+LEDGER_EVENTS = {
+    "granted": "consent.granted",
+    "confirmed": "consent.granted",
+    "withdrawn": "consent.withdrawn",
+    "expired": "consent.expired",
+    "objected": "customer.objected",
+}
+LEDGER_SOURCE = "ledger"
+
+
 def new_msg_id() -> str:
     """A message id (the ``webhook-id`` header; the same on every retry)."""
     return "msg_" + secrets.token_urlsafe(18)
@@ -72,6 +83,7 @@ def enqueue(
                 event_type=event_type,
                 customer_ref=customer_ref,
                 payload=body,
+                occurred_at=moment,
                 next_attempt_at=moment,
             )
         )

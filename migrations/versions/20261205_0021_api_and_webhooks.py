@@ -38,6 +38,7 @@ def upgrade():
     op.create_table('webhook_cursors',
     sa.Column('source', sa.String(length=32), nullable=False),
     sa.Column('position', sa.BigInteger(), nullable=False),
+    sa.Column('scanned_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('source', name=op.f('pk_webhook_cursors'))
     )
     # Webhooks start at the ledger's end: subscriptions get the events that follow them. The
@@ -85,6 +86,7 @@ def upgrade():
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('lease_token', sa.String(length=32), nullable=True),
+    sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscriptions.id'], name=op.f('fk_webhook_messages_subscription_id_webhook_subscriptions'), ondelete='CASCADE'),
@@ -93,7 +95,7 @@ def upgrade():
     )
     with op.batch_alter_table('webhook_messages', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_messages_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_webhook_messages_order', ['subscription_id', 'customer_ref', 'id'], unique=False)
+        batch_op.create_index('ix_webhook_messages_order', ['subscription_id', 'customer_ref', 'occurred_at'], unique=False)
 
     op.create_table('webhook_attempts',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -73,6 +74,12 @@ def receiver():
 
 
 POLICY = Policy(max_attempts=5, retry_base_seconds=0.0001, disable_after=4, timeout_seconds=5)
+
+
+@pytest.fixture(autouse=True)
+def _no_commit_margin(monkeypatch):
+    """Appends in these tests are committed before the ledger is read."""
+    monkeypatch.setattr("app.webhooks.delivery.COMMIT_MARGIN", timedelta(0))
 
 
 def _subscribe(session, receiver, types=("consent.granted", "consent.withdrawn")):
@@ -156,3 +163,25 @@ def test_requests_and_erasure_are_reported(session, receiver, app):
     _pump(session)
     assert [r["type"] for r in receiver.received] == ["request.created", "customer.erased"]
     assert current_settings(app).webhook_max_attempts >= 1
+
+
+def test_expiry_objection_and_preference_changes_are_reported(session, receiver):
+    from datetime import timedelta
+
+    from app.models_base import utcnow
+    from app.vault.service import set_sharing
+
+    _subscribe(
+        session,
+        receiver,
+        types=("consent.expired", "customer.objected", "preferences.changed"),
+    )
+    customer = make_customer(session)
+    grant(session, customer)
+    consent.expire_due(session, now=utcnow() + timedelta(days=3650))
+    consent.object_to_direct_marketing(session, customer, source="api", method="api", actor="t")
+    set_sharing(session, customer, {("city", "offers"): True})
+    _pump(session)
+    kinds = [r["type"] for r in receiver.received]
+    assert kinds == ["consent.expired", "customer.objected", "preferences.changed"]
+    assert receiver.received[2]["data"] == {"customer_id": customer.ref, "changed": ["sharing"]}
