@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
+from app import logs
 from app.settings import Settings, attach, load_settings, split_overrides
 
 
@@ -17,6 +16,7 @@ def create_app(config: Settings | str | None = None, **overrides: object) -> Fla
     benchmarks) replace settings by variable name without ``ASSENSO_`` (``SMTP_PORT=2525``),
     checked like the environment; other keys go to Flask's own ``app.config``.
     """
+    logs.hold()  # a warning about the settings is written in the format they choose
     app = Flask(__name__, instance_relative_config=False)
     setting_overrides, flask_overrides = split_overrides(overrides)
     if isinstance(config, Settings):
@@ -27,8 +27,7 @@ def create_app(config: Settings | str | None = None, **overrides: object) -> Fla
         settings = load_settings(config, setting_overrides)
     attach(app, settings)
     app.config.update(flask_overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(settings.log_format)
 
     from app import bootstrap
 

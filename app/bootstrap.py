@@ -96,29 +96,31 @@ def _page_language() -> str:
 def init_domains(app: Flask) -> None:
     """Load the policies, key rings and signing key every request relies on, and check that the
     key store belongs to the database; fail early."""
-    from app import services
+    from app import startup
     from app.vault import keystore, stores
 
-    services.init_app(app)
-    services.record_first_policies(app)
+    startup.init_runtime(app)
+    startup.record_first_policies(app)
     keystore.ensure_schema(app)
     stores.check_stores(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience; access rules, headers and error pages for all of them."""
-    from app import api
-    from app.web import access, errors, headers, ids, text_guard, throttle
+    from app.web import access, api, errors, headers, ids, text_guard, throttle
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.compliance import bp as compliance_bp
     from app.web.mailbox import bp as mailbox_bp
     from app.web.marketing import bp as marketing_bp
+    from app.web.ops import bp as ops_bp
+    from app.web.ops import requests as ops_requests
     from app.web.portal import bp as portal_bp
     from app.web.public import bp as public_bp
     from app.web.unsubscribe import bp as unsubscribe_bp
 
     ids.init_app(app)
+    ops_requests.init_app(app)
     for blueprint in (
         public_bp,
         auth_bp,
@@ -128,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
         admin_bp,
         unsubscribe_bp,
         mailbox_bp,
+        ops_bp,
     ):
         app.register_blueprint(blueprint)
     api.init_app(app)

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -114,7 +114,7 @@ def among_value(dialect: str, ids) -> str | list[int]:
     return json.dumps(ids)
 
 
-def driver_value_reader(type_, dialect) -> Callable[[object], object]:
+def driver_value_reader(type_, dialect) -> Callable[[Any], Any]:
     """How a value as the database driver returns it becomes what ``type_`` returns.
 
     For hot loops that read the driver's rows directly (a result row object each costs more

@@ -81,14 +81,14 @@ def build(url: str, keystore: str, customers: int, receiver_url: str):
     from sqlalchemy import create_engine, text
 
     from app import create_app
-    from app.api.keys import SCOPES, create_key
     from app.extensions import db
+    from app.integrations.api_keys import SCOPES, create_key
+    from app.integrations.ledger_feed import fan_out_ledger
+    from app.integrations.subscriptions import create_subscription
     from app.ledger import consent
     from app.ledger.notices import publish_notice
     from app.vault.references import reference_index
     from app.vault.service import register_customer
-    from app.webhooks.ledger_feed import fan_out_ledger
-    from app.webhooks.subscriptions import create_subscription
 
     if url.startswith("postgresql"):  # before the app checks its stores against the old data
         engine = create_engine(url)

@@ -40,12 +40,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app
 from app.bootstrap import _sqlite_pragmas
+from app.customers.models import Customer
 from app.extensions import db
 from app.ledger import appender, consent, proofs, verify
 from app.ledger.drafts import EventDraft, new_record_id
 from app.ledger.models import Notice
 from app.ledger.notices import publish_notice
-from app.vault.models import Customer
 from app.vault.service import register_customer
 
 logging.disable(logging.WARNING)

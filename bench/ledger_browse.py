@@ -44,7 +44,7 @@ ACTIONS = (
 )
 PURPOSES = ("offers", "birthday", "recommendations")
 SOURCES = ("portal", "portal", "portal", "one_click_unsubscribe", "import", "staff")
-PASSWORD = "bench-officer-password-2026"
+PASSWORD = "Quiet-pages-of-consent-5821"  # nothing of the address (password policy)
 OFFICER = "officer@bench.example.com"
 CUSTOMER_EMAIL = "browse.target@example.org"
 
@@ -138,7 +138,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = build_app(Path(tmp), args.database_url)
         with app.app_context():
-            from app.accounts.services import create_staff_user
+            from app.accounts.service import create_staff_user
             from app.extensions import db
             from app.vault.service import register_customer
 

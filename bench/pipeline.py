@@ -115,13 +115,14 @@ def seed(app, customers: int, entries: int) -> None:
     from sqlalchemy import insert
 
     from app.campaigns.models import Campaign, CampaignRun, CampaignTemplate
-    from app.delivery.models import OutboxEntry, SendLog
+    from app.customers.models import Customer
     from app.extensions import db
     from app.ledger.models import ConsentState
     from app.models_base import new_ref, utcnow
-    from app.services import runtime
+    from app.outbox.models import OutboxEntry, SendLog
+    from app.runtime import runtime
     from app.vault.envelope import FieldCipher, new_data_key, wrap_data_key
-    from app.vault.models import Customer, CustomerKey, ProfileField, SharingChoice
+    from app.vault.models import CustomerKey, ProfileField, SharingChoice
 
     now = utcnow()
     with app.app_context():

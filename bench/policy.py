@@ -93,20 +93,27 @@ def mixed_customer(rng: random.Random, i: int) -> CustomerFacts:
     return CustomerFacts(**fields)
 
 
-def measure(label: str, policy_set: PolicySet, customers: list, intent: Intent, n: int) -> float:
-    """Decisions per second over ``n`` decisions cycling through ``customers``."""
+def measure(
+    label: str, policy_set: PolicySet, customers: list, intent: Intent, n: int
+) -> tuple[float, float]:
+    """Decisions per second over ``n`` decisions cycling through ``customers``, best of three:
+    per second of wall clock and per CPU second of this process (which a busy machine barely
+    moves)."""
     rounds = max(1, n // len(customers))
-    best = 0.0
+    best = best_cpu = 0.0
     for attempt in range(3):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for _ in range(rounds):
             for customer in customers:
                 decide(policy_set, customer, intent)
-        elapsed = time.perf_counter() - start
-        rate = rounds * len(customers) / elapsed
-        best = max(best, rate)
-        print(f"  {label} run {attempt + 1}: {rate:,.0f} decisions/s", flush=True)
-    return best
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        rate, cpu_rate = rounds * len(customers) / elapsed, rounds * len(customers) / cpu
+        best, best_cpu = max(best, rate), max(best_cpu, cpu_rate)
+        print(
+            f"  {label} run {attempt + 1}: {rate:,.0f} decisions/s, {cpu_rate:,.0f} per CPU second",
+            flush=True,
+        )
+    return best, best_cpu
 
 
 def bench_decisions(quick: bool) -> list[str]:
@@ -121,14 +128,16 @@ def bench_decisions(quick: bool) -> list[str]:
     counts = count_outcomes(decide(policy_set, c, intent) for c in mix)
     print("mix:", ", ".join(f"{o}/{r}={n}" for (o, r), n in sorted(counts.items())), flush=True)
     print(f"allow path, every rule applied, {n:,} decisions", flush=True)
-    allow_rate = measure("allow", policy_set, allow, intent, n)
+    allow_rate, allow_cpu = measure("allow", policy_set, allow, intent, n)
     print(f"realistic mix, {n:,} decisions", flush=True)
-    mix_rate = measure("mix", policy_set, mix, intent, n)
+    mix_rate, mix_cpu = measure("mix", policy_set, mix, intent, n)
     verdict = "meets" if min(allow_rate, mix_rate) >= TARGET else "MISSES"
     print(f"{verdict} the target of {TARGET:,} decisions/s", flush=True)
     return [
         f"RESULT policy_decisions_per_s {allow_rate:.0f} decisions/s",
         f"RESULT policy_mix_decisions_per_s {mix_rate:.0f} decisions/s",
+        f"RESULT policy_decisions_per_cpu_s {allow_cpu:.0f} decisions/s",
+        f"RESULT policy_mix_decisions_per_cpu_s {mix_cpu:.0f} decisions/s",
     ]
 
 

@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 from app.audience import count_audience, resolve_audience
 from app.audience.rows import driver_batches
 from app.bootstrap import _sqlite_pragmas
+from app.customers.models import Customer
 from app.extensions import db
 from app.policy import load_policies
-from app.vault.models import Customer
 from app.vault.summaries import shared_token, stale_summaries, summary_of
 
 T = TypeVar("T")

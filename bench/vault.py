@@ -71,10 +71,11 @@ def build_database(path: Path, ring_v1: KeyRing, ring: KeyRing, count: int) -> N
     sqlite3.connect(path).close()
 
 
-def decrypt_pass(path: Path, ring: KeyRing, limit: int) -> tuple[int, float, int]:
-    """Stream ``limit`` customers and decrypt their fields; returns (count, seconds, checksum)."""
+def decrypt_pass(path: Path, ring: KeyRing, limit: int) -> tuple[int, float, int, float]:
+    """Stream ``limit`` customers and decrypt their fields; returns (count, seconds, checksum,
+    CPU seconds of this process)."""
     db = sqlite3.connect(path)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     cursor = db.execute(
         "SELECT ref, kek_version, wrapped_key, email, first_name, birthday"
         " FROM customer_vault ORDER BY rowid LIMIT ?",
@@ -88,9 +89,9 @@ def decrypt_pass(path: Path, ring: KeyRing, limit: int) -> tuple[int, float, int
             checksum += len(cipher.decrypt("first_name", first_name))
             checksum += len(cipher.decrypt("birthday", birthday))
         count += len(rows)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     db.close()
-    return count, seconds, checksum
+    return count, seconds, checksum, cpu
 
 
 def reset_peak_rss() -> bool:
@@ -142,13 +143,15 @@ def main() -> None:
         print(f"  built in {time.perf_counter() - started:.1f} s, {size_mb:.1f} MB", flush=True)
 
         decrypt_pass(path, ring, small)  # warm-up: imports, caches, page cache
-        rates = []
+        rates, cpu_rates = [], []
         for attempt in range(1, args.repeat + 1):
-            done, seconds, checksum = decrypt_pass(path, ring, count)
+            done, seconds, checksum, cpu = decrypt_pass(path, ring, count)
             rates.append(done / seconds)
+            cpu_rates.append(done / cpu)
             print(
                 f"  pass {attempt}: {done:,} customers in {seconds:.3f} s = "
-                f"{done / seconds:,.0f} customers/s (checksum {checksum})",
+                f"{done / seconds:,.0f} customers/s, {done / cpu:,.0f} per CPU second "
+                f"(checksum {checksum})",
                 flush=True,
             )
         resettable = reset_peak_rss()
@@ -165,6 +168,10 @@ def main() -> None:
     verdict = "meets" if rate >= TARGET_PER_S else "MISSES"
     print(f"median of {len(rates)} passes {verdict} the target of {TARGET_PER_S:,} customers/s")
     print(f"RESULT vault_decrypt_customers_per_s {rate:.0f} customers/s")
+    # The same per CPU second of this process: what a busy machine barely moves.
+    print(
+        f"RESULT vault_decrypt_customers_per_cpu_s {statistics.median(cpu_rates):.0f} customers/s"
+    )
     print(f"RESULT vault_decrypt_peak_rss_growth_mb {peak_full - peak_small:.1f} MB")
 
 

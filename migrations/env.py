@@ -11,8 +11,13 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from app import logs
+
 config = context.config
-if config.config_file_name:
+if logs.configured():
+    # The application's structured logs (JSON in production) carry the migration steps too.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)
+elif config.config_file_name:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

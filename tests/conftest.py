@@ -18,7 +18,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 
 from app import create_app
-from app.portal.mail import wait_for_background_mail
+from app.self_service.mail import wait_for_background_mail
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -178,7 +178,7 @@ def session(app):
 @pytest.fixture
 def create_staff(session) -> Callable[..., object]:
     """Builder: ``create_staff(role, email=None, password=TEST_PASSWORD)``."""
-    from app.accounts.services import create_staff_user
+    from app.accounts.service import create_staff_user
 
     counter = iter(range(1, 10_000))
 

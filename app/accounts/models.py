@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,7 +20,7 @@ def new_alt_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-class StaffUser(UserMixin, Model):
+class StaffUser(Model):
     """A member of staff who signs in to one console according to their role."""
 
     __tablename__ = "staff_users"
@@ -40,10 +39,6 @@ class StaffUser(UserMixin, Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     kind = "staff"
-
-    def get_id(self) -> str:
-        """Flask-Login session id: the rotatable alternative id, never the primary key."""
-        return f"staff:{self.alt_id}"
 
     @property
     def is_active(self) -> bool:

@@ -24,9 +24,10 @@ from sqlalchemy import (
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 
-from app.delivery.models import SendLog
+from app.customers.models import Customer
+from app.outbox.models import SendLog
 from app.policy.deferrals import WEEK
-from app.vault.models import ContactPreferences, Customer
+from app.vault.models import ContactPreferences
 from app.vault.summaries import holds, shared_token
 
 
@@ -37,7 +38,7 @@ class Lookups:
         self.dialect, self.channel, self.at = dialect, channel, at
         #: The customer's own limits (null columns when they never saved any).
         self.preferences = aliased(ContactPreferences, name="audience_preferences")
-        self._joins: list[tuple[FromClause, ColumnElement[bool]]] = [
+        self._joins: list[tuple[FromClause | type[ContactPreferences], ColumnElement[bool]]] = [
             (self.preferences, self.preferences.customer_id == Customer.id)
         ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.policy.decision import Decision
 from app.policy.engine import resolve
@@ -74,7 +75,8 @@ class Prefilter:
     #: channel_address: deny when this channel is not among the verified channels.
     require_verified_channel: str
     #: data_minimisation: deny everyone when non-empty (the template uses fields the purpose
-    #: may not use); otherwise deny when these are not all shared for ``purpose``.
+    #: may not use, with a fallback or not); otherwise deny when these (the fields without a
+    #: fallback) are not all shared for ``purpose``.
     disallowed_template_fields: frozenset[str]
     required_shared_fields: frozenset[str]
     #: The rule ids above that apply, in the order they are evaluated.
@@ -138,7 +140,8 @@ def prefilter_for(policy_set: PolicySet, jurisdiction: str, intent: Intent) -> P
     """Describe the coarse conditions for customers of ``jurisdiction`` receiving ``intent``."""
     found = resolve(policy_set, jurisdiction, intent.purpose, intent.channel)
     fields = intent.template_fields
-    common = {
+    used = fields | intent.fallback_fields
+    common: dict[str, Any] = {
         "jurisdiction": jurisdiction,
         "purpose": intent.purpose,
         "channel": intent.channel,
@@ -166,8 +169,8 @@ def prefilter_for(policy_set: PolicySet, jurisdiction: str, intent: Intent) -> P
         consent_granted_after=intent.at - plan.validity if plan.validity else None,
         check_double_opt_in="double_opt_in" in applied,
         require_confirmed=plan.require_confirmed,
-        disallowed_template_fields=fields - plan.purpose_fields,
-        required_shared_fields=fields if fields <= plan.purpose_fields else _NO_FIELDS,
+        disallowed_template_fields=used - plan.purpose_fields,
+        required_shared_fields=fields if used <= plan.purpose_fields else _NO_FIELDS,
         rule_order=tuple(r for r in PREFILTER_RULES if r in applied),
     )
 

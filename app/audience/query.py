@@ -13,8 +13,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import cast as cast_type
 
-from sqlalchemy import ColumnElement, Connection, Select, String, case, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    SQLColumnExpression,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from app.audience.lookups import Lookups
@@ -26,9 +38,9 @@ from app.audience.reasons import (
     reason_column,
 )
 from app.audience.representatives import Representatives
+from app.customers.models import Customer
 from app.ledger.models import ConsentState
 from app.models_base import dialect_name, driver_value_reader
-from app.vault.models import Customer
 
 CandidateFilter = Callable[[Select], Select]
 #: A survivor's own limits as stored: (windows_json, weekly_cap, paused_until).
@@ -110,7 +122,7 @@ class AudienceQuery:
             return _hashed_groups(connection, self._select(key, func.count()).group_by(key))
         result = connection.execute(self._select(key))
         try:
-            found = Counter(result.cursor)
+            found = Counter(cast_type(Iterable[tuple[str]], result.cursor))
         finally:
             result.close()
         return [(text, n) for (text,), n in found.items()]
@@ -143,7 +155,7 @@ class AudienceQuery:
             return driver_value_reader(paused.type, session.get_bind().dialect)
         return lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC)
 
-    def _time_text(self, column: ColumnElement[datetime]) -> ColumnElement[str]:
+    def _time_text(self, column: SQLColumnExpression[datetime | None]) -> ColumnElement[str]:
         """A timestamp column as key text: the stored text on SQLite, UTC text on PostgreSQL."""
         if self.dialect == "sqlite":
             return cast(column, String)

@@ -10,6 +10,7 @@ coarse rule denies (survivors) get the code their caller builds.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
@@ -28,9 +29,9 @@ from sqlalchemy import (
 
 from app.audience.lookups import Lookups
 from app.audience.prefilter import Prefilter
+from app.customers.models import Customer
 from app.ledger.models import ConsentState
 from app.policy.policyset import PolicySet
-from app.vault.models import Customer
 
 #: Separates a branch's mark, the denial code and, for a branch denying everyone, the
 #: customer's jurisdiction (a control character no code contains).
@@ -40,7 +41,7 @@ UNCLAIMED = "?"
 #: The customer column telling whether a channel's address is verified.
 VERIFIED_COLUMNS = {"email": Customer.email_verified, "sms": Customer.phone_verified}
 
-Branch = tuple[tuple[str, ...] | None, Prefilter]
+Branch = tuple[tuple[str, ...], Prefilter]
 When = tuple[ColumnElement[bool], ColumnElement]
 
 
@@ -157,7 +158,7 @@ RULES: tuple[Callable[[Prefilter, Lookups], list[When]], ...] = (
 
 
 def branches(policy_set: PolicySet, prefilter_of) -> list[Branch]:
-    """One prefilter per policy: ``(jurisdictions, prefilter)``, the catch-all last (``None``).
+    """One prefilter per policy: ``(jurisdictions, prefilter)``, the catch-all last (``()``).
 
     ``prefilter_of(jurisdiction)`` builds the prefilter for a representative jurisdiction.
     """
@@ -168,7 +169,7 @@ def branches(policy_set: PolicySet, prefilter_of) -> list[Branch]:
         if p is not default and p.jurisdictions
     ]
     fallback = default.jurisdictions[0] if default and default.jurisdictions else UNCLAIMED
-    found.append((None, prefilter_of(fallback)))
+    found.append(((), prefilter_of(fallback)))
     return found
 
 
@@ -180,7 +181,7 @@ def _marked(code: ColumnElement[str], mark: str) -> ColumnElement[str]:
     return _text(mark) + code
 
 
-def _denial(prefilter: Prefilter, lookups: Lookups, mark: str) -> ColumnElement[str]:
+def _denial(prefilter: Prefilter, lookups: Lookups, mark: str) -> ColumnElement[Any]:
     """The code of the first prefilter rule a customer fails under one policy, behind
     ``mark`` (null: none fails)."""
     if prefilter.deny_all_rule is not None:

@@ -66,13 +66,14 @@ class Representatives:
         """The change that makes the passing facts fail the way ``code`` says."""
         rule, _, detail = code.partition(":")
         at, key = self.intent.at, (self.intent.purpose, self.intent.channel)
-        consent = {
+        consent_of: dict[str, ConsentFact] = {
             "consent_expired": ConsentFact("expired"),
             "consent_expired:undated": ConsentFact("granted", None, None, "consent", True),
             "consent_expired:old": ConsentFact("granted", _LONG_AGO, None, "consent", True),
             "double_opt_in:pending": ConsentFact("pending", at),
             "double_opt_in:unconfirmed": ConsentFact("granted", at, None, "consent", False),
-        }.get(code)
+        }
+        consent = consent_of.get(code)
         if consent is not None:
             return {"consents": {key: consent}}
         if rule == "lawful_basis":
@@ -80,13 +81,14 @@ class Representatives:
         if rule == "data_minimisation" and detail:
             unshared = frozenset(detail.split(",")) - {""}
             return {"shared_fields": {key[0]: self.intent.template_fields - unshared}}
-        return {
+        changes: dict[str, dict[str, Any]] = {
             "objection": {"objected": True},
             "suppression": {"suppressions": frozenset({self.intent.channel})},
             "suppression:*": {"suppressions": frozenset({"*"})},
             "minimum_age": {"age_attested": None},
             "channel_address": {"verified_channels": frozenset()},
-        }.get(code, {})
+        }
+        return changes.get(code, {})
 
     def denial(self, jurisdiction: str, timezone: str, code: str) -> Decision:
         """The decision for customers SQL classified with the prefilter reason ``code``."""

@@ -19,11 +19,11 @@ from app.audience.query import PASSED, TIMED, AudienceQuery, CandidateFilter, Li
 from app.audience.representatives import Representatives
 from app.audience.rows import audience_batches, tune
 from app.decisions.facts_db import FactsError, contact_windows
-from app.decisions.in_force import policies_in_force
 from app.policy.decision import Decision
 from app.policy.engine import policy_error
 from app.policy.facts import Intent
 from app.policy.policyset import PolicySet
+from app.policy_sets.in_force import policies_in_force
 
 Counts = Counter[tuple[str, str]]
 #: Keys whose decision :func:`resolve_audience` keeps: classes are few, but a filter, a policy
@@ -32,12 +32,24 @@ KEYS_KEPT = 65536
 
 
 def _intent(
-    purpose: str, channel: str, at: datetime, template_fields: Iterable[str], transactional: bool
+    purpose: str,
+    channel: str,
+    at: datetime,
+    template_fields: Iterable[str],
+    transactional: bool,
+    fallback_fields: Iterable[str] = (),
 ) -> Intent:
     """The engine's intent for the audience's message; ``at`` must be timezone-aware."""
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
-    return Intent(purpose, channel, at, frozenset(template_fields), transactional)
+    return Intent(
+        purpose,
+        channel,
+        at,
+        frozenset(template_fields),
+        transactional,
+        frozenset(fallback_fields) - frozenset(template_fields),
+    )
 
 
 def _survivor(
@@ -81,6 +93,7 @@ def resolve_audience(
     channel: str,
     at: datetime,
     template_fields: frozenset[str],
+    fallback_fields: frozenset[str] = frozenset(),
     transactional: bool = False,
     candidate_filter: CandidateFilter | None = None,
     batch_size: int = 5000,
@@ -88,10 +101,13 @@ def resolve_audience(
 ) -> Iterator[tuple[int, Decision]]:
     """Yield ``(customer_id, decision)`` for every candidate, denials included, streamed.
 
+    ``template_fields`` must be shared for the purpose; ``fallback_fields`` (used with a
+    fallback value) need only be allowed for it.
+
     ``policy_set`` defaults to the set in force for the current unit of work.
     """
     policy_set = policy_set or policies_in_force()
-    intent = _intent(purpose, channel, at, template_fields, transactional)
+    intent = _intent(purpose, channel, at, template_fields, transactional, fallback_fields)
     deciders = Representatives(policy_set, intent)
     query = AudienceQuery(session, deciders, candidate_filter)
     known: dict[str, Decision] = {}
@@ -112,6 +128,7 @@ def count_audience(
     channel: str,
     at: datetime,
     template_fields: frozenset[str],
+    fallback_fields: frozenset[str] = frozenset(),
     transactional: bool = False,
     candidate_filter: CandidateFilter | None = None,
     batch_size: int = 5000,
@@ -122,7 +139,7 @@ def count_audience(
     ``batch_size`` is accepted for symmetry with :func:`resolve_audience` and not needed.
     """
     policy_set = policy_set or policies_in_force()
-    intent = _intent(purpose, channel, at, template_fields, transactional)
+    intent = _intent(purpose, channel, at, template_fields, transactional, fallback_fields)
     deciders = Representatives(policy_set, intent)
     audience = AudienceQuery(session, deciders, candidate_filter)
     tune(session.connection())

@@ -12,13 +12,14 @@ from __future__ import annotations
 import queue
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, scoped_session
 
+from app.customers.models import Customer
 from app.models_base import dialect_name
-from app.vault.models import Customer
 
 #: PostgreSQL memory per hash for an audience query (see :func:`tune`).
 AUDIENCE_WORK_MEM = "128MB"
@@ -48,7 +49,7 @@ def tune(connection: Connection) -> None:
         connection.exec_driver_sql("SET LOCAL jit = off")
 
 
-def driver_batches(connection: Connection, statement, size: int) -> Iterator[list]:
+def driver_batches(connection: Connection, statement, size: int) -> Iterator[Sequence[Any]]:
     """The driver's rows of ``statement``, ``size`` at a time, streamed.
 
     On PostgreSQL, SQLAlchemy's streamed result holds back the first row it fetched (its
@@ -72,14 +73,23 @@ def driver_batches(connection: Connection, statement, size: int) -> Iterator[lis
         result.close()
 
 
-def audience_batches(session: Session, rows, size: int) -> Iterator[list]:
+def audience_batches(session: Session, rows, size: int) -> Iterator[Sequence[Any]]:
     """The ``(id, key)`` rows of the audience statement ``rows``, ``size`` at a time."""
     middle = _split_point(session)
     if middle is None:
         connection = session.connection()
         tune(connection)
         return driver_batches(connection, rows, size)
-    return _halves(session.get_bind(), rows, size, middle)
+    return _halves(_engine(session), rows, size, middle)
+
+
+def _engine(session: Session) -> Engine:
+    """The engine the session reads customers through (:func:`_split_point` reads a session
+    bound to one connection at once)."""
+    bind = session.get_bind(mapper=Customer.__mapper__)
+    if not isinstance(bind, Engine):
+        raise RuntimeError("an audience is read in halves only through an engine")
+    return bind
 
 
 def _split_point(session: Session) -> int | None:
@@ -88,7 +98,9 @@ def _split_point(session: Session) -> int | None:
         session = session()
     if dialect_name(session) != "postgresql" or session.in_transaction():
         return None
-    engine = session.get_bind()
+    engine = session.get_bind(mapper=Customer.__mapper__)
+    if not isinstance(engine, Engine):  # bound to one connection: read at once
+        return None
     with engine.connect() as connection:
         low, high = connection.execute(select(func.min(Customer.id), func.max(Customer.id))).one()
     if low is None or high - low < SPLIT_FROM:

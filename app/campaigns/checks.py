@@ -9,11 +9,10 @@ from typing import Any
 from app.campaigns.models import SCHEDULE_KINDS, Campaign, CampaignTemplate
 from app.campaigns.schedule import check_schedule, cron_trigger, parse_local_time, valid_timezone
 from app.campaigns.segments import parse_segment
-from app.campaigns.templates import templates_problems
-from app.decisions.in_force import policies_in_force
+from app.campaigns.template_sets import templates_problems
 from app.errors import InvalidInput
 from app.models_base import utcnow
-from app.services import known_channels, marketing_purposes
+from app.policy_sets.in_force import known_channels, marketing_purposes, policies_in_force
 
 MAX_HOLDOUT_PERCENT = 50
 MAX_THROTTLE = 1_000_000

@@ -18,6 +18,12 @@ from typing import TypeVar
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from app import logs
+from app.campaigns.recovery import interrupted_runs, missed_fires
+from app.campaigns.run import execute_run, refresh_open_runs, run_if_due
+from app.extensions import db
+from app.ledger.consent import expire_due
+from app.ledger.proofs import make_checkpoint
 from app.models_base import utcnow
 
 log = logging.getLogger("assenso.scheduler")
@@ -34,7 +40,8 @@ SYNC_CAMPAIGNS = "app.campaigns.jobs:sync_campaigns"
 REFRESH_RUNS = "app.campaigns.jobs:refresh_runs"
 EXPIRE_CONSENTS = "app.campaigns.jobs:expire_consents"
 SIGN_CHECKPOINT = "app.campaigns.jobs:sign_checkpoint"
-REFIT_VALUES = "app.campaigns.jobs:refit_values"
+#: The marketing package's job, scheduled here by reference only (marketing sits above campaigns).
+REFIT_VALUES = "app.marketing.jobs:refit_values"
 
 
 def bind_app(app: Flask) -> None:
@@ -42,22 +49,26 @@ def bind_app(app: Flask) -> None:
     _APP[:] = [app]
 
 
-def _in_app(work: Callable[[Session], T]) -> T | None:
+def _job_name(work: Callable) -> str:
+    """The name a job's log lines carry (``execute_run`` for ``partial(execute_run, …)``)."""
+    target = getattr(work, "func", work)  # a partial names the function it wraps
+    return getattr(target, "__name__", "job")
+
+
+def in_app(work: Callable[[Session], T]) -> T | None:
     """Run ``work(session)`` in an application context; log failures by type only."""
     if not _APP:
         log.error("scheduler job ran before an application was bound")
         return None
-    from app.extensions import db
-
     with _BUSY:
         _RUNNING[0] += 1
     try:
-        with _APP[0].app_context():
+        with _APP[0].app_context(), logs.job(_job_name(work)):
             try:
                 return work(db.session())
             except Exception as exc:
                 # No message: a database error could echo parameters; the type and job suffice.
-                log.error("scheduler job %s failed: %s", work.__name__, type(exc).__name__)
+                log.error("scheduler job %s failed: %s", _job_name(work), type(exc).__name__)
                 db.session.rollback()
                 return None
             finally:
@@ -76,7 +87,6 @@ def wait_idle(timeout: float) -> bool:
 
 def run_campaign(campaign_id: int, fire_time: datetime | None = None) -> None:
     """Start a run of campaign ``campaign_id`` (the campaign decides whether it is due)."""
-    from app.campaigns.run import run_if_due
 
     def run_campaign_job(session: Session) -> None:
         run = run_if_due(session, campaign_id, fire_time or utcnow())
@@ -85,7 +95,7 @@ def run_campaign(campaign_id: int, fire_time: datetime | None = None) -> None:
                 "campaign %s: run %s recorded %s candidates", campaign_id, run.id, run.candidates
             )
 
-    _in_app(run_campaign_job)
+    in_app(run_campaign_job)
 
 
 def sync_campaigns() -> None:
@@ -94,19 +104,16 @@ def sync_campaigns() -> None:
 
     scheduler = active_scheduler()
     if scheduler is not None:
-        _in_app(lambda session: sync_campaign_jobs(session, scheduler))
+        in_app(lambda session: sync_campaign_jobs(session, scheduler))
 
 
 def refresh_runs() -> None:
     """Close runs whose messages are all settled (and complete their campaigns)."""
-    from app.campaigns.run import refresh_open_runs
-
-    _in_app(refresh_open_runs)
+    in_app(refresh_open_runs)
 
 
 def expire_consents() -> None:
     """Record the expiry of consents past their date (in bounded batches)."""
-    from app.ledger.consent import expire_due
 
     def expire_consents_job(session: Session) -> int:
         total, now = 0, utcnow()
@@ -119,41 +126,25 @@ def expire_consents() -> None:
             log.info("expired %s consents", total)
         return total
 
-    _in_app(expire_consents_job)
+    in_app(expire_consents_job)
 
 
 def sign_checkpoint() -> None:
     """Sign a checkpoint of the ledger if it grew since the last one."""
-    from app.ledger.proofs import make_checkpoint
 
     def sign_checkpoint_job(session: Session) -> None:
         row = make_checkpoint(session, only_if_grown=True)
         if row is not None:
             log.info("checkpoint %s signed at size %s", row.id, row.tree_size)
 
-    _in_app(sign_checkpoint_job)
-
-
-def refit_values() -> None:
-    """Refit the customer-value models when the last fit is older than ``VALUE_REFIT_DAYS``."""
-    from app.marketing.value_service import refit_if_due
-
-    def refit_values_job(session: Session) -> None:
-        result = refit_if_due(session, utcnow())
-        if result is not None:
-            log.info("customer value: %s scored, fit %s", result.scored, result.fit_id)
-
-    _in_app(refit_values_job)
+    in_app(sign_checkpoint_job)
 
 
 def recover() -> None:
     """After a takeover: finish interrupted runs, run recurring fires consumed but not run."""
-    from app.campaigns.recovery import interrupted_runs, missed_fires
-    from app.campaigns.run import execute_run
-
-    for run_id in _in_app(interrupted_runs) or []:
+    for run_id in in_app(interrupted_runs) or []:
         log.warning("run %s was interrupted; finishing it", run_id)
-        _in_app(partial(execute_run, run_id=run_id))
-    for campaign_id in _in_app(lambda session: missed_fires(session, utcnow())) or []:
+        in_app(partial(execute_run, run_id=run_id))
+    for campaign_id in in_app(lambda session: missed_fires(session, utcnow())) or []:
         log.warning("campaign %s: its last fire has no run; running it now", campaign_id)
         run_campaign(campaign_id)

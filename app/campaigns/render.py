@@ -9,7 +9,13 @@ naming the part, never a crash and never a value of the customer's.
 
 Names in :data:`CONTEXT_NAMES` are non-personal context supplied by the sender (the
 unsubscribe link, the "why you get this" line, the offer); every other undeclared name in a
-template is a profile field and must be shared by the customer for the campaign's purpose.
+template is a profile field and must be allowed for the campaign's purpose.
+
+A profile field is *required* unless every use of it declares a fallback with the ``default``
+filter (``{{ first_name|default('there') }}``), as merge tags with a default value do in
+common e-mail editors: a required field must be shared by the customer for the purpose, or
+the message is not sent; a field with a fallback is supplied only when the customer shares it
+for the purpose, and otherwise the fallback is rendered (:func:`field_usage`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Protocol
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateAssertionError
 
 from app.campaigns.limits import LimitExceeded, budget
@@ -149,6 +155,62 @@ def template_fields(template: TemplateLike) -> frozenset[str]:
     return template_names(template) - CONTEXT_NAMES
 
 
+#: The filter that declares a fallback for a missing value, under both of its names.
+FALLBACK_FILTERS = frozenset({"default", "d"})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldUsage:
+    """The profile fields a template uses: ``required`` ones, and ones with a ``fallback``."""
+
+    required: frozenset[str] = frozenset()
+    fallback: frozenset[str] = frozenset()
+
+    @property
+    def all(self) -> frozenset[str]:
+        """Every profile field used."""
+        return self.required | self.fallback
+
+    def __or__(self, other: FieldUsage) -> FieldUsage:
+        """Both usages together: a field required by either is required."""
+        required = self.required | other.required
+        return FieldUsage(required, (self.fallback | other.fallback) - required)
+
+
+def _fallback_names(ast: nodes.Template) -> tuple[set[str], set[str]]:
+    """(names used with a fallback somewhere, names used without one somewhere) in ``ast``."""
+    guarded = {
+        id(used.node)
+        for used in ast.find_all(nodes.Filter)
+        if used.name in FALLBACK_FILTERS and isinstance(used.node, nodes.Name)
+    }
+    with_fallback: set[str] = set()
+    without: set[str] = set()
+    for name in ast.find_all(nodes.Name):
+        if name.ctx == "load":
+            (with_fallback if id(name) in guarded else without).add(name.name)
+    return with_fallback, without
+
+
+def field_usage(template: TemplateLike) -> FieldUsage:
+    """Which profile fields ``template`` requires and which it uses only with a fallback.
+
+    A field is used with a fallback when *every* use of it, in every part, is the value of a
+    ``default`` filter; one bare use makes it required. Raises :class:`TemplateError` when a
+    part does not parse.
+    """
+    fields = template_fields(template)
+    unguarded: set[str] = set()
+    for part, source, autoescape in _parts(template):
+        try:
+            _, without = _fallback_names(_environment(autoescape).parse(source))
+        except TemplateSyntaxError as exc:
+            raise _failure(part, exc) from None
+        unguarded |= without
+    required = frozenset(fields & unguarded)
+    return FieldUsage(required, fields - required)
+
+
 def validate_template(purpose, template: TemplateLike) -> list[str]:
     """Problems that stop ``template`` from being used for ``purpose``; empty when fine.
 
@@ -261,12 +323,17 @@ def render_problems(template: TemplateLike, channel: str = "email") -> list[str]
 
     It is rendered with placeholder values for every name it uses (never a customer's data),
     so a syntax error, a filter that does not exist, ``{{ 1/0 }}`` or a limit is found when
-    the template is saved rather than when it is sent. Names that are not profile fields are
+    the template is saved rather than when it is sent; fields with a fallback are rendered
+    both ways (supplied, and left out so the fallback shows). Names that are not profile fields are
     reported by :func:`validate_template`, not here.
     """
     try:
         fields, context = placeholder_values(template_names(template), CONTEXT_NAMES)
         render_message(template, fields, context, channel)
+        fallback = field_usage(template).fallback
+        if fallback:  # as a customer who shares none of them sees it
+            shown = {name: value for name, value in fields.items() if name not in fallback}
+            render_message(template, shown, context, channel)
     except TemplateError as exc:
         return [str(exc)]
     return []

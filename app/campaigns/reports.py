@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign, CampaignDecision, CampaignRun
 from app.campaigns.run_counts import decision_counts
 from app.campaigns.service import HELD_MARK
-from app.delivery.models import OutboxEntry, Suppression
+from app.outbox.models import OutboxEntry, Suppression
 
 
 def _bounced():
@@ -123,10 +123,36 @@ def run_progress(session: Session, run_id: int) -> dict:
         "run_id": run_id,
         "campaign_id": run.campaign_id,
         "status": run.status,
+        "label": run_label(run.status, summary["cancelled"], queued),
         "scheduled_for": run.scheduled_for.isoformat() if run.scheduled_for else None,
         "decisions": decided or 0,
         "messages": queued,
         "settled": settled,
         "percent_settled": round(100 * settled / queued, 1) if queued else 100.0,
         **summary,
+    }
+
+
+def run_label(status: str, cancelled: int, messages: int) -> str:
+    """How a run's state reads to a marketer: a run whose messages were all cancelled is
+    ``cancelled``, one with some cancelled says how many."""
+    if cancelled and cancelled == messages and status == "completed":
+        return "cancelled"
+    if cancelled:
+        return f"{status}, {cancelled} cancelled before sending"
+    return status
+
+
+def campaign_progress(session: Session, campaign: Campaign, limit: int = 10) -> dict:
+    """The campaign's state and the progress of its newest runs (newest first)."""
+    run_ids = session.scalars(
+        select(CampaignRun.id)
+        .where(CampaignRun.campaign_id == campaign.id)
+        .order_by(CampaignRun.id.desc())
+        .limit(limit)
+    ).all()
+    return {
+        "campaign_id": campaign.id,
+        "status": campaign.status,
+        "runs": [run_progress(session, run_id) for run_id in run_ids],
     }

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.campaigns import states
 from app.campaigns.checks import purpose_problem
 from app.campaigns.models import Campaign, CampaignRun
+from app.campaigns.offers import open_offers
 from app.campaigns.run_batch import RunPlan, record_batch
 from app.campaigns.run_counts import record_counts
 from app.campaigns.schedule import FIRE_GRACE, last_fire_time
@@ -33,10 +34,9 @@ from app.campaigns.service import (
     lock_campaign,
     transition,
 )
-from app.decisions.in_force import refresh_policies
-from app.delivery.models import OutboxEntry
-from app.marketing.offer_service import OfferBook
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
+from app.policy_sets.in_force import refresh_policies
 from app.transaction import transaction
 
 log = logging.getLogger("assenso.campaigns")
@@ -119,7 +119,7 @@ def execute_run(session: Session, run_id: int, *, batch_size: int = BATCH_SIZE) 
     access_log = plan.open_access_log(session)
     offers = None
     if plan.uses_offer:  # purchase histories are read only when a template shows an offer
-        offers = OfferBook.load(session, plan.at, reason=f"next-best offers for run {run_id}")
+        offers = open_offers(session, plan.at, reason=f"next-best offers for run {run_id}")
     reader = Session(bind=session.get_bind())  # a long read of its own; writes commit per batch
     decrypted = 0
     try:

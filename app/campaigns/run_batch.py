@@ -12,17 +12,18 @@ from sqlalchemy.orm import Session
 from app.audience import resolve_audience
 from app.campaigns.assign import Assigner
 from app.campaigns.models import Campaign, CampaignDecision, CampaignRun, CampaignTemplate
+from app.campaigns.offers import RunOffers
 from app.campaigns.schedule import next_local_time, parse_local_time
 from app.campaigns.segments import Segment, SegmentContext, parse_segment
 from app.campaigns.shared_values import shared_values
 from app.campaigns.sql import insert_ignoring
-from app.campaigns.templates import campaign_template_fields, templates_use, variant_weights
-from app.delivery.models import OutboxEntry
-from app.marketing.offer_service import OfferBook, offer_payloads
+from app.campaigns.template_sets import campaign_field_usage, templates_use, variant_weights
+from app.customers.models import Customer
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 from app.policy import Decision, PolicySet
 from app.transaction import transaction
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from app.vault.service import log_access
 
 
@@ -41,6 +42,7 @@ class RunPlan:
     channel: str
     at: datetime
     template_fields: frozenset[str]
+    fallback_fields: frozenset[str]
     segment: Segment
     assigner: Assigner
     local_time: time | None
@@ -58,13 +60,15 @@ class RunPlan:
         """The plan of ``run`` of ``campaign`` with its ``templates``, decided under
         ``policy_set`` (the set in force when the run executes)."""
         local = campaign.local_time if campaign.schedule_kind == "local_time" else None
+        usage = campaign_field_usage(templates)
         return cls(
             run_id=run.id,
             campaign_id=campaign.id,
             purpose=campaign.purpose,
             channel=campaign.channel,
             at=run.scheduled_for,
-            template_fields=campaign_template_fields(templates),
+            template_fields=usage.required,
+            fallback_fields=usage.fallback,
             segment=parse_segment(campaign.segment_json),
             assigner=Assigner.for_campaign(
                 campaign.id, campaign.holdout_percent, variant_weights(templates) or {"A": 1}
@@ -93,6 +97,7 @@ class RunPlan:
             channel=self.channel,
             at=self.at,
             template_fields=self.template_fields,
+            fallback_fields=self.fallback_fields,
             policy_set=self.policy_set,
             candidate_filter=self.segment.candidate_filter(self.context),
             batch_size=batch_size,
@@ -135,7 +140,7 @@ def record_batch(
     session: Session,
     plan: RunPlan,
     batch: Sequence[tuple[int, Decision]],
-    offers: OfferBook | None = None,
+    offers: RunOffers | None = None,
 ) -> int:
     """Insert the decisions and outbox entries of ``batch``; returns customers decrypted.
 
@@ -160,12 +165,8 @@ def record_batch(
     if outbox and offers is not None:
         # Each customer's next-best offer (profiling consent checked per batch) travels in the
         # entry's payload, so the worker renders exactly what was chosen here.
-        payloads = offer_payloads(
-            session,
-            [row["customer_id"] for row in outbox],
-            plan.at,
-            campaign_id=plan.campaign_id,
-            book=offers,
+        payloads = offers.payloads(
+            session, [row["customer_id"] for row in outbox], campaign_id=plan.campaign_id
         )
         for row in outbox:
             row["payload_json"] = payloads.get(row["customer_id"])

@@ -13,9 +13,9 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import aliased
 
 from app.campaigns.segments import Condition, SegmentContext, register_condition
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.ledger.models import ConsentState
-from app.vault.models import Customer
 
 MAX_DAYS = 3650
 MAX_VALUES = 200
@@ -67,7 +67,9 @@ class ConsentAge(Condition):
     """Consent for the campaign's purpose and channel granted at least / at most N days ago."""
 
     name = "consent_age_days"
-    description = "Consent granted at least / at most N days ago."
+    label = "Consent age (days)"
+    description = "Consent for the purpose and channel granted at least / at most N days ago."
+    form = "range"
 
     def parse(self, value: Any) -> tuple[int | None, int | None]:
         """``{"at_least": N, "at_most": M}`` (either may be left out)."""
@@ -94,7 +96,9 @@ class ConsentExpiring(Condition):
     """Granted consent that expires within N days (for re-permission campaigns)."""
 
     name = "consent_expiring_within_days"
-    description = "Consent that expires within N days."
+    label = "Consent expiring within (days)"
+    description = "Consent that expires within N days (re-permission campaigns)."
+    form = "days"
 
     def parse(self, value: Any) -> int:
         """A whole number of days."""
@@ -113,8 +117,11 @@ class ConsentExpiring(Condition):
 class ColumnIn(Condition):
     """A customer setting (not personal data: needed by every decision) is one of the values."""
 
-    def __init__(self, name: str, column: Any, description: str, check=None) -> None:
-        self.name, self.column, self.description, self.check = name, column, description, check
+    form = "list"
+
+    def __init__(self, name: str, column: Any, label: str, description: str, check=None) -> None:
+        self.name, self.column, self.label = name, column, label
+        self.description, self.check = description, check
 
     def parse(self, value: Any) -> frozenset[str]:
         """A non-empty list of codes."""
@@ -137,7 +144,9 @@ class InterestsAny(Condition):
     """Shared interests include any of the tags."""
 
     name = "interests_any"
-    description = "Shared interests include any of these tags."
+    label = "Interests (any of)"
+    description = "Shared interests include any of these tags, e.g. wine, books."
+    form = "list"
     shared_field = "interests"
 
     def parse(self, value: Any) -> frozenset[str]:
@@ -153,7 +162,9 @@ class Cities(Condition):
     """The shared city is one of the names (case- and space-insensitive)."""
 
     name = "cities"
-    description = "Shared city is one of these."
+    label = "Cities"
+    description = "Shared city is one of these (case-insensitive)."
+    form = "list"
     shared_field = "city"
 
     def parse(self, value: Any) -> frozenset[str]:
@@ -177,7 +188,9 @@ class PostcodePrefixes(Condition):
     """The shared postcode starts with one of the prefixes."""
 
     name = "postcode_prefixes"
-    description = "Shared postcode starts with one of these."
+    label = "Postcode prefixes"
+    description = "Shared postcode starts with one of these, e.g. 201."
+    form = "list"
     shared_field = "postcode"
 
     def parse(self, value: Any) -> tuple[str, ...]:
@@ -190,18 +203,24 @@ class PostcodePrefixes(Condition):
         return value.upper().startswith(params)
 
 
-class ValueTiers(Condition):
+class SpendTiers(Condition):
     """Spend tier over the last 365 days from the shared purchase history (see VALUE_TIERS)."""
 
-    name = "value_tiers"
-    description = "Spend tier over the last year: " + ", ".join(VALUE_TIERS)
+    name = "spend_tiers"
+    label = "Spend over the last year"
+    description = (
+        "Spend tier over the last year, from the shared purchase history: "
+        "none, low (under 100), mid (under 500), high."
+    )
+    form = "choices"
+    choices = tuple(VALUE_TIERS)
     shared_field = "purchase_history"
 
     def parse(self, value: Any) -> frozenset[str]:
         """Tier names."""
         tiers = _strings(self.name, value)
         if not tiers <= VALUE_TIERS.keys():
-            raise InvalidInput(f"Segment value_tiers: tiers are {', '.join(VALUE_TIERS)}.")
+            raise InvalidInput(f"Segment spend_tiers: tiers are {', '.join(VALUE_TIERS)}.")
         return tiers
 
     def matches(self, params: frozenset[str], value: str, ctx: SegmentContext) -> bool:
@@ -226,14 +245,20 @@ def value_tier(purchase_history: str, now: datetime) -> str:
 for _condition in (
     ConsentAge(),
     ConsentExpiring(),
-    ColumnIn("jurisdictions", Customer.jurisdiction, "Customer jurisdiction is one of these."),
-    ColumnIn("languages", Customer.language, "Customer language is one of these."),
     ColumnIn(
-        "timezones", Customer.timezone, "Customer time zone is one of these.", _zones().__contains__
+        "jurisdictions", Customer.jurisdiction, "Jurisdictions", "Customer jurisdiction, e.g. IT."
+    ),
+    ColumnIn("languages", Customer.language, "Languages", "Customer language, e.g. it, en."),
+    ColumnIn(
+        "timezones",
+        Customer.timezone,
+        "Time zones",
+        "Customer time zone, e.g. Europe/Rome.",
+        _zones().__contains__,
     ),
     InterestsAny(),
     Cities(),
     PostcodePrefixes(),
-    ValueTiers(),
+    SpendTiers(),
 ):
     register_condition(_condition)

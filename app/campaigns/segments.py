@@ -11,8 +11,12 @@ condition must hold (AND). ``{}`` means "everyone the policy lets us contact". V
       "interests_any": ["wine", "books"],        # shared attribute "interests"
       "cities": ["Milano"],                      # shared attribute "city" (case-insensitive)
       "postcode_prefixes": ["201"],              # shared attribute "postcode"
-      "value_tiers": ["high"]                    # shared attribute "purchase_history"
+      "spend_tiers": ["high"],                   # shared attribute "purchase_history"
+      "value_tier": ["champions"]                # stored RFM score (app.marketing)
     }
+
+``value_tiers`` is the former name of ``spend_tiers``: still read, and saved under the new
+name (:data:`RENAMED`), so stored segments keep working while the console shows one name.
 
 Conditions on *shared attributes* select only customers who shared that field for the
 campaign's purpose; their values are decrypted (in batches, one access-log entry per run) and
@@ -32,8 +36,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, select
+from sqlalchemy.orm import aliased
 
+from app.customers.models import Customer
 from app.errors import InvalidInput
+from app.vault.models import ProfileField, SharingChoice
 
 SEGMENT_VERSION = 1
 
@@ -56,6 +63,13 @@ class Condition:
 
     name: str = ""
     description: str = ""
+    #: What the segment builder calls it (defaults to the name).
+    label: str = ""
+    #: How the segment builder asks for the value: ``range`` (days at least / at most),
+    #: ``days``, ``list`` (comma-separated), ``choices`` (of :attr:`choices`), ``hour``, or
+    #: ``json`` (only in the segment's JSON).
+    form: str = "json"
+    choices: tuple[str, ...] = ()
     #: The profile field this condition reads (decrypted), or ``None`` for SQL-only ones.
     shared_field: str | None = None
 
@@ -73,6 +87,8 @@ class Condition:
 
 
 _REGISTRY: dict[str, Condition] = {}
+#: Former condition names, still read: ``{old: new}``.
+RENAMED = {"value_tiers": "spend_tiers"}
 
 
 def register_condition(condition: Condition) -> Condition:
@@ -107,7 +123,7 @@ class Segment:
     def where(self, ctx: SegmentContext) -> ColumnElement[bool] | None:
         """The SQL part of the segment (AND of every condition's clause), or ``None``."""
         clauses = [c for c in (cond.where(p, ctx) for cond, p in self.parts) if c is not None]
-        clauses += [_shares(field, ctx.purpose) for field in sorted(self.shared_fields)]
+        clauses += [shares_field(field, ctx.purpose) for field in sorted(self.shared_fields)]
         return and_(*clauses) if clauses else None
 
     def candidate_filter(self, ctx: SegmentContext) -> Callable[[Select], Select] | None:
@@ -128,12 +144,8 @@ class Segment:
         return True
 
 
-def _shares(field: str, purpose: str) -> ColumnElement[bool]:
+def shares_field(field: str, purpose: str) -> ColumnElement[bool]:
     """The customer shared ``field`` for ``purpose`` and holds a value for it."""
-    from sqlalchemy.orm import aliased
-
-    from app.vault.models import Customer, ProfileField, SharingChoice
-
     choice, value = aliased(SharingChoice), aliased(ProfileField)
     shared = exists(
         select(choice.customer_id)
@@ -180,7 +192,13 @@ def _load(document: str | Mapping[str, Any] | None) -> dict[str, Any]:
             raise InvalidInput("The segment is not valid JSON.") from None
     if not isinstance(document, Mapping):
         raise InvalidInput("A segment is a JSON object of conditions.")
-    return dict(document)
+    data = dict(document)
+    for old, new in RENAMED.items():
+        if old in data:
+            if new in data:
+                raise InvalidInput(f"Segment {old!r} is the former name of {new!r}: use one.")
+            data[new] = data.pop(old)
+    return data
 
 
 def segment_json(document: str | Mapping[str, Any] | None) -> str:

@@ -18,10 +18,10 @@ from app.campaigns import states
 from app.campaigns.checks import campaign_problems, check_settings
 from app.campaigns.models import Campaign, CampaignAudit, CampaignTemplate
 from app.campaigns.segments import segment_json
-from app.campaigns.templates import TemplateSpec, check_spec
-from app.delivery.models import OutboxEntry
+from app.campaigns.template_sets import TemplateSpec, check_spec
 from app.errors import InvalidInput, NotFound
 from app.models_base import rows_changed, utcnow
+from app.outbox.models import OutboxEntry
 from app.transaction import transaction
 
 #: Settings a draft's ``edit_campaign`` may change (besides ``segment`` and ``templates``).

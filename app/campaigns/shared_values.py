@@ -14,11 +14,12 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.services import runtime
+from app.customers.models import Customer
+from app.runtime import runtime
 from app.vault.envelope import FieldCipher
 from app.vault.errors import VaultError
 from app.vault.keystore import wrapped_keys
-from app.vault.models import Customer, ProfileField, SharingChoice
+from app.vault.models import ProfileField, SharingChoice
 
 log = logging.getLogger("assenso.campaigns")
 

@@ -39,14 +39,27 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 }
 
 
+#: The actions a marketer takes (the others are taken by runs), in the order they are offered.
+MARKETER_ACTIONS = ("schedule", "unschedule", "pause", "resume", "cancel")
+
+
 class InvalidTransition(Conflict):
     """The action is not possible in the campaign's current state."""
 
     def __init__(self, action: str, state: str) -> None:
         self.action = action
         self.state = state
-        allowed = sorted(a for a, moves in TRANSITIONS.items() if state in moves)
-        hint = f" Possible now: {', '.join(allowed)}." if allowed else " The campaign is final."
+        allowed = possible_actions(state)
+        if allowed:
+            hint = f" Possible now: {', '.join(allowed)}."
+        elif state in FINAL_STATES:
+            hint = " The campaign is final."
+        else:
+            hint = " Wait for its run to finish."
+        if action == "edit":
+            hint = " Only a draft can be edited" + (
+                "; unschedule it first." if "unschedule" in allowed else "." + hint
+            )
         super().__init__(f"Cannot {action.replace('_', ' ')} a campaign that is {state}.{hint}")
 
 
@@ -89,3 +102,8 @@ def next_state(action: str, state: str) -> str:
 def can(action: str, state: str) -> bool:
     """Whether ``action`` is possible from ``state``."""
     return state in TRANSITIONS.get(action, {})
+
+
+def possible_actions(state: str) -> list[str]:
+    """The marketer actions possible from ``state`` (see :data:`MARKETER_ACTIONS`)."""
+    return [action for action in MARKETER_ACTIONS if can(action, state)]

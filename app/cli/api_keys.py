@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import click
 
-from app.api.keys import SCOPES, create_key, list_keys, revoke_key
 from app.cli import domain_errors
 from app.extensions import db
+from app.integrations.api_keys import SCOPES, create_key, list_keys, revoke_key
 
 
 def _when(moment: datetime | None) -> str:

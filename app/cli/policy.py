@@ -10,16 +10,16 @@ from sqlalchemy import inspect
 
 from app.cli import fail
 from app.decisions.facts_db import FactsError, load_facts
-from app.decisions.in_force import (
+from app.extensions import db
+from app.policy import Intent, PolicyError, check_policies, explain, load_policies
+from app.policy.policyset import PolicySet
+from app.policy_sets.in_force import (
     policies_in_force,
     policies_on_this_machine,
     refresh_policies,
 )
-from app.decisions.models import PolicySetRevision
-from app.decisions.revisions import ConcurrentLoad, record_policy_load, set_in_force
-from app.extensions import db
-from app.policy import Intent, PolicyError, check_policies, explain, load_policies
-from app.policy.policyset import PolicySet
+from app.policy_sets.models import PolicySetRevision
+from app.policy_sets.revisions import ConcurrentLoad, record_policy_load, set_in_force
 from app.settings import current_settings
 
 #: Longest operator name recorded (the actor column holds 120 characters with its prefix).

@@ -6,9 +6,9 @@ schedules; the others wait and take over when it stops or dies.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
-import sys
 import threading
 
 import click
@@ -25,6 +25,8 @@ from app.campaigns.scheduler import (
 )
 from app.extensions import db
 
+log = logging.getLogger("assenso.scheduler")
+
 
 @click.group("scheduler", help="Campaign scheduler: one active process, others on standby.")
 def group() -> None:
@@ -38,10 +40,10 @@ def run_command() -> None:
     service = SchedulerService(app)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo(f"scheduler {service.lock.holder} starting", err=True)
+    log.info("scheduler %s starting", service.lock.holder)
 
     def waiting() -> None:
-        click.echo("another scheduler is active; waiting to take over", err=True)
+        log.info("another scheduler is active; waiting to take over")
 
     try:
         service.run(stop, on_wait=waiting)
@@ -50,10 +52,10 @@ def run_command() -> None:
     if not jobs.wait_idle(0):  # the service waited its grace time already
         # A campaign run still resolving is finished by the next active scheduler
         # (recording a run is safe to repeat); its open transaction is rolled back.
-        click.echo("scheduler stopped; a job still running is left to the next one", err=True)
-        sys.stderr.flush()
+        log.warning("scheduler stopped; a job still running is left to the next one")
+        logging.shutdown()  # written before the exit skips the interpreter's own flush
         os._exit(0)  # the executor's threads would otherwise be joined at exit
-    click.echo("scheduler stopped", err=True)
+    log.info("scheduler stopped")
 
 
 @group.command("jobs")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from app.accounts import services as accounts
+from app.accounts import service as accounts
 from app.accounts.models import STAFF_ROLES, StaffUser
 from app.cli import domain_errors
 from app.extensions import db

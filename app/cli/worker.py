@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 
@@ -11,6 +12,8 @@ from flask import current_app
 from app.cli import domain_errors
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
+
+log = logging.getLogger("assenso.delivery")
 
 
 @click.group("worker", help="Delivery workers: send what the outbox holds, exactly once.")
@@ -31,7 +34,7 @@ def group() -> None:
 def run_command(
     once: bool, batch_size: int | None, lease_seconds: int | None, worker_id: str | None
 ) -> None:
-    """Claim, re-check, render and deliver batches; print the totals when stopping.
+    """Claim, re-check, render and deliver batches; log the totals when stopping.
 
     SIGTERM stops the worker after the wave in hand: nothing more is handed over and the
     entries not yet sent go back to the queue at once.
@@ -41,16 +44,23 @@ def run_command(
     worker = DeliveryWorker(app, settings, worker_id)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo(f"worker {worker.worker_id} started (batch {settings.batch_size})", err=True)
+    log.info("worker %s started (batch %s)", worker.worker_id, settings.batch_size)
     try:
         total = worker.run(stop, once=once)
     except KeyboardInterrupt:
         stop.set()
         return
-    click.echo(
-        f"sent {total.sent}, denied {total.denied}, deferred {total.deferred}, "
-        f"retried {total.retried}, failed {total.failed}, recovered {total.recovered}, "
-        f"given back {total.released}"
+    log.info(
+        "worker %s stopped: sent %s, denied %s, deferred %s, retried %s, failed %s, "
+        "recovered %s, given back %s",
+        worker.worker_id,
+        total.sent,
+        total.denied,
+        total.deferred,
+        total.retried,
+        total.failed,
+        total.recovered,
+        total.released,
     )
 
 

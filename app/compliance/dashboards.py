@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import CampaignDecision
 from app.compliance.models import DataSubjectRequest
 from app.compliance.tables import Column, Table
-from app.delivery.models import OutboxEntry
+from app.customers.models import Customer
 from app.ledger.models import ConsentEvent, ConsentState
 from app.marketing.charts import BarChart, bar_chart
 from app.models_base import utcnow
-from app.vault.models import Customer
+from app.outbox.models import OutboxEntry
 
 WEEKS = 12
 GIVING = ("granted", "confirmed", "renewed")

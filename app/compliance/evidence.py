@@ -23,14 +23,14 @@ from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.decisions.models import PolicyRevision
-from app.delivery.models import OutboxEntry, SendLog
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.ledger.models import ConsentEvent
 from app.ledger.proofs import checkpoint_covering, public_checkpoint, receipt_for
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry, SendLog
+from app.policy_sets.models import PolicyRevision
 from app.transaction import transaction
-from app.vault.models import Customer
 from app.vault.service import log_access
 
 PACKAGE_FORMAT = "assenso-evidence-package/1"

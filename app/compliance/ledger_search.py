@@ -15,10 +15,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.compliance.filters import check_range, customer_ref_for_email, parse_day, within_days
+from app.customers.models import Customer
 from app.ledger.models import ConsentEvent
 from app.ledger.records import ACTIONS, SOURCES
-from app.services import known_channels, known_purposes
-from app.vault.models import Customer
+from app.policy_sets.in_force import known_channels, known_purposes
 
 PAGE_SIZE = 50
 #: The most rows one export holds; a larger result asks the officer to narrow the filters.

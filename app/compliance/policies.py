@@ -1,7 +1,8 @@
 """The policies in force and the history of their loads, for the compliance console.
 
 "In force" is read from the database, from the same set revision every process decides with
-(:func:`app.decisions.in_force.check_in_force`), never from the files of the web server's own disk.
+(:func:`app.policy_sets.in_force.check_in_force`), never from the files of the web server's
+own disk.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.decisions.in_force import check_in_force
-from app.decisions.models import PolicyRevision, PolicySetFile, PolicySetRevision
-from app.decisions.revisions import set_files
+from app.policy_sets.in_force import check_in_force
+from app.policy_sets.models import PolicyRevision, PolicySetFile, PolicySetRevision
+from app.policy_sets.revisions import set_files
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,14 +29,14 @@ from app.compliance.models import (
     DataSubjectRequest,
     RequestAction,
 )
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput, NotFound
 from app.ledger.consent import object_to_direct_marketing
 from app.models_base import utcnow
+from app.self_service.export import export_customer
 from app.transaction import transaction
 from app.vault.erasure import erase_customer
-from app.vault.export import export_customer
 from app.vault.fields import FIELDS
-from app.vault.models import Customer
 from app.vault.service import log_access, open_cipher, update_field
 from app.webhooks.outbox import enqueue
 

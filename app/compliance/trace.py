@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignDecision
+from app.customers.models import Customer
 from app.decisions.facts_db import FactsError, load_facts
-from app.decisions.in_force import policies_in_force
-from app.delivery.models import OutboxEntry
 from app.ledger.models import ConsentEvent
 from app.ledger.records import ALL
+from app.outbox.models import OutboxEntry
 from app.policy import Intent, explain
 from app.policy.decision import Decision
-from app.vault.models import Customer
+from app.policy_sets.in_force import policies_in_force
 
 
 @dataclass(frozen=True)

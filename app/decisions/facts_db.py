@@ -18,12 +18,13 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.delivery.models import SendLog, Suppression
+from app.customers.models import Customer
 from app.ledger.models import ConsentState
 from app.models_base import among, driver_value_reader
+from app.outbox.models import SendLog, Suppression
 from app.policy.deferrals import WEEK
 from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts
-from app.vault.models import ContactPreferences, Customer, SharingChoice
+from app.vault.models import ContactPreferences, SharingChoice
 
 #: Customers per bulk query (keeps IN lists within every database's parameter limit).
 CHUNK = 5000

@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.orm import Session
 
 from app.decisions.facts_db import FactsError, load_facts
-from app.decisions.in_force import policies_in_force
 from app.policy.decision import DENY, Decision
 from app.policy.engine import POLICY_ERROR, decide
 from app.policy.facts import Intent
 from app.policy.policyset import PolicySet
+from app.policy_sets.in_force import policies_in_force
 
 logger = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from app.decisions.in_force import refresh_policies
-from app.delivery.models import OutboxEntry
 from app.delivery.recheck import read_stamps, recheck
 from app.delivery.recording import record_interrupted, release_throttled, settle_decisions
-from app.delivery.templates import TemplateBook, load_templates
+from app.delivery.template_book import TemplateBook, load_templates
 from app.delivery.throttle import over_throttle
+from app.outbox.models import OutboxEntry
 from app.policy import Decision
+from app.policy_sets.in_force import refresh_policies
 from app.transaction import transaction
 
 _COLUMNS = (

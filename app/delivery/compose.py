@@ -14,9 +14,9 @@ from app.campaigns.render import RenderedMessage, render_message
 from app.channels.email import OutgoingEmail
 from app.channels.sms import OutgoingSms
 from app.delivery.recipients import Recipient
-from app.delivery.templates import TemplateBook
+from app.delivery.template_book import TemplateBook
 from app.delivery.tokens import unsubscribe_token
-from app.services import policy_for
+from app.policy_sets.in_force import policy_for
 
 REASON = {
     "en": "You receive this because you agreed on {date} to receive {purpose} by {channel}.",

@@ -26,12 +26,13 @@ from functools import lru_cache
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.decisions.send_check import decide_batch_at_send
-from app.delivery.templates import TemplateBook
+from app.delivery.template_book import TemplateBook
 from app.ledger.models import ConsentState
 from app.models_base import among_parameter, among_value
 from app.policy import Decision, Intent
-from app.vault.models import ContactPreferences, Customer
+from app.vault.models import ContactPreferences
 
 log = logging.getLogger("assenso.delivery")
 
@@ -43,18 +44,29 @@ def _denial(explanation: str) -> Decision:
 
 
 def recheck(
-    session: Session, entries: Sequence, templates: TemplateBook, now: datetime
+    session: Session,
+    entries: Sequence,
+    templates: TemplateBook,
+    now: datetime,
+    personalised: Mapping[int, frozenset[str]] | None = None,
 ) -> dict[int, Decision]:
-    """The decision for each entry id; any failure to decide denies (never sends)."""
+    """The decision for each entry id; any failure to decide denies (never sends).
+
+    ``personalised`` names, by entry id, the fields with a fallback that were rendered with
+    the customer's own value: for that message they must still be shared.
+    """
     groups: dict[Intent, list] = defaultdict(list)
     for entry in entries:
         # Every outbox entry is a campaign message, whatever its kind says: the customer's own
         # relationship messages never pass through the outbox (app.delivery.transactional).
+        usage = templates.usage(entry.campaign_id, entry.variant)
+        filled = (personalised or {}).get(entry.id, frozenset())
         intent = Intent(
             purpose=entry.purpose,
             channel=entry.channel,
             at=now,
-            template_fields=templates.fields(entry.campaign_id, entry.variant),
+            template_fields=usage.required | filled,
+            fallback_fields=usage.fallback - filled,
         )
         groups[intent].append(entry)
     decisions: dict[int, Decision] = {}
@@ -133,10 +145,21 @@ def read_stamps(connection: Connection, customer_ids: Iterable[int]) -> dict[int
 class HandOverCheck:
     """Re-checks a wave against the stamps read at claim, on the recorder's connection."""
 
-    def __init__(self, stamps: Mapping[int, tuple], templates: TemplateBook) -> None:
-        """Compare with ``stamps`` (read at claim); decide with the batch's ``templates``."""
+    def __init__(
+        self,
+        stamps: Mapping[int, tuple],
+        templates: TemplateBook,
+        personalised: Mapping[int, frozenset[str]] | None = None,
+    ) -> None:
+        """Compare with ``stamps`` (read at claim); decide with the batch's ``templates``.
+
+        ``personalised``: by entry id, the fields with a fallback rendered with the
+        customer's value; a customer who stopped sharing one is refused, never sent a value
+        they no longer share.
+        """
         self.stamps = stamps
         self.templates = templates
+        self.personalised = personalised or {}
 
     def refused(
         self, connection: Connection, entries: Sequence, now: datetime
@@ -150,5 +173,5 @@ class HandOverCheck:
         if not moved:
             return {}
         with Session(bind=connection) as session:
-            decisions = recheck(session, moved, self.templates, now)
+            decisions = recheck(session, moved, self.templates, now, self.personalised)
         return {entry_id: d for entry_id, d in decisions.items() if not d.allowed}

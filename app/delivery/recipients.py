@@ -1,6 +1,9 @@
 """Who a batch goes to: bulk unwrap of data keys and decryption of only the permitted fields.
 
-One vault access-log entry is written per purpose in the batch (not per field or customer).
+Fields a template requires were checked as shared by the send-time re-check; fields it uses
+with a fallback are decrypted only for customers who share them for the entry's purpose (the
+others get the fallback, and their value is never read). One vault access-log entry is written
+per purpose in the batch (not per field or customer).
 """
 
 from __future__ import annotations
@@ -13,14 +16,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.delivery.templates import TemplateBook
+from app.customers.models import Customer
+from app.delivery.template_book import TemplateBook
 from app.ledger.models import ConsentState
 from app.models_base import among
-from app.services import runtime
+from app.runtime import runtime
 from app.transaction import transaction
 from app.vault.envelope import FieldCipher, WrappedKey
 from app.vault.errors import VaultError
-from app.vault.models import Customer, CustomerKey, ProfileField, VaultAccess
+from app.vault.models import CustomerKey, ProfileField, SharingChoice, VaultAccess
 from app.vault.service import log_access
 
 #: The profile field that holds each channel's address.
@@ -39,10 +43,42 @@ class Recipient:
     granted_at: datetime | None
 
 
-def _needs(entries: Sequence, templates: TemplateBook) -> dict[int, set[str]]:
+def _wanted(
+    session: Session, entries: Sequence, templates: TemplateBook
+) -> dict[int, frozenset[str]]:
+    """The fields each entry's message is rendered with: the required ones, and those with a
+    fallback that its customer shares for the entry's purpose."""
+    optional = {
+        entry.id: templates.fallback_fields(entry.campaign_id, entry.variant) for entry in entries
+    }
+    shared = _shared(session, entries, set().union(*optional.values()) if optional else set())
+    return {
+        entry.id: templates.fields(entry.campaign_id, entry.variant)
+        | frozenset(
+            f for f in optional[entry.id] if (entry.customer_id, entry.purpose, f) in shared
+        )
+        for entry in entries
+    }
+
+
+def _shared(session: Session, entries: Sequence, fields: set[str]) -> set[tuple[int, str, str]]:
+    """``(customer id, purpose, field)`` of ``fields`` shared now by the entries' customers."""
+    if not fields:
+        return set()
+    rows = session.connection().execute(
+        select(SharingChoice.customer_id, SharingChoice.purpose, SharingChoice.field).where(
+            among(session, SharingChoice.customer_id, sorted({e.customer_id for e in entries})),
+            SharingChoice.field.in_(sorted(fields)),
+            SharingChoice.shared.is_(True),
+        )
+    )
+    return {(cid, purpose, field) for cid, purpose, field in rows}
+
+
+def _needs(entries: Sequence, wanted: dict[int, frozenset[str]]) -> dict[int, set[str]]:
     needed: dict[int, set[str]] = defaultdict(set)
     for entry in entries:
-        needed[entry.customer_id] |= templates.fields(entry.campaign_id, entry.variant)
+        needed[entry.customer_id] |= wanted[entry.id]
         needed[entry.customer_id].add(ADDRESS_FIELDS.get(entry.channel, entry.channel))
     return needed
 
@@ -77,7 +113,8 @@ def load_recipients(
     session: Session, entries: Sequence, templates: TemplateBook, actor: str
 ) -> dict[int, Recipient]:
     """Recipients by entry id; an entry missing here cannot be sent (erased or unreadable)."""
-    needed = _needs(entries, templates)
+    wanted_by_entry = _wanted(session, entries, templates)
+    needed = _needs(entries, wanted_by_entry)
     ciphers = _ciphers(session, sorted(needed))
     all_fields = set().union(*needed.values()) if needed else set()
     values: dict[int, dict[str, str]] = defaultdict(dict)
@@ -96,7 +133,7 @@ def load_recipients(
             continue
         (ref, language, jurisdiction), _ = ciphers[entry.customer_id]
         held = values[entry.customer_id] | {"language": language}  # a setting of the account
-        wanted = templates.fields(entry.campaign_id, entry.variant)
+        wanted = wanted_by_entry[entry.id]
         recipients[entry.id] = Recipient(
             ref,
             language,
@@ -107,6 +144,22 @@ def load_recipients(
         )
     _log(session, entries, needed, actor)
     return recipients
+
+
+def personalised_fields(
+    entries: Sequence, templates: TemplateBook, recipients: dict[int, Recipient]
+) -> dict[int, frozenset[str]]:
+    """By entry id, the fields with a fallback its message is rendered with the customer's
+    own value (the hand-over re-check requires them to be still shared)."""
+    found = {}
+    for entry in entries:
+        recipient = recipients.get(entry.id)
+        if recipient is not None:
+            fallback = templates.fallback_fields(entry.campaign_id, entry.variant)
+            filled = fallback & recipient.fields.keys()
+            if filled:
+                found[entry.id] = frozenset(filled)
+    return found
 
 
 def _granted_at(session: Session, entries: Sequence) -> dict[tuple[int, str, str], datetime | None]:

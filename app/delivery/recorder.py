@@ -22,10 +22,10 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, case, func, select, text, update
 
 from app.delivery.claim import ClaimedEntry
-from app.delivery.models import OutboxEntry
 from app.delivery.recheck import HandOverCheck
 from app.delivery.recording import LEASE_CLEARED, log_sends, settled_values, suppress
 from app.models_base import UTCDateTime, among, dialect_name, pg_array
+from app.outbox.models import OutboxEntry
 
 # PostgreSQL: a whole wave as arrays (in their text form) in one short statement; psycopg
 # parses any statement with more than 50 parameters again on every execution.

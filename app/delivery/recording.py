@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from app.delivery.models import OutboxEntry, SendLog, Suppression
 from app.models_base import UTCDateTime, dialect_name, pg_array
+from app.outbox.models import OutboxEntry, SendLog, Suppression
 from app.policy import Decision
 
 INTERRUPTED_NOTE = "worker stopped after handing the message to the relay; recorded as delivered"

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
-from app.delivery.models import OutboxEntry
+from app.outbox.models import OutboxEntry
 
 WINDOW = timedelta(minutes=1)
 _LOCK_SPACE = 0x0A55E250

@@ -23,8 +23,8 @@ from app.channels.email import dkim_sign, mail_domain, message_id_for
 from app.channels.errors import PermanentFailure, TransientFailure
 from app.channels.sms import OutgoingSms, SmsGateway
 from app.channels.smtp import SmtpSender
-from app.delivery.models import SendLog
 from app.delivery.settings import dkim_key, smtp_settings
+from app.outbox.models import SendLog
 from app.settings import current_settings
 from app.transaction import transaction
 

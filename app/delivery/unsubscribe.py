@@ -6,14 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.channels.sms import is_stop_request
-from app.delivery.models import OutboxEntry
+from app.customers.models import Customer
 from app.delivery.recording import suppress
 from app.delivery.tokens import UnsubscribeRequest, read_unsubscribe_token
 from app.errors import InvalidInput
 from app.ledger.consent import withdraw
 from app.ledger.models import ConsentState
+from app.outbox.models import OutboxEntry
 from app.transaction import transaction
-from app.vault.models import Customer
 
 
 def _withdraw_once(

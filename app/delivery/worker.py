@@ -21,6 +21,7 @@ from datetime import datetime
 from flask import Flask
 from sqlalchemy import Connection, text
 
+from app import logs
 from app.channels.email import mail_domain, message_id_for
 from app.channels.sms import SmsGateway
 from app.channels.smtp import SmtpSender
@@ -29,13 +30,13 @@ from app.delivery.compose import CannotCompose, Links, compose_email, compose_sm
 from app.delivery.dispatch import EmailDispatch, SmsDispatch, failure_outcome
 from app.delivery.heartbeat import Heartbeat
 from app.delivery.recheck import HandOverCheck
-from app.delivery.recipients import load_recipients
+from app.delivery.recipients import load_recipients, personalised_fields
 from app.delivery.recorder import Outcome, Recorder
 from app.delivery.settings import WorkerSettings, dkim_key, smtp_settings
 from app.extensions import db
+from app.integrations.subscriptions import run_webhooks
 from app.models_base import utcnow
 from app.settings import current_settings
-from app.webhooks.subscriptions import run_webhooks
 
 log = logging.getLogger("assenso.delivery")
 
@@ -137,9 +138,12 @@ class DeliveryWorker:
             else:
                 by_channel.setdefault(entry.channel, []).append(item)
         with self._recording_connection() as connection:
-            recorder = Recorder(
-                connection, batch.token, HandOverCheck(batch.stamps, batch.templates)
+            check = HandOverCheck(
+                batch.stamps,
+                batch.templates,
+                personalised_fields(batch.ready, batch.templates, recipients),
             )
+            recorder = Recorder(connection, batch.token, check)
             for channel, items in by_channel.items():
                 dispatch = self._dispatcher(channel)
                 outcomes += dispatch.send(items, recorder, self._fail, self.clock, stop)
@@ -192,7 +196,8 @@ class DeliveryWorker:
         total = BatchReport()
         try:
             while not stop.is_set():
-                report = self.run_once(stop)
+                with logs.job("delivery"):
+                    report = self.run_once(stop)
                 for name in BatchReport.__slots__:
                     setattr(total, name, getattr(total, name) + getattr(report, name))
                 webhooks = run_webhooks(db.session(), self.config)

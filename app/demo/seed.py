@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import StaffUser
 from app.accounts.passwords import DEMO_CUSTOMER_PASSWORD, DEMO_STAFF_PASSWORD, hash_password
-from app.accounts.services import create_staff_user
-from app.delivery.models import Suppression
+from app.accounts.service import create_staff_user
+from app.compliance.models import DataSubjectRequest
+from app.compliance.requests import file_request
+from app.customers.models import Customer
 from app.demo.campaigns import seed_past_campaign
 from app.demo.notices import NOTICES
 from app.demo.people import DemoPerson, demo_people
@@ -20,12 +22,14 @@ from app.ledger import consent
 from app.ledger.models import Notice
 from app.ledger.notices import current_notice, publish_notice
 from app.ledger.proofs import make_checkpoint
+from app.marketing.value_service import refit_values
 from app.models_base import utcnow
-from app.services import policy_for
+from app.outbox.models import Suppression
+from app.policy_sets.in_force import policies_on_this_machine, policy_for
+from app.policy_sets.revisions import ensure_recorded
 from app.transaction import transaction
 from app.vault import service as vault
 from app.vault.directory import find_customer_by_email
-from app.vault.models import Customer
 from app.vault.preferences import Window, save_preferences
 
 STAFF_PASSWORD = DEMO_STAFF_PASSWORD
@@ -89,6 +93,8 @@ def seed_notices(session: Session) -> None:
 
 def _share_and_consent(session: Session, customer: Customer, rng: random.Random) -> None:
     policy = policy_for(customer.jurisdiction)
+    if policy is None:  # no policy governs them: nothing to share or consent to
+        return
     choices = {}
     for purpose_id, purpose in policy.purposes.items():
         keen = rng.random() < 0.75
@@ -213,12 +219,6 @@ DEMO_REQUESTS = (
 
 def _requests(session: Session) -> None:
     """A few open data-subject requests (once), so the console shows deadlines at work."""
-    from datetime import timedelta
-
-    from app.compliance.models import DataSubjectRequest
-    from app.compliance.requests import file_request
-    from app.models_base import utcnow
-
     if session.scalar(select(func.count()).select_from(DataSubjectRequest)):
         return
     people = list(
@@ -239,10 +239,6 @@ def _requests(session: Session) -> None:
 
 def _derived(session: Session) -> None:
     """What the running system would compute: policy revisions on record, value tiers."""
-    from app.decisions.in_force import policies_on_this_machine
-    from app.decisions.revisions import ensure_recorded
-    from app.marketing.value_service import refit_values
-
     ensure_recorded(session, policies_on_this_machine(), actor="demo-seed")
     refit_values(session, trigger="demo")
     session.commit()

@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.state import InstanceState
 
+from app.customers.models import Customer
 from app.errors import InvalidInput, NotFound
 from app.ledger.canonical import canonical_bytes
 from app.ledger.drafts import EventDraft, LedgerError
@@ -27,7 +29,6 @@ from app.ledger.records import ALL, record_from_values
 from app.ledger.state import LIFTS_OBJECTION, StateValues, project
 from app.ledger.writer import CustomerNow, LedgerWriter, StateKey, ledger_writer
 from app.models_base import utcnow
-from app.vault.models import Customer
 
 
 def _accept(_customer: CustomerNow) -> None:
@@ -156,7 +157,8 @@ def _projected(draft: EventDraft) -> bool:
 
 def _identity(customer: Customer) -> int:
     """The customer's id without loading an expired object."""
-    identity = inspect(customer).identity
+    state: InstanceState[Customer] = inspect(customer)
+    identity = state.identity
     return int(identity[0]) if identity else customer.id
 
 
@@ -164,7 +166,7 @@ def _refresh_loaded(
     session: Session, customer: Customer, draft: EventDraft, objections: dict[int, Any]
 ) -> None:
     """Bring the caller's loaded objects in line with what the change wrote."""
-    state = inspect(customer)
+    state: InstanceState[Customer] = inspect(customer)
     if state.identity is None:
         return
     customer_id = state.identity[0]

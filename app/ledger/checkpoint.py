@@ -199,14 +199,14 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _field(data: dict, name: str, kind: type) -> Any:
+def _field(data: dict[str, Any], name: str, kind: type) -> Any:
     value = data.get(name)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ValueError(f"checkpoint field {name!r} must be a {kind.__name__}")
     return value
 
 
-def _b64_field(data: dict, name: str) -> bytes:
+def _b64_field(data: dict[str, Any], name: str) -> bytes:
     try:
         return base64.b64decode(_field(data, name, str), validate=True)
     except binascii.Error:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import InvalidInput, NotFound
 from app.ledger import appender
 from app.ledger.drafts import EventDraft, new_record_id
@@ -25,8 +26,7 @@ from app.ledger.opt_in_links import DOUBLE_OPT_IN_HOURS, double_opt_in_token, pe
 from app.ledger.records import ALL
 from app.ledger.writer import CustomerNow
 from app.models_base import utcnow
-from app.services import policy_for
-from app.vault.models import Customer
+from app.policy_sets.in_force import policy_for
 from app.vault.service import open_cipher
 
 
@@ -157,6 +157,7 @@ def grant(
     needs_doi = policy.channels[channel].double_opt_in and not skip_double_opt_in
     validity = policy.purposes[purpose].consent_validity_days
     now = utcnow()
+    expires: datetime | None
     if needs_doi:
         action, expires = "double_opt_in_pending", now + timedelta(hours=DOUBLE_OPT_IN_HOURS)
     else:
@@ -248,7 +249,12 @@ def confirm_double_opt_in(session: Session, token: str) -> EventDraft:
         if customer
         else None
     )
-    if state is None or state.status != "pending" or state.last_seq != pending.seq:
+    if (
+        customer is None
+        or state is None
+        or state.status != "pending"
+        or state.last_seq != pending.seq
+    ):
         raise InvalidInput("This request was already confirmed, cancelled or replaced.")
     policy = _policy_parts(customer, pending.purpose, pending.channel)
     validity = policy.purposes[pending.purpose].consent_validity_days

@@ -18,11 +18,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models_base import UTCDateTime, utcnow
 
 
-class Notice(db.Model):
+class Notice(Model):
     """One version of the privacy notice shown when asking for a purpose, in one language."""
 
     __tablename__ = "notices"
@@ -39,7 +39,7 @@ class Notice(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class ConsentEvent(db.Model):
+class ConsentEvent(Model):
     """A consent record: one leaf of the Merkle tree. Rows are never updated or deleted."""
 
     __tablename__ = "consent_events"
@@ -74,7 +74,7 @@ class ConsentEvent(db.Model):
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class MerkleNode(db.Model):
+class MerkleNode(Model):
     """The hash of a complete perfect subtree: level 0 are leaves (insert-only)."""
 
     __tablename__ = "merkle_nodes"
@@ -85,7 +85,7 @@ class MerkleNode(db.Model):
     hash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Checkpoint(db.Model):
+class Checkpoint(Model):
     """A signed tree head: size, root hash, time and Ed25519 signature (insert-only)."""
 
     __tablename__ = "checkpoints"
@@ -99,7 +99,7 @@ class Checkpoint(db.Model):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class ConsentState(db.Model):
+class ConsentState(Model):
     """Current consent per customer, purpose and channel: a projection of the ledger."""
 
     __tablename__ = "consent_state"
@@ -123,7 +123,7 @@ class ConsentState(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class LedgerVerification(db.Model):
+class LedgerVerification(Model):
     """The outcome of one run of the ledger verifier."""
 
     __tablename__ = "ledger_verifications"
@@ -139,7 +139,7 @@ class LedgerVerification(db.Model):
     actor: Mapped[str] = mapped_column(String(120))
 
 
-class LedgerHead(db.Model):
+class LedgerHead(Model):
     """The ledger's size; appends increment it first, which serialises concurrent writers."""
 
     __tablename__ = "ledger_head"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.ledger.models import Checkpoint, ConsentEvent, ConsentState
-from app.vault.models import Customer
 
 
 @dataclass(frozen=True)

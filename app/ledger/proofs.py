@@ -17,7 +17,7 @@ from app.ledger.models import Checkpoint, ConsentEvent, LedgerHead, Notice
 from app.ledger.records import record_of
 from app.ledger.writer import read_nodes
 from app.models_base import utcnow
-from app.services import runtime
+from app.runtime import runtime
 from app.transaction import transaction
 
 RECEIPT_FORMAT = "assenso-consent-receipt/1"
@@ -85,6 +85,7 @@ def checkpoint_covering(session: Session, seq: int) -> Checkpoint:
     latest = latest_checkpoint(session)
     if latest is None or latest.tree_size <= seq:
         latest = make_checkpoint(session)
+        assert latest is not None  # only `only_if_grown` skips signing
     return latest
 
 

@@ -14,10 +14,10 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.ledger.models import ConsentEvent, ConsentState
 from app.ledger.records import ALL
 from app.transaction import transaction
-from app.vault.models import Customer
 
 
 class StateValues(NamedTuple):

@@ -25,7 +25,7 @@ from app.ledger.models import Checkpoint, LedgerVerification
 from app.ledger.proofs import consistency_proof, root_at, signed
 from app.ledger.records import RECORD_COLUMNS, record_from_values
 from app.models_base import utcnow
-from app.services import runtime
+from app.runtime import runtime
 from app.transaction import transaction
 
 Progress = Callable[[int, int], None]
@@ -64,9 +64,17 @@ _LEAVES_SQL = "SELECT idx, hash FROM merkle_nodes WHERE level = 0 ORDER BY idx"
 _NO_MORE = (float("inf"), None)
 
 
-def _cursor(session: Session, name: str):
-    """A DBAPI cursor in the session's transaction; server-side on PostgreSQL (flat memory)."""
+def _dbapi_connection(session: Session) -> Any:
+    """The driver's connection under the session's transaction (psycopg or sqlite3)."""
     dbapi = session.connection().connection.dbapi_connection
+    if dbapi is None:  # only after the pooled connection was invalidated
+        raise RuntimeError("the session's connection is closed")
+    return dbapi
+
+
+def _cursor(session: Session, name: str) -> Any:
+    """A DBAPI cursor in the session's transaction; server-side on PostgreSQL (flat memory)."""
+    dbapi = _dbapi_connection(session)
     if session.get_bind().dialect.name == "postgresql":
         return dbapi.cursor(name=f"assenso_verify_{name}")
     return dbapi.cursor()  # SQLite steps through the table as rows are fetched
@@ -110,9 +118,13 @@ def _leaf_of_row(row: Sequence[Any]) -> bytes:
     evidence = row[_EVIDENCE]
     if isinstance(evidence, memoryview | bytearray):
         evidence = bytes(evidence)  # a driver's buffer
-    record = record_from_values(
-        *row[:_EVENT_TIME], _stored_time(row[_EVENT_TIME]), _stored_time(row[_EXPIRES_AT]), evidence
-    )
+    values = [
+        *row[:_EVENT_TIME],
+        _stored_time(row[_EVENT_TIME]),
+        _stored_time(row[_EXPIRES_AT]),
+        evidence,
+    ]
+    record = record_from_values(*values)
     return leaf_hash(canonical_bytes(record))
 
 
@@ -209,7 +221,7 @@ def _small_page_cache(session: Session) -> Iterator[None]:
     if session.get_bind().dialect.name != "sqlite":
         yield
         return
-    dbapi = session.connection().connection.dbapi_connection
+    dbapi = _dbapi_connection(session)
     before = {name: dbapi.execute(f"PRAGMA {name}").fetchone()[0] for name in VERIFY_SETTINGS}
     for name, value in VERIFY_SETTINGS.items():
         dbapi.execute(f"PRAGMA {name}={value}")

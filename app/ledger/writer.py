@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, scoped_session
 
 from app.ledger import tree
 from app.ledger.drafts import LedgerError
-from app.ledger.merkle import Frontier
+from app.ledger.merkle import Frontier, Node
 from app.ledger.models import ConsentEvent
 from app.ledger.records import RECORD_COLUMNS
 from app.ledger.state import StateValues
@@ -189,7 +189,7 @@ class LedgerWriter:
         self.cursor.execute(self.sql.node_query(len(ids)), _node_params(ids))
         return {(level, idx): bytes(digest) for level, idx, digest in self.cursor.fetchall()}
 
-    def insert(self, events: list[tuple[Any, ...]], nodes: list[tree.Node]) -> None:
+    def insert(self, events: list[tuple[Any, ...]], nodes: list[Node]) -> None:
         """Insert event rows (:data:`EVENT_COLUMNS`) and tree nodes (:data:`NODE_COLUMNS`)."""
         self.cursor.executemany(self.sql.event, events)
         self.cursor.executemany(self.sql.nodes, nodes)
@@ -250,6 +250,10 @@ def ledger_writer(session: Session, *, caller_owns_transaction: bool) -> Iterato
             "that transaction with caller_owns_transaction=True"
         )
     engine = session.get_bind(mapper=ConsentEvent.__mapper__)
+    if not isinstance(engine, Engine):
+        raise RuntimeError(
+            "a session bound to one connection records with caller_owns_transaction=True"
+        )
     raw = engine.raw_connection()
     try:
         with closing(raw.cursor()) as cursor:

@@ -2,8 +2,9 @@
 forecasts.
 
 Importing the package registers its segment conditions (``value_tier``, ``value_class``,
-``birthday_today``) with the campaigns' registry; :mod:`app.models` imports it with the other
+``birthday_today``) with the campaigns' registry and its next-best offers as the campaign
+runs' offer source (:mod:`app.campaigns.offers`); :mod:`app.models` imports it with the other
 model modules.
 """
 
-from app.marketing import conditions  # noqa: F401  (registers the segment conditions)
+from app.marketing import conditions, offer_service  # noqa: F401  (registered with campaigns)

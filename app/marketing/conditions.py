@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, select
 
 from app.campaigns.segments import Condition, SegmentContext, register_condition
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.marketing.classes import CLASSES
 from app.marketing.eligibility import profiling_allowed
 from app.marketing.models import CustomerValue
 from app.marketing.value import TIERS
-from app.vault.models import Customer
 
 
 class _StoredValue(Condition):
@@ -35,7 +35,7 @@ class _StoredValue(Condition):
     """
 
     kinds = "values"
-    choices: tuple[str, ...] = ()
+    form = "choices"
     #: The ``customer_values`` column compared.
     column_name = "tier"
 
@@ -64,7 +64,8 @@ class ValueTier(_StoredValue):
     """The customer's RFM value tier (see :mod:`app.marketing.value`) is one of the tiers."""
 
     name = "value_tier"
-    description = "Customer value tier (RFM): " + ", ".join(TIERS)
+    label = "Customer value tier (RFM)"
+    description = "Stored RFM value tier, for customers who allow profiling."
     kinds = "tiers"
     choices = TIERS
     column_name = "tier"
@@ -74,7 +75,8 @@ class ValueClass(_StoredValue):
     """The customer's profitability class (see :mod:`app.marketing.classes`) is one of them."""
 
     name = "value_class"
-    description = "Profitability class (current value x FLTV): " + ", ".join(CLASSES)
+    label = "Profitability class"
+    description = "Stored class by current value and future lifetime value (profiling allowed)."
     kinds = "classes"
     choices = CLASSES
     column_name = "value_class"
@@ -124,7 +126,9 @@ class BirthdayToday(Condition):
     """
 
     name = "birthday_today"
-    description = "Birthday today in the customer's time zone (run hourly)."
+    label = "Birthday today, at local hour"
+    description = "Birthday today in the customer's time zone, at this hour (run hourly)."
+    form = "hour"
     shared_field = "birthday"
 
     def parse(self, value: Any) -> int:

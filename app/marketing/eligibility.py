@@ -13,8 +13,9 @@ from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from app.campaigns.shared_values import shared_values
+from app.customers.models import Customer
 from app.ledger.models import ConsentState
-from app.vault.models import Customer, ProfileField, SharingChoice
+from app.vault.models import ProfileField, SharingChoice
 
 PROFILING_PURPOSE = "recommendations"
 HISTORY_FIELD = "purchase_history"

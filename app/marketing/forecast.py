@@ -4,6 +4,10 @@ Counts come from the set-wise :func:`~app.audience.count_audience` with the
 campaign's segment as candidate filter. Conditions on shared attributes (cities, interests…)
 are applied in the forecast only as far as SQL can ("shared and held"); their values are
 matched when the run decrypts them, so for such segments the forecast is an upper bound.
+
+When templates use fields with a fallback (``{{ first_name|default('there') }}``), the
+eligible customers are split into those who get every such field personalised (they share it
+for the purpose and hold a value) and those who get at least one fallback.
 """
 
 from __future__ import annotations
@@ -13,16 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from app.audience import count_audience
 from app.campaigns.models import Campaign
-from app.campaigns.segments import SegmentContext, parse_segment
+from app.campaigns.segments import SegmentContext, parse_segment, shares_field
 from app.campaigns.service import campaign_templates
-from app.campaigns.templates import campaign_template_fields
+from app.campaigns.template_sets import campaign_field_usage
+from app.customers.models import Customer
 from app.models_base import utcnow
-from app.vault.models import Customer
 
 #: Time zones listed one by one (the rest are summed as "other").
 MAX_ZONES = 40
@@ -72,6 +76,10 @@ class Forecast:
     deferred_by_rule: dict[str, int] = field(default_factory=dict)
     zones: list[ZoneForecast] = field(default_factory=list)
     upper_bound: bool = False
+    #: Fields the templates use with a fallback, and how the eligible split over them.
+    fallback_fields: tuple[str, ...] = ()
+    personalised: int = 0
+    with_fallback: int = 0
 
     @property
     def eligible(self) -> int:
@@ -94,7 +102,7 @@ def audience_counter(
     among its segment further narrowed by ``extra_filter`` (a query -> query function)."""
     segment = parse_segment(campaign.segment_json)
     narrow = segment.candidate_filter(SegmentContext(campaign.purpose, campaign.channel, moment))
-    fields = campaign_template_fields(campaign_templates(session, campaign.id))
+    usage = campaign_field_usage(campaign_templates(session, campaign.id))
 
     def count(extra_filter=None) -> Counter:
         def candidate_filter(query):
@@ -106,7 +114,8 @@ def audience_counter(
             purpose=campaign.purpose,
             channel=campaign.channel,
             at=moment,
-            template_fields=fields,
+            template_fields=usage.required,
+            fallback_fields=usage.fallback,
             candidate_filter=candidate_filter,
         )
 
@@ -121,6 +130,13 @@ def forecast_campaign(session: Session, campaign: Campaign, at: datetime | None 
     result = Forecast(at=moment, upper_bound=bool(segment.shared_fields))
     _add(result, count())
     result.holdout_estimate = round(result.eligible * campaign.holdout_percent / 100)
+    fallback = campaign_field_usage(campaign_templates(session, campaign.id)).fallback
+    if fallback:
+        result.fallback_fields = tuple(sorted(fallback))
+        personal = _shares_all(fallback, campaign.purpose)
+        shared = count(lambda q: q.where(personal))
+        result.personalised = sum(n for (outcome, _), n in shared.items() if outcome != "deny")
+        result.with_fallback = result.eligible - result.personalised
     for zone in _zones(session):
         zone_counts = count(lambda q, z=zone: q.where(Customer.timezone == z))
         row = ZoneForecast(zone)
@@ -129,6 +145,11 @@ def forecast_campaign(session: Session, campaign: Campaign, at: datetime | None 
         if row.allowed or row.deferred or row.denied:
             result.zones.append(row)
     return result
+
+
+def _shares_all(fields: frozenset[str], purpose: str) -> ColumnElement[bool]:
+    """The customer shares each of ``fields`` for ``purpose`` and holds a value for it."""
+    return and_(*(shares_field(name, purpose) for name in sorted(fields)))
 
 
 def _add(result: Forecast, counts: Counter) -> None:

@@ -20,13 +20,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.campaigns.offers import register_offer_source
+from app.customers.models import Customer
 from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE, histories, profiled_ids
 from app.marketing.models import OfferHistory
 from app.marketing.offers import VARIETY_DAYS, CoPurchases, Offer, co_purchases, next_best_offer
 from app.marketing.value import parse_purchases
 from app.models_base import utcnow
 from app.transaction import transaction
-from app.vault.models import Customer
 from app.vault.service import log_access
 
 ACTOR = "marketing:offers"
@@ -115,6 +116,18 @@ class OfferBook:
                 for cid, offer in chosen.items()
             )
         return chosen
+
+    def payloads(
+        self, session: Session, customer_ids: Sequence[int], *, campaign_id: int
+    ) -> dict[int, str]:
+        """The payloads of :func:`offer_payloads` from this book (a campaign run's batch)."""
+        return offer_payloads(session, customer_ids, self.at, campaign_id=campaign_id, book=self)
+
+
+@register_offer_source
+def _offers_of_run(session: Session, at: datetime, reason: str) -> OfferBook:
+    """A campaign run's offers (:mod:`app.campaigns.offers`)."""
+    return OfferBook.load(session, at, reason=reason)
 
 
 def choose_offers(

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.services import policy_for
 from app.vault.fields import MAX_PURCHASES
-from app.vault.models import Customer, SharingChoice
+from app.vault.models import SharingChoice
 from app.vault.service import read_own_profile, update_field
 
 FIELD = "purchase_history"

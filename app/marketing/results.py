@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.models import CampaignDecision, CampaignRun
 from app.campaigns.reports import campaign_report
-from app.delivery.models import OutboxEntry
+from app.customers.models import Customer
 from app.ledger.models import ConsentState
 from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE, histories, profiled_ids
 from app.marketing.value import parse_purchases
+from app.outbox.models import OutboxEntry
 from app.transaction import transaction
-from app.vault.models import Customer
 from app.vault.service import log_access
 
 HOLDOUT = "holdout"

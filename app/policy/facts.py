@@ -22,6 +22,9 @@ class Intent:
 
     ``transactional`` marks a service message; it is honoured only for purposes that are not
     direct marketing (a marketing purpose cannot be declared transactional by its caller).
+    ``template_fields`` must be shared by the customer for the purpose; ``fallback_fields``
+    (used with a fallback value) must be allowed for the purpose, and are rendered only when
+    shared, else the fallback is.
     """
 
     purpose: str
@@ -29,6 +32,7 @@ class Intent:
     at: datetime
     template_fields: frozenset[str] = frozenset()
     transactional: bool = False
+    fallback_fields: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

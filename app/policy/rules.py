@@ -112,14 +112,16 @@ def check_channel_address(plan: Plan, customer: CustomerFacts, intent: Intent) -
 
 
 def check_data_minimisation(plan: Plan, customer: CustomerFacts, intent: Intent) -> str | None:
-    """Every template field must be allowed for the purpose and shared by the customer for it."""
+    """Every template field must be allowed for the purpose; those without a fallback must
+    also be shared by the customer for it (a field with one shows its fallback instead)."""
     fields = intent.template_fields
-    if not fields:
+    used = fields | intent.fallback_fields
+    if not used:
         return None
     shared = customer.shared_fields.get(plan.purpose_id, _NO_FIELDS)
-    if fields <= plan.purpose_fields and fields <= shared:
+    if used <= plan.purpose_fields and fields <= shared:
         return None
-    not_allowed = fields - plan.purpose_fields
+    not_allowed = used - plan.purpose_fields
     if not_allowed:
         names = ", ".join(sorted(not_allowed))
         return f"template uses field(s) not allowed for {plan.purpose_id}: {names}"

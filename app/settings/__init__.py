@@ -1,6 +1,6 @@
 """The application's settings: one typed, checked object per application.
 
-:class:`Settings` declares every setting once (:mod:`app.settings.model`); :func:`load_settings`
+:class:`Settings` declares every setting once (:mod:`app.settings.catalogue`); :func:`load_settings`
 reads them from the environment when the application is created; :func:`current_settings` is
 the one way the application reads them. Flask's own ``app.config`` is filled from the same
 object (:mod:`app.settings.flask_config`) for Flask and its extensions.
@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 from flask import Flask, current_app
 
+from app.settings.catalogue import Settings
 from app.settings.flask_config import flask_config
 from app.settings.load import declarations, load_settings, override_name
-from app.settings.model import Settings
 
 __all__ = ["Settings", "attach", "current_settings", "load_settings", "split_overrides"]
 

@@ -1,6 +1,6 @@
 """How a setting is declared: its variable, what it is for, how its text is read, its default.
 
-Each field of :class:`app.settings.model.Settings` is declared with :func:`declared`, which
+Each field of :class:`app.settings.catalogue.Settings` is declared with :func:`declared`, which
 keeps a :class:`Setting` in the field's metadata. The loader (:mod:`app.settings.load`) reads
 every declared variable from the environment (or a test's override), parses it with the
 setting's parser, and fills in the default of the environment the application runs in. The
@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -201,4 +202,31 @@ def rate_limit(raw: str) -> str:
         parse_many(raw)
     except ValueError:
         raise ValueError("must be a rate limit such as '10 per minute'") from None
+    return raw
+
+
+#: An address or network of ``networks``: ``10.0.0.0/8``, ``::1`` (one host).
+Network = IPv4Network | IPv6Network
+
+
+def networks(raw: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or networks (``127.0.0.0/8,::1``); ``none`` for no network."""
+    if raw.lower() == "none":
+        return ()
+    found = []
+    for item in raw.split(","):
+        try:
+            found.append(ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ValueError(
+                f"must list addresses or networks such as 10.0.0.0/8 or ::1 (or none), "
+                f"got {item.strip()!r} among them"
+            ) from None
+    return tuple(found)
+
+
+def long_secret(raw: str) -> str:
+    """A secret of at least 16 characters (a token nobody guesses)."""
+    if len(raw) < 16:
+        raise ValueError("must be at least 16 characters long")
     return raw

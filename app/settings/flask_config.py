@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.settings.model import Settings
+from app.settings.catalogue import Settings
 
 #: The same in every environment: cookies never readable by scripts, never sent cross-site.
 FIXED: dict[str, Any] = {

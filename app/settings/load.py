@@ -14,8 +14,8 @@ from dataclasses import fields
 from functools import cache
 from typing import Any
 
+from app.settings.catalogue import Settings
 from app.settings.declare import SPEC, Defaults, Setting
-from app.settings.model import Settings
 from config import ConfigError, env_file, generate_secrets, load_development_secrets
 
 log = logging.getLogger("assenso.config")

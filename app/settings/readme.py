@@ -1,4 +1,4 @@
-"""The README's settings table, generated from the declarations of :mod:`app.settings.model`.
+"""The README's settings table, generated from the declarations of :mod:`app.settings.catalogue`.
 
 python -m app.settings.readme            # print the table
 python -m app.settings.readme --write    # replace the table in README.md

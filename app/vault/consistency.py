@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.vault.erasure import erase_customer, finish_erasure
 from app.vault.keystore import destroy_key, wrapped_keys
-from app.vault.models import Customer, CustomerKey
+from app.vault.models import CustomerKey
 from app.vault.registration import undo_registration
 
 RANGE = 5000

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.accounts.passwords import needs_rehash, verify_password
-from app.services import runtime
+from app.accounts.passwords import hash_password, needs_rehash, verify_password
+from app.customers.models import Customer
+from app.runtime import runtime
 from app.transaction import transaction
 from app.vault.blind_index import blind_index, blind_index_candidates
-from app.vault.models import Customer
 
 
 def email_index(email: str) -> str:
@@ -41,8 +41,6 @@ def authenticate_customer(session: Session, email: str, password: str) -> Custom
     if customer is None or not customer.is_active:
         return None
     if customer.password_hash and needs_rehash(customer.password_hash):
-        from app.accounts.passwords import hash_password
-
         with transaction(session):
             customer.password_hash = hash_password(password)
     return customer

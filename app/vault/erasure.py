@@ -27,14 +27,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import new_alt_id
-from app.delivery.models import Suppression
+from app.customers.models import Customer
 from app.errors import AssensoError
 from app.models_base import utcnow
+from app.outbox.models import Suppression
 from app.transaction import transaction
 from app.vault.keystore import destroy_key
 from app.vault.models import (
     ContactPreferences,
-    Customer,
     Erasure,
     ProfileField,
     ProfileFieldHistory,

@@ -1,8 +1,8 @@
-"""Vault tables: customers (pseudonymous), wrapped data keys, encrypted fields, sharing choices.
+"""Vault tables: wrapped data keys, encrypted fields, sharing choices, the customer's limits.
 
 No column here holds personal data in plaintext: profile values are AES-GCM ciphertexts under
-the customer's own data key, e-mail lookups use a keyed HMAC blind index. Time zone, language
-and jurisdiction are kept as operational settings because every send decision needs them.
+the customer's own data key, e-mail lookups use a keyed HMAC blind index. The customer row
+itself is :class:`app.customers.models.Customer`.
 
 The main database and the key store each carry the identity of the main database
 (:class:`DatabaseIdentity`, :class:`KeystoreBinding`), so that one is never used with the other
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
     ForeignKey,
@@ -22,68 +21,12 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
-    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.accounts.models import new_alt_id
+from app.customers.models import Customer as Customer  # for branches that import it here
 from app.extensions import Model
-from app.models_base import UTCDateTime, new_ref, utcnow
-
-
-class Customer(UserMixin, Model):
-    """A customer: a pseudonymous id plus the settings every decision needs."""
-
-    __tablename__ = "customers"
-    __table_args__ = (Index("ix_customers_reference_index", "reference_index", unique=True),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(36), unique=True, default=new_ref)
-    email_index: Mapped[str | None] = mapped_column(String(80), unique=True)
-    #: Keyed blind index of the integrator's own reference for the customer (the API's
-    #: identifier; see :mod:`app.vault.references`).
-    reference_index: Mapped[str | None] = mapped_column(String(80))
-    password_hash: Mapped[str | None] = mapped_column(String(255))
-    alt_id: Mapped[str] = mapped_column(String(64), unique=True, default=new_alt_id)
-    jurisdiction: Mapped[str] = mapped_column(String(8), default="EU")
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Rome")
-    language: Mapped[str] = mapped_column(String(8), default="en")
-    age_attested: Mapped[int | None] = mapped_column(Integer)
-    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
-    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
-    objected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    customer_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: True from the first write of a sign-up until its data key is in the key store; a
-    #: sign-up that never got that far is undone (see :mod:`app.vault.registration`).
-    registration_pending: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
-    #: When erasure was asked for; set before the data key is destroyed, so an interrupted
-    #: erasure is found and finished (see :mod:`app.vault.erasure`).
-    erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: Summaries of the customer's suppressions and sharing choices for the audience query,
-    #: kept by database triggers and never written here (see :mod:`app.vault.summaries`).
-    suppressed_on: Mapped[str] = mapped_column(Text, server_default=",", deferred=True)
-    shared_for: Mapped[str] = mapped_column(Text, server_default=",", deferred=True)
-
-    kind = "customer"
-    role = "customer"
-
-    def get_id(self) -> str:
-        """Flask-Login session id: the rotatable alternative id."""
-        return f"customer:{self.alt_id}"
-
-    @property
-    def is_active(self) -> bool:
-        """Erased customers, and sign-ups that have not finished, cannot sign in."""
-        return self.erased_at is None and not self.registration_pending
-
-    @property
-    def display_name(self) -> str:
-        """How the portal names the signed-in customer without decrypting anything."""
-        return "your account"
+from app.models_base import UTCDateTime, utcnow
 
 
 class CustomerKey(Model):

@@ -12,10 +12,11 @@ from datetime import datetime, time
 
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.models_base import utcnow
 from app.transaction import transaction
-from app.vault.models import ContactPreferences, Customer
+from app.vault.models import ContactPreferences
 from app.webhooks.outbox import enqueue
 
 MAX_WINDOWS = 14

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import InvalidInput
-from app.services import runtime
+from app.runtime import runtime
 from app.vault.blind_index import blind_index_candidates
 from app.vault.keyring import KeyRing
-from app.vault.models import Customer
 
 _LABEL = b"assenso.blind-index.reference.v1\x00"
 MAX_REFERENCE = 200

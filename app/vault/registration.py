@@ -24,15 +24,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import AssensoError, Conflict
 from app.models_base import rows_changed
-from app.services import Runtime, runtime
+from app.runtime import Runtime, runtime
 from app.transaction import transaction
 from app.vault import stores
 from app.vault.blind_index import blind_index, blind_index_candidates
 from app.vault.envelope import FieldCipher, WrappedKey, new_data_key, wrap_data_key
 from app.vault.keystore import destroy_key, store_key, wrapped_keys
-from app.vault.models import Customer, ProfileField
+from app.vault.models import ProfileField
 
 log = logging.getLogger("assenso.vault")
 

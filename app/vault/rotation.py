@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.models_base import utcnow
-from app.services import runtime
+from app.runtime import runtime
 from app.transaction import transaction
 from app.vault.blind_index import blind_index
 from app.vault.envelope import FieldCipher, WrappedKey, rewrap_data_key
 from app.vault.keystore import wrapped_keys
-from app.vault.models import Customer, CustomerKey, ProfileField
+from app.vault.models import CustomerKey, ProfileField
 
 Progress = Callable[[int], None]
 

@@ -11,17 +11,18 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.models_base import utcnow
 from app.policy.document import JURISDICTION_CODE
-from app.services import known_purposes, runtime
+from app.policy_sets.in_force import known_purposes
+from app.runtime import runtime
 from app.transaction import transaction
 from app.vault.blind_index import blind_index, blind_index_candidates
 from app.vault.envelope import FieldCipher, WrappedKey
 from app.vault.errors import FieldValidationError, UnknownFieldError
 from app.vault.fields import FIELDS, HELD_FIELDS, field_spec
 from app.vault.models import (
-    Customer,
     CustomerKey,
     ProfileField,
     ProfileFieldHistory,

@@ -19,11 +19,12 @@ from functools import cache
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput
 from app.transaction import transaction
 from app.vault.errors import FieldValidationError
 from app.vault.fields import field_spec
-from app.vault.models import ContactPreferences, Customer, ProfileField
+from app.vault.models import ContactPreferences, ProfileField
 
 #: Each language messages can be written in (the catalogue's), in its own words.
 LANGUAGE_NAMES = {

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.transaction import transaction
 from app.vault.errors import VaultError
-from app.vault.models import Customer, ProfileField, ProfileFieldHistory, SharingChoice
+from app.vault.models import ProfileField, ProfileFieldHistory, SharingChoice
 from app.vault.service import CustomerErased, open_cipher
 from app.vault.settings import (
     FORMER_PROFILE_FIELDS,

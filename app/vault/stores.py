@@ -24,12 +24,14 @@ from sqlalchemy import Connection, Engine, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app.customers.models import Customer
 from app.extensions import db
+from app.runtime import runtime
 from app.vault.envelope import WrappedKey, unwrap_data_key
 from app.vault.errors import VaultError
 from app.vault.keyring import KeyRing
 from app.vault.keystore import BIND
-from app.vault.models import Customer, CustomerKey, DatabaseIdentity, KeystoreBinding
+from app.vault.models import CustomerKey, DatabaseIdentity, KeystoreBinding
 from config import ConfigError
 
 #: ``app.extensions`` key: True once this application compared (or bound) its two stores.
@@ -135,7 +137,7 @@ def _adopt(app: Flask, main: Engine, keys: Engine, identity: str) -> None:
     """Bind an unbound key store once its keys (or, when empty, the database) allow it."""
     sample = _reach(keys, "the key store", _sample_keys)
     if sample:
-        problem = _foreign_keys(main, app.extensions["assenso"].vault_keys, sample)
+        problem = _foreign_keys(main, runtime(app).vault_keys, sample)
         if problem:
             raise StoreMismatch(
                 f"The key store {safe_url(keys.url)} holds data keys but no database identity, "

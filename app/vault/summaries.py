@@ -23,12 +23,13 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, update
 from sqlalchemy.orm import Session
 
-from app.delivery.models import Suppression
+from app.customers.models import Customer
+from app.outbox.models import Suppression
 from app.transaction import transaction
-from app.vault.models import Customer, SharingChoice
+from app.vault.models import SharingChoice
 
 #: The summary of nothing at all.
 EMPTY = ","
@@ -54,7 +55,7 @@ def shared_token(purpose: str, field: str) -> str:
     return f"{purpose}:{field}"
 
 
-def holds(summary: ColumnElement[str], token: str, dialect: str) -> ColumnElement[bool]:
+def holds(summary: SQLColumnExpression[str], token: str, dialect: str) -> ColumnElement[bool]:
     """Whether the summary column holds ``token``: one substring search on either database."""
     search = func.strpos if dialect == "postgresql" else func.instr
     return search(summary, f",{token},") > 0

@@ -16,9 +16,10 @@ from flask_login import login_user, logout_user
 
 from app.accounts import sessions
 from app.accounts.models import StaffUser
+from app.customers.models import Customer
 from app.extensions import db
 from app.settings import current_settings
-from app.vault.models import Customer
+from app.web.signed_in import SignedIn
 
 _KINDS = {"staff": StaffUser, "customer": Customer}
 #: The cookie entry naming the server-side session.
@@ -38,14 +39,15 @@ def session_limits(kind: str) -> sessions.SessionLimits:
     return sessions.SessionLimits(idle=timedelta(minutes=idle), lifetime=timedelta(hours=hours))
 
 
-def load_user(user_id: str):
+def load_user(user_id: str) -> SignedIn | None:
     """Flask-Login user loader: the account whose open server-side session this cookie names."""
     kind, _, alt_id = user_id.partition(":")
     model = _KINDS.get(kind)
     token = session.get(SESSION_KEY)
     if model is None or not alt_id or not isinstance(token, str):
         return None
-    return sessions.signed_in_account(db.session(), model, alt_id, token, session_limits(kind))
+    account = sessions.signed_in_account(db.session(), model, alt_id, token, session_limits(kind))
+    return SignedIn(account) if account is not None else None
 
 
 def _fresh_cookie() -> None:
@@ -64,7 +66,7 @@ def start_session(account) -> None:
     session[SESSION_KEY] = sessions.open_session(
         db.session(), account.kind, account.id, session_limits(account.kind)
     )
-    login_user(account)
+    login_user(SignedIn(account))
 
 
 def end_session() -> None:

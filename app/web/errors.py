@@ -1,14 +1,23 @@
-"""Error pages for 400/401/403/404/405/413/429/500 that never leak internals."""
+"""Error responses, in one place: HTTP errors, domain errors and anything unexpected.
+
+A view lets a domain error (:class:`app.errors.AssensoError`) through unless it re-renders a
+form with the message; :func:`handle_domain_error` answers with the error's status (400, 404,
+409) and its message, which the domain writes to be shown. Responses are JSON for the API
+(``/api/``) and for clients that prefer it, else the HTML error page; nothing leaks internals.
+"""
 
 from __future__ import annotations
 
 from typing import NoReturn
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, MethodNotAllowed
 
-from app.api.problems import problem_response
+from app.errors import AssensoError
+from app.extensions import db
+from app.web.problems import problem_response
 
 MESSAGES = {
     400: "The request could not be understood. Please check what you sent and try again.",
@@ -60,10 +69,15 @@ def handle_http_exception(exc: HTTPException):
     return response
 
 
+def handle_domain_error(exc: AssensoError):
+    """A domain error no view handled: the request's unfinished transaction is rolled back and
+    the error's status and message (translated when a translation exists) are shown."""
+    db.session.rollback()
+    return render_error(exc.status, gettext(str(exc)) if str(exc) else None)
+
+
 def handle_unexpected(exc: Exception):
     """Log the exception server-side (type and place, no values) and show a plain 500 page."""
-    from flask import current_app
-
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
     current_app.logger.exception("unhandled %s on %s", exc.__class__.__name__, request.endpoint)
@@ -73,4 +87,5 @@ def handle_unexpected(exc: Exception):
 def init_app(app: Flask) -> None:
     """Register the error handlers on ``app``."""
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(AssensoError, handle_domain_error)
     app.register_error_handler(Exception, handle_unexpected)

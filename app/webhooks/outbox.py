@@ -2,7 +2,7 @@
 
 Payloads are pseudonymous: the customer's platform id (``customer_id``, the one the API
 answered when the customer was made), what changed and the ledger record id; never a profile
-value. Consent events come from the ledger itself (:mod:`app.webhooks.ledger_feed`).
+value. Consent events come from the ledger itself (:mod:`app.integrations.ledger_feed`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models_base import utcnow
@@ -88,3 +88,13 @@ def enqueue(
             )
         )
     return len(subscribers)
+
+
+def waiting(session: Session) -> int:
+    """Messages not yet delivered and not given up on (due now or waiting for a retry): the
+    webhook backlog the operator's metrics report (``assenso_webhook_backlog``). Consent events
+    the ledger feed has not read yet are not counted until they are messages."""
+    count = session.scalar(
+        select(func.count()).select_from(WebhookMessage).where(WebhookMessage.status == "pending")
+    )
+    return int(count or 0)

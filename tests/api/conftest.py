@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.api.keys import SCOPES, create_key
+from app.integrations.api_keys import SCOPES, create_key
 
 _count = iter(range(1, 10**6))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.compliance.models import DataSubjectRequest
+from app.customers.models import Customer
 from app.ledger.receipt_verify import verify_receipt
-from app.services import runtime
-from app.vault.models import Customer, VaultAccess
+from app.runtime import runtime
+from app.vault.models import VaultAccess
 from tests.integration.builders import ensure_notice
 
 NEW = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.api.models import IdempotentRequest
+from app.integrations.models import IdempotentRequest
 
 DECISION = {"customer": {"reference": "r"}, "purpose": "offers", "channel": "email"}
 
@@ -38,7 +38,7 @@ def test_keys_are_per_api_key(api, make_key):
 
 
 def test_a_request_still_in_hand_makes_a_retry_wait(api, session):
-    from app.api.keys import authenticate
+    from app.integrations.api_keys import authenticate
 
     key = authenticate(session, api.key)
     session.add(IdempotentRequest(key_id=key.id, idempotency_key="busy", fingerprint="x" * 64))

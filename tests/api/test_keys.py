@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.api.keys import SCOPES
-from app.api.models import ApiKey
+from app.integrations.api_keys import SCOPES
+from app.integrations.models import ApiKey
 from app.models_base import utcnow
 from app.web.access import ApiKeyRule, rule_for
 from tests.conftest import TEST_PASSWORD
@@ -120,8 +120,8 @@ def test_every_api_route_refuses_a_key_without_its_scope(app, api, make_key):
 def test_each_key_has_its_own_rate_limit(app_factory):
     app = app_factory(RATELIMIT_ENABLED=True)
     client = app.test_client()
-    from app.api.keys import create_key
     from app.extensions import db
+    from app.integrations.api_keys import create_key
 
     with app.app_context():
         _row, slow = create_key(

@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from app.api.keys import SCOPES, create_key
+from app.integrations.api_keys import SCOPES, create_key
 from tests.integration.builders import ensure_notice, make_customer
 
 pytestmark = pytest.mark.fuzz

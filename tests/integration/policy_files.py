@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from app.decisions.revisions import PolicyLoad, record_policy_load
 from app.policy import load_policies
+from app.policy_sets.revisions import PolicyLoad, record_policy_load
 
 SHIPPED = Path(__file__).resolve().parents[2] / "policies"
 

@@ -16,11 +16,11 @@ from app.campaigns import service
 from app.campaigns.models import Campaign, CampaignAudit, CampaignDecision, CampaignRun
 from app.campaigns.run import execute_run, run_if_due, start_run
 from app.campaigns.states import CampaignInvalid, CampaignRefused
-from app.decisions.in_force import refresh_policies
 from app.delivery.claim import claim_batch
-from app.delivery.models import OutboxEntry
 from app.errors import InvalidInput
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
+from app.policy_sets.in_force import refresh_policies
 from app.transaction import transaction
 from tests.integration.policy_files import SURVEYS_NOT_MARKETING, policy_copy, put_in_force
 from tests.integration.test_delivery_helpers import audience, campaign_outbox

@@ -13,10 +13,10 @@ from app.campaigns.assign import Assigner
 from app.campaigns.models import CampaignDecision, CampaignRun
 from app.campaigns.reports import campaign_report, run_progress
 from app.campaigns.run import execute_run, refresh_run_status, run_if_due, start_run
-from app.delivery.models import OutboxEntry
 from app.ledger import consent
 from app.ledger.notices import publish_notice
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 from app.transaction import transaction
 from app.vault import service as vault
 from app.vault.models import VaultAccess

@@ -14,7 +14,7 @@ from app.campaigns.models import Campaign, CampaignTemplate
 from app.campaigns.states import CampaignInvalid
 from app.delivery.compose import CannotCompose, Links, compose_email, compose_sms
 from app.delivery.recipients import Recipient
-from app.delivery.templates import TemplateBook, TemplateView
+from app.delivery.template_book import TemplateBook, TemplateView
 from app.errors import InvalidInput
 from app.transaction import transaction
 

@@ -9,18 +9,13 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from app.customers.models import Customer
 from app.delivery.recipients import load_recipients
-from app.delivery.templates import TemplateBook, TemplateView
+from app.delivery.template_book import TemplateBook, TemplateView
 from app.errors import Conflict, InvalidInput
+from app.self_service.export import export_customer
 from app.vault.erasure import erase_customer
-from app.vault.export import export_customer
-from app.vault.models import (
-    Customer,
-    CustomerKey,
-    ProfileField,
-    ProfileFieldHistory,
-    SharingChoice,
-)
+from app.vault.models import CustomerKey, ProfileField, ProfileFieldHistory, SharingChoice
 from app.vault.service import open_cipher, update_field
 from app.vault.settings import change_settings, settings_of
 from tests.integration.builders import make_customer

@@ -9,11 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, select, text, update
 
-from app.delivery.models import Suppression
+from app.customers.models import Customer
 from app.extensions import db
+from app.outbox.models import Suppression
 from app.vault import service as vault
 from app.vault.erasure import erase_customer
-from app.vault.models import Customer, SharingChoice
+from app.vault.models import SharingChoice
 from app.vault.summaries import repair_summaries, stale_summaries, tokens_of
 from tests.integration.builders import make_customer
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from app.campaigns.models import Campaign, CampaignRun, CampaignTemplate
-from app.delivery.models import OutboxEntry
 from app.ledger import consent
 from app.ledger.notices import publish_notice
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 from app.transaction import transaction
 from app.vault import service as vault
 

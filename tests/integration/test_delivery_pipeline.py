@@ -8,10 +8,10 @@ from email import message_from_bytes, policy
 import pytest
 from sqlalchemy import func, select
 
-from app.delivery.models import OutboxEntry, SendLog, Suppression
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
 from app.ledger import consent
+from app.outbox.models import OutboxEntry, SendLog, Suppression
 from app.vault.models import VaultAccess
 from tests.integration.test_delivery_helpers import (
     Sink,

@@ -10,10 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
+from app.customers.models import Customer
 from app.decisions.facts_db import load_recent_sends
-from app.delivery.models import SendLog
 from app.models_base import SQLITE_JSON_BATCH, among, dialect_name, pg_array, utcnow
-from app.vault.models import Customer, CustomerKey
+from app.outbox.models import SendLog
+from app.vault.models import CustomerKey
 from app.vault.service import register_customer
 from tests.integration.test_policy_builders import Profile, add_customer
 

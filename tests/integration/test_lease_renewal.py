@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select, text
 
 from app.delivery.claim import claim_batch
-from app.delivery.models import OutboxEntry
 from app.delivery.recorder import renew_leases
 from app.extensions import db
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 from tests.integration.test_delivery_helpers import audience, campaign_outbox, relaxed_policies
 
 

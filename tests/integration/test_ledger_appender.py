@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.extensions import db
 from app.ledger import appender, consent, state, verify, writer
 from app.ledger.drafts import EventDraft, LedgerError
 from app.ledger.models import ConsentEvent, ConsentState
 from app.models_base import utcnow
-from app.vault.models import Customer
 from tests.integration.builders import ensure_notice, grant, make_customer
 
 

@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 
 from app.campaigns import service
 from app.campaigns.run import start_run
+from app.customers.models import Customer
 from app.ledger import consent
 from app.marketing.models import OfferHistory
 from app.marketing.offer_service import choose_offers, offer_payloads
 from app.marketing.value_reports import tier_summary
 from app.marketing.value_service import refit_values
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from tests.web.test_marketing_console import seed_people
 
 TEMPLATE = {"subject": "Hi {{ first_name }}", "body_text": "Dear {{ first_name }}"}
@@ -58,7 +59,7 @@ def test_campaign_runs_carry_each_customers_offer_only_when_a_template_shows_it(
     session, monkeypatch
 ):
     from app.campaigns import run as run_module
-    from app.delivery.models import OutboxEntry
+    from app.outbox.models import OutboxEntry
 
     # One customer per batch: the purchase histories must still be read once per run.
     monkeypatch.setattr(run_module.execute_run, "__kwdefaults__", {"batch_size": 1})

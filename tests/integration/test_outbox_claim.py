@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from app.delivery.claim import _lease
-from app.delivery.models import OutboxEntry
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 from app.transaction import transaction
 from tests.integration.test_delivery_helpers import audience, campaign_outbox
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
 
-from app.delivery.models import SendLog, Suppression
+from app.customers.models import Customer
 from app.ledger.models import ConsentState
-from app.vault.models import ContactPreferences, Customer, SharingChoice
+from app.outbox.models import SendLog, Suppression
+from app.vault.models import ContactPreferences, SharingChoice
 
 AT = datetime(2024, 5, 15, 10, 30, tzinfo=UTC)  # a Wednesday
 

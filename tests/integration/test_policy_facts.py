@@ -132,7 +132,7 @@ def test_audience_counts_and_ids_per_reason(session):
 
 
 def test_candidate_filter_narrows_the_audience(session):
-    from app.vault.models import Customer
+    from app.customers.models import Customer
 
     add_customer(session, allowed_profile())
     us = add_customer(session, allowed_profile(jurisdiction="US", timezone="America/New_York"))

@@ -21,12 +21,12 @@ from sqlalchemy import select
 from app.campaigns import service
 from app.campaigns.models import CampaignDecision
 from app.campaigns.run import start_run
-from app.decisions.revisions import set_in_force
 from app.decisions.send_check import decide_at_send
 from app.delivery.claim import claim_batch
-from app.delivery.models import OutboxEntry, SendLog
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry, SendLog
 from app.policy import Intent, load_policies
+from app.policy_sets.revisions import set_in_force
 from app.transaction import transaction
 from tests.integration.policy_files import policy_copy
 from tests.integration.test_delivery_helpers import audience, campaign_outbox
@@ -124,8 +124,8 @@ def test_a_load_in_another_process_reaches_every_decision_without_restart(
 
 
 def test_a_stored_set_that_does_not_match_its_hashes_decides_nothing(app_factory, caplog):
-    from app.decisions.models import PolicyRevision
     from app.extensions import db
+    from app.policy_sets.models import PolicyRevision
 
     app = app_factory()
     with app.app_context():

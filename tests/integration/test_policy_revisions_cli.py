@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app.decisions.in_force import policies_in_force, refresh_policies
-from app.decisions.revisions import ConcurrentLoad, ensure_recorded, record_policy_load, set_files
 from app.policy import load_policies
+from app.policy_sets.in_force import policies_in_force, refresh_policies
+from app.policy_sets.revisions import ConcurrentLoad, ensure_recorded, record_policy_load, set_files
 from tests.integration.test_policy_builders import AT, Profile, add_customer
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
@@ -26,7 +26,7 @@ def policy_dir(tmp_path) -> Path:
 
 
 def test_the_start_records_every_file_then_a_load_only_changes(session, policy_dir):
-    from app.decisions.revisions import set_in_force
+    from app.policy_sets.revisions import set_in_force
 
     first = set_in_force(session)  # recorded when the application started
     assert (first.id, first.previous_id, first.actor) == (1, 0, "system")
@@ -53,7 +53,7 @@ def test_the_start_records_every_file_then_a_load_only_changes(session, policy_d
 
 
 def test_two_loads_from_the_same_set_cannot_both_be_recorded(session, policy_dir, monkeypatch):
-    from app.decisions import revisions
+    from app.policy_sets import revisions
 
     first = revisions.set_in_force(session)
     us = policy_dir / "us-can-spam.yaml"
@@ -102,8 +102,8 @@ def test_reload_puts_the_files_in_force_or_refuses(app_factory, policy_dir):
 
 
 def test_reload_records_the_operator_by_name_never_just_cli(app_factory, policy_dir, monkeypatch):
-    from app.decisions.revisions import set_in_force
     from app.extensions import db
+    from app.policy_sets.revisions import set_in_force
 
     app = app_factory(POLICY_DIR=str(policy_dir))
     us = policy_dir / "us-can-spam.yaml"

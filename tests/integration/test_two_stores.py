@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
+from app.customers.models import Customer
 from app.errors import AssensoError
 from app.extensions import db
 from app.vault.consistency import find_splits, repair_all
 from app.vault.erasure import erase_customer
 from app.vault.keystore import wrapped_keys
-from app.vault.models import Customer, CustomerKey, Erasure, ProfileField
+from app.vault.models import CustomerKey, Erasure, ProfileField
 from tests.integration.builders import make_customer
 
 STORES = {"main": None, "keystore": "keystore"}

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.campaigns import service
+from app.customers.models import Customer
 from app.ledger import consent
 from app.marketing.classes import CLASSES
 from app.marketing.forecast import forecast_campaign
@@ -16,7 +17,7 @@ from app.marketing.forecast_value import NOT_PROFILED, reach_by_class
 from app.marketing.models import CustomerValue, ValueFit
 from app.marketing.value_reports import class_summary, movement_table
 from app.marketing.value_service import MIN_CUSTOMERS, refit_if_due, refit_values
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from tests.helpers import change_settings
 from tests.integration.value_builders import buyers
 
@@ -152,12 +153,13 @@ def test_a_value_class_segment_names_known_classes(app, session, bad):
 
 def test_the_scheduler_job_refits_when_due(app, session):
     from app.campaigns import jobs
+    from app.marketing.jobs import refit_values as refit_job
 
     buyers(session, 21)
     session.commit()
     jobs.bind_app(app)
-    jobs.refit_values()
-    jobs.refit_values()  # not due again for a week
+    refit_job()
+    refit_job()  # not due again for a week
     session.expire_all()
     fits = session.scalars(select(ValueFit)).all()
     assert [f.trigger for f in fits] == ["schedule"] and fits[0].customers == 21

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from app.errors import Conflict, InvalidInput
 from app.extensions import db
+from app.self_service.export import export_customer
 from app.vault import rotation, service
 from app.vault.envelope import FieldCipher, WrappedKey
 from app.vault.erasure import erase_customer
 from app.vault.errors import VaultError
-from app.vault.export import export_customer
 from app.vault.keystore import wrapped_keys
 from app.vault.models import CustomerKey, Erasure, ProfileField, ProfileFieldHistory, VaultAccess
 from tests.integration.builders import PROFILE, grant, make_customer

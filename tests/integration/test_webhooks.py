@@ -14,12 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
+from app.integrations.ledger_feed import fan_out_ledger
+from app.integrations.subscriptions import create_subscription, replay
 from app.ledger import consent
 from app.settings import current_settings
 from app.webhooks.delivery import Policy, deliver_due
-from app.webhooks.ledger_feed import fan_out_ledger
 from app.webhooks.models import WebhookMessage
-from app.webhooks.subscriptions import create_subscription, replay
 from tests.integration.builders import grant, make_customer
 
 
@@ -142,7 +142,7 @@ def test_a_subscription_that_keeps_failing_is_disabled_and_a_message_can_be_repl
     assert subscription.active is False
     assert "failed attempts" in subscription.disabled_reason
     receiver.fail = 0
-    from app.webhooks.subscriptions import set_active
+    from app.integrations.subscriptions import set_active
 
     set_active(session, subscription.id, True)
     message = session.scalars(select(WebhookMessage)).one()

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.customers.models import Customer
 from app.delivery.claim import claim_batch
-from app.delivery.models import OutboxEntry
 from app.delivery.recheck import HandOverCheck, read_stamps
 from app.delivery.recorder import Recorder
 from app.delivery.recording import suppress
@@ -20,9 +20,9 @@ from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
 from app.ledger import consent
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 from app.transaction import transaction
 from app.vault import service as vault
-from app.vault.models import Customer
 from app.vault.preferences import save_preferences
 from tests.integration.test_delivery_helpers import (
     Sink,

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.delivery.models import OutboxEntry
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
+from app.outbox.models import OutboxEntry
 from app.settings import current_settings
 from config import generate_secrets
 from tests.integration.test_delivery_helpers import (

@@ -11,6 +11,7 @@ exits within 10 s, and no message is lost or sent twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from email import message_from_bytes
 from email.message import Message
@@ -19,10 +20,10 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from app import create_app
-from app.delivery.models import OutboxEntry
 from app.extensions import db
 from app.ledger.notices import publish_notice
 from app.models_base import utcnow
+from app.outbox.models import OutboxEntry
 from tests.integration.test_delivery_helpers import Sink, audience
 from tests.ops.stack import (
     PG_URL,
@@ -211,6 +212,8 @@ def test_the_procfile_processes_serve_deliver_and_stop_cleanly(databases, tmp_pa
             ]  # the confirmation, the first campaign; nothing after the withdrawal
             assert [status for status, _ in _outbox(settings, second)] in ([], ["denied"])
 
+            _operator_sees_one_machine(settings, stack)
+
             _crowd(settings, CROWD)
             relay.delay = 1.0
             third = _campaign(marketer, "Spring picks")
@@ -228,8 +231,55 @@ def test_the_procfile_processes_serve_deliver_and_stop_cleanly(databases, tmp_pa
             ), stack.logs()  # fmt: skip
             assert max(stack.terminate([drain]).values()) < STOP_BOUND_SECONDS
             _no_message_lost_or_doubled(settings, relay, third, finished=True)
+            _logs_are_json_with_ids_and_no_personal_data(stack)
         finally:
             stack.close()
+
+
+def _metric(exposition: str, line_start: str) -> float:
+    (value,) = [
+        line.rsplit(" ", 1)[1] for line in exposition.splitlines() if line.startswith(line_start)
+    ]
+    return float(value)
+
+
+def _operator_sees_one_machine(settings: Settings, stack: Stack) -> None:
+    """Readiness and metrics: every gunicorn worker reports the counters of all of them."""
+    operator = Browser(settings.base_url)
+    status, _, body = operator.request("/readyz")
+    assert status == 200 and json.loads(body)["status"] == "ready", body
+    intruder = Browser(settings.base_url)
+    for _ in range(4):
+        status, _, _ = intruder.form("/login", {"email": CUSTOMER, "password": "not it"})
+        assert status == 200
+    failures = set()
+    for _ in range(8):  # the scrapes land on either worker
+        status, _, body = operator.request("/metrics")
+        assert status == 200, body[:500]
+        failures.add(
+            _metric(body, 'assenso_sign_in_failures_total{audience="customer",reason="refused"}')
+        )
+    assert failures == {4.0}, (failures, stack.logs())
+    assert _metric(body, 'assenso_messages{channel="email",state="sent"}') >= 1
+    assert _metric(body, "assenso_outbox_depth") == 0
+    assert _metric(body, "assenso_ledger_entries") >= 2
+
+
+def _logs_are_json_with_ids_and_no_personal_data(stack: Stack) -> None:
+    """Every process logged JSON lines, each with a request or job id, and no customer's
+    address or name appears anywhere in what they wrote."""
+    for process in stack.processes:
+        output = process.output()
+        for line in output.splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise AssertionError(f"{process.log.name}: not JSON: {line}") from None
+            assert "request_id" in record or "job_id" in record, (process.log.name, line)
+        for value in (CUSTOMER, "ann@", "@example.org", "Ann"):
+            assert value not in output, (process.log.name, value, output[-3000:])
 
 
 def _answers(browser: Browser) -> bool:

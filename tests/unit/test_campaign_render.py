@@ -10,6 +10,7 @@ from app.campaigns.render import (
     TemplateError,
     TemplateFieldMissing,
     render_message,
+    render_problems,
     template_fields,
     validate_template,
 )
@@ -94,3 +95,32 @@ def test_subject_is_a_single_line():
 def test_a_name_given_as_field_and_context_is_refused():
     with pytest.raises(TemplateError, match="both"):
         render_message(template("s", "x"), {"offer": "a"}, {"offer": "b"})
+
+
+def test_fields_with_a_fallback_are_told_apart_from_required_ones():
+    from app.campaigns.render import field_usage
+
+    t = template(
+        "Hi {{ first_name|default('there') }}",
+        "{{ city|d('your city')|upper }} {{ last_name }} {{ offer }}",
+    )
+    usage = field_usage(t)
+    assert usage.required == {"last_name"}
+    assert usage.fallback == {"first_name", "city"}
+    both = template("{{ first_name|default('x') }}", "{{ first_name }}")
+    assert field_usage(both).required == {"first_name"}
+    nested = template(text="{{ first_name|default(last_name) }}")
+    assert field_usage(nested) == type(usage)(frozenset({"last_name"}), frozenset({"first_name"}))
+
+
+def test_a_missing_field_with_a_fallback_renders_the_fallback():
+    t = template(text="Hi {{ first_name|default('there') }}")
+    assert render_message(t, {}, {}).text == "Hi there"
+    assert render_message(t, {"first_name": "Ada"}, {}).text == "Hi Ada"
+
+
+def test_a_fallback_that_cannot_render_is_found_when_saved():
+    t = template(text="Hi {{ (first_name|default(0)) ~ '' + first_name|default(0) }}")
+    ok = template(text="Hi {{ first_name|default('there') }}")
+    assert render_problems(ok) == []
+    assert any("wrong kind" in p for p in render_problems(t))

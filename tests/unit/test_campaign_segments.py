@@ -38,7 +38,7 @@ def test_full_segment_parses_and_knows_its_shared_fields():
             "interests_any": ["wine"],
             "cities": ["Milano"],
             "postcode_prefixes": ["201"],
-            "value_tiers": ["high"],
+            "spend_tiers": ["high"],
         }
     )
     assert segment.shared_fields == {"interests", "city", "postcode", "purchase_history"}
@@ -57,6 +57,7 @@ def test_full_segment_parses_and_knows_its_shared_fields():
         ({"languages": []}, "list of 1"),
         ({"timezones": ["Mars/Base"]}, "not known"),
         ({"value_tiers": ["platinum"]}, "tiers are"),
+        ({"value_tiers": ["high"], "spend_tiers": ["low"]}, "former name"),
         ({"interests_any": ["Not A Tag"]}, "not allowed"),
     ],
 )
@@ -105,3 +106,11 @@ def test_new_conditions_plug_into_the_registry(monkeypatch):
 
 def test_canonical_json_adds_the_version():
     assert json.loads(segment_json({"languages": ["it"]})) == {"languages": ["it"], "version": 1}
+
+
+def test_the_former_name_of_spend_tiers_is_read_and_saved_under_the_new_one():
+    assert json.loads(segment_json({"value_tiers": ["high"]})) == {
+        "spend_tiers": ["high"],
+        "version": 1,
+    }
+    assert parse_segment({"value_tiers": ["low"]}).shared_fields == {"purchase_history"}

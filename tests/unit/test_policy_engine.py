@@ -182,6 +182,16 @@ def test_data_minimisation_names_the_fields_and_never_sends_a_blank():
     assert outcome(customer(shared_fields={}), intent(template_fields=())) == ("allow", "allowed")
 
 
+def test_a_field_with_a_fallback_need_not_be_shared_but_must_be_allowed():
+    nothing_shared = customer(shared_fields={})
+    fallback = intent(template_fields=(), fallback_fields=frozenset({"first_name"}))
+    assert outcome(nothing_shared, fallback) == ("allow", "allowed")
+    forbidden = intent(template_fields=(), fallback_fields=frozenset({"birthday"}))
+    decision = decide(POLICY_SET, customer(), forbidden)
+    assert (decision.outcome, decision.rule_id) == ("deny", "data_minimisation")
+    assert "birthday" in decision.explanation
+
+
 @pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "../../etc/passwd", "", "Europe/"])
 def test_unknown_time_zone_denies_without_crashing(zone):
     decision = decide(POLICY_SET, customer(timezone=zone), intent())

@@ -52,6 +52,8 @@ def deny_conditions(policy_set, c, i) -> list[str]:
         found.append("unverified address")
     if not i.template_fields <= purpose.fields & c.shared_fields.get(i.purpose, frozenset()):
         found.append("field not allowed or not shared")
+    if not i.fallback_fields <= purpose.fields:
+        found.append("field with a fallback not allowed")
     if zone_for(c.timezone) is None:
         found.append("unknown time zone")
     return found

@@ -218,4 +218,5 @@ def intents(draw) -> Intent:
         at=draw(moments),
         template_fields=draw(st.frozensets(st.sampled_from(FIELD_LIST), max_size=2)),
         transactional=draw(st.booleans()),
+        fallback_fields=draw(st.frozensets(st.sampled_from(FIELD_LIST), max_size=2)),
     )

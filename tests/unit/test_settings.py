@@ -128,7 +128,7 @@ def test_the_testing_environment_reads_its_own_databases():
 
 def test_default_jurisdiction_must_be_governed_by_a_policy(tmp_path):
     from app.policy import load_policies
-    from app.services import check_default_jurisdiction
+    from app.startup import check_default_jurisdiction
 
     shipped = load_policies(config.BASE_DIR / "policies")
     check_default_jurisdiction("EU", shipped)

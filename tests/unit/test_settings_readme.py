@@ -11,7 +11,7 @@ from app.settings.load import declarations
 def test_the_readme_table_is_the_generated_one():
     held = readme.table_in(readme.README.read_text())
     assert held == readme.table(), (
-        "README.md's settings table differs from app/settings/model.py: "
+        "README.md's settings table differs from app/settings/catalogue.py: "
         "run `python -m app.settings.readme --write`"
     )
 

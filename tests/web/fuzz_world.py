@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app.accounts.passwords import hash_password
-from app.accounts.services import create_staff_user
+from app.accounts.service import create_staff_user
 from app.campaigns import service as campaigns
 from app.compliance import requests as dsr
-from app.decisions.revisions import ensure_recorded
 from app.delivery.tokens import unsubscribe_token
 from app.demo.seed import seed_notices
 from app.ledger.consent import grant
 from app.ledger.models import ConsentEvent
 from app.ledger.notices import current_notice
-from app.services import runtime
+from app.policy_sets.in_force import policies_on_this_machine
+from app.policy_sets.models import PolicyRevision
+from app.policy_sets.revisions import ensure_recorded
 from app.vault.service import register_customer
 from tests.conftest import TEST_PASSWORD
 
@@ -77,10 +78,11 @@ def build_world(session) -> World:
         actor="staff:fuzz",
         details="Please fix my city.",
     )
-    revisions = ensure_recorded(session, runtime().policies, actor="fuzz")
+    ensure_recorded(session, policies_on_this_machine(), actor="fuzz")
+    revisions = list(session.scalars(select(PolicyRevision)))
     world.samples = {
         "int": [str(customer.id), str(campaign.id), str(request.id)]
-        + [str(r.id) for r in revisions],
+        + [str(revision_id) for revision_id in revisions],
         "token": [unsubscribe_token(customer.ref, "offers", "email"), confirm or "x"],
         "record_id": list(session.scalars(select(ConsentEvent.record_id))),
         "purpose": ["offers", "birthday", "partners"],

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable
 
-from app.portal.mail import wait_for_background_mail
+from app.self_service.mail import wait_for_background_mail
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import csrf_token
 from tests.web.test_portal_support import (  # noqa: F401  (fixtures)

@@ -235,8 +235,8 @@ def test_checkpoint_on_demand(officer, people):
 
 
 def test_messages_and_why_a_message_was_sent(officer, people, session):
-    from app.delivery.models import OutboxEntry, SendLog
     from app.models_base import utcnow
+    from app.outbox.models import OutboxEntry, SendLog
     from app.transaction import transaction
 
     anna, _ = people

@@ -203,7 +203,7 @@ def test_portal_customer_files_a_request_and_sees_its_deadline(client, session, 
 
 
 def test_policies_page_lists_hashes_and_history(officer, app):
-    from app.decisions.in_force import policies_in_force
+    from app.policy_sets.in_force import policies_in_force
 
     page = officer.get("/compliance/policies").get_data(as_text=True)
     for policy in policies_in_force().policies:
@@ -230,7 +230,7 @@ def test_policies_page_says_which_purposes_campaigns_may_use(officer):
 
 
 def test_policy_revision_shows_a_marked_diff(officer, session):
-    from app.decisions.models import PolicyRevision
+    from app.policy_sets.models import PolicyRevision
     from app.transaction import transaction
 
     with transaction(session):
@@ -268,8 +268,8 @@ def test_access_log_filters_pages_and_exports(officer, session):
 
 
 def test_dashboards_draw_every_panel_with_its_table_and_export(officer, session):
-    from app.delivery.models import OutboxEntry
     from app.ledger import consent
+    from app.outbox.models import OutboxEntry
     from app.transaction import transaction
 
     people = [make_customer(session, email=f"dash{n}@example.org") for n in range(4)]

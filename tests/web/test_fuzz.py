@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from app.accounts import passwords
 from app.extensions import db
-from app.portal.mail import wait_for_background_mail
+from app.self_service.mail import wait_for_background_mail
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import CSRF_RE, sign_in
 from tests.web.fuzz_world import build_world

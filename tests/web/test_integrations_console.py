@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from app.api.models import ApiKey
+from app.integrations.models import ApiKey
 from app.webhooks.models import WebhookMessage
 from app.webhooks.outbox import enqueue
 from tests.helpers import csrf_token

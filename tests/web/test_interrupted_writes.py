@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
+from app.customers.models import Customer
 from app.extensions import db
 from app.vault.consistency import find_splits
-from app.vault.models import Customer
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import csrf_token
 from tests.web.test_portal_support import (  # noqa: F401  (fixtures)

@@ -8,11 +8,12 @@ import json
 import pytest
 from sqlalchemy import select
 
+from app.customers.models import Customer
 from app.extensions import db
 from app.ledger.consent import grant
 from app.ledger.models import ConsentEvent, ConsentState, Notice
 from app.ledger.notices import current_notice
-from app.vault.models import ContactPreferences, Customer, SharingChoice
+from app.vault.models import ContactPreferences, SharingChoice
 from app.vault.service import read_own_profile
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import csrf_token

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.campaigns.models import Campaign, CampaignTemplate
 from app.campaigns.segments import SegmentContext
+from app.customers.models import Customer
 from app.decisions.send_check import decide_at_send
 from app.extensions import db
 from app.ledger.consent import grant
@@ -20,7 +21,7 @@ from app.ledger.notices import current_notice
 from app.marketing.conditions import BirthdayToday
 from app.marketing.forecast import forecast_campaign
 from app.policy import Intent
-from app.vault.models import ContactPreferences, Customer
+from app.vault.models import ContactPreferences
 from app.vault.service import read_fields, read_own_profile, set_sharing
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import csrf_token

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.delivery.models import SendLog
 from app.extensions import db
 from app.ledger.models import ConsentEvent, ConsentState, Notice
-from app.portal.mail import wait_for_background_mail
+from app.outbox.models import SendLog
+from app.self_service.mail import wait_for_background_mail
 from app.vault.directory import find_customer_by_email
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import csrf_token, post_form

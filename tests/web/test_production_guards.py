@@ -9,7 +9,7 @@ from flask import Flask
 
 from app import create_app
 from app.accounts.passwords import DEMO_STAFF_PASSWORD
-from app.accounts.services import create_staff_user
+from app.accounts.service import create_staff_user
 from app.extensions import db
 from config import generate_secrets
 from tests.conftest import TEST_PASSWORD, IsolatedClient

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from app.accounts.services import create_staff_user
+from app.accounts.service import create_staff_user
 from app.extensions import db
-from app.portal.mail import wait_for_background_mail
+from app.self_service.mail import wait_for_background_mail
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import csrf_token, post_form
 from tests.web.test_portal_support import (  # noqa: F401  (fixtures)

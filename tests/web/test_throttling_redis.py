@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from app.accounts.services import create_staff_user
+from app.accounts.service import create_staff_user
 from app.extensions import db
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import post_form

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from app.channels.errors import PermanentFailure, TransientFailure
 from app.channels.sms import OutgoingSms, SmsGateway, is_stop_request
-from app.delivery.models import Suppression
 from app.delivery.tokens import unsubscribe_token
 from app.ledger.models import ConsentEvent, ConsentState
+from app.outbox.models import Suppression
 from tests.integration.test_delivery_helpers import audience, relaxed_policies
 
 SECRET = "inbound-secret-for-tests"

@@ -27,6 +27,15 @@
     } else {
       target.appendChild(element("p", "Every template field is allowed for this purpose.", "badge ok"));
     }
+    if (data.warnings && data.warnings.length) {
+      var warned = element("div", undefined, "problems");
+      warned.id = "segment-warnings";
+      warned.appendChild(element("h3", "Segment"));
+      var items = element("ul");
+      data.warnings.forEach(function (w) { items.appendChild(element("li", w)); });
+      warned.appendChild(items);
+      target.appendChild(warned);
+    }
     (data.previews || []).forEach(function (item) {
       var article = element("article", undefined, "message-preview");
       article.appendChild(element("h3", "Variant " + item.variant));
@@ -35,6 +44,13 @@
       if (item.html) {
         article.appendChild(element("p", "HTML source:", "hint"));
         article.appendChild(element("pre", item.html, "notice"));
+      }
+      if (item.fallback_fields && item.fallback_fields.length) {
+        article.appendChild(element("h4", "With fallbacks"));
+        article.appendChild(element("p", "As customers see it who do not share " +
+          item.fallback_fields.join(", ") + " for this purpose: they still receive the message, with the fallback.", "hint"));
+        article.appendChild(element("p", "Subject: " + item.fallback_subject));
+        article.appendChild(element("pre", item.fallback_text, "notice"));
       }
       target.appendChild(article);
     });

@@ -6,7 +6,7 @@ from wtforms import DateField, SelectChoice, SelectMultipleField, StringField, U
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.api.keys import SCOPES
+from app.integrations.api_keys import SCOPES
 from app.web.forms import Form
 from app.webhooks.outbox import EVENT_TYPES
 

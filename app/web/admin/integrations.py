@@ -11,14 +11,14 @@ from datetime import UTC, datetime, time
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.api.keys import create_key, list_keys, revoke_key
 from app.errors import AssensoError
 from app.extensions import db
+from app.integrations import subscriptions as webhooks
+from app.integrations.api_keys import create_key, list_keys, revoke_key
 from app.web.access import roles_required
 from app.web.admin import bp
 from app.web.admin.integration_forms import ApiKeyForm, SubscriptionForm
 from app.web.navigation import register
-from app.webhooks import subscriptions as webhooks
 
 register("admin", "admin.api_keys", "API keys")
 register("admin", "admin.webhooks", "Webhooks")

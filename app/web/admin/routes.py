@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from sqlalchemy import select
 
-from app.accounts import services as accounts
+from app.accounts import service as accounts
 from app.accounts.models import StaffUser
 from app.errors import AssensoError
 from app.extensions import db

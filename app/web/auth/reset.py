@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 
 from app.errors import AssensoError
 from app.extensions import db, limiter
-from app.portal.accounts import request_password_reset, reset_password
-from app.portal.tokens import InvalidResetLink, customer_for_reset
+from app.self_service.accounts import request_password_reset, reset_password
+from app.self_service.tokens import InvalidResetLink, customer_for_reset
 from app.web.access import public
 from app.web.auth import bp
 from app.web.auth.portal_forms import PASSWORD_HINT, ForgotPasswordForm, ResetPasswordForm

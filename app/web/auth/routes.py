@@ -5,17 +5,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
-from app.accounts import services as accounts
+from app.accounts import service as accounts
 from app.errors import AssensoError
 from app.extensions import db
-from app.portal.accounts import change_own_password, customer_for_sign_in
+from app.self_service.accounts import change_own_password, customer_for_sign_in
 from app.settings import current_settings
 from app.web.access import home_endpoint, public, roles_required
 from app.web.auth import bp
 from app.web.auth.forms import ChangePasswordForm, LoginForm
 from app.web.auth_session import end_session, start_session
+from app.web.signed_in import signed_in_account
 from app.web.throttle import limit_password_form, limit_sign_in
 
 ALL_SIGNED_IN = ("admin", "marketer", "compliance_officer", "customer")
@@ -89,7 +90,7 @@ def logout():
 @roles_required(*ALL_SIGNED_IN)
 def logout_everywhere():
     """Sign out of every browser and device: every session of the account ends."""
-    accounts.sign_out_everywhere(db.session, current_user._get_current_object())
+    accounts.sign_out_everywhere(db.session, signed_in_account())
     end_session()
     flash("You are signed out everywhere.", "info")
     return redirect(url_for("public.index"))
@@ -104,7 +105,7 @@ def change_password():
     form = ChangePasswordForm()
     status = 200
     if form.validate_on_submit():
-        account = current_user._get_current_object()
+        account = signed_in_account()
         try:
             change_own_password(
                 db.session, account, form.current_password.data, form.new_password.data

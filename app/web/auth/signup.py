@@ -14,8 +14,8 @@ from wtforms import SelectChoice
 from app.errors import AssensoError, NotFound
 from app.extensions import db
 from app.ledger.notices import current_notice
-from app.portal import consents
-from app.portal.accounts import SignUpRequest, minimum_age, sign_up
+from app.self_service import consents
+from app.self_service.accounts import SignUpRequest, minimum_age, sign_up
 from app.settings import current_settings
 from app.web.access import public
 from app.web.auth import bp

@@ -6,12 +6,12 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from app.compliance.evidence import build_evidence, check_reason, package_zip
-from app.delivery.models import SendLog
+from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.extensions import db
 from app.ledger.models import ConsentEvent
+from app.outbox.models import SendLog
 from app.vault.directory import find_customer_by_email
-from app.vault.models import Customer
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp, officer_actor
 

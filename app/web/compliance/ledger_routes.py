@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify, render_template, request, url_for
+from flask import jsonify, render_template, request, url_for
 
 from app.compliance.ledger_search import (
     EXPORT_LIMIT,
@@ -12,11 +12,10 @@ from app.compliance.ledger_search import (
     search_page,
 )
 from app.compliance.tables import Column, Table
-from app.errors import NotFound
 from app.extensions import db
 from app.ledger.proofs import receipt_for
 from app.ledger.records import ACTIONS, SOURCES
-from app.services import known_channels, known_purposes
+from app.policy_sets.in_force import known_channels, known_purposes
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format
@@ -103,10 +102,7 @@ def ledger():
 @roles_required(OFFICER)
 def receipt(record_id: str):
     """The consent receipt of one event (record, notice, inclusion proof, signed checkpoint)."""
-    try:
-        document = receipt_for(db.session(), record_id)
-    except NotFound:
-        abort(404)
+    document = receipt_for(db.session(), record_id)  # NotFound: a 404 (app/web/errors.py)
     response = jsonify(document)
     response.headers["Content-Disposition"] = f'attachment; filename="receipt-{record_id}.json"'
     return response

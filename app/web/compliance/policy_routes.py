@@ -11,8 +11,8 @@ from app.compliance.policies import (
     revision_history,
 )
 from app.compliance.tables import Column, Table
-from app.decisions.models import PolicyRevision
 from app.extensions import db
+from app.policy_sets.models import PolicyRevision
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format

@@ -12,7 +12,7 @@ from app.accounts.models import StaffUser
 from app.compliance import requests as dsr
 from app.compliance.models import REQUEST_KINDS, DataSubjectRequest
 from app.compliance.tables import Column, Table
-from app.errors import AssensoError, InvalidInput, NotFound
+from app.errors import AssensoError, InvalidInput
 from app.extensions import db
 from app.models_base import utcnow
 from app.vault.directory import find_customer_by_email
@@ -162,10 +162,7 @@ def _assignee(text: str) -> int | None:
 
 
 def _load(request_id: int) -> DataSubjectRequest:
-    try:
-        return dsr.get_request(db.session(), request_id)
-    except NotFound:
-        abort(404)
+    return dsr.get_request(db.session(), request_id)  # NotFound: a 404 (app/web/errors.py)
 
 
 def _detail(

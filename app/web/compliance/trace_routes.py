@@ -6,8 +6,8 @@ from flask import abort, render_template, url_for
 
 from app.compliance.tables import Column, Table
 from app.compliance.trace import customer_messages, message_trace
+from app.customers.models import Customer
 from app.extensions import db
-from app.vault.models import Customer
 from app.web.access import roles_required
 from app.web.compliance import OFFICER, bp
 from app.web.compliance.exporting import export_response, requested_format

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.campaigns import service, states
 from app.campaigns.models import Campaign, CampaignAudit
-from app.campaigns.segments import registered_conditions
-from app.errors import AssensoError, NotFound
+from app.campaigns.segment_warnings import segment_warnings
+from app.campaigns.segments import parse_segment, registered_conditions
+from app.errors import AssensoError
 from app.extensions import db
+from app.policy_sets.in_force import purpose_labels
 from app.web.access import roles_required
 from app.web.ids import parse_id
 from app.web.marketing import MARKETER, bp
@@ -21,7 +23,13 @@ from app.web.marketing.editor import (
     segment_value,
     template_specs,
 )
-from app.web.marketing.forms import ActionForm, CampaignForm
+from app.web.marketing.forms import CHANNEL_LABELS, ActionForm, CampaignForm
+from app.web.marketing.segment_form import (
+    builder_conditions,
+    builder_values,
+    input_name,
+    submitted_values,
+)
 
 ACTIONS = {
     "schedule": service.schedule_campaign,
@@ -44,19 +52,23 @@ def _actor() -> str:
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:
-    try:
-        return service.get_campaign(db.session(), campaign_id)
-    except NotFound:
-        abort(404)
+    return service.get_campaign(db.session(), campaign_id)  # NotFound: a 404 (app/web/errors.py)
 
 
 def _editor(form: CampaignForm, campaign: Campaign | None, status: int, shown=None):
+    if request.method == "POST":
+        values = submitted_values(request.form)
+    else:
+        values = builder_values(campaign.segment_json)[0] if campaign else {}
     return render_template(
         "marketing/editor.html",
         form=form,
         campaign=campaign,
         preview=shown,
-        conditions=registered_conditions(),
+        conditions=builder_conditions(),
+        json_conditions=[c for c in registered_conditions().values() if c.form == "json"],
+        segment_values=values,
+        input_name=input_name,
     ), status
 
 
@@ -79,8 +91,13 @@ def new_campaign():
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
 @roles_required(MARKETER)
 def edit_campaign(campaign_id: int):
-    """Edit a draft (optimistic version check); Preview renders without saving."""
+    """Edit a draft (optimistic version check); Preview renders without saving. A campaign
+    that is no longer a draft is shown read-only, with the actions possible now."""
     campaign = _campaign_or_404(campaign_id)
+    if campaign.status != states.DRAFT:
+        refused = states.InvalidTransition("edit", campaign.status)
+        status = 409 if request.method == "POST" else 200
+        return _overview(campaign, notice=str(refused), read_only=True), status
     templates = service.campaign_templates(db.session(), campaign.id)
     form = CampaignForm(data=None if request.method == "POST" else form_data(campaign, templates))
     return _save(form, campaign)
@@ -91,6 +108,7 @@ def _save(form: CampaignForm, campaign: Campaign | None):
         return _editor(form, campaign, 400 if form.errors else 200)
     if form.preview.data:
         shown = preview(form)
+        shown["warnings"] = _segment_warnings(form)
         return _editor(form, campaign, 400 if shown["failed"] else 200, shown)
     try:
         settings = campaign_settings(form)
@@ -100,7 +118,7 @@ def _save(form: CampaignForm, campaign: Campaign | None):
                 db.session(),
                 actor=_actor(),
                 templates=templates,
-                segment=segment_value(form),
+                segment=segment_value(form, request.form),
                 **settings,
             )
         else:
@@ -111,7 +129,7 @@ def _save(form: CampaignForm, campaign: Campaign | None):
                 actor=_actor(),
                 version=-1 if version is None else version,
                 templates=templates,
-                segment=segment_value(form),
+                segment=segment_value(form, request.form),
                 **settings,
             )
     except AssensoError as exc:
@@ -122,6 +140,16 @@ def _save(form: CampaignForm, campaign: Campaign | None):
     return redirect(url_for("marketing.campaign", campaign_id=campaign.id))
 
 
+def _segment_warnings(form: CampaignForm) -> list[str]:
+    """Warnings (with counts) about segment conditions that cannot match under the purpose;
+    a segment that does not parse is reported as a problem instead."""
+    try:
+        segment = parse_segment(segment_value(form, request.form))
+    except AssensoError as exc:
+        return [str(exc)]
+    return [w.message for w in segment_warnings(db.session(), segment, form.purpose.data)]
+
+
 @bp.post("/campaigns/preview.json")
 @roles_required(MARKETER)
 def preview_json():
@@ -130,6 +158,7 @@ def preview_json():
     if not form.validate_on_submit():
         return jsonify(problems=_form_errors(form), previews=[], failed=[]), 400
     shown = preview(form)
+    shown["warnings"] = _segment_warnings(form)
     return jsonify(shown), 400 if shown["failed"] else 200
 
 
@@ -145,18 +174,26 @@ def _form_errors(form: CampaignForm) -> list[str]:
 @roles_required(MARKETER)
 def campaign(campaign_id: int):
     """A campaign's settings, templates, possible actions and audit trail."""
-    row = _campaign_or_404(campaign_id)
+    return _overview(_campaign_or_404(campaign_id))
+
+
+def _overview(row: Campaign, notice: str | None = None, read_only: bool = False) -> str:
+    """The campaign page: settings, templates (in full when ``read_only``), the actions
+    possible now as buttons, and its history."""
     audit = db.session.scalars(
         select(CampaignAudit).where(CampaignAudit.campaign_id == row.id).order_by(CampaignAudit.id)
     ).all()
-    possible = [action for action in ACTIONS if states.can(action, row.status)]
     return render_template(
         "marketing/campaign.html",
         campaign=row,
         audit=audit,
-        actions=possible,
+        actions=states.possible_actions(row.status),
         templates=service.campaign_templates(db.session(), row.id),
         form=ActionForm(),
+        notice=notice,
+        read_only=read_only,
+        purpose_label=purpose_labels().get(row.purpose, row.purpose),
+        channel_label=CHANNEL_LABELS.get(row.channel, row.channel),
     )
 
 

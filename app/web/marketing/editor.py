@@ -6,18 +6,21 @@ customer's data; test recipients are not implemented.
 
 from __future__ import annotations
 
-import json
 import zoneinfo
 from datetime import UTC, datetime, time
 from typing import Any
 
+from werkzeug.datastructures import MultiDict
+
 from app.campaigns.checks import policy_purposes
 from app.campaigns.models import Campaign, CampaignTemplate
 from app.campaigns.placeholders import PLACEHOLDERS
-from app.campaigns.render import TemplateError, render_message, template_fields, validate_template
-from app.campaigns.templates import TemplateSpec
+from app.campaigns.render import TemplateError, field_usage, render_message, validate_template
+from app.campaigns.template_sets import TemplateSpec
 from app.marketing.calendar import moment, schedule_for
 from app.models_base import utcnow
+from app.policy_sets.in_force import purpose_labels
+from app.web.marketing.segment_form import builder_values, segment_from_form
 
 
 def preview_context(form_name: str, purpose: str, channel: str) -> dict[str, str]:
@@ -27,7 +30,7 @@ def preview_context(form_name: str, purpose: str, channel: str) -> dict[str, str
         "preferences_url": "https://example.invalid/me/",
         "privacy_url": "https://example.invalid/privacy",
         "reason_line": f"You receive this because you agreed to receive {purpose} by {channel}.",
-        "purpose_label": purpose,
+        "purpose_label": purpose_labels().get(purpose, purpose),
         "campaign_name": form_name,
         "brand": "Assenso",
         "offer": "New in wine: our selection for you",
@@ -87,9 +90,9 @@ def _time(text: str | None) -> time | None:
     return time(int(hours), int(minutes))
 
 
-def segment_value(form) -> dict | str:
-    """The segment text of the form (``{}`` when empty)."""
-    return (form.segment.data or "").strip() or {}
+def segment_value(form, submitted: MultiDict[str, str]) -> dict[str, Any]:
+    """The segment of the builder's inputs and the JSON box (``{}`` when both are empty)."""
+    return segment_from_form(submitted, form.segment.data or "")
 
 
 def form_data(campaign: Campaign, templates: list[CampaignTemplate]) -> dict[str, Any]:
@@ -99,7 +102,7 @@ def form_data(campaign: Campaign, templates: list[CampaignTemplate]) -> dict[str
         "name": campaign.name,
         "purpose": campaign.purpose,
         "channel": campaign.channel,
-        "segment": _pretty(campaign.segment_json),
+        "segment": builder_values(campaign.segment_json)[1],
         "schedule_kind": campaign.schedule_kind,
         "timezone": zone,
         "local_time": campaign.local_time,
@@ -121,12 +124,6 @@ def form_data(campaign: Campaign, templates: list[CampaignTemplate]) -> dict[str
     return data
 
 
-def _pretty(segment_json: str) -> str:
-    data = json.loads(segment_json or "{}")
-    data.pop("version", None)
-    return json.dumps(data, indent=2, ensure_ascii=False) if data else ""
-
-
 def preview(form) -> dict[str, Any]:
     """Problems (each naming a template field) and a placeholder rendering of each variant;
     ``failed`` lists the variants that could not be rendered."""
@@ -139,18 +136,28 @@ def preview(form) -> dict[str, Any]:
         for purpose in purposes:
             problems += [where + p for p in validate_template(purpose, spec)]
         try:
-            fields = {f: PLACEHOLDERS[f] for f in template_fields(spec) if f in PLACEHOLDERS}
-            message = render_message(spec, fields, context, form.channel.data)
+            rendered.append(_rendered(spec, context, form.channel.data))
         except TemplateError as exc:
             problems.append(where + str(exc))
             failed.append(spec.variant)
-            continue
-        rendered.append(
-            {
-                "variant": spec.variant,
-                "subject": message.subject,
-                "text": message.text,
-                "html": message.html,
-            }
-        )
     return {"problems": list(dict.fromkeys(problems)), "previews": rendered, "failed": failed}
+
+
+def _rendered(spec: TemplateSpec, context: dict[str, str], channel: str) -> dict[str, Any]:
+    """One variant rendered with placeholders and, when it uses fields with a fallback, as a
+    customer who shares none of them sees it."""
+    usage = field_usage(spec)
+    fields = {f: PLACEHOLDERS[f] for f in usage.all if f in PLACEHOLDERS}
+    message = render_message(spec, fields, context, channel)
+    shown: dict[str, Any] = {
+        "variant": spec.variant,
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+        "fallback_fields": sorted(usage.fallback),
+    }
+    if usage.fallback:
+        bare = {f: v for f, v in fields.items() if f not in usage.fallback}
+        fallback = render_message(spec, bare, context, channel)
+        shown.update(fallback_subject=fallback.subject, fallback_text=fallback.text)
+    return shown

@@ -24,7 +24,7 @@ from wtforms.validators import (
 from app.campaigns.models import SCHEDULE_KINDS
 from app.campaigns.schedule import valid_timezone
 from app.marketing.calendar import moments
-from app.services import known_channels, marketing_purposes
+from app.policy_sets.in_force import known_channels, marketing_purposes, purpose_labels
 from app.web.forms import Form
 
 SCHEDULE_LABELS = {
@@ -34,6 +34,8 @@ SCHEDULE_LABELS = {
     "cron": "Recurring (cron expression)",
 }
 TEXT_LIMIT = 100_000
+#: How channels read in the console (the policy names them by id only).
+CHANNEL_LABELS = {"email": "E-mail", "sms": "SMS (text message)"}
 
 
 def _choices(values, labels=None) -> list[SelectChoice]:
@@ -46,7 +48,9 @@ class CampaignForm(Form):
     name = StringField("Campaign name", validators=[InputRequired(), Length(max=200)])
     purpose = SelectField("Purpose", validators=[InputRequired()])
     channel = SelectField("Channel", validators=[InputRequired()])
-    segment = TextAreaField("Segment (JSON, optional)", validators=[Optional(), Length(max=20_000)])
+    segment = TextAreaField(
+        "Segment JSON (advanced, optional)", validators=[Optional(), Length(max=20_000)]
+    )
     schedule_kind = SelectField(
         "When", choices=_choices(SCHEDULE_KINDS, SCHEDULE_LABELS), default="now"
     )
@@ -100,8 +104,8 @@ class CampaignForm(Form):
     def __init__(self, *args, **kwargs) -> None:
         """Fill the choices from the loaded policies and the calendar."""
         super().__init__(*args, **kwargs)
-        self.purpose.choices = _choices(marketing_purposes())
-        self.channel.choices = _choices(known_channels())
+        self.purpose.choices = _choices(marketing_purposes(), purpose_labels())
+        self.channel.choices = _choices(known_channels(), CHANNEL_LABELS)
         self.moment.choices = [SelectChoice("", "None")] + [
             SelectChoice(m.id, f"{m.name} ({', '.join(m.countries)})") for m in moments()
         ]

@@ -6,10 +6,10 @@ import csv
 import io
 
 from flask import Response, abort, jsonify, render_template
-from sqlalchemy import select
 
-from app.campaigns.models import CampaignRun
-from app.campaigns.reports import run_progress
+from app.campaigns.reports import campaign_progress, run_progress
+from app.campaigns.segment_warnings import segment_warnings
+from app.campaigns.segments import parse_segment
 from app.errors import AssensoError
 from app.extensions import db
 from app.marketing.charts import bar_chart
@@ -27,10 +27,12 @@ from app.web.marketing.campaign_routes import _campaign_or_404
 def forecast(campaign_id: int):
     """How many the campaign would reach now, who is excluded or deferred and why."""
     campaign = _campaign_or_404(campaign_id)
-    by_class = []
+    by_class, warnings = [], []
     try:
         result, problem = forecast_campaign(db.session(), campaign), None
         by_class = reach_by_class(db.session(), campaign, result.eligible, result.at)
+        segment = parse_segment(campaign.segment_json)
+        warnings = segment_warnings(db.session(), segment, campaign.purpose)
     except AssensoError as exc:
         result, problem = None, str(exc)
     return render_template(
@@ -41,6 +43,7 @@ def forecast(campaign_id: int):
         rule_label=rule_label,
         by_class=by_class,
         class_labels=CLASS_LABELS,
+        warnings=warnings,
     )
 
 
@@ -131,16 +134,19 @@ def results_csv(campaign_id: int):
 @bp.get("/campaigns/<int:campaign_id>/progress")
 @roles_required(MARKETER)
 def progress(campaign_id: int):
-    """Progress of the campaign's runs (newest first); refreshed by a small script."""
+    """Progress of the campaign's runs (newest first); a small script keeps it live."""
     campaign = _campaign_or_404(campaign_id)
-    run_ids = db.session.scalars(
-        select(CampaignRun.id)
-        .where(CampaignRun.campaign_id == campaign.id)
-        .order_by(CampaignRun.id.desc())
-        .limit(10)
-    ).all()
-    runs = [run_progress(db.session(), run_id) for run_id in run_ids]
-    return render_template("marketing/progress.html", campaign=campaign, runs=runs)
+    report = campaign_progress(db.session(), campaign)
+    return render_template("marketing/progress.html", campaign=campaign, runs=report["runs"])
+
+
+@bp.get("/campaigns/<int:campaign_id>/progress.json")
+@roles_required(MARKETER)
+def campaign_progress_json(campaign_id: int):
+    """The campaign's state and its runs' progress as JSON (counts only), for the poller,
+    which picks up a run that starts while the page is open."""
+    campaign = _campaign_or_404(campaign_id)
+    return jsonify(campaign_progress(db.session(), campaign))
 
 
 @bp.get("/runs/<int:run_id>/progress.json")

@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from app.compliance.requests import record_erasure, record_fulfilled
 from app.errors import AssensoError
 from app.extensions import db
-from app.portal.accounts import delete_account
-from app.vault.export import export_customer
+from app.self_service.accounts import delete_account
+from app.self_service.export import export_customer
 from app.web.access import customer_required
 from app.web.auth_session import end_session
 from app.web.portal import bp

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from app.errors import AssensoError, InvalidInput
 from app.extensions import db
-from app.portal import consents
-from app.portal.contact import ContactLimits, limits_of, save_limits, zone_of
+from app.self_service import consents
+from app.self_service.contact import ContactLimits, limits_of, save_limits, zone_of
 from app.vault.preferences import MAX_WINDOWS, Window
 from app.web.access import customer_required
 from app.web.ids import parse_id

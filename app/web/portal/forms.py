@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.accounts.passwords import MAX_PASSWORD_LENGTH
-from app.portal.contact import MAX_WEEKLY_CAP
+from app.self_service.contact import MAX_WEEKLY_CAP
 from app.vault.settings import LANGUAGE_NAMES
 from app.web.forms import Form
 

@@ -6,10 +6,9 @@ import json
 
 from flask import Response, abort
 
-from app.errors import NotFound
 from app.extensions import db
 from app.ledger.proofs import receipt_for
-from app.portal import consents, history
+from app.self_service import consents, history
 from app.web.access import customer_required
 from app.web.portal import bp
 from app.web.portal.rendering import current_language, customer, render
@@ -34,10 +33,7 @@ def history_page():
 def _own_receipt(record_id: str) -> dict:
     if len(record_id) > RECEIPT_ID_MAX:
         abort(404)
-    try:
-        return receipt_for(db.session(), record_id, customer_ref=customer().ref)
-    except NotFound:
-        abort(404)
+    return receipt_for(db.session(), record_id, customer_ref=customer().ref)  # NotFound: 404
 
 
 @bp.get("/receipts/<record_id>")

@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.customers.models import Customer
 from app.delivery.tokens import InvalidUnsubscribeToken, read_unsubscribe_token
 from app.errors import AssensoError
 from app.extensions import db
-from app.portal import consents
-from app.vault.models import Customer
+from app.self_service import consents
 from app.web.access import public
 from app.web.portal import bp
 from app.web.portal.forms import ActionForm

@@ -9,6 +9,7 @@ from flask_login import current_user
 from app.errors import AssensoError
 from app.extensions import LANGUAGES
 from app.ledger.consent import Evidence
+from app.web.signed_in import signed_in_account
 
 
 def remember_customer_language() -> None:
@@ -44,4 +45,4 @@ def flash_problem(exc: AssensoError) -> int:
 
 def customer():
     """The signed-in customer (the real object, not Flask-Login's proxy)."""
-    return current_user._get_current_object()
+    return signed_in_account()

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from app.errors import AssensoError
 from app.extensions import LANGUAGES, db
-from app.portal import consents, profile
-from app.portal.contact import limits_of
+from app.self_service import consents, profile
+from app.self_service.contact import limits_of
 from app.vault.fields import FIELDS
 from app.vault.service import read_own_profile, sharing_matrix
 from app.vault.settings import Settings, change_settings, settings_of, time_zones

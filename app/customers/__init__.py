@@ -1,0 +1,1 @@
+"""Customers: the pseudonymous customer row that every domain refers to."""

@@ -1,5 +1,0 @@
-"""Customer portal services: sign-up, password reset, consents, profile, contact limits.
-
-Each function receives the session and calls the vault and ledger services, which own their
-transactions; the web layer only parses forms and renders what these return.
-"""
