@@ -109,7 +109,7 @@ def init_domains(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience; access rules, headers and error pages for all of them."""
-    from app.web import access, errors, headers, ids, text_guard, throttle
+    from app.web import access, api, errors, headers, ids, text_guard, throttle
     from app.web.admin import bp as admin_bp
     from app.web.auth import bp as auth_bp
     from app.web.compliance import bp as compliance_bp
@@ -137,6 +137,7 @@ def register_blueprints(app: Flask) -> None:
         ops_bp,
     ):
         app.register_blueprint(blueprint)
+    api.init_app(app)
     app.view_functions["static"] = access.public(app.view_functions["static"])
     app.before_request(access.enforce_access)
     text_guard.init_app(app)

@@ -1,5 +1,5 @@
 """``flask`` command groups: users, demo, vault, ledger, policy, scheduler, worker, value,
-purchases."""
+purchases, api-keys."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "campaigns",
     "value",
     "purchases",
+    "api_keys",
 )
 
 

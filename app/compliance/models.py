@@ -17,7 +17,7 @@ from app.models_base import UTCDateTime, utcnow
 REQUEST_KINDS = ("access", "export", "rectification", "erasure", "objection")
 REQUEST_STATUSES = ("received", "in_progress", "fulfilled", "refused")
 OPEN_STATUSES = ("received", "in_progress")
-REQUEST_CHANNELS = ("portal", "staff")
+REQUEST_CHANNELS = ("portal", "staff", "api")
 #: Identity of the person behind a request: shown by signing in to the portal, or still to be
 #: confirmed (a request entered by staff) by the link e-mailed to the address on file or by
 #: the officer recording how it was checked.

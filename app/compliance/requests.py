@@ -45,6 +45,7 @@ from app.transaction import transaction
 from app.vault.erasure import erase_customer
 from app.vault.fields import FIELDS
 from app.vault.service import open_cipher, update_field
+from app.webhooks.outbox import enqueue
 
 #: The staff roles that can open and handle requests (the console's routes allow only them).
 HANDLER_ROLES = ("compliance_officer",)
@@ -84,10 +85,22 @@ def _reason(text: str | None, what: str) -> str:
     return clean[:1000]
 
 
+#: Request actions integrators are told of, by webhook.
+REQUEST_EVENTS = {
+    "received": "request.created",
+    "fulfilled": "request.closed",
+    "refused": "request.closed",
+}
+
+
 def _note(
     session: Session, request: DataSubjectRequest, actor: str, action: str, note: str | None = None
 ) -> None:
     session.add(RequestAction(request_id=request.id, actor=actor, action=action, note=note))
+    event = REQUEST_EVENTS.get(action)
+    if event is not None:  # integrators hear of it (pseudonymous: id, kind, status)
+        data = {"request_id": request.id, "kind": request.kind, "status": request.status}
+        enqueue(session, event, request.customer_ref, data)
 
 
 def file_request(

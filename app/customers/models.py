@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text, false
+from sqlalchemy import Boolean, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.accounts.models import new_alt_id
@@ -22,10 +22,14 @@ class Customer(Model):
     """A customer: a pseudonymous id plus the settings every decision needs."""
 
     __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_reference_index", "reference_index", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(36), unique=True, default=new_ref)
     email_index: Mapped[str | None] = mapped_column(String(80), unique=True)
+    #: Keyed blind index of the integrator's own reference for the customer (the API's
+    #: identifier; see :mod:`app.vault.references`).
+    reference_index: Mapped[str | None] = mapped_column(String(80))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     alt_id: Mapped[str] = mapped_column(String(64), unique=True, default=new_alt_id)
     jurisdiction: Mapped[str] = mapped_column(String(8), default="EU")

@@ -34,6 +34,7 @@ from app.delivery.recipients import load_recipients, personalised_fields
 from app.delivery.recorder import Outcome, Recorder
 from app.delivery.settings import WorkerSettings, dkim_key, smtp_settings
 from app.extensions import db
+from app.integrations.subscriptions import run_webhooks
 from app.models_base import utcnow
 from app.settings import current_settings
 
@@ -199,7 +200,9 @@ class DeliveryWorker:
                     report = self.run_once(stop)
                 for name in BatchReport.__slots__:
                     setattr(total, name, getattr(total, name) + getattr(report, name))
-                if report.claimed == 0:
+                webhooks = run_webhooks(db.session(), self.config)
+                db.session.remove()
+                if report.claimed == 0 and webhooks == 0:
                     if once:
                         break
                     stop.wait(self.settings.idle_seconds)

@@ -32,16 +32,24 @@ from app.vault.service import open_cipher
 
 @dataclass(frozen=True)
 class Evidence:
-    """How the request reached us; stored encrypted under the customer's own key."""
+    """How the request reached us; stored encrypted under the customer's own key.
+
+    ``at`` is when the customer acted, as reported by the channel that took their choice (an
+    integrator's form); the event's own time is when it was recorded.
+    """
 
     ip_address: str | None = None
     user_agent: str | None = None
+    at: str | None = None
 
     def sealed_for(self, session: Session, customer: Customer, record_id: str) -> bytes | None:
         """The evidence encrypted under the customer's data key (shredded on erasure)."""
         if not (self.ip_address or self.user_agent):
             return None
-        payload = json.dumps({"ip": self.ip_address, "user_agent": (self.user_agent or "")[:400]})
+        fields = {"ip": self.ip_address, "user_agent": (self.user_agent or "")[:400]}
+        if self.at is not None:
+            fields["at"] = self.at
+        payload = json.dumps(fields)
         return open_cipher(session, customer).encrypt(f"consent_evidence:{record_id}", payload)
 
     @classmethod

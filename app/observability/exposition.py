@@ -10,10 +10,15 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
-from app.observability.metrics import multiprocess, webhook_backlogs
+from app.observability.metrics import multiprocess, register_webhook_backlog, webhook_backlogs
 from app.observability.state import DatabaseState
+from app.webhooks.outbox import waiting as webhook_messages_waiting
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+#: The webhook outbox of the API's subscriptions (:mod:`app.webhooks`), reported as
+#: ``assenso_webhook_backlog{source="subscriptions"}``.
+register_webhook_backlog("subscriptions", webhook_messages_waiting)
 
 
 class _ThisProcess(Collector):

@@ -38,7 +38,8 @@ _WEBHOOK_BACKLOGS: dict[str, BacklogSource] = {}
 def register_webhook_backlog(name: str, waiting: BacklogSource) -> None:
     """Report ``waiting(session)`` as ``assenso_webhook_backlog{source=name}`` at each scrape.
 
-    A webhook outbox registers itself here; until one does, the metric has no samples.
+    The API's webhook outbox is registered by :mod:`app.observability.exposition`; a source
+    not registered has no samples.
     """
     _WEBHOOK_BACKLOGS[name] = waiting
 

@@ -141,7 +141,7 @@ def webhook_backlog(session: Session, backlogs: Mapping[str, BacklogSource]) -> 
     """Deliveries waiting in each registered webhook outbox (no sample while none exists)."""
     family = GaugeMetricFamily(
         "assenso_webhook_backlog",
-        "Webhook deliveries waiting, by source; no samples until a webhook outbox is registered.",
+        "Webhook messages waiting to be delivered, by source (registered webhook outboxes).",
         labels=["source"],
     )
     for name, waiting in sorted(backlogs.items()):

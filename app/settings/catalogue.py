@@ -30,6 +30,7 @@ from app.settings.declare import (
 from config import BASE_DIR, embedded_keystore_url
 
 PRODUCTION = ("production",)
+_CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CZK", "HUF", "CAD", "AUD")
 
 
 def _database(d: Defaults) -> str | None:
@@ -321,6 +322,45 @@ class Settings:
         "sign-ups and reset requests per e-mail address (each may send it a message)",
         rate_limit,
         "3 per hour",
+    )
+    api_rate_limit: str = declared(
+        "ASSENSO_API_RATE_LIMIT",
+        "calls per API key, for keys made without a limit of their own",
+        rate_limit,
+        "6000 per minute",
+    )
+    currency: str = declared(
+        "ASSENSO_CURRENCY",
+        "the ISO 4217 currency of the amounts recorded (purchases reported through the API "
+        "in another currency are refused)",
+        choice(*_CURRENCIES),
+        "EUR",
+    )
+    webhook_max_attempts: int = declared(
+        "ASSENSO_WEBHOOK_MAX_ATTEMPTS",
+        "delivery attempts of one webhook message before it is marked failed",
+        whole(1),
+        8,
+    )
+    webhook_retry_base_seconds: float = declared(
+        "ASSENSO_WEBHOOK_RETRY_BASE_SECONDS",
+        "wait before the first retry of a webhook message; doubled after each failure",
+        number(0, above=True),
+        5.0,
+        shown="`5`",
+    )
+    webhook_disable_after: int = declared(
+        "ASSENSO_WEBHOOK_DISABLE_AFTER",
+        "failed attempts in a row after which a webhook subscription is disabled",
+        whole(1),
+        20,
+    )
+    webhook_timeout_seconds: float = declared(
+        "ASSENSO_WEBHOOK_TIMEOUT_SECONDS",
+        "how long a webhook receiver may take to answer",
+        number(0, above=True),
+        5.0,
+        shown="`5`",
     )
     staff_session_idle_minutes: int = declared(
         "ASSENSO_STAFF_SESSION_IDLE_MINUTES",

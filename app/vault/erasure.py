@@ -42,6 +42,7 @@ from app.vault.models import (
     SharingChoice,
 )
 from app.vault.service import CustomerErased
+from app.webhooks.outbox import enqueue
 
 log = logging.getLogger("assenso.vault")
 
@@ -119,4 +120,5 @@ def finish_erasure(
         customer.alt_id = new_alt_id()  # ends every session
         record = Erasure(customer_ref=customer.ref, actor=actor, reason=reason)
         session.add(record)
+        enqueue(session, "customer.erased", customer.ref, {})
     return record

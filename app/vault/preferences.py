@@ -18,6 +18,7 @@ from app.models_base import utcnow
 from app.transaction import transaction
 from app.vault.changes import CONTACT_LIMITS, record_change
 from app.vault.models import ContactPreferences
+from app.webhooks.outbox import enqueue
 
 MAX_WINDOWS = 14
 MAX_WEEKLY_CAP = 50
@@ -112,4 +113,5 @@ def save_preferences(
             "preferred_channel": preferred_channel,
         }
         record_change(session, customer.id, CONTACT_LIMITS, detail, actor)
+        enqueue(session, "preferences.changed", customer.ref, {"changed": ["contact"]})
     return row

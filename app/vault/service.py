@@ -32,6 +32,7 @@ from app.vault.models import (
 )
 from app.vault.registration import create_customer
 from app.vault.settings import check_language, check_timezone
+from app.webhooks.outbox import enqueue
 
 
 class FieldNotShared(InvalidInput):
@@ -95,8 +96,12 @@ def register_customer(
     timezone: str = "Europe/Rome",
     language: str = "en",
     age_attested: int | None = None,
+    reference_index: str | None = None,
 ) -> Customer:
     """Create a customer with a fresh data key and their encrypted profile.
+
+    ``reference_index`` is the blind index of an integrator's own reference for the customer
+    (:mod:`app.vault.references`), when an integrator creates them.
 
     Refuses a second account for the same e-mail address (found through the blind index), and
     a jurisdiction, time zone or language that is not well formed. The writes to the main
@@ -111,6 +116,7 @@ def register_customer(
         "timezone": timezone,
         "language": language,
         "age_attested": age_attested,
+        "reference_index": reference_index,
     }
     return create_customer(session, clean, settings)
 
@@ -309,6 +315,7 @@ def set_sharing(
                 changed.append([field, purpose, bool(shared)])
         if changed:
             record_change(session, customer.id, SHARING, {"choices": changed}, actor)
+            enqueue(session, "preferences.changed", customer.ref, {"changed": ["sharing"]})
     return len(changed)
 
 

@@ -8,6 +8,7 @@ route: an endpoint without a rule answers 403.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, redirect, request, url_for
@@ -17,6 +18,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC = "public"
 ACCESS_ATTRIBUTE = "_assenso_access"
+#: Where the JSON API keeps its key check, ``check(scopes) -> response or None``
+#: (``app.extensions``); the API registers it, so this module needs nothing of the API.
+API_KEY_CHECK = "assenso.api_key_check"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRule:
+    """The rule of a JSON API endpoint: an API key holding one of ``scopes`` (none: any key).
+
+    No session role satisfies it: the API never accepts a signed-in browser's cookie.
+    """
+
+    scopes: tuple[str, ...]
+
+    def __contains__(self, role: object) -> bool:
+        return False
+
 
 #: Where each role lands after signing in.
 ROLE_HOMES = {
@@ -27,7 +45,7 @@ ROLE_HOMES = {
 }
 
 
-def _mark(rule: str | frozenset[str]) -> Callable[[F], F]:
+def _mark(rule: str | frozenset[str] | ApiKeyRule) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         setattr(view, ACCESS_ATTRIBUTE, rule)
         return view
@@ -52,7 +70,12 @@ def customer_required(view: F) -> F:
     return _mark(frozenset({"customer"}))(view)
 
 
-def rule_for(app: Flask, endpoint: str | None) -> str | frozenset[str] | None:
+def api_key_required(*scopes: str) -> Callable[[F], F]:
+    """Only calls with a live API key holding one of ``scopes`` may use this endpoint."""
+    return _mark(ApiKeyRule(tuple(scopes)))
+
+
+def rule_for(app: Flask, endpoint: str | None) -> str | frozenset[str] | ApiKeyRule | None:
     """The declared access rule of ``endpoint``, or ``None`` when it has none."""
     if endpoint is None:
         return None
@@ -70,6 +93,8 @@ def enforce_access() -> Any:
     rule = rule_for(current_app, request.endpoint)
     if rule == PUBLIC:
         return None
+    if isinstance(rule, ApiKeyRule):
+        return current_app.extensions[API_KEY_CHECK](rule.scopes)
     if rule is None:
         current_app.logger.error("endpoint %s has no access rule; refused", request.endpoint)
         abort(403)

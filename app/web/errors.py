@@ -13,10 +13,11 @@ from typing import NoReturn
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, MethodNotAllowed
 
 from app.errors import AssensoError
 from app.extensions import db
+from app.web.problems import problem_response
 
 MESSAGES = {
     400: "The request could not be understood. Please check what you sent and try again.",
@@ -41,6 +42,8 @@ def wants_json() -> bool:
 def render_error(status: int, detail: str | None = None):
     """The error response for ``status``, as JSON or as the HTML error page."""
     message = detail or MESSAGES.get(status, MESSAGES[500])
+    if request.path.startswith("/api/"):
+        return problem_response(status, message), status
     if wants_json():
         return jsonify(error={"status": status, "message": message}), status
     # In the visitor's language where the catalogue has it; a plain string, so the page
@@ -62,7 +65,11 @@ def handle_http_exception(exc: HTTPException):
     detail = exc.description if status == 400 and getattr(exc, "assenso_public", False) else None
     if isinstance(exc, CSRFError):
         detail = "Your form expired or was sent from elsewhere. Please reload the page and retry."
-    return render_error(status, detail)
+    body, code = render_error(status, detail)
+    response = current_app.make_response((body, code))
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # RFC 9110 15.5.6
+    return response
 
 
 def handle_domain_error(exc: AssensoError):

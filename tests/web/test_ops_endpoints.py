@@ -12,12 +12,15 @@ from sqlalchemy import text, update
 from app.campaigns import service
 from app.campaigns.run import start_run
 from app.extensions import db
+from app.integrations.subscriptions import create_subscription
 from app.ledger.verify import record_verification, verify_ledger
 from app.models_base import utcnow
 from app.observability import metrics
 from app.outbox.models import OutboxEntry
 from app.transaction import transaction
 from app.vault.models import KeystoreBinding
+from app.webhooks.models import WebhookMessage
+from app.webhooks.outbox import enqueue
 from tests.integration.test_delivery_helpers import audience
 
 TOKEN = "a-token-of-the-operator-0123456789"
@@ -145,6 +148,33 @@ def test_a_registered_webhook_outbox_reports_its_backlog(client, monkeypatch):
     metrics.register_webhook_backlog("partners", lambda session: 7)
     body = client.get("/metrics").get_data(as_text=True)
     assert sample(body, "assenso_webhook_backlog", source="partners") == 7
+
+
+def test_the_webhook_outbox_reports_the_messages_not_yet_delivered(client, app):
+    def backlog() -> float | None:
+        body = client.get("/metrics").get_data(as_text=True)
+        return sample(body, "assenso_webhook_backlog", source="subscriptions")
+
+    assert backlog() == 0
+    session = db.session
+    create_subscription(
+        session,
+        url="https://hooks.example.com/assenso",
+        event_types=["customer.erased", "request.created"],
+        created_by="test",
+    )
+    with transaction(session):
+        enqueue(session, "customer.erased", "c-1", {})
+        enqueue(session, "request.created", "c-2", {"request_id": 1})
+        enqueue(session, "consent.granted", "c-3", {})  # nobody subscribed to it
+    assert backlog() == 2
+    with transaction(session):
+        session.execute(
+            update(WebhookMessage)
+            .where(WebhookMessage.customer_ref == "c-1")
+            .values(status="delivered", delivered_at=utcnow())
+        )
+    assert backlog() == 1
 
 
 def test_failed_sign_ins_are_counted(client):

@@ -45,10 +45,11 @@ def test_server_errors_show_no_internals(app_factory):
     assert "Something went wrong" in body
 
 
-def test_api_errors_are_json(client):
+def test_api_errors_are_problem_details(client):
     response = client.get("/api/no-such-thing")
     assert response.status_code == 404
-    assert response.get_json()["error"]["status"] == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
 
 
 def test_oversized_request_is_refused(client):

@@ -1,0 +1,113 @@
+"""Integrators' own references for customers, kept as keyed blind indexes (never in clear).
+
+``reference_index`` is ``"v<version>:<64 hex digits>"``: HMAC-SHA256 under the blind-index key
+of that version over ``b"assenso.blind-index.reference.v1" NUL | version | NUL | reference``.
+The label keeps these tokens apart from the e-mail index computed with the same keys. A
+reference is taken exactly as given (it is the integrator's identifier, not a person's text),
+1 to 200 characters without control characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.customers.models import Customer
+from app.errors import InvalidInput
+from app.runtime import runtime
+from app.vault.blind_index import blind_index_candidates
+from app.vault.keyring import KeyRing
+
+_LABEL = b"assenso.blind-index.reference.v1\x00"
+MAX_REFERENCE = 200
+_REFERENCE = re.compile(rf"[^\x00-\x1f\x7f]{{1,{MAX_REFERENCE}}}")
+
+
+def check_reference(reference: object) -> str:
+    """The reference, or ``InvalidInput`` when it is empty, too long or not printable."""
+    if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
+        raise InvalidInput(
+            f"A customer reference is 1 to {MAX_REFERENCE} characters, none of them a control "
+            "character."
+        )
+    return reference
+
+
+def _token(keyring: KeyRing, version: int, reference: str) -> str:
+    message = b"%b%d\x00%b" % (_LABEL, version, reference.encode())
+    return f"v{version}:{hmac.new(keyring.key(version), message, hashlib.sha256).hexdigest()}"
+
+
+def reference_index(reference: str) -> str:
+    """The blind index of ``reference`` under the active blind-index key."""
+    keyring = runtime().blind_index_keys
+    return _token(keyring, keyring.active_version, check_reference(reference))
+
+
+def reference_candidates(reference: str) -> list[str]:
+    """The reference's token under every configured key version, active first."""
+    keyring = runtime().blind_index_keys
+    versions = [
+        keyring.active_version,
+        *(v for v in keyring.versions if v != keyring.active_version),
+    ]
+    return [_token(keyring, v, check_reference(reference)) for v in versions]
+
+
+def find_by_reference(session: Session, reference: str) -> Customer | None:
+    """The live customer the integrator knows as ``reference``, or ``None``."""
+    return session.scalar(
+        select(Customer).where(
+            Customer.reference_index.in_(reference_candidates(reference)),
+            Customer.erased_at.is_(None),
+            Customer.registration_pending.is_(False),
+        )
+    )
+
+
+def ids_for(
+    session: Session, references: Iterable[str] = (), emails: Iterable[str] = ()
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Customer ids of live customers by reference and by e-mail, each found in one query.
+
+    Unknown references and addresses (and malformed addresses) are absent from the result.
+    """
+    keyring = runtime().blind_index_keys
+    by_token: dict[str, str] = {}
+    for reference in dict.fromkeys(references):
+        for token in reference_candidates(reference):
+            by_token[token] = reference
+    by_email_token: dict[str, str] = {}
+    for email in dict.fromkeys(emails):
+        try:
+            tokens = blind_index_candidates(keyring, email)
+        except ValueError:
+            continue
+        for token in tokens:
+            by_email_token[token] = email
+    found_refs = _lookup(session, Customer.reference_index, by_token)
+    found_emails = _lookup(session, Customer.email_index, by_email_token)
+    return found_refs, found_emails
+
+
+def _lookup(session: Session, column, wanted: dict[str, str]) -> dict[str, int]:
+    if not wanted:
+        return {}
+    found: dict[str, int] = {}
+    tokens: Sequence[str] = list(wanted)
+    for start in range(0, len(tokens), 2000):
+        rows = session.execute(
+            select(column, Customer.id).where(
+                column.in_(tokens[start : start + 2000]),
+                Customer.erased_at.is_(None),
+                Customer.registration_pending.is_(False),
+            )
+        )
+        for token, customer_id in rows:
+            found[wanted[token]] = customer_id
+    return found

@@ -1,0 +1,105 @@
+"""``POST /decisions`` and ``POST /decisions/batch``: may I contact these customers for this?"""
+
+from __future__ import annotations
+
+from spectree import Response
+
+from app.decisions.send_check import UNKNOWN_CUSTOMER, decide_batch_at_send
+from app.extensions import db
+from app.models_base import utcnow
+from app.policy import facts
+from app.policy.decision import DENY
+from app.policy_sets.in_force import policies_in_force
+from app.transaction import transaction
+from app.vault.references import ids_for
+from app.vault.service import log_access
+from app.web.access import api_key_required
+from app.web.api import bp, spec
+from app.web.api.auth import actor
+from app.web.api.idempotency import idempotent
+from app.web.api.schemas import (
+    BatchDecision,
+    BatchDecisionRequest,
+    ByEmail,
+    ByReference,
+    CustomerIdentifier,
+    Decision,
+    DecisionRequest,
+    Intent,
+)
+
+#: What a decision reads of each customer, as the vault's access log names it.
+FACTS_READ = ("consent_state", "contact_preferences", "sharing_choices", "suppressions")
+
+
+def decide_for(intent: Intent, customers: list[CustomerIdentifier]) -> list[dict]:
+    """The decisions of the send-time check (the campaign pipeline's), in the order asked.
+
+    Unknown customers are denied with ``customer_unknown`` (fail closed); the reading of the
+    others' facts is written to the vault's access log under the key's name.
+    """
+    session = db.session()
+    by_reference, by_email = ids_for(
+        session,
+        [who.reference for who in customers if isinstance(who, ByReference)],
+        [who.email for who in customers if isinstance(who, ByEmail)],
+    )
+    ids = [
+        by_reference.get(who.reference) if isinstance(who, ByReference) else by_email.get(who.email)
+        for who in customers
+    ]
+    wanted = facts.Intent(
+        intent.purpose, intent.channel, intent.at or utcnow(), frozenset(intent.template_fields)
+    )
+    known = [cid for cid in ids if cid is not None]
+    decided = decide_batch_at_send(session, known, lambda _cid: wanted)
+    policy_hash = getattr(policies_in_force(), "sha256", "")
+    with transaction(session):
+        log_access(
+            session,
+            actor=actor(),
+            purpose=intent.purpose,
+            fields=FACTS_READ,
+            customer_count=len(set(known)),
+            reason="API decision",
+        )
+    answers = []
+    for who, cid in zip(customers, ids, strict=True):
+        decision = decided.get(cid) if cid is not None else None
+        answers.append(
+            {
+                "customer": who.model_dump(),
+                "outcome": decision.outcome if decision else DENY,
+                "rule_id": decision.rule_id if decision else UNKNOWN_CUSTOMER,
+                "explanation": decision.explanation
+                if decision
+                else "the customer is unknown or erased; nothing may be sent",
+                "defer_until": decision.defer_until if decision else None,
+                "policy_hash": decision.policy_hash if decision else policy_hash,
+            }
+        )
+    return answers
+
+
+@bp.post("/decisions")
+@api_key_required("decisions:read")
+@spec.validate(resp=Response(HTTP_200=Decision), tags=["decisions"], force_resp_serialize=True)
+@idempotent
+def decide(json: DecisionRequest):
+    """Decide one message: allow, deny or defer, with the rule, explanation and policy hash.
+
+    Scope `decisions:read`. The same decision the campaign pipeline takes at send time.
+    """
+    return decide_for(json, [json.customer])[0], 200
+
+
+@bp.post("/decisions/batch")
+@api_key_required("decisions:read")
+@spec.validate(resp=Response(HTTP_200=BatchDecision), tags=["decisions"], force_resp_serialize=True)
+@idempotent
+def decide_batch(json: BatchDecisionRequest):
+    """Decide the same message for up to 1,000 customers, answered in the order asked.
+
+    Scope `decisions:read`.
+    """
+    return {"decisions": decide_for(json, json.customers)}, 200
