@@ -1,4 +1,5 @@
-"""``POST /events/purchases``: stored only for customers who share their purchase history."""
+"""``POST /events/purchases``: stored only for customers who consented to recommendations and
+share their purchase history for them; otherwise answered as not stored, with the reason."""
 
 from __future__ import annotations
 
@@ -44,19 +45,22 @@ def test_a_purchase_of_a_customer_who_does_not_share_is_not_stored(api, session)
     response = _purchase(api)
     assert response.status_code == 200
     assert response.get_json()["stored"] is False
-    assert "purchase history" in response.get_json()["reason"]
+    assert response.get_json()["reason"].startswith("Not stored: the customer has not consented")
     assert _held(session) == []
 
 
 def test_a_purchase_of_a_customer_who_shares_is_stored_once(api, session):
+    from app.marketing.eligibility import PROFILING_PURPOSE
     from app.vault.references import find_by_reference
+    from tests.integration.builders import grant
 
     _customer(api)
-    set_sharing(
-        session,
-        find_by_reference(session, "shop-1"),
-        {("purchase_history", "recommendations"): True},
-    )
+    customer = find_by_reference(session, "shop-1")
+    assert _purchase(api).get_json()["stored"] is False  # no consent yet
+    grant(session, customer, PROFILING_PURPOSE)
+    reason = _purchase(api).get_json()["reason"]
+    assert reason == "Not stored: the customer does not share purchase history for recommendations."
+    set_sharing(session, customer, {("purchase_history", PROFILING_PURPOSE): True})
     assert _purchase(api).get_json() == {"stored": True, "reason": None}
     assert _purchase(api).get_json()["stored"] is True  # the same order again
     assert _held(session) == [
