@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.checks import policy_purposes
 from app.campaigns.segments import Segment, shares_field
-from app.vault.models import Customer
+from app.customers.models import Customer
 
 
 @dataclass(frozen=True, slots=True)

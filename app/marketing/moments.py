@@ -154,7 +154,12 @@ def birthday_forecast(session: Session, today: date, days: int = 7) -> list[tupl
                 if is_birthday(fields.get(BIRTHDAY_FIELD, ""), day):
                     counts[day] += 1
     with transaction(session):
-        log_access(session, actor="marketing:birthday-forecast", purpose=BIRTHDAY_PURPOSE,
-                   fields=[BIRTHDAY_FIELD], customer_count=read,
-                   reason=f"birthdays of the {days} days from {today.isoformat()}")  # fmt: skip
+        log_access(
+            session,
+            actor="marketing:birthday-forecast",
+            purpose=BIRTHDAY_PURPOSE,
+            fields=[BIRTHDAY_FIELD],
+            customer_count=read,
+            reason=f"birthdays of the {days} days from {today.isoformat()}",
+        )
     return list(counts.items())

@@ -83,11 +83,16 @@ def record_offers(
     session.execute(
         insert(cast(Table, OfferHistory.__table__)),
         [
-            {"customer_id": cid, "offer_id": offer.offer_id, "campaign_id": campaign_id,
-             "offered_at": at, "arm": arms[cid]}
+            {
+                "customer_id": cid,
+                "offer_id": offer.offer_id,
+                "campaign_id": campaign_id,
+                "offered_at": at,
+                "arm": arms[cid],
+            }
             for cid, offer in chosen.items()
         ],
-    )  # fmt: skip
+    )
 
 
 INTERESTS_FIELD = "interests"

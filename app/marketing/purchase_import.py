@@ -70,8 +70,12 @@ def read_purchase_events(path: str | Path) -> dict[str, list[dict]]:
                 ref, sku, category, amount, at = (cell.strip() for cell in row)
                 if not ref:
                     raise PurchaseEventsError(f"{where}: the customer is empty")
-                item = {"sku": sku, "category": category, "amount_cents": _cents(amount, where),
-                        "at": at}  # fmt: skip
+                item = {
+                    "sku": sku,
+                    "category": category,
+                    "amount_cents": _cents(amount, where),
+                    "at": at,
+                }
                 try:
                     found[ref].extend(clean_purchases([item]))
                 except InvalidInput as exc:

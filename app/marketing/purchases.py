@@ -153,9 +153,15 @@ def record_purchases(
             field.version += 1
         field.ciphertext = cipher.encrypt(HISTORY_FIELD, value)
         field.updated_at = utcnow()
-        log_access(session, actor=ACTOR, purpose=PROFILING_PURPOSE, fields=[HISTORY_FIELD],
-                   customer_count=1, customer_ref=customer.ref,
-                   reason=f"{len(new)} purchases recorded ({source})")  # fmt: skip
+        log_access(
+            session,
+            actor=ACTOR,
+            purpose=PROFILING_PURPOSE,
+            fields=[HISTORY_FIELD],
+            customer_count=1,
+            customer_ref=customer.ref,
+            reason=f"{len(new)} purchases recorded ({source})",
+        )
     return PurchasesRecorded(len(new), len(rows) - len(new), "stored")
 
 

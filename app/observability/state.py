@@ -19,10 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import CampaignDecision
-from app.delivery.models import OutboxEntry
 from app.ledger.models import LedgerHead, LedgerVerification
 from app.models_base import utcnow
 from app.observability.metrics import BacklogSource
+from app.outbox.models import OutboxEntry
 
 log = logging.getLogger("assenso.metrics")
 

@@ -24,7 +24,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.customers.models import Customer as Customer  # for branches that import it here
 from app.extensions import Model
 from app.models_base import UTCDateTime, utcnow
 

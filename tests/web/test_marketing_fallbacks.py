@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from app.campaigns.run import run_if_due
+from app.customers.models import Customer
 from app.delivery.settings import worker_settings
 from app.delivery.worker import DeliveryWorker
 from app.outbox.models import OutboxEntry
 from app.vault import service as vault
-from app.vault.models import Customer, VaultAccess
+from app.vault.models import VaultAccess
 from tests.helpers import CSRF_RE, csrf_token
 from tests.web.test_marketing_console import create, seed_people
 

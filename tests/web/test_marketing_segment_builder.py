@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.campaigns.models import Campaign
+from app.customers.models import Customer
 from app.vault import service as vault
-from app.vault.models import Customer
 from tests.helpers import csrf_token
 from tests.web.test_marketing_console import campaign_form, seed_people
 
