@@ -41,6 +41,7 @@ def test_the_status_is_the_domain_errors_own_and_the_session_is_rolled_back(app,
     with app.test_request_context("/api/v1/anything"):
         body, status = handle_domain_error(Conflict("The campaign changed meanwhile."))
     assert status == 409
-    assert body.get_json()["error"]["message"] == "The campaign changed meanwhile."
+    assert body.mimetype == "application/problem+json"  # the API answers RFC 9457 problems
+    assert body.get_json()["detail"] == "The campaign changed meanwhile."
     unsaved = select(func.count()).where(StaffUser.email == "half@staff.example.com")
     assert session.scalar(unsaved) == 0
