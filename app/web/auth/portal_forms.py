@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from app.web.forms import Form
+from app.web.forms import Form, ListSelect
 
 LANGUAGE_CHOICES = [
     SelectChoice("en", "English", render_kw={"lang": "en"}),
@@ -69,7 +69,7 @@ class SignUpForm(Form):
     password = _new_password(_l("Password"))
     confirm = _repeat()
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=True)
-    timezone = SelectField(_l("Time zone"), validate_choice=True)
+    timezone = SelectField(_l("Time zone"), validate_choice=True, widget=ListSelect())
     age_confirmed = BooleanField()
     submit = SubmitField(_l("Create my account"))
 

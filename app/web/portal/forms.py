@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app.accounts.passwords import MAX_PASSWORD_LENGTH
 from app.self_service.contact import MAX_WEEKLY_CAP
 from app.vault.settings import LANGUAGE_NAMES
-from app.web.forms import Form
+from app.web.forms import Form, ListSelect
 
 
 class VersionedForm(Form):
@@ -68,7 +68,7 @@ class SettingsForm(VersionedForm):
         ],
         validate_choice=True,
     )
-    timezone = SelectField(_l("Time zone"), validate_choice=True)
+    timezone = SelectField(_l("Time zone"), validate_choice=True, widget=ListSelect())
     submit = SubmitField(_l("Save language and time zone"))
 
 
