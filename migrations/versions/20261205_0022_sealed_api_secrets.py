@@ -58,11 +58,12 @@ def _sqlite() -> bool:
     return op.get_bind().dialect.name == "sqlite"
 
 
-def _add_required(table: str, column: sa.Column, empty) -> None:
+def _add_required(table: str, name: str, kind, empty: str) -> None:
     """Add a column that ends NOT NULL: filled by the caller, then constrained (PostgreSQL)."""
     if _sqlite():
-        column.nullable = False
-        column.server_default = empty
+        column = sa.Column(name, kind, nullable=False, server_default=sa.text(empty))
+    else:
+        column = sa.Column(name, kind, nullable=True)
     op.add_column(table, column)
 
 
@@ -77,10 +78,7 @@ def _answer_context(row) -> str:
 
 def upgrade():
     keys, bind = _keys(), op.get_bind()
-    _add_required(
-        'webhook_subscriptions', sa.Column('secret_sealed', sa.LargeBinary(), nullable=True),
-        sa.text("x''"),
-    )
+    _add_required('webhook_subscriptions', 'secret_sealed', sa.LargeBinary(), "x''")
     for row in bind.execute(sa.select(subscriptions.c.id, subscriptions.c.url, subscriptions.c.secret)):
         sealed = seal(keys, SECRET_LABEL, row.url, row.secret.encode())
         bind.execute(
@@ -115,10 +113,7 @@ def downgrade():
         bind.execute(answers.update().where(answers.c.id == row.id).values(response_body=body))
     op.drop_column('api_idempotency', 'response_sealed')
 
-    _add_required(
-        'webhook_subscriptions', sa.Column('secret', sa.String(length=100), nullable=True),
-        sa.text("''"),
-    )
+    _add_required('webhook_subscriptions', 'secret', sa.String(length=100), "''")
     for row in bind.execute(
         sa.select(subscriptions.c.id, subscriptions.c.url, subscriptions.c.secret_sealed)
     ):
