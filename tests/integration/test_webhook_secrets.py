@@ -23,6 +23,7 @@ from app.runtime import EXTENSION_KEY, runtime
 from app.vault.erasure import erase_customer
 from app.vault.rotation import rotate_kek
 from app.vault.service import set_sharing
+from app.web.api.webhook_events import WebhookEvent
 from app.webhooks.delivery import deliver_due
 from app.webhooks.models import WebhookMessage
 from tests.integration.builders import PROFILE, grant, make_customer
@@ -101,6 +102,8 @@ def test_payloads_carry_the_reference_and_no_profile_value(session, receiver):
     assert by_customer[customer.ref]["reference"] == "crm-0042"
     assert list(by_customer[customer.ref])[:2] == ["customer_id", "reference"]
     assert "reference" not in by_customer[other.ref]
+    for event in receiver.received:
+        WebhookEvent.model_validate({k: v for k, v in event.items() if k != "id"})
     sent = json.dumps(receiver.received)
     assert "ref@example.org" not in sent
     assert not any(value in sent for value in PROFILE.values())
