@@ -71,11 +71,14 @@ def _with_reference(payload: str, reference: str | None) -> str:
 def prepare(session: Session, claimed: list[Claimed]) -> dict[int, Ready]:
     """Open the claimed messages' secrets and add the customers' references to their bodies;
     a message whose secret or reference cannot be opened is left out (not sent)."""
-    live = references_for(
+    live, unreadable = references_for(
         session, {item.customer_ref for item in claimed if item.reference_sealed is None}
     )
     ready: dict[int, Ready] = {}
     for item in claimed:
+        if item.reference_sealed is None and item.customer_ref in unreadable:
+            log.warning("webhook message %s not sent: its reference cannot be opened", item.id)
+            continue
         try:
             secret = open_secret(item.url, item.secret_sealed)
             if item.reference_sealed is not None:

@@ -127,7 +127,8 @@ def _lookup(session: Session, column, wanted: dict[str, str]) -> dict[str, int]:
     return found
 
 
-def _opened(session: Session, condition) -> dict[str, str]:
+def _opened(session: Session, condition) -> tuple[dict[str, str], set[str]]:
+    """References opened, and the customers whose sealed reference cannot be opened."""
     rows = session.execute(
         select(Customer.id, Customer.ref, Customer.reference_sealed).where(
             condition, Customer.reference_sealed.is_not(None)
@@ -135,19 +136,27 @@ def _opened(session: Session, condition) -> dict[str, str]:
     ).all()
     keys = wrapped_keys(session, [row.id for row in rows])
     found: dict[str, str] = {}
+    unreadable: set[str] = set()
     for customer_id, ref, blob in rows:
-        if customer_id in keys:
+        if customer_id not in keys:
+            continue
+        try:
             cipher = FieldCipher.open(runtime().vault_keys, ref, keys[customer_id])
             found[ref] = cipher.decrypt(REFERENCE_FIELD, blob)
-    return found
+        except VaultError:
+            unreadable.add(ref)
+    return found, unreadable
 
 
-def references_for(session: Session, customer_refs: Iterable[str]) -> dict[str, str]:
+def references_for(
+    session: Session, customer_refs: Iterable[str]
+) -> tuple[dict[str, str], set[str]]:
     """The integrators' references of these customers (by pseudonymous id), opened with each
-    one's data key; customers without one, or being erased, are absent."""
+    one's data key (customers without one, or being erased, are absent), and the customers
+    whose reference is there but cannot be opened (a master key missing, corruption)."""
     wanted = set(customer_refs)
     if not wanted:
-        return {}
+        return {}, set()
     return _opened(session, Customer.ref.in_(wanted) & Customer.erasure_requested_at.is_(None))
 
 
@@ -155,10 +164,7 @@ def seal_kept(session: Session, customer: Customer) -> bytes | None:
     """The customer's reference sealed under the vault's keys for their last messages (read
     by the erasure while their data key still exists); ``None`` when they have none, or when
     it cannot be read any more."""
-    try:
-        found = _opened(session, Customer.id == customer.id)
-    except VaultError:
-        return None
+    found, _unreadable = _opened(session, Customer.id == customer.id)
     if customer.ref not in found:
         return None
     return seal(runtime().vault_keys, KEPT_LABEL, customer.ref, found[customer.ref].encode())
