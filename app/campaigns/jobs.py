@@ -44,6 +44,7 @@ SIGN_CHECKPOINT = "app.campaigns.jobs:sign_checkpoint"
 #: above campaigns).
 REFIT_VALUES = "app.marketing.jobs:refit_values"
 REMIND_REQUESTS = "app.compliance.jobs:remind_requests"
+PURGE_RECORDS = "app.compliance.jobs:purge_records"
 
 
 def bind_app(app: Flask) -> None:

@@ -49,6 +49,7 @@ PERIODIC_JOBS = {
     "ledger:checkpoint": (jobs.SIGN_CHECKPOINT, "scheduler_checkpoint_seconds"),
     "marketing:refit-values": (jobs.REFIT_VALUES, "scheduler_value_check_seconds"),
     "compliance:request-reminders": (jobs.REMIND_REQUESTS, "scheduler_reminder_seconds"),
+    "compliance:purge-records": (jobs.PURGE_RECORDS, "scheduler_purge_seconds"),
 }
 _ACTIVE: list[BaseScheduler] = []
 

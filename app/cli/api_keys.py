@@ -9,6 +9,9 @@ import click
 from app.cli import domain_errors
 from app.extensions import db
 from app.integrations.api_keys import SCOPES, create_key, list_keys, revoke_key
+from app.integrations.idempotency_records import purge_expired
+from app.models_base import utcnow
+from app.settings import current_settings
 
 
 def _when(moment: datetime | None) -> str:
@@ -72,3 +75,12 @@ def revoke(name: str) -> None:
     """Revoke a key; the next call made with it is refused."""
     key = revoke_key(db.session(), name)
     click.echo(f"Revoked API key {key.name!r}.")
+
+
+@group.command("purge-idempotency")
+@domain_errors
+def purge_idempotency() -> None:
+    """Delete the idempotency records past API_IDEMPOTENCY_RETENTION_HOURS (the scheduler
+    does it too, every ASSENSO_SCHEDULER_PURGE_SECONDS)."""
+    purged = purge_expired(db.session(), utcnow(), current_settings())
+    click.echo(f"Purged {purged} expired idempotency records.")

@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.cli import domain_errors, fail
 from app.extensions import db
+from app.integrations.sealing import reseal_all
 from app.vault import consistency, rotation, settings_move
 
 #: Splits listed one by one by ``flask vault check`` before it only counts.
@@ -78,13 +79,17 @@ def check(repair: bool) -> None:
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @domain_errors
 def rotate_kek(batch_size: int) -> None:
-    """Rewrap every data key under the active master key (resumable, safe to interrupt).
+    """Rewrap every data key under the active master key, and seal the webhook signing
+    secrets, stored API answers and kept references again under it (resumable, safe to
+    interrupt).
 
     Add the new key version to ASSENSO_VAULT_KEYS first; remove the old one only after this
     command reports that no data key remains under it.
     """
     total = rotation.rotate_kek(db.session(), batch_size, lambda n: click.echo(f"  rewrapped {n}"))
     click.echo(f"Rewrapped {total} data keys.")
+    resealed = reseal_all(db.session(), batch_size)
+    click.echo(f"Sealed {resealed} webhook and API secrets again.")
 
 
 @group.command("reindex")

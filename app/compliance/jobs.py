@@ -1,8 +1,10 @@
-"""The compliance package's scheduled job: sending the data-subject requests' deadline reminders.
+"""The compliance package's scheduled jobs: the data-subject requests' deadline reminders, and
+purging records past their retention (the API's idempotency records).
 
-The scheduler (:mod:`app.campaigns.scheduler`) names it by its textual reference,
-:data:`app.campaigns.jobs.REMIND_REQUESTS`; like every job it runs inside the application that
-started the scheduler (:func:`app.campaigns.jobs.in_app`).
+The scheduler (:mod:`app.campaigns.scheduler`) names them by their textual references,
+:data:`app.campaigns.jobs.REMIND_REQUESTS` and :data:`~app.campaigns.jobs.PURGE_RECORDS`; like
+every job they run inside the application that started the scheduler
+(:func:`app.campaigns.jobs.in_app`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.jobs import in_app
 from app.compliance.request_reminders import send_due_reminders
+from app.integrations.idempotency_records import purge_expired
 from app.models_base import utcnow
+from app.settings import current_settings
 
 log = logging.getLogger("assenso.scheduler")
 
@@ -27,3 +31,14 @@ def remind_requests() -> None:
             log.info("sent %s request deadline reminders", sent)
 
     in_app(remind_requests_job)
+
+
+def purge_records() -> None:
+    """Delete the API's idempotency records past their retention."""
+
+    def purge_records_job(session: Session) -> None:
+        purged = purge_expired(session, utcnow(), current_settings())
+        if purged:
+            log.info("purged %s expired idempotency records", purged)
+
+    in_app(purge_records_job)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, false
+from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.accounts.models import new_alt_id
@@ -30,6 +30,9 @@ class Customer(Model):
     #: Keyed blind index of the integrator's own reference for the customer (the API's
     #: identifier; see :mod:`app.vault.references`).
     reference_index: Mapped[str | None] = mapped_column(String(80))
+    #: The same reference sealed under the customer's own data key (erasure shreds it): webhook
+    #: messages carry it (see :mod:`app.vault.references`).
+    reference_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     alt_id: Mapped[str] = mapped_column(String(64), unique=True, default=new_alt_id)
     jurisdiction: Mapped[str] = mapped_column(String(8), default="EU")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
@@ -41,16 +41,21 @@ class IdempotentRequest(Model):
     """A POST made with an ``Idempotency-Key``: its fingerprint, then the answer it got.
 
     ``status_code`` is empty while the first request is being handled; a retry then waits
-    for it (409) instead of acting a second time.
+    for it (409) instead of acting a second time. The answer is stored sealed under the
+    vault's keys (it may name a customer's reference or a webhook's signing secret). A record
+    expires ``API_IDEMPOTENCY_RETENTION_HOURS`` after ``created_at`` and is then purged.
     """
 
     __tablename__ = "api_idempotency"
-    __table_args__ = (UniqueConstraint("key_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("key_id", "idempotency_key"),
+        Index("ix_api_idempotency_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
     idempotency_key: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[str | None] = mapped_column(Text)
+    response_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.integrations.ledger_feed import fan_out_ledger
+from app.integrations.sealing import prepare, seal_secret
 from app.models_base import utcnow
 from app.settings import Settings
 from app.transaction import transaction
@@ -33,21 +34,23 @@ def check_url(url: str) -> str:
 
 def create_subscription(
     session: Session, *, url: str, event_types: list[str], created_by: str, description: str = ""
-) -> WebhookSubscription:
-    """Subscribe ``url`` to ``event_types``; the secret is readable on the returned row."""
+) -> tuple[WebhookSubscription, str]:
+    """Subscribe ``url`` to ``event_types``; the row and its signing secret, which is stored
+    only sealed and never shown again."""
     unknown = sorted(set(event_types) - set(EVENT_TYPES))
     if unknown or not event_types:
         raise InvalidInput(f"Choose event types among {', '.join(EVENT_TYPES)}.")
+    address, secret = check_url(url), new_secret()
     with transaction(session):
         subscription = WebhookSubscription(
-            url=check_url(url),
-            secret=new_secret(),
+            url=address,
+            secret_sealed=seal_secret(address, secret),
             event_types=" ".join(sorted(set(event_types))),
             description=(description or "").strip()[:200],
             created_by=created_by,
         )
         session.add(subscription)
-    return subscription
+    return subscription, secret
 
 
 def get_subscription(session: Session, subscription_id: int) -> WebhookSubscription:
@@ -147,7 +150,7 @@ def run_webhooks(session: Session, settings: Settings) -> int:
     """
     try:
         read = fan_out_ledger(session)
-        return read + deliver_due(session, policy_of(settings))
+        return read + deliver_due(session, policy_of(settings), prepare)
     except SQLAlchemyError as exc:
         session.rollback()
         log.warning("webhook round stopped (%s); retried next round", type(exc).__name__)

@@ -329,6 +329,14 @@ class Settings:
         rate_limit,
         "6000 per minute",
     )
+    api_idempotency_retention_hours: float = declared(
+        "ASSENSO_API_IDEMPOTENCY_RETENTION_HOURS",
+        "how long the answer to a request made with an `Idempotency-Key` is kept for its "
+        "retries; after that the record is purged and a retry is a new request",
+        number(0, above=True),
+        24.0,
+        shown="`24`",
+    )
     currency: str = declared(
         "ASSENSO_CURRENCY",
         "the ISO 4217 currency of the amounts recorded (purchases reported through the API "
@@ -490,6 +498,13 @@ class Settings:
         number(0, above=True),
         300.0,
         shown="`300`",
+    )
+    scheduler_purge_seconds: float = declared(
+        "ASSENSO_SCHEDULER_PURGE_SECONDS",
+        "how often records past their retention (the API's idempotency records) are purged",
+        number(0, above=True),
+        3600.0,
+        shown="`3600`",
     )
     scheduler_checkpoint_seconds: float = declared(
         "ASSENSO_SCHEDULER_CHECKPOINT_SECONDS",

@@ -12,7 +12,13 @@ steps, each a transaction of one store:
    global suppression keeps them out of every audience; from here nothing of theirs is read;
 2. key store: the data key is destroyed;
 3. main database: the ciphertexts and sharing choices go, the stub is marked erased, sessions
-   end, and the erasure is recorded.
+   end, and the erasure is recorded with its ``customer.erased`` webhook.
+
+The webhook names the customer by the integrator's reference as well, which is read before
+the key goes (step 2) and kept sealed under the vault's keys on that message and on the
+customer's messages not sent yet (:func:`app.vault.references.seal_kept`). When an erasure is
+finished after its key was already destroyed, the reference can no longer be read: the
+message carries the pseudonymous id alone.
 
 An interruption after step 1 leaves the request recorded: calling :func:`erase_customer` again,
 or ``flask vault check --repair``, finishes it (:func:`finish_erasure`).
@@ -41,8 +47,9 @@ from app.vault.models import (
     ProfileFieldHistory,
     SharingChoice,
 )
+from app.vault.references import seal_kept
 from app.vault.service import CustomerErased
-from app.webhooks.outbox import enqueue
+from app.webhooks.outbox import enqueue, keep_reference
 
 log = logging.getLogger("assenso.vault")
 
@@ -102,6 +109,8 @@ def finish_erasure(
     session: Session, customer_id: int, *, actor: str, reason: str | None
 ) -> Erasure:
     """Steps 2 and 3 for a customer whose erasure was requested (safe to repeat)."""
+    with transaction(session):
+        kept = seal_kept(session, session.get_one(Customer, customer_id))
     destroy_key(session, customer_id)
     with transaction(session):
         customer = session.get_one(Customer, customer_id)
@@ -112,6 +121,7 @@ def finish_erasure(
         for model in SHREDDED:
             session.execute(delete(model).where(model.customer_id == customer_id))
         customer.email_index = None
+        customer.reference_sealed = None
         customer.password_hash = None
         customer.email_verified = False
         customer.phone_verified = False
@@ -120,5 +130,7 @@ def finish_erasure(
         customer.alt_id = new_alt_id()  # ends every session
         record = Erasure(customer_ref=customer.ref, actor=actor, reason=reason)
         session.add(record)
-        enqueue(session, "customer.erased", customer.ref, {})
+        if kept is not None:
+            keep_reference(session, customer.ref, kept)
+        enqueue(session, "customer.erased", customer.ref, {}, reference_sealed=kept)
     return record

@@ -5,6 +5,12 @@ of that version over ``b"assenso.blind-index.reference.v1" NUL | version | NUL |
 The label keeps these tokens apart from the e-mail index computed with the same keys. A
 reference is taken exactly as given (it is the integrator's identifier, not a person's text),
 1 to 200 characters without control characters.
+
+Webhook messages name the customer by this reference too, so it is also kept sealed under the
+customer's own data key (``customers.reference_sealed``, field name ``customer_reference``):
+erasure shreds it. :func:`references_for` opens it when messages are sent; the messages of a
+customer being erased keep it sealed under the vault's keys instead (:func:`seal_kept`), since
+their data key is about to go.
 """
 
 from __future__ import annotations
@@ -21,10 +27,18 @@ from app.customers.models import Customer
 from app.errors import InvalidInput
 from app.runtime import runtime
 from app.vault.blind_index import blind_index_candidates
+from app.vault.envelope import FieldCipher
+from app.vault.errors import VaultError
 from app.vault.keyring import KeyRing
+from app.vault.keystore import wrapped_keys
+from app.vault.sealed import seal, unseal
 
 _LABEL = b"assenso.blind-index.reference.v1\x00"
 MAX_REFERENCE = 200
+#: The name the sealed reference is bound to (no profile field has it).
+REFERENCE_FIELD = "customer_reference"
+#: The label of a reference kept for the messages of an erased customer.
+KEPT_LABEL = "webhook-reference"
 _REFERENCE = re.compile(rf"[^\x00-\x1f\x7f]{{1,{MAX_REFERENCE}}}")
 
 
@@ -111,3 +125,51 @@ def _lookup(session: Session, column, wanted: dict[str, str]) -> dict[str, int]:
         for token, customer_id in rows:
             found[wanted[token]] = customer_id
     return found
+
+
+def _opened(session: Session, condition) -> tuple[dict[str, str], set[str]]:
+    """References opened, and the customers whose sealed reference cannot be opened."""
+    rows = session.execute(
+        select(Customer.id, Customer.ref, Customer.reference_sealed).where(
+            condition, Customer.reference_sealed.is_not(None)
+        )
+    ).all()
+    keys = wrapped_keys(session, [row.id for row in rows])
+    found: dict[str, str] = {}
+    unreadable: set[str] = set()
+    for customer_id, ref, blob in rows:
+        if customer_id not in keys:
+            continue
+        try:
+            cipher = FieldCipher.open(runtime().vault_keys, ref, keys[customer_id])
+            found[ref] = cipher.decrypt(REFERENCE_FIELD, blob)
+        except VaultError:
+            unreadable.add(ref)
+    return found, unreadable
+
+
+def references_for(
+    session: Session, customer_refs: Iterable[str]
+) -> tuple[dict[str, str], set[str]]:
+    """The integrators' references of these customers (by pseudonymous id), opened with each
+    one's data key (customers without one, or being erased, are absent), and the customers
+    whose reference is there but cannot be opened (a master key missing, corruption)."""
+    wanted = set(customer_refs)
+    if not wanted:
+        return {}, set()
+    return _opened(session, Customer.ref.in_(wanted) & Customer.erasure_requested_at.is_(None))
+
+
+def seal_kept(session: Session, customer: Customer) -> bytes | None:
+    """The customer's reference sealed under the vault's keys for their last messages (read
+    by the erasure while their data key still exists); ``None`` when they have none, or when
+    it cannot be read any more."""
+    found, _unreadable = _opened(session, Customer.id == customer.id)
+    if customer.ref not in found:
+        return None
+    return seal(runtime().vault_keys, KEPT_LABEL, customer.ref, found[customer.ref].encode())
+
+
+def open_kept(customer_ref: str, blob: bytes) -> str:
+    """A reference sealed by :func:`seal_kept`."""
+    return unseal(runtime().vault_keys, KEPT_LABEL, customer_ref, blob).decode()

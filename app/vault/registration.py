@@ -34,6 +34,7 @@ from app.vault.blind_index import blind_index, blind_index_candidates
 from app.vault.envelope import FieldCipher, WrappedKey, new_data_key, wrap_data_key
 from app.vault.keystore import destroy_key, store_key, wrapped_keys
 from app.vault.models import ProfileField
+from app.vault.references import REFERENCE_FIELD
 
 log = logging.getLogger("assenso.vault")
 
@@ -48,18 +49,22 @@ class SignUpInterrupted(AssensoError):
 
 
 def create_customer(
-    session: Session, clean: Mapping[str, str], settings: Mapping[str, object]
+    session: Session,
+    clean: Mapping[str, str],
+    settings: Mapping[str, object],
+    reference: str | None = None,
 ) -> Customer:
     """Create a customer from a validated profile ``clean`` and ``settings`` (the customer's
-    columns: password hash, jurisdiction, time zone, language, attested age), in the three
-    steps above. Raises ``Conflict`` for an address already in use and ``SignUpInterrupted``
-    when a database fails on the way."""
+    columns: password hash, jurisdiction, time zone, language, attested age), with an
+    integrator's ``reference`` sealed like the profile, in the three steps above. Raises
+    ``Conflict`` for an address already in use and ``SignUpInterrupted`` when a database fails
+    on the way."""
     stores.require_checked()
     keys = runtime()
     written: tuple[int, WrappedKey] | None = None
     try:
         _undo_unfinished(session, keys, clean["email"])
-        written = _write_pending(session, keys, clean, settings)
+        written = _write_pending(session, keys, clean, settings, reference)
         store_key(session, *written)
         finished = _finish(session, written[0])
     except SQLAlchemyError as exc:
@@ -75,7 +80,11 @@ def create_customer(
 
 
 def _write_pending(
-    session: Session, keys: Runtime, clean: Mapping[str, str], settings: Mapping[str, object]
+    session: Session,
+    keys: Runtime,
+    clean: Mapping[str, str],
+    settings: Mapping[str, object],
+    reference: str | None,
 ) -> tuple[int, WrappedKey]:
     """Step 1: the pending customer and their encrypted profile; returns id and wrapped key."""
     dek = new_data_key()
@@ -92,6 +101,8 @@ def _write_pending(
         session.flush()
         customer_id, ref = customer.id, customer.ref
         cipher = FieldCipher(dek, ref)
+        if reference is not None:
+            customer.reference_sealed = cipher.encrypt(REFERENCE_FIELD, reference)
         for name, value in clean.items():
             session.add(
                 ProfileField(

@@ -30,6 +30,7 @@ from app.vault.models import (
     SharingChoice,
     VaultAccess,
 )
+from app.vault.references import reference_index
 from app.vault.registration import create_customer
 from app.vault.settings import check_language, check_timezone
 from app.webhooks.outbox import enqueue
@@ -96,12 +97,13 @@ def register_customer(
     timezone: str = "Europe/Rome",
     language: str = "en",
     age_attested: int | None = None,
-    reference_index: str | None = None,
+    reference: str | None = None,
 ) -> Customer:
     """Create a customer with a fresh data key and their encrypted profile.
 
-    ``reference_index`` is the blind index of an integrator's own reference for the customer
-    (:mod:`app.vault.references`), when an integrator creates them.
+    ``reference`` is an integrator's own reference for the customer, when an integrator creates
+    them: kept as a blind index to find them by, and sealed under their data key for the
+    webhooks (:mod:`app.vault.references`).
 
     Refuses a second account for the same e-mail address (found through the blind index), and
     a jurisdiction, time zone or language that is not well formed. The writes to the main
@@ -116,9 +118,9 @@ def register_customer(
         "timezone": timezone,
         "language": language,
         "age_attested": age_attested,
-        "reference_index": reference_index,
+        "reference_index": None if reference is None else reference_index(reference),
     }
-    return create_customer(session, clean, settings)
+    return create_customer(session, clean, settings, reference)
 
 
 def open_cipher(session: Session, customer: Customer) -> FieldCipher:

@@ -9,6 +9,11 @@ a later change of another kind. A 2xx answer delivers;
 anything else is retried after ``WEBHOOK_RETRY_BASE_SECONDS`` doubled per attempt, until
 ``WEBHOOK_MAX_ATTEMPTS`` (then ``failed``). A subscription whose attempts fail
 ``WEBHOOK_DISABLE_AFTER`` times in a row is disabled. Every attempt is logged.
+
+The subscription's secret is sealed and the stored body lacks the customer's reference: the
+caller's ``prepare`` (:func:`app.integrations.sealing.prepare`, above the vault) opens both
+for the messages in hand. A message it cannot open is not sent (the attempt is recorded as
+failed and retried like any other).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,7 +61,7 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
-    """A message in hand, with what sending it needs."""
+    """A message in hand, with what sending it needs (sealed)."""
 
     id: int
     msg_id: str
@@ -63,7 +69,22 @@ class Claimed:
     attempts: int
     subscription_id: int
     url: str
+    secret_sealed: bytes
+    customer_ref: str
+    reference_sealed: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """What is sent for a claimed message: the opened secret and the final body."""
+
     secret: str
+    body: str
+
+
+#: Opens the claimed messages' secrets and bodies: message id -> what to send (a message
+#: missing from the answer is not sent).
+Prepare = Callable[[Session, list[Claimed]], dict[int, Ready]]
 
 
 def _claim(session: Session, now: datetime, limit: int) -> tuple[str, list[Claimed]]:
@@ -114,17 +135,21 @@ def _claim(session: Session, now: datetime, limit: int) -> tuple[str, list[Claim
                     message.attempts,
                     subscription.id,
                     subscription.url,
-                    subscription.secret,
+                    subscription.secret_sealed,
+                    message.customer_ref,
+                    message.reference_sealed,
                 )
             )
     return token, claimed
 
 
-def _post(item: Claimed, timeout: float) -> tuple[int | None, str | None]:
+def _post(item: Claimed, ready: Ready | None, timeout: float) -> tuple[int | None, str | None]:
     """POST the signed message; the status code, or the error's kind."""
-    headers = signed_headers(item.secret, item.msg_id, utcnow(), item.payload)
+    if ready is None:
+        return None, "secret or reference could not be opened"
+    headers = signed_headers(ready.secret, item.msg_id, utcnow(), ready.body)
     request = urllib.request.Request(  # noqa: S310  (http and https only: checked on create)
-        item.url, data=item.payload.encode(), headers=headers, method="POST"
+        item.url, data=ready.body.encode(), headers=headers, method="POST"
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
@@ -184,12 +209,13 @@ def _count(session: Session, subscription_id: int, ok: bool, policy: Policy) -> 
         log.warning("webhook subscription %s disabled after repeated failures", subscription_id)
 
 
-def deliver_due(session: Session, policy: Policy, limit: int = 50) -> int:
+def deliver_due(session: Session, policy: Policy, prepare: Prepare, limit: int = 50) -> int:
     """Claim and send due messages (one attempt each); the number attempted."""
     token, claimed = _claim(session, utcnow(), limit)
+    opened = prepare(session, claimed) if claimed else {}
     for item in claimed:
         started = time.monotonic()
-        code, error = _post(item, policy.timeout_seconds)
+        code, error = _post(item, opened.get(item.id), policy.timeout_seconds)
         elapsed = int((time.monotonic() - started) * 1000)
         _record(session, item, token, code, error, elapsed, policy)
     return len(claimed)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
@@ -14,6 +24,9 @@ from app.models_base import UTCDateTime, utcnow
 class WebhookSubscription(Model):
     """Where an integrator wants events, which ones, and the secret the messages are signed with.
 
+    The secret is shown once, when the subscription is made, and stored only sealed under the
+    vault's key-encryption keys, bound to the URL (:mod:`app.integrations.sealing`): a copy of
+    the database cannot sign, and a URL changed behind the platform's back gets nothing signed.
     A subscription that keeps failing is disabled (``disabled_at``, ``disabled_reason``).
     """
 
@@ -21,7 +34,7 @@ class WebhookSubscription(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2000))
-    secret: Mapped[str] = mapped_column(String(100))
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     event_types: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(String(200), default="")
     created_by: Mapped[str] = mapped_column(String(120))
@@ -39,7 +52,10 @@ class WebhookSubscription(Model):
 
 class WebhookMessage(Model):
     """One event for one subscription, kept until delivered (at least once, in order per
-    customer); the payload is pseudonymous (customer reference, what changed, record id)."""
+    customer); the payload is pseudonymous (customer id, what changed, record id). The
+    integrator's own reference for the customer is added when the message is sent, from the
+    customer's sealed copy; ``reference_sealed`` holds it, sealed under the vault's keys, only
+    for the messages of a customer erased before they were sent."""
 
     __tablename__ = "webhook_messages"
     __table_args__ = (
@@ -55,6 +71,7 @@ class WebhookMessage(Model):
     event_type: Mapped[str] = mapped_column(String(40))
     customer_ref: Mapped[str] = mapped_column(String(36), default="")
     payload: Mapped[str] = mapped_column(Text)
+    reference_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: When the change happened: each customer's messages are delivered in this order.
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(12), default="pending")

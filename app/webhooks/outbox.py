@@ -2,7 +2,10 @@
 
 Payloads are pseudonymous: the customer's platform id (``customer_id``, the one the API
 answered when the customer was made), what changed and the ledger record id; never a profile
-value. Consent events come from the ledger itself (:mod:`app.integrations.ledger_feed`).
+value. The integrator's own ``reference`` for the customer is not stored here: it is added
+when a message is sent (:mod:`app.integrations.delivery_keys`), from the customer's copy sealed
+under their data key, or from ``reference_sealed`` for a customer erased meanwhile. Consent
+events come from the ledger itself (:mod:`app.integrations.ledger_feed`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.models_base import utcnow
@@ -67,9 +70,11 @@ def enqueue(
     customer_ref: str,
     data: Mapping[str, Any],
     at: datetime | None = None,
+    reference_sealed: bytes | None = None,
 ) -> int:
     """Add the event for every active subscription to it, in the caller's transaction; the
-    number of messages added."""
+    number of messages added. ``reference_sealed`` is the customer's reference kept for an
+    erased customer (opaque here)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event {event_type!r}")
     moment = at or utcnow()
@@ -83,11 +88,23 @@ def enqueue(
                 event_type=event_type,
                 customer_ref=customer_ref,
                 payload=body,
+                reference_sealed=reference_sealed,
                 occurred_at=moment,
                 next_attempt_at=moment,
             )
         )
     return len(subscribers)
+
+
+def keep_reference(session: Session, customer_ref: str, reference_sealed: bytes) -> None:
+    """Keep the (sealed) reference on the customer's messages not delivered (pending, or
+    failed and so open to a replay), in the caller's transaction: their erasure makes the
+    customer's own copy unreadable."""
+    session.execute(
+        update(WebhookMessage)
+        .where(WebhookMessage.customer_ref == customer_ref, WebhookMessage.status != "delivered")
+        .values(reference_sealed=reference_sealed)
+    )
 
 
 def waiting(session: Session) -> int:

@@ -129,3 +129,69 @@ def test_customer_summaries_are_filled_from_existing_rows_and_removed_again(
             connection.execute(text("DELETE FROM suppressions"))  # no trigger left to fire
         upgrade()
         db.engine.dispose()
+
+
+def test_webhook_secrets_and_stored_answers_are_sealed_and_opened_again(
+    empty_database_url, tmp_path
+):
+    """Migration 0022 seals the secrets and answers already there; its downgrade opens them."""
+    from flask_migrate import downgrade, upgrade
+
+    from app import create_app
+    from app.integrations.sealing import open_answer, open_secret
+
+    app = create_app(
+        "testing",
+        DATABASE_URL=empty_database_url,
+        KEYSTORE_URL=f"sqlite:///{tmp_path / 'keys.sqlite3'}",
+    )
+    secret, answer = "whsec_" + "A" * 44, '{"reference": "crm-1"}'
+    with app.app_context():
+        upgrade(revision="0021_api_and_webhooks")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO webhook_subscriptions (id, url, secret, event_types, "
+                    "description, created_by, created_at, active, consecutive_failures) VALUES "
+                    "(1, 'https://hooks.example.com/a', :secret, 'customer.erased', '', 't', "
+                    "'2026-01-01', true, 0)"
+                ),
+                {"secret": secret},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO api_keys (id, public_id, secret_hash, name, scopes, created_by, "
+                    "created_at) VALUES (1, 'abcdefabcdef', 'v1:x', 'k', 'decisions:read', 't', "
+                    "'2026-01-01')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO api_idempotency (key_id, idempotency_key, fingerprint, "
+                    "status_code, response_body, created_at) VALUES "
+                    "(1, 'once', 'f', 201, :body, '2026-01-01')"
+                ),
+                {"body": answer},
+            )
+        upgrade(revision="0022_sealed_api_secrets")
+        with db.engine.connect() as connection:
+            url, sealed = connection.execute(
+                text("SELECT url, secret_sealed FROM webhook_subscriptions")
+            ).one()
+            stored = connection.execute(text("SELECT response_sealed FROM api_idempotency"))
+            stored_answer = stored.scalar_one()
+        assert secret.encode() not in sealed and b"crm-1" not in stored_answer
+        assert open_secret(url, sealed) == secret
+        assert open_answer(1, "once", stored_answer) == answer
+        downgrade(revision="0021_api_and_webhooks")
+        with db.engine.connect() as connection:
+            assert (
+                connection.execute(text("SELECT secret FROM webhook_subscriptions")).scalar_one()
+                == secret
+            )
+            assert (
+                connection.execute(text("SELECT response_body FROM api_idempotency")).scalar_one()
+                == answer
+            )
+        upgrade()
+        db.engine.dispose()

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from app.integrations.ledger_feed import fan_out_ledger
+from app.integrations.sealing import prepare
 from app.integrations.subscriptions import create_subscription, replay
 from app.ledger import consent
 from app.settings import current_settings
@@ -84,17 +85,16 @@ def _no_commit_margin(monkeypatch):
 
 def _subscribe(session, receiver, types=("consent.granted", "consent.withdrawn")):
     fan_out_ledger(session)  # the cursor starts at the ledger's end
-    subscription = create_subscription(
+    subscription, receiver.secret = create_subscription(
         session, url=receiver.url, event_types=list(types), created_by="test"
     )
-    receiver.secret = subscription.secret
     return subscription
 
 
 def _pump(session, rounds=10):
     for _ in range(rounds):
         fan_out_ledger(session)
-        deliver_due(session, POLICY)
+        deliver_due(session, POLICY, prepare)
 
 
 def test_consent_events_arrive_signed_in_order_without_personal_data(session, receiver):
@@ -122,7 +122,7 @@ def test_a_failing_receiver_gets_the_same_message_again_and_order_holds(session,
     )
     receiver.fail = 2
     fan_out_ledger(session)
-    deliver_due(session, POLICY)
+    deliver_due(session, POLICY, prepare)
     assert receiver.received == []  # the withdrawal waits behind the failed grant
     _pump(session)
     assert [r["type"] for r in receiver.received] == ["consent.granted", "consent.withdrawn"]

@@ -83,7 +83,7 @@ def webhooks_page():
     status, shown = 200, None
     if form.validate_on_submit():
         try:
-            made = webhooks.create_subscription(
+            _made, secret = webhooks.create_subscription(
                 db.session(),
                 url=form.url.data,
                 event_types=form.event_types.data or [],
@@ -94,7 +94,7 @@ def webhooks_page():
             flash(str(exc), "error")
             status = 400
         else:
-            status, shown = 201, made.secret
+            status, shown = 201, secret
             form = SubscriptionForm(formdata=None)
             flash(
                 "Subscription made. Copy its signing secret now: it is not shown again.", "success"

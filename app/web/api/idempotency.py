@@ -5,6 +5,10 @@ transaction of their own; the answer is stored when it is known. A retry with th
 the same request gets the stored answer (``Idempotent-Replayed: true``); with another request,
 422; while the first is still being handled, 409. A call that fails with a server error forgets
 the key, so it may be retried. State is in the database: every process answers alike.
+
+The answer is stored sealed under the vault's keys (:mod:`app.integrations.sealing`). A record
+lasts ``API_IDEMPOTENCY_RETENTION_HOURS``; a retry after that is a new request
+(:mod:`app.integrations.idempotency_records`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import AssensoError
 from app.extensions import db
+from app.integrations.idempotency_records import expired, renew_expired
 from app.integrations.models import IdempotentRequest
+from app.integrations.sealing import open_answer, seal_answer
+from app.models_base import utcnow
+from app.settings import current_settings
 from app.transaction import transaction
 from app.web.api.auth import current_key
 from app.web.problems import PROBLEM_TYPE, ApiProblem, problem_body
@@ -39,8 +47,8 @@ def fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _claim(key_id: int, idem_key: str, print_: str) -> IdempotentRequest | None:
-    """Claim the key (``None``) or return the earlier request made with it."""
+def _claim(key_id: int, idem_key: str, print_: str, renew: bool = True) -> IdempotentRequest | None:
+    """Claim the key (``None``) or return the earlier request made with it (unexpired)."""
     session = db.session()
     try:
         with transaction(session):
@@ -51,11 +59,15 @@ def _claim(key_id: int, idem_key: str, print_: str) -> IdempotentRequest | None:
         session.rollback()
     else:
         return None
-    return session.scalar(
+    earlier = session.scalar(
         select(IdempotentRequest).where(
             IdempotentRequest.key_id == key_id, IdempotentRequest.idempotency_key == idem_key
         )
     )
+    if renew and earlier is not None and expired(earlier, utcnow(), current_settings()):
+        renew_expired(session, earlier)
+        return _claim(key_id, idem_key, print_, renew=False)
+    return earlier
 
 
 def _replay(earlier: IdempotentRequest, print_: str) -> Response:
@@ -73,9 +85,9 @@ def _replay(earlier: IdempotentRequest, print_: str) -> Response:
             kind="idempotency-key-reused",
         )
     mimetype = PROBLEM_TYPE if earlier.status_code >= 400 else "application/json"
-    response = current_app.response_class(
-        earlier.response_body or "", status=earlier.status_code, mimetype=mimetype
-    )
+    sealed = earlier.response_sealed
+    body = open_answer(earlier.key_id, earlier.idempotency_key, sealed) if sealed else ""
+    response = current_app.response_class(body, status=earlier.status_code, mimetype=mimetype)
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -89,7 +101,8 @@ def _settle(key_id: int, idem_key: str, status: int, body: str | None) -> None:
             )
         )
         if row is not None:
-            row.status_code, row.response_body = status, body
+            row.status_code = status
+            row.response_sealed = None if body is None else seal_answer(key_id, idem_key, body)
 
 
 def _forget(key_id: int, idem_key: str) -> None:

@@ -13,7 +13,7 @@ from app.ledger.models import ConsentState
 from app.transaction import transaction
 from app.vault.fields import HELD_FIELDS
 from app.vault.models import ContactPreferences, SharingChoice
-from app.vault.references import find_by_reference, reference_index
+from app.vault.references import find_by_reference
 from app.vault.service import log_access, read_own_profile, register_customer
 from app.web.access import api_key_required
 from app.web.api import bp, spec
@@ -33,8 +33,10 @@ from app.web.problems import ApiProblem
 def create_customer(json: NewCustomer):
     """Create a customer with profile fields, language, jurisdiction and time zone.
 
-    Scope `consent:write`. The reference is stored only as a keyed blind index; profile values
-    are encrypted under the customer's own key. A reference or address in use is a 409.
+    Scope `consent:write`. The reference is stored as a keyed blind index (to find the customer
+    by) and encrypted under the customer's own key (for the webhooks, which carry it; erasure
+    shreds it); profile values are encrypted under that key too. A reference or address in use
+    is a 409.
     """
     session = db.session()
     if find_by_reference(session, json.reference) is not None:
@@ -46,7 +48,7 @@ def create_customer(json: NewCustomer):
         jurisdiction=json.jurisdiction,
         timezone=json.timezone,
         language=json.language,
-        reference_index=reference_index(json.reference),
+        reference=json.reference,
     )
     return {
         "reference": json.reference,

@@ -10,6 +10,7 @@ from flask import current_app, render_template
 from app.web.access import public
 from app.web.api import bp, spec
 from app.web.api.idempotency import HEADER
+from app.web.api.webhook_events import webhooks_section
 from app.web.problems import PROBLEM_TYPE
 
 #: Answers any call may get, besides its own.
@@ -52,15 +53,22 @@ def _operation(path: str, method: str, operation: dict[str, Any]) -> None:
                 "name": HEADER,
                 "in": "header",
                 "required": False,
-                "description": "Makes a retried POST safe: the first answer is repeated.",
+                "description": (
+                    "Makes a retried POST safe: the first answer is repeated while the record "
+                    "lasts (`ASSENSO_API_IDEMPOTENCY_RETENTION_HOURS`, 24 by default); after "
+                    "that a retry is a new request."
+                ),
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             }
         )
 
 
 def openapi() -> dict[str, Any]:
-    """The OpenAPI document: SpecTree's, with problem responses and the idempotency header."""
+    """The OpenAPI document: SpecTree's, with problem responses, the idempotency header and
+    the webhook messages."""
     document = copy.deepcopy(spec.spec)
+    document["webhooks"], schemas = webhooks_section()
+    document.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method in ("get", "post", "put", "patch", "delete"):

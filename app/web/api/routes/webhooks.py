@@ -32,7 +32,7 @@ def _cursor(text: str | None) -> int | None:
     return int(text)
 
 
-def _subscription(row: WebhookSubscription, secret: bool = False) -> dict:
+def _subscription(row: WebhookSubscription, secret: str | None = None) -> dict:
     return {
         "id": row.id,
         "url": row.url,
@@ -41,7 +41,7 @@ def _subscription(row: WebhookSubscription, secret: bool = False) -> dict:
         "active": row.active,
         "disabled_reason": row.disabled_reason,
         "created_at": row.created_at,
-        "secret": row.secret if secret else None,
+        "secret": secret,
     }
 
 
@@ -52,16 +52,17 @@ def _subscription(row: WebhookSubscription, secret: bool = False) -> dict:
 def subscribe(json: NewSubscription):
     """Subscribe a URL to event types; the signing secret is in this answer only.
 
-    Scope `webhooks:manage`.
+    Scope `webhooks:manage`. The platform keeps the secret only sealed under its key-encryption
+    keys; a retry with the same `Idempotency-Key` gets this answer again while the record lasts.
     """
-    row = service.create_subscription(
+    row, secret = service.create_subscription(
         db.session(),
         url=json.url,
         event_types=json.event_types,
         created_by=actor(),
         description=json.description,
     )
-    return _subscription(row, secret=True), 201
+    return _subscription(row, secret), 201
 
 
 @bp.get("/webhooks")
