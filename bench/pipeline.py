@@ -359,6 +359,8 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             rate = sent / elapsed
             print(f"{name}: sent {sent:,} of {entries:,} in {elapsed:.1f} s = {rate:,.0f} msg/s")
+            peaks = ", ".join(f"{mb:.0f}" for _, mb, _ in results)
+            print(f"{name}: peak RSS per worker {peaks} MB")
             if name == "pipeline":
                 print(f"RESULT pipeline_msgs_per_s {rate:.0f} msg/s")
                 print(f"RESULT pipeline_vs_raw_smtp {rate / raw:.2f} ratio")
