@@ -8,13 +8,19 @@ from app import logs
 from app.settings import Settings, attach, load_settings, split_overrides
 
 
-def create_app(config: Settings | str | None = None, **overrides: object) -> Flask:
+def create_app(
+    config: Settings | str | None = None, *, web: bool = True, **overrides: object
+) -> Flask:
     """Build and configure the Flask application.
 
     ``config`` is the settings, or the name of an environment (development, testing,
     production) whose settings are read from the environment. Keyword ``overrides`` (tests,
     benchmarks) replace settings by variable name without ``ASSENSO_`` (``SMTP_PORT=2525``),
     checked like the environment; other keys go to Flask's own ``app.config``.
+
+    ``web=False`` builds the application without its web face (no blueprint, so none of the
+    pages, the JSON API or their libraries are imported): what a delivery worker or the
+    scheduler runs (``worker.py``); extensions, runtime checks and commands are the same.
     """
     logs.hold()  # a warning about the settings is written in the format they choose
     app = Flask(__name__, instance_relative_config=False)
@@ -33,6 +39,7 @@ def create_app(config: Settings | str | None = None, **overrides: object) -> Fla
 
     bootstrap.init_extensions(app)
     bootstrap.init_domains(app)
-    bootstrap.register_blueprints(app)
+    if web:
+        bootstrap.register_blueprints(app)
     bootstrap.register_cli(app)
     return app

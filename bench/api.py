@@ -370,7 +370,7 @@ def main() -> None:
             )
         )
         processes.append(
-            start([sys.executable, "-m", "flask", "--app", "wsgi", "worker", "run"], env)
+            start([sys.executable, "-m", "flask", "--app", "worker", "worker", "run"], env)
         )
         wait_for(floor_port)
         wait_for(port)

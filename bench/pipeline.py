@@ -77,12 +77,13 @@ def start_sink(port: int):
     return "aiosmtpd", controller.stop
 
 
-def make_app(url: str, keystore: str, policies: str, port: int):
+def make_app(url: str, keystore: str, policies: str, port: int, web: bool = True):
     from app import create_app
 
     overrides = {name.removeprefix("ASSENSO_"): value for name, value in SECRETS.items()}
     return create_app(
         "testing",
+        web=web,
         DATABASE_URL=url,
         KEYSTORE_URL=keystore,
         POLICY_DIR=policies,
@@ -284,7 +285,7 @@ def worker_process(args) -> tuple[int, float, float]:
     from app.delivery.settings import worker_settings
     from app.delivery.worker import DeliveryWorker
 
-    app = make_app(url, keystore, policies, port)
+    app = make_app(url, keystore, policies, port, web=False)  # as `flask --app worker` builds it
     with app.app_context():
         worker = DeliveryWorker(
             app, worker_settings(app, batch_size=batch, smtp_connections=connections)
@@ -359,6 +360,8 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             rate = sent / elapsed
             print(f"{name}: sent {sent:,} of {entries:,} in {elapsed:.1f} s = {rate:,.0f} msg/s")
+            peaks = ", ".join(f"{mb:.0f}" for _, mb, _ in results)
+            print(f"{name}: peak RSS per worker {peaks} MB")
             if name == "pipeline":
                 print(f"RESULT pipeline_msgs_per_s {rate:.0f} msg/s")
                 print(f"RESULT pipeline_vs_raw_smtp {rate / raw:.2f} ratio")

@@ -25,6 +25,10 @@ a+b+x-1; z)``: the transformed series has small parameters, so it neither overfl
 cancels for customers with many purchases. The likelihood is maximised over the logarithms
 of the parameters (L-BFGS-B with the analytic gradient); the terms that depend on ``x`` alone
 are computed once per distinct ``x``.
+
+scipy's submodules are reached as attributes (``scipy.special``, ``scipy.optimize``): scipy
+loads each on first use, so a process that never fits (a delivery worker, a web worker) does not
+hold them (about 40 MB).
 """
 
 from __future__ import annotations
@@ -32,8 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import digamma, expit, gammaln, hyp2f1
+import scipy
 
 #: Bounds of the logarithm of every parameter while fitting (about 6e-6 to 160,000).
 LOG_BOUNDS = (-12.0, 12.0)
@@ -60,20 +63,26 @@ def _x_terms(theta: np.ndarray, xs: np.ndarray, counts: np.ndarray) -> tuple[flo
     """Sum over customers of the terms that depend on ``x`` only, and their gradient."""
     r, alpha, a, b = theta
     value = (
-        gammaln(r + xs)
-        - gammaln(r)
+        scipy.special.gammaln(r + xs)
+        - scipy.special.gammaln(r)
         + r * np.log(alpha)
-        + gammaln(a + b)
-        + gammaln(b + xs)
-        - gammaln(b)
-        - gammaln(a + b + xs)
+        + scipy.special.gammaln(a + b)
+        + scipy.special.gammaln(b + xs)
+        - scipy.special.gammaln(b)
+        - scipy.special.gammaln(a + b + xs)
     ) @ counts
     grad = np.array(
         [
-            (digamma(r + xs) - digamma(r) + np.log(alpha)) @ counts,
+            (scipy.special.digamma(r + xs) - scipy.special.digamma(r) + np.log(alpha)) @ counts,
             r / alpha * counts.sum(),
-            (digamma(a + b) - digamma(a + b + xs)) @ counts,
-            (digamma(a + b) + digamma(b + xs) - digamma(b) - digamma(a + b + xs)) @ counts,
+            (scipy.special.digamma(a + b) - scipy.special.digamma(a + b + xs)) @ counts,
+            (
+                scipy.special.digamma(a + b)
+                + scipy.special.digamma(b + xs)
+                - scipy.special.digamma(b)
+                - scipy.special.digamma(a + b + xs)
+            )
+            @ counts,
         ]
     )
     return float(value), grad
@@ -115,7 +124,7 @@ def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbd:
     if len(x) == 0 or not (x > 0).any():
         raise FitError("the BG/NBD model needs customers with repeat purchases")
     xs, counts = np.unique(x, return_counts=True)
-    result = minimize(
+    result = scipy.optimize.minimize(
         _negative_log_likelihood,
         _start(x, T),
         args=(x, t_x, T, xs, counts.astype(float)),
@@ -146,7 +155,7 @@ def probability_alive(model: BgNbd, x, t_x, T) -> np.ndarray:
             - np.log(np.maximum(m.b + x - 1, 1e-300))
             + (m.r + x) * (np.log(m.alpha + T) - np.log(m.alpha + t_x))
         )
-    return np.where(x > 0, expit(-odds), 1.0)
+    return np.where(x > 0, scipy.special.expit(-odds), 1.0)
 
 
 def growth(model: BgNbd, x, T, t: float) -> np.ndarray:
@@ -170,7 +179,7 @@ def growth(model: BgNbd, x, T, t: float) -> np.ndarray:
     z = t / (m.alpha + T + t)
     c = a + m.b + x - 1
     with np.errstate(over="ignore", invalid="ignore"):
-        series = hyp2f1(a + m.b - 1 - m.r, a - 1, c, z)
+        series = scipy.special.hyp2f1(a + m.b - 1 - m.r, a - 1, c, z)
         exact = c / (a - 1) * (1 - np.exp((a - 1) * np.log1p(-z)) * series)
     return np.where(np.isfinite(exact), exact, concentrated)
 

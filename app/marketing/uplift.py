@@ -3,8 +3,10 @@
 ``uplift = converted_v / measurable_v - converted_h / measurable_h``, with its confidence
 interval by Newcombe's hybrid score method (R. G. Newcombe 1998, "Interval estimation for the
 difference between independent proportions: comparison of eleven methods", *Statistics in
-Medicine* 17, method 10): each rate gets its Wilson score interval (scipy's ``binomtest``) and
-the two are combined. Unlike the simple normal approximation it stays inside [-1, 1] and keeps
+Medicine* 17, method 10): each rate gets its Wilson score interval (E. B. Wilson 1927, no
+continuity correction, in closed form: what scipy's ``binomtest(...).proportion_ci(method=
+"wilson")`` computes, without loading ``scipy.stats`` into every process) and the two are
+combined. Unlike the simple normal approximation it stays inside [-1, 1] and keeps
 its coverage with small groups and rates near 0 or 1. The result is *significant* when the
 interval excludes zero.
 """
@@ -13,8 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from scipy.stats import binomtest
+from statistics import NormalDist
 
 CONFIDENCE = 0.95
 
@@ -34,9 +35,14 @@ class Uplift:
         return self.low > 0 or self.high < 0
 
 
-def _wilson(successes: int, trials: int, confidence: float) -> tuple[float, float]:
-    ci = binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+def wilson(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The Wilson score interval of the rate ``successes / trials`` (``trials`` > 0)."""
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    z2 = z * z
+    denominator = trials + z2
+    centre = (successes + z2 / 2) / denominator
+    half = z / denominator * math.sqrt(successes * (trials - successes) / trials + z2 / 4)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def uplift(
@@ -52,8 +58,8 @@ def uplift(
     if not (0 <= converted <= measurable and 0 <= holdout_converted <= holdout_measurable):
         raise ValueError("converted must lie between 0 and the measurable count")
     p1, p2 = converted / measurable, holdout_converted / holdout_measurable
-    l1, u1 = _wilson(converted, measurable, confidence)
-    l2, u2 = _wilson(holdout_converted, holdout_measurable, confidence)
+    l1, u1 = wilson(converted, measurable, confidence)
+    l2, u2 = wilson(holdout_converted, holdout_measurable, confidence)
     difference = p1 - p2
     low = difference - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
     high = difference + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)

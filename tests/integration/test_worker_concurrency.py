@@ -83,7 +83,7 @@ def _worker_env(
 
 
 def _start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "run"]
+    command = [sys.executable, "-m", "flask", "--app", "worker", "worker", "run"]  # as the Procfile
     command += ["--lease-seconds", "5", *args]
     with open(log, "ab") as output:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.marketing.uplift import uplift
+from app.marketing.uplift import uplift, wilson
 
 # R. G. Newcombe (1998), Statistics in Medicine 17, Table II, method 10 (score, no correction).
 PUBLISHED = [
@@ -38,3 +38,16 @@ def test_no_uplift_without_measured_members_and_bad_counts_are_refused():
     assert uplift(0, 0, 3, 10) is None
     with pytest.raises(ValueError):
         uplift(11, 10, 3, 10)
+
+
+def test_the_wilson_interval_is_scipys():
+    from scipy.stats import binomtest
+
+    for trials in (1, 2, 7, 10, 56, 80, 1000):
+        for successes in sorted({0, 1, trials // 3, trials // 2, trials - 1, trials}):
+            for confidence in (0.9, 0.95, 0.99):
+                found = wilson(successes, trials, confidence)
+                ci = binomtest(successes, trials).proportion_ci(
+                    confidence_level=confidence, method="wilson"
+                )
+                assert found == pytest.approx((ci.low, ci.high), abs=1e-12)
