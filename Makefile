@@ -82,10 +82,10 @@ browser-deps:
 	fi
 
 bench: $(DEV_STAMP)
-	@for script in $(filter-out bench/policy_audience.py,$(wildcard bench/*.py)); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(filter-out bench/policy_audience.py bench/population_pg.py,$(wildcard bench/*.py)); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 bench-quick: $(DEV_STAMP)
-	@for script in $(filter-out bench/policy_audience.py,$(wildcard bench/*.py)); do echo "== $$script"; $(BIN)/python $$script --quick || exit 1; done
+	@for script in $(filter-out bench/policy_audience.py bench/population_pg.py,$(wildcard bench/*.py)); do echo "== $$script"; $(BIN)/python $$script --quick || exit 1; done
 
 migrate: $(RUNTIME_STAMP)
 	$(FLASK) db upgrade

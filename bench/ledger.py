@@ -189,13 +189,14 @@ def bench_appends(session, customers, count: int, *, request_reads: bool = False
     return seconds
 
 
-def imported(customers, count: int) -> Iterator[tuple[int, EventDraft]]:
-    """``count`` consent records from a previous platform, spread over the customers."""
-    rng = random.Random(7)
+def imported(customers, count: int, first: int = 0) -> Iterator[tuple[int, EventDraft]]:
+    """``count`` consent records from a previous platform, spread over the customers (the
+    ``first`` record's time one second after record ``first - 1``'s)."""
+    rng = random.Random(7 + first)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     purposes, channels = ("offers", "surveys", "partners"), ("email", "sms")
     refs = [(c.id, c.ref) for c in customers]
-    for n in range(count):
+    for n in range(first, first + count):
         cid, ref = refs[rng.randrange(len(refs))]
         yield (
             cid,

@@ -43,6 +43,7 @@ from app.customers.models import Customer
 from app.extensions import db
 from app.policy import load_policies
 from app.vault.summaries import shared_token, stale_summaries, summary_of
+from bench.population_pg import BASE, defer_indexes, replicate, restore_indexes
 
 T = TypeVar("T")
 AT = datetime(2024, 5, 15, 10, 30, tzinfo=UTC)  # a Wednesday
@@ -197,13 +198,14 @@ def write_postgresql(raw, rows: dict[str, list[tuple]]) -> None:
     raw.commit()
 
 
-def finish_postgresql(raw) -> None:
-    """``VACUUM ANALYZE`` (fresh statistics, as autovacuum would keep them in production)."""
+def finish_postgresql(raw, command: str = "VACUUM ANALYZE") -> None:
+    """``VACUUM ANALYZE`` (fresh statistics, as autovacuum would keep them in production),
+    or ``command``."""
     raw.commit()
     cursor = raw.cursor()
     raw.driver_connection.autocommit = True
     try:
-        cursor.execute("VACUUM ANALYZE")
+        cursor.execute(command)
     finally:
         # The connection goes back to the pool, and the measurements get it next: left in
         # autocommit, their SET LOCAL settings (work_mem) would be ignored outside a
@@ -214,7 +216,11 @@ def finish_postgresql(raw) -> None:
 def load(engines: dict[str, Engine], parts: Iterator[dict[str, list[tuple]]]) -> dict[str, float]:
     """Load every part into every database; returns the seconds each database spent."""
     writers = {"sqlite": write_sqlite, "postgresql": write_postgresql}
-    finishers = {"sqlite": finish_sqlite, "postgresql": finish_postgresql}
+    # PostgreSQL's tables are bare while loading: ``finish_build`` indexes and vacuums them.
+    finishers = {
+        "sqlite": finish_sqlite,
+        "postgresql": lambda raw: finish_postgresql(raw, "ANALYZE"),
+    }
     raws = {name: engine.raw_connection() for name, engine in engines.items()}
     spent = dict.fromkeys(engines, 0.0)
     try:
@@ -235,60 +241,6 @@ def load(engines: dict[str, Engine], parts: Iterator[dict[str, list[tuple]]]) ->
         for raw in raws.values():
             raw.close()
     return spent
-
-
-#: Populations above this many customers are built on PostgreSQL from one generated base of
-#: this size, copied by the database with new identities (see ``replicate``).
-BASE = 1_000_000
-_HEX = "lpad(to_hex(id + {off}), {width}, '0')"
-#: The identity columns of a copied customer, as ``identity`` makes them for its new id.
-_COPIED_IDENTITY = (
-    "id + {off}, "
-    + _HEX.format(off="{off}", width=32)
-    + "::uuid::text, "
-    + _HEX.format(off="{off}", width=32)
-    + ", 'v1:' || "
-    + _HEX.format(off="{off}", width=64)
-    + ", CASE WHEN password_hash IS NULL THEN NULL ELSE '$argon2id$v=19$m=65536,t=3,p=4$' || "
-    + _HEX.format(off="{off}", width=22)
-    + " || '$' || "
-    + _HEX.format(off="{off}", width=43)
-    + " END"
-)
-
-
-def replicate(engine: Engine, copies: int) -> None:
-    """Make ``copies - 1`` copies of the loaded base population inside PostgreSQL: customer
-    ``i + k * BASE`` is customer ``i`` again (the same situation, rows and summaries) under
-    the identity ``identity`` gives its own id, so every count is ``copies`` times the base's.
-    The database does the copying (``INSERT … SELECT``), so ten million customers load at the
-    server's speed rather than at the speed of Python building rows."""
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        for k in range(1, copies):
-            start, off = time.perf_counter(), k * BASE
-            for table, columns in TABLES.items():
-                names = [c.strip() for c in columns.split(",")]
-                if table == "customers":
-                    values = _COPIED_IDENTITY.format(off=off) + ", " + ", ".join(names[5:])
-                else:
-                    values = f"customer_id + {off}, " + ", ".join(names[1:])
-                key = "id" if table == "customers" else "customer_id"
-                cursor.execute(
-                    f"INSERT INTO {table} ({columns}) SELECT {values} FROM {table} "
-                    f"WHERE {key} <= {BASE}"
-                )
-            raw.commit()
-            took = time.perf_counter() - start
-            print(f"  copy {k}: customers to {off + BASE:,} in {took:.0f} s", flush=True)
-    finally:
-        raw.close()
-    finish = engine.raw_connection()
-    try:
-        finish_postgresql(finish)
-    finally:
-        finish.close()
 
 
 def fresh_postgresql(millions: int = 1) -> Engine:
@@ -398,17 +350,21 @@ def measure(engine: Engine, name: str, n: int, runs: int = 3) -> list[str]:
     ]
 
 
-def bench_audience(quick: bool, customers: int = 0, sqlite: bool = True) -> list[str]:
+def bench_audience(
+    quick: bool, customers: int = 0, sqlite: bool = True, build_only: bool = False
+) -> list[str]:
     """Audience resolution on SQLite and PostgreSQL; returns the RESULT lines.
 
     ``customers`` (default 1,000,000, or 20,000 with ``quick``) sets the population; above
     1,000,000 each measurement runs once (the statement timeout grows with the size), and
     with ``sqlite=False`` (PostgreSQL only) a multiple of 1,000,000 is built as copies of one
-    generated million (``replicate``).
+    generated million (``replicate``). With ``build_only`` nothing is measured (``--loaded``
+    measures the population later).
 
     The population is built and loaded a part at a time and then freed: a campaign run's
     process holds no five million rows of its own, whose traversal by Python's garbage
-    collector would otherwise be timed with the audience.
+    collector would otherwise be timed with the audience. On PostgreSQL the tables are loaded
+    bare and indexed afterwards (``bench/population_pg.py``).
     """
     n = customers or (20_000 if quick else 1_000_000)
     runs = 3 if n <= 1_000_000 else 1
@@ -416,8 +372,10 @@ def bench_audience(quick: bool, customers: int = 0, sqlite: bool = True) -> list
     results: list[str] = []
     with tempfile.TemporaryDirectory() as directory:
         engines = {"sqlite": fresh_sqlite(directory)} if sqlite else {}
+        deferred: list[str] = []
         if PG_URL:
             engines["postgresql"] = fresh_postgresql(max(1, n // 1_000_000))
+            deferred = defer_indexes(engines["postgresql"], list(TABLES))
         else:
             print("PostgreSQL skipped: set BENCH_DATABASE_URL to a database of your own")
         copies = n // BASE if n > BASE and list(engines) == ["postgresql"] else 1
@@ -427,16 +385,33 @@ def bench_audience(quick: bool, customers: int = 0, sqlite: bool = True) -> list
         for name, engine in engines.items():
             print(f"{name}: loaded in {spent[name]:.1f} s", flush=True)
             check_summaries(engine)
-        if copies > 1:
-            start = time.perf_counter()
-            replicate(engines["postgresql"], copies)
-            print(f"postgresql: copied to {n:,} in {time.perf_counter() - start:.0f} s")
+        if PG_URL:
+            finish_build(engines["postgresql"], copies, deferred)
         gc.collect()
         for name, engine in engines.items():
-            print(f"{name}:", flush=True)
-            results += measure(engine, name, n, runs)
+            if not build_only:
+                print(f"{name}:", flush=True)
+                results += measure(engine, name, n, runs)
             engine.dispose()
     return results
+
+
+def finish_build(engine: Engine, copies: int, deferred: list[str]) -> None:
+    """Copy the base population ``copies - 1`` times, build the keys and indexes, then
+    ``VACUUM ANALYZE`` (each step timed)."""
+    if copies > 1:
+        start = time.perf_counter()
+        replicate(engine, TABLES, copies)
+        print(f"postgresql: copied to {copies * BASE:,} in {time.perf_counter() - start:.0f} s")
+    took = restore_indexes(engine, deferred)
+    print(f"postgresql: keys and indexes built in {took:.0f} s", flush=True)
+    start = time.perf_counter()
+    raw = engine.raw_connection()
+    try:
+        finish_postgresql(raw)
+    finally:
+        raw.close()
+    print(f"postgresql: VACUUM ANALYZE in {time.perf_counter() - start:.0f} s", flush=True)
 
 
 def measure_loaded() -> list[str]:
@@ -472,6 +447,11 @@ def main() -> None:
         "--postgresql-only", action="store_true", help="skip SQLite (BENCH_DATABASE_URL)"
     )
     parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="build the population and stop (measure it later with --loaded)",
+    )
+    parser.add_argument(
         "--loaded",
         action="store_true",
         help="measure the population already in BENCH_DATABASE_URL (no building)",
@@ -492,7 +472,9 @@ def main() -> None:
         parser.error(f"above {BASE:,} on PostgreSQL, --customers must be a multiple of {BASE:,}")
     start = time.perf_counter()
     customers = 20_000 if args.quick else args.customers
-    results = bench_audience(args.quick, customers, sqlite=not args.postgresql_only)
+    results = bench_audience(
+        args.quick, customers, sqlite=not args.postgresql_only, build_only=args.build_only
+    )
     print(f"total {time.perf_counter() - start:.0f} s; peak RSS {peak_rss_mb():.0f} MB")
     print("\n".join(results))
 
