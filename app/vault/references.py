@@ -42,7 +42,7 @@ def check_reference(reference: object) -> str:
 
 def _token(keyring: KeyRing, version: int, reference: str) -> str:
     message = b"%b%d\x00%b" % (_LABEL, version, reference.encode())
-    return f"v{version}:{hmac.new(keyring.key(version), message, hashlib.sha256).hexdigest()}"
+    return f"v{version}:{hmac.digest(keyring.key(version), message, hashlib.sha256).hex()}"
 
 
 def reference_index(reference: str) -> str:
