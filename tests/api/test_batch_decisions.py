@@ -113,3 +113,14 @@ def test_a_batch_logs_one_access_for_the_customers_it_found(api, session):
         3,
     )
     assert "consent_state" in entry.fields
+
+
+def test_a_batch_with_an_idempotency_key_is_replayed_with_the_same_answer(api, session):
+    willing = Profile(consents={("offers", "email"): ("granted", True, 10, None)}, existing=True)
+    body = {"purpose": "offers", "channel": "email", "customers": _store(session, [willing] * 2)}
+    headers = {"Idempotency-Key": "batch-1"}
+    first = api.post("/decisions/batch", json=body, headers=headers)
+    again = api.post("/decisions/batch", json=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json() == first.get_json()
