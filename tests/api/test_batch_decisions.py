@@ -124,3 +124,23 @@ def test_a_batch_with_an_idempotency_key_is_replayed_with_the_same_answer(api, s
     assert first.status_code == again.status_code == 200
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.get_json() == first.get_json()
+
+
+def test_a_failure_while_deciding_denies_the_known_customers(api, session, monkeypatch):
+    """Fail closed, as the send-time check: every customer found is denied with
+    ``policy_error``; unknown ones are still answered ``customer_unknown``."""
+    from app.web.api.routes import decisions
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(decisions, "decide_customers", broken)
+    willing = Profile(consents={("offers", "email"): ("granted", True, 10, None)}, existing=True)
+    asked = _store(session, [willing]) + STRANGERS[:1]
+    answer = api.post(
+        "/decisions/batch", json={"purpose": "offers", "channel": "email", "customers": asked}
+    )
+    assert answer.status_code == 200
+    rules = [(d["outcome"], d["rule_id"]) for d in answer.get_json()["decisions"]]
+    assert rules == [("deny", "policy_error"), ("deny", "customer_unknown")]
+    assert "RuntimeError" in answer.get_json()["decisions"][0]["explanation"]
