@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from app.audience.query import PASSED, TIMED, AudienceQuery, CandidateFilter, Limits
 from app.audience.representatives import Representatives
 from app.audience.rows import audience_batches, tune
+from app.customers.models import Customer
 from app.decisions.facts_db import FactsError, contact_windows
+from app.models_base import among
 from app.policy.decision import Decision
 from app.policy.engine import policy_error
 from app.policy.facts import Intent
@@ -119,6 +121,35 @@ def resolve_audience(
                 if len(known) < KEYS_KEPT:
                     known[key] = found
             yield cid, found
+
+
+def decide_customers(
+    session: Session,
+    customer_ids: Iterable[int],
+    *,
+    purpose: str,
+    channel: str,
+    at: datetime,
+    template_fields: frozenset[str],
+    policy_set: PolicySet | None = None,
+) -> dict[int, Decision]:
+    """The decision of each known, not erased customer among ``customer_ids`` (the others are
+    absent): :func:`resolve_audience` with those ids as its only candidates, read at once."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    return dict(
+        resolve_audience(
+            session,
+            purpose=purpose,
+            channel=channel,
+            at=at,
+            template_fields=template_fields,
+            candidate_filter=lambda query: query.where(among(session, Customer.id, ids)),
+            batch_size=len(ids),
+            policy_set=policy_set,
+        )
+    )
 
 
 def count_audience(
