@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
 from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE, learning_allowed
-from app.marketing.purchase_summaries import Summary, parse_summary, seal_purchase_summary
+from app.marketing.purchase_summaries import Summary, parse_summaries, seal_purchase_summary
 from app.runtime import runtime
 from app.vault.derived import Sealed, open_summary, source_matches
 from app.vault.envelope import FieldCipher
@@ -103,22 +103,24 @@ def load_profiles(session: Session) -> Profiles:
 def _read(session: Session, rows, profiles: Profiles) -> None:
     keys = wrapped_keys(session, [row[0] for row in rows])  # key store; erased: absent
     keyring = runtime().vault_keys
+    texts: list[str | Summary] = []
     for customer_id, ref, sealed, history, liked in rows:
         if customer_id not in keys:
             continue
         try:
             cipher = FieldCipher.open(keyring, ref, keys[customer_id])
             if sealed is not None:
-                summary = parse_summary(open_summary(cipher, HISTORY_FIELD, sealed))
+                text: str | Summary = open_summary(cipher, HISTORY_FIELD, sealed)
             else:
                 raw = cipher.decrypt(HISTORY_FIELD, history)
-                summary, remade = seal_purchase_summary(cipher, customer_id, history, raw)
+                text, remade = seal_purchase_summary(cipher, customer_id, history, raw)
                 profiles.remade.append(remade)
             interests = cipher.decrypt(INTERESTS_FIELD, liked) if liked is not None else ""
         except VaultError:
             profiles.failures += 1
             continue
         profiles.customers.append(customer_id)
-        profiles.summaries.append(summary)
+        texts.append(text)
         if interests:
             profiles.interests[customer_id] = frozenset(interests.split(","))
+    profiles.summaries.extend(parse_summaries(texts))

@@ -56,6 +56,24 @@ def parse_summary(text: str) -> Summary:
     return summary
 
 
+def parse_summaries(texts: Sequence[str | Summary]) -> list[Summary]:
+    """:func:`parse_summary` of many texts (summaries already parsed pass through), as one
+    JSON document: parsing tiny documents one by one costs more than decrypting them."""
+    strings = [text for text in texts if isinstance(text, str)]
+    try:
+        parsed = json.loads("[" + ",".join(strings) + "]")
+    except ValueError:
+        parsed = None
+    if not (
+        isinstance(parsed, list)
+        and len(parsed) == len(strings)
+        and all(isinstance(summary, dict) for summary in parsed)
+    ):
+        parsed = [parse_summary(text) for text in strings]
+    each = iter(parsed)
+    return [text if isinstance(text, dict) else next(each) for text in texts]
+
+
 def seal_purchase_summary(
     cipher: FieldCipher, customer_id: int, history_blob: bytes, raw_history: str
 ) -> tuple[Summary, Sealed]:

@@ -91,3 +91,15 @@ def test_summary_matrices_of_nobody_are_empty():
 
     catalogue, population, own = summary_matrices([{}, {}], NOW)
     assert catalogue == () and population.buyers == {} and own.shape == (2, 0)
+
+
+def test_summaries_are_parsed_together_and_a_bad_one_alone():
+    from app.marketing.purchase_summaries import parse_summaries
+
+    made = {"tea": [3]}
+    assert parse_summaries(['{"wine":[1,2]}', made, "{}"]) == [{"wine": [1, 2]}, made, {}]
+    assert parse_summaries(['{"wine":[1]}', "not json", '{"a":[1]},{"b":[2]}']) == [
+        {"wine": [1]},
+        {},
+        {},
+    ]
