@@ -2,14 +2,15 @@
 
 Builds the delivery pipeline's customers (``bench/pipeline.py``: encrypted profiles, consent
 to offers by e-mail, one earlier send each) and gives every customer a year of purchases in
-their encrypted purchase history, consent to recommendations and the history shared for it.
+their encrypted purchase history with its sealed summary (as recording purchases writes
+them), consent to recommendations and the history shared for it.
 Then, in the same run:
 
 * the pipeline without offers: a campaign run of a plain template (audience, policy
   decisions, outbox entries for every recipient), then its delivery (``--workers`` worker
   processes against the SMTP sink, as ``bench/pipeline.py`` measures it);
 * the offer choice as a campaign run makes it when a template shows ``{{ offer }}``: one
-  ``OfferBook`` (decrypting every purchase history once), then per batch of the run's size
+  ``OfferBook`` (opening every customer's purchase summary once), then per batch of the run's size
   the profiling check, the variety rule, Thompson sampling over each customer's Beta
   posteriors, the offer history written and the payloads with the offer in the customer's
   language.
@@ -64,8 +65,10 @@ def add_profiling(app, customers: int) -> None:
     from app.customers.models import Customer
     from app.extensions import db
     from app.ledger.models import ConsentState
+    from app.marketing.purchase_summaries import seal_purchase_summary
     from app.models_base import utcnow
     from app.runtime import runtime
+    from app.vault.derived import store_summaries
     from app.vault.envelope import FieldCipher, WrappedKey
     from app.vault.models import CustomerKey, ProfileField, SharingChoice
 
@@ -83,16 +86,16 @@ def add_profiling(app, customers: int) -> None:
                     select(CustomerKey).where(CustomerKey.customer_id.in_(ids))
                 )
             }
-            fields, shares, states = [], [], []
+            fields, shares, states, summaries = [], [], [], []
             for cid in ids:
                 cipher = FieldCipher.open(ring, refs[cid], keys[cid])
+                raw = history(rng, now)
+                sealed = cipher.encrypt("purchase_history", raw)
                 fields.append(
-                    {
-                        "customer_id": cid,
-                        "field": "purchase_history",
-                        "ciphertext": cipher.encrypt("purchase_history", history(rng, now)),
-                    }
+                    {"customer_id": cid, "field": "purchase_history", "ciphertext": sealed}
                 )
+                # The summary recording the purchases writes with the history.
+                summaries.append(seal_purchase_summary(cipher, cid, sealed, raw)[1])
                 shares.append(
                     {
                         "customer_id": cid,
@@ -110,6 +113,7 @@ def add_profiling(app, customers: int) -> None:
                 (ConsentState, states),
             ):
                 session.execute(insert(model), rows)
+            store_summaries(session, "purchase_history", summaries)
             session.commit()
         if db.engine.dialect.name == "postgresql":  # fresh statistics, as autovacuum keeps them
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

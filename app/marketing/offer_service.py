@@ -27,29 +27,32 @@ from sqlalchemy import Integer, Table, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.campaigns.offers import register_offer_source
-from app.campaigns.shared_values import shared_values
 from app.customers.models import Customer
-from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE, profiled_ids
+from app.marketing.eligibility import (
+    HISTORY_FIELD,
+    PROFILING_PURPOSE,
+    profiled_ids,
+    profiling_allowed,
+)
 from app.marketing.models import OfferHistory
+from app.marketing.offer_profiles import INTERESTS_FIELD, load_profiles
 from app.marketing.offers import (
     VARIETY_DAYS,
     CoPurchases,
     Offer,
-    co_purchases,
     offer_for,
     prior_matrix,
-    score_matrix,
+    scores_from,
+    summary_matrices,
     thompson_choice,
 )
 from app.marketing.responses import forget, taught
-from app.marketing.value import Purchase, parse_purchases
 from app.models_base import UTCDateTime, among, dialect_name, pg_array, utcnow
 from app.transaction import transaction
+from app.vault.derived import store_summaries
 from app.vault.service import log_access
 
 ACTOR = "marketing:offers"
-#: Customers whose purchase histories are decrypted at once.
-BATCH = 5000
 #: PostgreSQL: a batch's offers as arrays in one short statement (psycopg parses any
 #: statement with more than 50 parameters again on every execution).
 _RECORD_PG = text(
@@ -95,26 +98,6 @@ def record_offers(
     )
 
 
-INTERESTS_FIELD = "interests"
-
-
-def _profiles(
-    session: Session, customer_ids: list[int]
-) -> tuple[dict[int, list[Purchase]], dict[int, frozenset[str]]]:
-    """Decrypted purchases and interests shared for recommendations, in batches; never stored."""
-    purchases: dict[int, list[Purchase]] = {}
-    interests: dict[int, frozenset[str]] = {}
-    fields = {HISTORY_FIELD, INTERESTS_FIELD}
-    for start in range(0, len(customer_ids), BATCH):
-        part = customer_ids[start : start + BATCH]
-        for cid, values in shared_values(session, part, fields, PROFILING_PURPOSE).items():
-            if HISTORY_FIELD in values:
-                purchases[cid] = parse_purchases(values[HISTORY_FIELD])
-                if values.get(INTERESTS_FIELD):
-                    interests[cid] = frozenset(values[INTERESTS_FIELD].split(","))
-    return purchases, interests
-
-
 def recent_offers(
     session: Session, customer_ids: Sequence[int], at: datetime, days: int = VARIETY_DAYS
 ) -> dict[int, set[str]]:
@@ -156,33 +139,31 @@ class OfferBook:
 
     @classmethod
     def load(cls, session: Session, at: datetime | None = None, *, reason: str) -> OfferBook:
-        """Decrypt the purchase histories and interests shared for profiling (one access-log
-        entry) and score every category for everyone; forget the answers of customers who no
-        longer allow learning."""
+        """Read the purchase summaries and interests shared for profiling (one access-log
+        entry; summaries found missing or stale are made again and stored) and score every
+        category for everyone; forget the answers of customers who no longer allow learning."""
         at = at or utcnow()
-        everyone = profiled_ids(session)
-        purchases, liked = _profiles(session, everyone)
-        population = co_purchases({p.category for p in rows} for rows in purchases.values())
-        catalogue = tuple(sorted(population.buyers))
-        customers = list(purchases)
-        scores = score_matrix([purchases[cid] for cid in customers], population, catalogue, at)
+        profiles = load_profiles(session)
+        catalogue, population, own = summary_matrices(profiles.summaries, at)
+        scores = scores_from(own, population, catalogue)
         interests = np.zeros(scores.shape, dtype=bool)
         column = {category: j for j, category in enumerate(catalogue)}
-        for row, cid in enumerate(customers):
-            for category in liked.get(cid, ()):
+        rows = {cid: row for row, cid in enumerate(profiles.customers)}
+        for cid, liked in profiles.interests.items():
+            for category in liked:
                 if category in column:
-                    interests[row, column[category]] = True
+                    interests[rows[cid], column[category]] = True
         with transaction(session):
+            store_summaries(session, HISTORY_FIELD, profiles.remade)
             forget(session)
             log_access(
                 session,
                 actor=ACTOR,
                 purpose=PROFILING_PURPOSE,
                 fields=[HISTORY_FIELD, INTERESTS_FIELD],
-                customer_count=len(everyone),
+                customer_count=len(profiles.customers) + profiles.failures,
                 reason=reason,
             )
-        rows = {cid: row for row, cid in enumerate(customers)}
         rng = np.random.default_rng(int(at.timestamp() * 1_000_000))
         return cls(at, population, catalogue, rows, scores, interests, rng)
 
@@ -197,7 +178,15 @@ class OfferBook:
         """The next-best offer of each customer among ``customer_ids`` who may be profiled now
         (and was when the book was loaded); the offers made are added to the offer history
         in the caller's transaction (the variety rule and the learning read it)."""
-        targets = [cid for cid in profiled_ids(session, among=customer_ids) if cid in self.rows]
+        chosen = self._choose(session, customer_ids, campaign_id, record)
+        return {cid: offer for cid, (offer, _) in chosen.items()}
+
+    def _choose(
+        self, session: Session, customer_ids: Sequence[int], campaign_id: int | None, record: bool
+    ) -> dict[int, tuple[Offer, str]]:
+        """:meth:`choose`, with each customer's language (read with the profiling check)."""
+        languages = _profiled_languages(session, customer_ids)
+        targets = [cid for cid in languages if cid in self.rows]
         catalogue = self.catalogue
         if not targets or not catalogue:
             return {}
@@ -213,8 +202,9 @@ class OfferBook:
         picks, at_random = thompson_choice(
             prior, taught(session, targets, column, self.at), blocked, self.rng
         )
+        offers = [offer_for(c) for c in catalogue]
         chosen = {
-            cid: offer_for(catalogue[pick])
+            cid: (offers[pick], languages[cid])
             for cid, pick in zip(targets, picks, strict=True)
             if pick >= 0
         }
@@ -222,7 +212,9 @@ class OfferBook:
             arms = {
                 cid: "random" if r else "model" for cid, r in zip(targets, at_random, strict=True)
             }
-            record_offers(session, chosen, arms, campaign_id, self.at)
+            record_offers(
+                session, {cid: o for cid, (o, _) in chosen.items()}, arms, campaign_id, self.at
+            )
         return chosen
 
     def payloads(
@@ -238,6 +230,24 @@ def _offers_of_run(session: Session, at: datetime, reason: str) -> OfferBook:
     return OfferBook.load(session, at, reason=reason)
 
 
+def _profiled_languages(session: Session, customer_ids: Sequence[int]) -> dict[int, str]:
+    """``{customer id: language}`` of those among ``customer_ids`` who may be profiled now
+    (:func:`~app.marketing.eligibility.profiled_ids`), in id order."""
+    query = (
+        select(Customer.id, Customer.language)
+        .where(profiling_allowed(), among(session, Customer.id, customer_ids))
+        .order_by(Customer.id)
+    )
+    return {cid: language for cid, language in session.execute(query)}
+
+
+def _book(session: Session, customer_ids: Sequence[int], at: datetime | None) -> OfferBook | None:
+    """A book for a choice outside a campaign run (``None``: nobody among them is profiled)."""
+    if not profiled_ids(session, among=customer_ids):
+        return None
+    return OfferBook.load(session, at, reason=f"next-best offers for {len(customer_ids)} customers")
+
+
 def choose_offers(
     session: Session,
     customer_ids: Sequence[int],
@@ -247,9 +257,9 @@ def choose_offers(
     record: bool = True,
 ) -> dict[int, Offer]:
     """The next-best offer of each profiled customer among ``customer_ids`` (others: none)."""
-    if not profiled_ids(session, among=customer_ids):
+    book = _book(session, customer_ids, at)
+    if book is None:
         return {}
-    book = OfferBook.load(session, at, reason=f"next-best offers for {len(customer_ids)} customers")
     with transaction(session):
         return book.choose(session, customer_ids, campaign_id=campaign_id, record=record)
 
@@ -266,21 +276,25 @@ def offer_payloads(
 
     Customers without an offer are left out: a template that uses ``offer`` renders it empty
     for them (the offer is context, not a profile field). A campaign run passes the ``book``
-    it loaded once.
+    it loaded once. The payload is the same for everyone given an offer in one language, so
+    each is encoded once.
     """
     if book is None:
-        offers = choose_offers(session, customer_ids, at, campaign_id=campaign_id)
+        book = _book(session, customer_ids, at)
+        if book is None:
+            return {}
+        with transaction(session):
+            chosen = book._choose(session, customer_ids, campaign_id, True)
     else:
-        offers = book.choose(session, customer_ids, campaign_id=campaign_id)
-    if not offers:
-        return {}
-    table = Customer.__table__
-    query = select(table.c.id, table.c.language).where(among(session, table.c.id, offers))
-    languages = {customer_id: language for customer_id, language in session.execute(query)}
-    return {
-        cid: json.dumps(
-            {"offer": offer.text(languages.get(cid, "en")), "offer_id": offer.offer_id},
-            ensure_ascii=False,
-        )
-        for cid, offer in offers.items()
-    }
+        chosen = book._choose(session, customer_ids, campaign_id, True)
+    encoded: dict[tuple[str, str], str] = {}
+    payloads = {}
+    for cid, (offer, language) in chosen.items():
+        key = (offer.offer_id, language)
+        if key not in encoded:
+            encoded[key] = json.dumps(
+                {"offer": offer.text(language or "en"), "offer_id": offer.offer_id},
+                ensure_ascii=False,
+            )
+        payloads[cid] = encoded[key]
+    return payloads

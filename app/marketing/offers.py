@@ -38,8 +38,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from itertools import combinations
+from datetime import UTC, datetime, timedelta
+from itertools import combinations, repeat
 
 import numpy as np
 
@@ -52,6 +52,7 @@ PRIOR_STRENGTH = 2.0
 INTEREST_PRIOR = 0.5
 FEEDBACK_WEIGHT = 3
 RANDOM_SHARE = 0.1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OFFER_TEXT = {
     "en": "New in {category}: our selection for you",
     "it": "Novità in {category}: la nostra selezione per te",
@@ -125,6 +126,41 @@ def affinity_matrix(
     return own
 
 
+def summary_matrices(
+    summaries: Sequence[Mapping[str, Sequence[int]]], now: datetime
+) -> tuple[tuple[str, ...], CoPurchases, np.ndarray]:
+    """From each customer's purchase times per category (Unix seconds), at once: the
+    catalogue (every category bought), :func:`co_purchases` and :func:`affinity_matrix`."""
+    catalogue = tuple(sorted({c for summary in summaries for c, times in summary.items() if times}))
+    column = {category: j for j, category in enumerate(catalogue)}
+    cells: list[int] = []
+    times: list[int] = []
+    width = len(catalogue)
+    for i, summary in enumerate(summaries):
+        for category, moments in summary.items():
+            if moments:
+                cells.extend(repeat(i * width + column[category], len(moments)))
+            times.extend(moments)
+    flat = np.array(cells, dtype=np.int64)
+    cell_bought = np.zeros(len(summaries) * width, dtype=np.int64)
+    cell_bought[flat] = 1
+    bought = cell_bought.reshape(len(summaries), width)
+    pairs = bought.T @ bought
+    np.fill_diagonal(pairs, 0)
+    buyers = {c: int(n) for c, n in zip(catalogue, bought.sum(axis=0), strict=True)}
+    together = {
+        catalogue[k]: {catalogue[c]: int(pairs[k, c]) for c in np.flatnonzero(pairs[k])}
+        for k in range(width)
+        if pairs[k].any()
+    }
+    # As affinity_matrix: the age in days of each purchase, from whole microseconds.
+    now_us = (now - _EPOCH) // timedelta(microseconds=1)
+    ages = np.maximum(0.0, (now_us - np.array(times, dtype=np.int64) * 1_000_000) / 1e6 / 86400)
+    weights = 0.5 ** (ages / HALF_LIFE_DAYS)
+    own = np.bincount(flat, weights=weights, minlength=len(summaries) * width)
+    return catalogue, CoPurchases(buyers, together), own.reshape(len(summaries), width)
+
+
 def lift_matrix(population: CoPurchases, catalogue: Sequence[str]) -> np.ndarray:
     """``L[k, c] = P(c | k)`` between the categories of ``catalogue`` (zero diagonal)."""
     lift = np.zeros((len(catalogue), len(catalogue)))
@@ -135,6 +171,11 @@ def lift_matrix(population: CoPurchases, catalogue: Sequence[str]) -> np.ndarray
     return lift
 
 
+def scores_from(own: np.ndarray, population: CoPurchases, catalogue: Sequence[str]) -> np.ndarray:
+    """:func:`score_matrix` from the affinity matrix ``own``."""
+    return own + own @ lift_matrix(population, catalogue)
+
+
 def score_matrix(
     purchases: Sequence[Sequence[Purchase]],
     population: CoPurchases,
@@ -142,8 +183,7 @@ def score_matrix(
     now: datetime,
 ) -> np.ndarray:
     """``score(c)`` of many customers at once: ``affinity + affinity @ L``."""
-    own = affinity_matrix(purchases, catalogue, now)
-    return own + own @ lift_matrix(population, catalogue)
+    return scores_from(affinity_matrix(purchases, catalogue, now), population, catalogue)
 
 
 def category_scores(

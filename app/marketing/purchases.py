@@ -17,7 +17,8 @@ reason         meaning
 ``not_shared`` purchase history not shared for ``recommendations``
 =============  ============================================================
 
-The history keeps the newest :data:`~app.vault.fields.MAX_PURCHASES` purchases. Appending is
+The history keeps the newest :data:`~app.vault.fields.MAX_PURCHASES` purchases; the offer
+choice's summary of it (:mod:`.purchase_summaries`) is sealed and written with it. Appending is
 not a rectification: the previous value is a part of the new one, so no copy goes to the
 field's history. The row is locked while it is rewritten, so concurrent purchases of one
 customer are all kept.
@@ -36,8 +37,10 @@ from app.customers.models import Customer
 from app.errors import InvalidInput, NotFound
 from app.ledger.models import ConsentState
 from app.marketing.eligibility import HISTORY_FIELD, PROFILING_PURPOSE
+from app.marketing.purchase_summaries import seal_purchase_summary
 from app.models_base import utcnow
 from app.transaction import transaction
+from app.vault.derived import store_summaries
 from app.vault.fields import MAX_PURCHASES
 from app.vault.models import ProfileField, SharingChoice
 from app.vault.service import CustomerErased, log_access, open_cipher, validate_profile
@@ -153,6 +156,8 @@ def record_purchases(
             field.version += 1
         field.ciphertext = cipher.encrypt(HISTORY_FIELD, value)
         field.updated_at = utcnow()
+        _, sealed = seal_purchase_summary(cipher, customer.id, field.ciphertext, value)
+        store_summaries(session, HISTORY_FIELD, [sealed])
         log_access(
             session,
             actor=ACTOR,

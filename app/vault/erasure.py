@@ -42,6 +42,7 @@ from app.vault.keystore import destroy_key
 from app.vault.models import (
     ContactPreferences,
     Erasure,
+    FieldSummary,
     PreferenceChange,
     ProfileField,
     ProfileFieldHistory,
@@ -56,6 +57,7 @@ log = logging.getLogger("assenso.vault")
 #: Rows of the main database holding a customer's personal data, removed after their key.
 SHREDDED = (
     ProfileField,
+    FieldSummary,
     ProfileFieldHistory,
     SharingChoice,
     ContactPreferences,

@@ -18,12 +18,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.models_base import among
 from app.transaction import transaction
 from app.vault.envelope import WrappedKey
 from app.vault.models import CustomerKey
 
 BIND = "keystore"
-_CHUNK = 900  # below SQLite's default limit of bound parameters per statement
+_CHUNK = 5000  # ids per statement: one array (PostgreSQL) or JSON array (SQLite) parameter
 
 
 def ensure_schema(app: Flask) -> None:
@@ -39,10 +40,10 @@ def wrapped_keys(session: Session, customer_ids: Iterable[int]) -> dict[int, Wra
     for start in range(0, len(ids), _CHUNK):
         rows = session.execute(
             select(CustomerKey.customer_id, CustomerKey.kek_version, CustomerKey.wrapped_key).where(
-                CustomerKey.customer_id.in_(ids[start : start + _CHUNK])
+                among(session, CustomerKey.customer_id, ids[start : start + _CHUNK])
             )
         )
-        found.update({cid: WrappedKey(version, blob) for cid, version, blob in rows})
+        found.update({cid: WrappedKey(version, blob) for cid, version, blob in rows.tuples()})
     return found
 
 

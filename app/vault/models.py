@@ -63,6 +63,25 @@ class ProfileField(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class FieldSummary(Model):
+    """A summary derived from one encrypted profile field, sealed under the same data key.
+
+    ``source`` is the nonce of the field ciphertext it was made from (random for every
+    sealing, not secret): a summary whose source differs from the field's is stale and is
+    not used (see :mod:`app.vault.derived`).
+    """
+
+    __tablename__ = "field_summaries"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class ProfileFieldHistory(Model):
     """A previous value of a field, kept encrypted after a rectification."""
 

@@ -63,3 +63,43 @@ def test_offer_text_is_the_same_for_everyone_and_localised():
     assert offer.text() == "New in home garden: our selection for you"
     assert offer.text("it").startswith("Novità in home garden")
     assert offer.text("xx") == offer.text("en")
+
+
+def test_summary_matrices_agree_with_the_purchase_functions():
+    import numpy as np
+
+    from app.marketing.offers import affinity_matrix, summary_matrices
+    from app.marketing.purchase_summaries import summary_of
+
+    now = NOW + timedelta(hours=5, microseconds=123457)
+    histories = [
+        [bought("wine", 3), bought("books", 200.3), bought("wine", -2), bought("wine", 91)],
+        [],
+        [bought("tea", 40), bought("books", 1)],
+        [bought("cheese", 7)],
+    ]
+    catalogue, population, own = summary_matrices([summary_of(h) for h in histories], now)
+    expected = co_purchases({p.category for p in h} for h in histories)
+    assert population == expected
+    assert catalogue == tuple(sorted(expected.buyers))
+    # the same sums, to the last bits of rounding (numpy's power and summation order)
+    assert np.allclose(own, affinity_matrix(histories, catalogue, now), rtol=1e-12, atol=0)
+
+
+def test_summary_matrices_of_nobody_are_empty():
+    from app.marketing.offers import summary_matrices
+
+    catalogue, population, own = summary_matrices([{}, {}], NOW)
+    assert catalogue == () and population.buyers == {} and own.shape == (2, 0)
+
+
+def test_summaries_are_parsed_together_and_a_bad_one_alone():
+    from app.marketing.purchase_summaries import parse_summaries
+
+    made = {"tea": [3]}
+    assert parse_summaries(['{"wine":[1,2]}', made, "{}"]) == [{"wine": [1, 2]}, made, {}]
+    assert parse_summaries(['{"wine":[1]}', "not json", '{"a":[1]},{"b":[2]}']) == [
+        {"wine": [1]},
+        {},
+        {},
+    ]
