@@ -4,8 +4,8 @@ Each row is a summary of one customer's field, AES-GCM under their data key, wit
 the field ciphertext it was made from (``source``). Existing customers get theirs the first
 time the offer choice reads their history (a missing or stale summary is made again then).
 
-Revision ID: 0022_field_summaries
-Revises: 0021_api_and_webhooks
+Revision ID: 0023_field_summaries
+Revises: 0022_sealed_api_secrets
 Create Date: 2026-12-05 08:00:00
 
 """
@@ -14,8 +14,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0022_field_summaries'
-down_revision = '0021_api_and_webhooks'
+revision = '0023_field_summaries'
+down_revision = '0022_sealed_api_secrets'
 branch_labels = None
 depends_on = None
 
