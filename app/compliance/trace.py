@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignDecision
-from app.campaigns.render import TemplateError
+from app.campaigns.template_fields import TemplateError
 from app.customers.models import Customer
 from app.decisions.facts_db import FactsError, load_facts
 from app.delivery.recheck import send_intent

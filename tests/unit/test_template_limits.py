@@ -12,13 +12,8 @@ import pytest
 
 from app.campaigns import limits, render
 from app.campaigns.limits import MAX_VALUE
-from app.campaigns.render import (
-    OUTPUT_LIMITS,
-    TemplateError,
-    render_message,
-    render_problems,
-    template_fields,
-)
+from app.campaigns.render import OUTPUT_LIMITS, render_message, render_problems
+from app.campaigns.template_fields import TemplateError, template_fields
 
 CONTEXT = {"unsubscribe_url": "https://shop.example/u/x", "offer": "Wine"}
 FIELDS = {"first_name": "Ann", "interests": "books,wine", "city": "Turin"}
