@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.accounts.models import StaffUser
+from app.compliance import request_fulfilment as fulfilment
 from app.compliance import requests as dsr
 from app.compliance.models import REQUEST_KINDS, DataSubjectRequest
 from app.compliance.request_identity import record_verification
@@ -262,27 +263,27 @@ def request_action(request_id: int, action: str):
                 code=303,
             )
         elif action == "export":
-            mailed = dsr.fulfil_export(db.session(), row, actor=actor)
+            mailed = fulfilment.fulfil_export(db.session(), row, actor=actor)
             _mail_flash(mailed, "The download link was e-mailed to the customer.")
         elif action == "resend":
-            mailed = dsr.resend_export(db.session(), row, actor=actor)
+            mailed = fulfilment.resend_export(db.session(), row, actor=actor)
             _mail_flash(mailed, "A new download link was e-mailed; the previous one is revoked.")
         elif action == "verify":
             record_verification(db.session(), row, form.get("method"), actor=actor)
             flash("The requester's identity is recorded as verified.", "success")
         elif action == "rectify":
-            dsr.fulfil_rectification(
+            fulfilment.fulfil_rectification(
                 db.session(), row, form.get("field", ""), form.get("value", ""), actor=actor
             )
             flash(f"Field {form.get('field')} corrected.", "success")
         elif action == "complete":
-            dsr.complete(db.session(), row, actor=actor, outcome=form.get("outcome", ""))
+            fulfilment.complete(db.session(), row, actor=actor, outcome=form.get("outcome", ""))
             flash("Request fulfilled.", "success")
         elif action == "erase":
-            dsr.fulfil_erasure(db.session(), row, form.get("confirm", ""), actor=actor)
+            fulfilment.fulfil_erasure(db.session(), row, form.get("confirm", ""), actor=actor)
             flash("The customer's data was erased by crypto-shredding.", "success")
         elif action == "object":
-            dsr.fulfil_objection(db.session(), row, actor=actor)
+            fulfilment.fulfil_objection(db.session(), row, actor=actor)
             flash("The objection is recorded in the ledger.", "success")
         else:
             abort(404)
