@@ -1,23 +1,21 @@
-"""Data-subject requests: filing, deadlines, assignment, and the actions that fulfil them.
+"""Data-subject requests: filing, deadlines, assignment, refusal and the request's history.
 
 Deadlines follow GDPR Art. 12(3): an answer within one month of receipt, extendable once by two
 further months when the request is complex or requests are numerous, with the reason recorded
 (and the customer told within the first month). Months are calendar months: a request received
 on 31 January is due on the last day of February.
 
-Fulfilment goes through the services that own the data: the vault's export, rectification and
-crypto-shredding erasure, and the ledger's objection event. Each step is written to the
-request's history with who did it and when.
+Each step is written to the request's history with who did it and when. Fulfilment, through
+the services that own the data, is :mod:`app.compliance.request_fulfilment`; the console's list
+and counts are :mod:`app.compliance.request_queries`.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import StaffUser
@@ -276,76 +274,3 @@ def read_details(session: Session, request: DataSubjectRequest, *, actor: str) -
     except NotFound:
         return None
     return details_of_look(session, request, look, actor=actor)
-
-
-@dataclass
-class RequestFilter:
-    """List filters: status (or ``open``), kind, overdue only."""
-
-    status: str = "open"
-    kind: str = ""
-    overdue: bool = False
-
-
-def parse_request_filter(args: Mapping[str, str]) -> tuple[RequestFilter, dict[str, str]]:
-    """Filters from a query string, with a message per bad value."""
-    errors: dict[str, str] = {}
-    status = args.get("status", "open") or "open"
-    if status not in ("open", "all", "received", "in_progress", "fulfilled", "refused"):
-        errors["status"] = f"Unknown status {status!r}."
-    kind = args.get("kind", "")
-    if kind and kind not in REQUEST_KINDS:
-        errors["kind"] = f"Unknown kind {kind!r}."
-    return RequestFilter(status=status, kind=kind, overdue=args.get("overdue") == "1"), errors
-
-
-def list_requests(session: Session, flt: RequestFilter, limit: int = 1000):
-    """Requests matching ``flt``, most urgent first (open ones by deadline)."""
-    query = select(DataSubjectRequest)
-    if flt.status == "open":
-        query = query.where(DataSubjectRequest.status.in_(OPEN_STATUSES))
-    elif flt.status != "all":
-        query = query.where(DataSubjectRequest.status == flt.status)
-    if flt.kind:
-        query = query.where(DataSubjectRequest.kind == flt.kind)
-    if flt.overdue:
-        query = query.where(
-            DataSubjectRequest.status.in_(OPEN_STATUSES), DataSubjectRequest.due_at < utcnow()
-        )
-    still_open = case((DataSubjectRequest.status.in_(OPEN_STATUSES), 0), else_=1)
-    query = query.order_by(still_open, DataSubjectRequest.due_at, DataSubjectRequest.id)
-    return list(session.scalars(query.limit(limit)))
-
-
-def request_counts(session: Session) -> dict[str, int]:
-    """Open and overdue requests, for the console's overview."""
-    now = utcnow()
-    open_, overdue = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((DataSubjectRequest.due_at < now, 1), else_=0)), 0),
-        ).where(DataSubjectRequest.status.in_(OPEN_STATUSES))
-    ).one()
-    return {"open": open_ or 0, "overdue": overdue or 0}
-
-
-def history(session: Session, request: DataSubjectRequest) -> list[RequestAction]:
-    """What was done about the request, oldest first."""
-    return list(
-        session.scalars(
-            select(RequestAction)
-            .where(RequestAction.request_id == request.id)
-            .order_by(RequestAction.at, RequestAction.id)
-        )
-    )
-
-
-def customer_requests(session: Session, customer: Customer) -> list[DataSubjectRequest]:
-    """A customer's own requests, newest first (for the portal)."""
-    return list(
-        session.scalars(
-            select(DataSubjectRequest)
-            .where(DataSubjectRequest.customer_id == customer.id)
-            .order_by(DataSubjectRequest.id.desc())
-        )
-    )

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.accounts.models import StaffUser
 from app.compliance import request_fulfilment as fulfilment
+from app.compliance import request_queries as queries
 from app.compliance import requests as dsr
 from app.compliance.models import REQUEST_KINDS, DataSubjectRequest
 from app.compliance.request_identity import record_verification
@@ -76,14 +77,14 @@ def _table(rows: list[DataSubjectRequest]) -> Table:
 @roles_required(OFFICER)
 def requests():
     """Requests, most urgent first; overdue ones stand out; filters and exports."""
-    flt, errors = dsr.parse_request_filter(request.args)
+    flt, errors = queries.parse_request_filter(request.args)
     fmt = requested_format()
     if errors:
         if fmt is not None:
             bad_request(" ".join(errors.values()))
         rows = []
     else:
-        rows = dsr.list_requests(db.session, flt)
+        rows = queries.list_requests(db.session, flt)
     table = _table(rows)
     if fmt is not None:
         return export_response(table, fmt)
@@ -94,7 +95,7 @@ def requests():
         errors=errors,
         kinds=REQUEST_KINDS,
         labels=dsr.KIND_LABELS,
-        counts=dsr.request_counts(db.session),
+        counts=queries.request_counts(db.session),
     )
     return page, (400 if errors else 200)
 
@@ -177,7 +178,7 @@ def _detail(
         r=row,
         overdue=dsr.is_overdue(row),
         urgency=_urgency(row, utcnow()),
-        history=dsr.history(db.session(), row),
+        history=queries.history(db.session(), row),
         staff=dsr.assignable_staff(db.session()),
         labels=dsr.KIND_LABELS,
         fields=[name for name in HELD_FIELDS if name != "email"] + ["email"],
@@ -219,7 +220,7 @@ def request_detail(request_id: int):
     if fmt is not None:
         rows = [
             {c.key: getattr(h, c.key) for c in HISTORY_COLUMNS}
-            for h in dsr.history(db.session(), row)
+            for h in queries.history(db.session(), row)
         ]
         return export_response(Table(f"request-{row.id}-history", HISTORY_COLUMNS, rows), fmt)
     return _detail(row)
