@@ -23,7 +23,6 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 ## run: install, migrate, seed the demo when empty, start everything at http://127.0.0.1:5000
 run: $(RUNTIME_STAMP)
 	$(FLASK) db upgrade
-	$(FLASK) vault move-settings
 	$(FLASK) demo seed --if-empty
 	$(FLASK) serve
 
@@ -45,7 +44,6 @@ run-production: $(RUNTIME_STAMP)
 	OWNER_DATABASE_URL (the schema's owner) and DATABASE_URL (the application's own role), \
 	or their _FILE variants"; exit 2; }
 	$(AS_OWNER) $(FLASK) db upgrade
-	$(AS_OWNER) $(FLASK) vault move-settings
 	$(AS_OWNER) ASSENSO_APP_DATABASE_URL="$$DATABASE_URL" \
 	  ASSENSO_APP_DATABASE_URL_FILE="$$DATABASE_URL_FILE" $(FLASK) db grant-app-role
 	PATH="$(CURDIR)/$(BIN):$$PATH" ASSENSO_WEB_BIND=$(WEB_BIND) WEB_CONCURRENCY=$(WEB_WORKERS) \
@@ -89,7 +87,6 @@ bench-quick: $(DEV_STAMP)
 
 migrate: $(RUNTIME_STAMP)
 	$(FLASK) db upgrade
-	$(FLASK) vault move-settings
 
 seed: $(RUNTIME_STAMP)
 	$(FLASK) demo seed

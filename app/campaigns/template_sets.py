@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.campaigns.models import CampaignTemplate
-from app.campaigns.render import (
+from app.campaigns.render import render_problems
+from app.campaigns.template_fields import (
     FieldUsage,
     TemplateError,
     field_usage,
-    render_problems,
     template_names,
     validate_template,
 )

@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.cli import domain_errors, fail
 from app.extensions import db
 from app.integrations.sealing import reseal_all
-from app.vault import consistency, rotation, settings_move
+from app.vault import consistency, rotation
 
 #: Splits listed one by one by ``flask vault check`` before it only counts.
 LISTED = 50
@@ -32,9 +32,6 @@ def status() -> None:
     for version, count in sorted(report.indexes_per_version.items()):
         marker = " (active)" if version == report.active_index_version else " (needs reindex)"
         click.echo(f"  e-mail indexes under v{version}: {count}{marker}")
-    left = settings_move.waiting(db.session())
-    if left:
-        click.echo(f"profile copies of account settings: {left} (needs move-settings)")
     splits = sum(1 for _ in consistency.find_splits(db.session()))
     if splits:
         click.echo(
@@ -101,27 +98,6 @@ def reindex(batch_size: int) -> None:
         db.session(), batch_size, lambda n: click.echo(f"  re-indexed {n}")
     )
     click.echo(f"Re-indexed {total} e-mail addresses.")
-
-
-@group.command("move-settings")
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
-@domain_errors
-def move_settings(batch_size: int) -> None:
-    """Make languages and time zones kept in profiles by older releases account settings.
-
-    A customer who set either on "My data" before it became a setting of the account gets it
-    applied; the profile copies and their history are then deleted (resumable).
-    """
-    report = settings_move.move_settings(
-        db.session(), batch_size, lambda n: click.echo(f"  customers done: {n}")
-    )
-    click.echo(
-        f"Moved settings of {report.customers} customers: {report.applied} applied, "
-        f"{report.already_set} already set, {report.discarded} discarded (not valid or erased)."
-    )
-    if report.unreadable:
-        click.echo(f"{report.unreadable} values could not be read (a master key is missing).")
-        raise SystemExit(1)
 
 
 @group.command("summaries")

@@ -172,3 +172,16 @@ def answer(
             ]
         email = (gettext("Our answer to your request"), "\n\n".join(paragraphs), ANSWER)
     return _send(session, request, recipient, email)
+
+
+def answer_request(
+    session: Session,
+    request: DataSubjectRequest,
+    recipient: tuple[str | None, str] | None = None,
+    link: str | None = None,
+) -> bool:
+    """E-mail the answer to the customer (to ``recipient`` read before an erasure)."""
+    if recipient is None:
+        customer = session.get(Customer, request.customer_id)
+        recipient = recipient_of(session, customer) if customer else (None, "en")
+    return answer(session, request, recipient[0], recipient[1], link)

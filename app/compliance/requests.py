@@ -1,23 +1,21 @@
-"""Data-subject requests: filing, deadlines, assignment, and the actions that fulfil them.
+"""Data-subject requests: filing, deadlines, assignment, refusal and the request's history.
 
 Deadlines follow GDPR Art. 12(3): an answer within one month of receipt, extendable once by two
 further months when the request is complex or requests are numerous, with the reason recorded
 (and the customer told within the first month). Months are calendar months: a request received
 on 31 January is due on the last day of February.
 
-Fulfilment goes through the services that own the data: the vault's export, rectification and
-crypto-shredding erasure, and the ledger's objection event. Each step is written to the
-request's history with who did it and when.
+Each step is written to the request's history with who did it and when. Fulfilment, through
+the services that own the data, is :mod:`app.compliance.request_fulfilment`; the console's list
+and counts are :mod:`app.compliance.request_queries`.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import StaffUser
@@ -29,22 +27,17 @@ from app.compliance.models import (
     DataSubjectRequest,
     RequestAction,
 )
-from app.compliance.request_export import EXPORT_DAYS, EXPORT_KINDS, issue_export_link
 from app.compliance.request_identity import (
     confirmation_link,
     initial_identity,
-    require_identity,
 )
 from app.compliance.request_looks import DETAILS_FIELD, details_of_look, look_at_details
 from app.compliance.request_reminders import cancel_reminders, schedule_reminders
 from app.customers.models import Customer
 from app.errors import Conflict, InvalidInput, NotFound
-from app.ledger.consent import object_to_direct_marketing
 from app.models_base import utcnow
 from app.transaction import transaction
-from app.vault.erasure import erase_customer
-from app.vault.fields import FIELDS
-from app.vault.service import open_cipher, update_field
+from app.vault.service import open_cipher
 from app.webhooks.outbox import enqueue
 
 #: The staff roles that can open and handle requests (the console's routes allow only them).
@@ -93,9 +86,10 @@ REQUEST_EVENTS = {
 }
 
 
-def _note(
+def record_action(
     session: Session, request: DataSubjectRequest, actor: str, action: str, note: str | None = None
 ) -> None:
+    """Write ``action`` to the request's history (and tell integrators of the ones they hear of)."""
     session.add(RequestAction(request_id=request.id, actor=actor, action=action, note=note))
     event = REQUEST_EVENTS.get(action)
     if event is not None:  # integrators hear of it (pseudonymous: id, kind, status)
@@ -149,7 +143,7 @@ def file_request(
             request.identity_verified_at = received
         session.add(request)
         session.flush()
-        _note(session, request, actor, "received", f"{KIND_LABELS[kind]} via {channel}")
+        record_action(session, request, actor, "received", f"{KIND_LABELS[kind]} via {channel}")
         schedule_reminders(session, request, utcnow())
     if acknowledge:
         link = confirmation_link(request) if request.identity_status == "pending" else None
@@ -165,7 +159,7 @@ def record_fulfilled(
         session, customer, kind, channel="portal", actor=actor, acknowledge=False
     )
     with transaction(session):
-        _fulfilled(session, request, actor, outcome)
+        mark_fulfilled(session, request, actor, outcome)
     return request
 
 
@@ -188,7 +182,7 @@ def record_erasure(session: Session, customer: Customer) -> DataSubjectRequest:
         )
         session.add(request)
         session.flush()
-        _note(session, request, "customer", "fulfilled", outcome)
+        record_action(session, request, "customer", "fulfilled", outcome)
     return request
 
 
@@ -211,7 +205,8 @@ def assignable_staff(session: Session) -> list[StaffUser]:
     )
 
 
-def _open(request: DataSubjectRequest) -> None:
+def require_open(request: DataSubjectRequest) -> None:
+    """Refuse to act on a request that is closed."""
     if request.status not in OPEN_STATUSES:
         raise Conflict(f"This request is already {request.status}.")
 
@@ -220,7 +215,7 @@ def assign(
     session: Session, request: DataSubjectRequest, assignee_id: int | None, *, actor: str
 ) -> None:
     """Give the request to a staff member (or to no one); starts work on it."""
-    _open(request)
+    require_open(request)
     name = "no one"
     if assignee_id is not None:
         staff = session.get(StaffUser, assignee_id)
@@ -231,14 +226,14 @@ def assign(
         request.assignee_id = assignee_id
         if request.status == "received":
             request.status = "in_progress"
-        _note(session, request, actor, "assigned", f"to {name}")
+        record_action(session, request, actor, "assigned", f"to {name}")
 
 
 def extend(
     session: Session, request: DataSubjectRequest, reason: str | None, *, actor: str
 ) -> None:
     """Extend the deadline by two further months (once), recording why (Art. 12(3))."""
-    _open(request)
+    require_open(request)
     if request.extended_at is not None:
         raise Conflict("The deadline was already extended; the law allows it once.")
     why = _reason(reason, "the reason for the extension")
@@ -248,7 +243,7 @@ def extend(
     with transaction(session):
         request.extended_at, request.extension_reason = now, why
         request.due_at = due_date(request.received_at, extended=True)
-        _note(session, request, actor, "extended", why)
+        record_action(session, request, actor, "extended", why)
         schedule_reminders(session, request, now)
 
 
@@ -256,144 +251,20 @@ def refuse(
     session: Session, request: DataSubjectRequest, reason: str | None, *, actor: str
 ) -> None:
     """Close the request without acting, with the reason the customer will be given."""
-    _open(request)
+    require_open(request)
     why = _reason(reason, "the reason for refusing (it is sent to the customer)")
     with transaction(session):
         request.status, request.closed_at, request.outcome = "refused", utcnow(), why
-        _note(session, request, actor, "refused", why)
+        record_action(session, request, actor, "refused", why)
         cancel_reminders(session, request)
-    _answer(session, request)
+    request_mail.answer_request(session, request)
 
 
-def _customer(session: Session, request: DataSubjectRequest) -> Customer:
-    customer = session.get(Customer, request.customer_id)
-    if customer is None or customer.erased_at is not None:
-        raise Conflict("The customer's data was erased; close the request instead.")
-    return customer
-
-
-def _fulfilled(session: Session, request: DataSubjectRequest, actor: str, outcome: str) -> None:
+def mark_fulfilled(session: Session, request: DataSubjectRequest, actor: str, outcome: str) -> None:
+    """Close ``request`` as fulfilled with ``outcome`` (in the caller's transaction)."""
     request.status, request.closed_at, request.outcome = "fulfilled", utcnow(), outcome
-    _note(session, request, actor, "fulfilled", outcome)
+    record_action(session, request, actor, "fulfilled", outcome)
     cancel_reminders(session, request)
-
-
-def _answer(
-    session: Session,
-    request: DataSubjectRequest,
-    recipient: tuple[str | None, str] | None = None,
-    link: str | None = None,
-) -> bool:
-    """E-mail the answer to the customer (to ``recipient`` read before an erasure)."""
-    if recipient is None:
-        customer = session.get(Customer, request.customer_id)
-        recipient = request_mail.recipient_of(session, customer) if customer else (None, "en")
-    return request_mail.answer(session, request, recipient[0], recipient[1], link)
-
-
-def fulfil_export(session: Session, request: DataSubjectRequest, *, actor: str) -> bool:
-    """Access or portability: e-mail the customer a signed, expiring link to download their
-    export (the officer never holds it) and close the request; True when the e-mail went."""
-    _open(request)
-    if request.kind not in EXPORT_KINDS:
-        raise Conflict("Only access and portability requests are answered with an export.")
-    require_identity(request)
-    _customer(session, request)
-    link = issue_export_link(session, request)
-    with transaction(session):
-        outcome = f"export delivered to the customer by a signed link valid {EXPORT_DAYS} days"
-        _fulfilled(session, request, actor, outcome)
-    return _answer(session, request, link=link)
-
-
-def resend_export(session: Session, request: DataSubjectRequest, *, actor: str) -> bool:
-    """A new download link for a fulfilled export (the previous one stops working)."""
-    if request.kind not in EXPORT_KINDS or request.status != "fulfilled":
-        raise Conflict("Only a fulfilled access or portability request has an export to send.")
-    _customer(session, request)
-    link = issue_export_link(session, request)
-    with transaction(session):
-        _note(session, request, actor, "export_link_reissued", f"valid {EXPORT_DAYS} days")
-    return _answer(session, request, link=link)
-
-
-def fulfil_rectification(
-    session: Session, request: DataSubjectRequest, field: str, value: str, *, actor: str
-) -> None:
-    """Correct one field through the vault (the previous value stays in the history).
-
-    The field must be one of the catalogue and the corrected value must not be empty (removing
-    data is an erasure, not a rectification).
-    """
-    _open(request)
-    if request.kind != "rectification":
-        raise Conflict("This is not a rectification request.")
-    if not isinstance(field, str) or field not in FIELDS:
-        raise InvalidInput("Choose the field to correct from the list.")
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("Enter the corrected value of the field.")
-    require_identity(request)
-    customer = _customer(session, request)
-    update_field(
-        session,
-        customer,
-        field,
-        value,
-        actor=actor,
-        reason=f"request #{request.id} (rectification)",
-    )
-    with transaction(session):
-        _note(session, request, actor, "rectified", f"field {field}")
-
-
-def complete(session: Session, request: DataSubjectRequest, *, actor: str, outcome: str) -> None:
-    """Close a rectification once every field asked for is corrected."""
-    _open(request)
-    if request.kind != "rectification":
-        raise Conflict("Only rectifications are closed by hand; the others close by acting.")
-    with transaction(session):
-        _fulfilled(session, request, actor, (outcome or "rectified").strip()[:500])
-    _answer(session, request)
-
-
-def fulfil_erasure(
-    session: Session, request: DataSubjectRequest, confirm_ref: str, *, actor: str
-) -> None:
-    """Crypto-shred the customer, after the officer types their reference to confirm."""
-    _open(request)
-    if request.kind != "erasure":
-        raise Conflict("This is not an erasure request.")
-    require_identity(request)
-    customer = _customer(session, request)
-    if (confirm_ref or "").strip() != customer.ref:
-        raise InvalidInput("Type the customer's reference exactly to confirm the erasure.")
-    # The address is read before the key is destroyed, kept in memory only for the answer.
-    recipient = request_mail.recipient_of(session, customer)
-    erase_customer(session, customer, actor=actor, reason=f"request #{request.id} (erasure)")
-    with transaction(session):
-        request.details = None
-        _fulfilled(session, request, actor, "data key and data destroyed (crypto-shredding)")
-    _answer(session, request, recipient)
-
-
-def fulfil_objection(session: Session, request: DataSubjectRequest, *, actor: str) -> None:
-    """Record the objection to all direct marketing in the ledger (GDPR Art. 21)."""
-    _open(request)
-    if request.kind != "objection":
-        raise Conflict("This is not an objection.")
-    require_identity(request)
-    customer = _customer(session, request)
-    event = object_to_direct_marketing(
-        session,
-        customer,
-        source="staff",
-        method="staff",
-        actor=actor,
-        reason=f"request #{request.id}",
-    )
-    with transaction(session):
-        _fulfilled(session, request, actor, f"objection recorded (ledger entry {event.seq})")
-    _answer(session, request)
 
 
 def read_details(session: Session, request: DataSubjectRequest, *, actor: str) -> str | None:
@@ -403,76 +274,3 @@ def read_details(session: Session, request: DataSubjectRequest, *, actor: str) -
     except NotFound:
         return None
     return details_of_look(session, request, look, actor=actor)
-
-
-@dataclass
-class RequestFilter:
-    """List filters: status (or ``open``), kind, overdue only."""
-
-    status: str = "open"
-    kind: str = ""
-    overdue: bool = False
-
-
-def parse_request_filter(args: Mapping[str, str]) -> tuple[RequestFilter, dict[str, str]]:
-    """Filters from a query string, with a message per bad value."""
-    errors: dict[str, str] = {}
-    status = args.get("status", "open") or "open"
-    if status not in ("open", "all", "received", "in_progress", "fulfilled", "refused"):
-        errors["status"] = f"Unknown status {status!r}."
-    kind = args.get("kind", "")
-    if kind and kind not in REQUEST_KINDS:
-        errors["kind"] = f"Unknown kind {kind!r}."
-    return RequestFilter(status=status, kind=kind, overdue=args.get("overdue") == "1"), errors
-
-
-def list_requests(session: Session, flt: RequestFilter, limit: int = 1000):
-    """Requests matching ``flt``, most urgent first (open ones by deadline)."""
-    query = select(DataSubjectRequest)
-    if flt.status == "open":
-        query = query.where(DataSubjectRequest.status.in_(OPEN_STATUSES))
-    elif flt.status != "all":
-        query = query.where(DataSubjectRequest.status == flt.status)
-    if flt.kind:
-        query = query.where(DataSubjectRequest.kind == flt.kind)
-    if flt.overdue:
-        query = query.where(
-            DataSubjectRequest.status.in_(OPEN_STATUSES), DataSubjectRequest.due_at < utcnow()
-        )
-    still_open = case((DataSubjectRequest.status.in_(OPEN_STATUSES), 0), else_=1)
-    query = query.order_by(still_open, DataSubjectRequest.due_at, DataSubjectRequest.id)
-    return list(session.scalars(query.limit(limit)))
-
-
-def request_counts(session: Session) -> dict[str, int]:
-    """Open and overdue requests, for the console's overview."""
-    now = utcnow()
-    open_, overdue = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((DataSubjectRequest.due_at < now, 1), else_=0)), 0),
-        ).where(DataSubjectRequest.status.in_(OPEN_STATUSES))
-    ).one()
-    return {"open": open_ or 0, "overdue": overdue or 0}
-
-
-def history(session: Session, request: DataSubjectRequest) -> list[RequestAction]:
-    """What was done about the request, oldest first."""
-    return list(
-        session.scalars(
-            select(RequestAction)
-            .where(RequestAction.request_id == request.id)
-            .order_by(RequestAction.at, RequestAction.id)
-        )
-    )
-
-
-def customer_requests(session: Session, customer: Customer) -> list[DataSubjectRequest]:
-    """A customer's own requests, newest first (for the portal)."""
-    return list(
-        session.scalars(
-            select(DataSubjectRequest)
-            .where(DataSubjectRequest.customer_id == customer.id)
-            .order_by(DataSubjectRequest.id.desc())
-        )
-    )

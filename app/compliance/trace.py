@@ -5,7 +5,9 @@ and the policy hash), the audience decision of the campaign run, the ledger even
 rests on, and the send-time decision with its rule-by-rule trace exactly as the worker's
 re-check produced it (:mod:`app.delivery.send_decisions`). Separately, and labelled as a
 comparison, the page re-evaluates the same intent and moment on the customer's facts as they
-are today with the policy now in force, and points out every rule whose result differs.
+are today with the policy now in force, and points out every rule whose result differs. The
+intent is the one the re-check at claim decided (:func:`app.delivery.recheck.send_intent`):
+the fields the campaign's templates require, and those they use only with a fallback.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignDecision
+from app.campaigns.template_fields import TemplateError
 from app.customers.models import Customer
 from app.decisions.facts_db import FactsError, load_facts
+from app.delivery.recheck import send_intent
 from app.delivery.send_decisions import send_decision
+from app.delivery.template_book import load_templates
 from app.ledger.models import ConsentEvent
 from app.ledger.records import ALL
 from app.outbox.models import OutboxEntry
-from app.policy import Intent, explain
+from app.policy import explain
 from app.policy.decision import Decision
 from app.policy_sets.in_force import policies_in_force
 
@@ -102,15 +107,7 @@ def message_trace(session: Session, outbox_id: int) -> MessageTrace | None:
     if customer is None or customer.erased_at is not None:
         problem = "The customer was erased: their facts no longer exist to recompute from."
     else:
-        at = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        # The outbox carries campaign messages only (relationship messages never pass through it).
-        intent = Intent(entry.purpose, entry.channel, at, frozenset())
-        try:
-            facts = load_facts(session, [customer.id], at=at).get(customer.id)
-        except FactsError as exc:
-            facts, problem = None, f"The customer's stored facts cannot be read: {exc}"
-        if facts is not None:
-            recomputed = explain(policies_in_force(), facts, intent)
+        recomputed, problem = _recompute(session, entry, customer, moment)
     stored, decided_at, stored_problem = None, None, None
     try:
         found = send_decision(session, entry.id)
@@ -131,6 +128,24 @@ def message_trace(session: Session, outbox_id: int) -> MessageTrace | None:
         decided_at=decided_at,
         stored_problem=stored_problem,
     )
+
+
+def _recompute(
+    session: Session, entry: OutboxEntry, customer: Customer, moment: datetime
+) -> tuple[Decision | None, str | None]:
+    """Today's decision of the intent ``entry`` was decided on, or why there is none."""
+    at = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        intent = send_intent(entry, load_templates(session, [entry.campaign_id]), at)
+    except TemplateError as exc:
+        return None, f"The campaign's templates cannot be read: {exc}"
+    try:
+        facts = load_facts(session, [customer.id], at=at).get(customer.id)
+    except FactsError as exc:
+        return None, f"The customer's stored facts cannot be read: {exc}"
+    if facts is None:
+        return None, None
+    return explain(policies_in_force(), facts, intent), None
 
 
 def customer_messages(session: Session, customer_id: int, limit: int = 500) -> list[OutboxEntry]:

@@ -44,6 +44,26 @@ def _denial(explanation: str) -> Decision:
     return Decision("deny", POLICY_ERROR, explanation, "")
 
 
+def send_intent(
+    entry, templates: TemplateBook, at: datetime, filled: frozenset[str] = frozenset()
+) -> Intent:
+    """What the policy decides about outbox ``entry`` at ``at``: its purpose and channel, the
+    fields its campaign's variant requires, and those it uses only with a fallback (``filled``:
+    those rendered with the customer's own value, which must then be shared as well).
+
+    Every outbox entry is a campaign message, whatever its kind says: the customer's own
+    relationship messages never pass through the outbox (:mod:`app.delivery.transactional`).
+    """
+    usage = templates.usage(entry.campaign_id, entry.variant)
+    return Intent(
+        purpose=entry.purpose,
+        channel=entry.channel,
+        at=at,
+        template_fields=usage.required | filled,
+        fallback_fields=usage.fallback - filled,
+    )
+
+
 def recheck(
     session: Session,
     entries: Sequence,
@@ -59,18 +79,8 @@ def recheck(
     """
     groups: dict[Intent, list] = defaultdict(list)
     for entry in entries:
-        # Every outbox entry is a campaign message, whatever its kind says: the customer's own
-        # relationship messages never pass through the outbox (app.delivery.transactional).
-        usage = templates.usage(entry.campaign_id, entry.variant)
         filled = (personalised or {}).get(entry.id, frozenset())
-        intent = Intent(
-            purpose=entry.purpose,
-            channel=entry.channel,
-            at=now,
-            template_fields=usage.required | filled,
-            fallback_fields=usage.fallback - filled,
-        )
-        groups[intent].append(entry)
+        groups[send_intent(entry, templates, now, filled)].append(entry)
     decisions: dict[int, Decision] = {}
     for intent, members in groups.items():
         by_customer = _decide_group(session, intent, [e.customer_id for e in members])

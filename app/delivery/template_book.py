@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignTemplate
-from app.campaigns.render import FieldUsage, field_usage
+from app.campaigns.template_fields import FieldUsage, field_usage
 
 DEFAULT_VARIANT = "A"
 DEFAULT_LANGUAGE = "en"

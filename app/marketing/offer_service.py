@@ -10,8 +10,9 @@ learning read.
 
 Campaign runs attach offers to outbox entries with :func:`offer_payloads`: the payload holds
 the offer's catalogue text (the same for everyone who gets that offer) under ``offer``, the
-name :mod:`app.campaigns.render` reserves for it, and its catalogue id under ``offer_id`` (the
-worker turns it into the signed ``offer_url``, :mod:`app.marketing.offer_links`).
+name :mod:`app.campaigns.template_fields` reserves for it, and its catalogue id under
+``offer_id`` (the worker turns it into the signed ``offer_url``,
+:mod:`app.marketing.offer_links`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from functools import cache
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
@@ -24,7 +23,7 @@ from app.errors import Conflict, InvalidInput
 from app.transaction import transaction
 from app.vault.errors import FieldValidationError
 from app.vault.fields import field_spec
-from app.vault.models import ContactPreferences, ProfileField
+from app.vault.models import ContactPreferences
 
 #: Each language messages can be written in (the catalogue's), in its own words.
 LANGUAGE_NAMES = {
@@ -37,11 +36,6 @@ LANGUAGE_NAMES = {
 LANGUAGE_MESSAGE = "Choose one of the offered languages."
 TIMEZONE_MESSAGE = "Choose a time zone from the list, like Europe/Rome."
 STALE = "This page was changed in another window. Reload it to see the current values."
-
-#: Settings older releases also kept in the vault; any value left there is superseded.
-SETTINGS_IN_PROFILES = ("language", "timezone")
-#: Of those, the ones no longer in the field catalogue (no sharing choice can apply to them).
-FORMER_PROFILE_FIELDS = ("timezone",)
 
 
 @cache
@@ -95,13 +89,6 @@ def change_settings(session: Session, customer: Customer, wanted: Settings, vers
         session.refresh(customer, with_for_update=True)
         if version != settings_of(customer).version:
             raise Conflict(STALE)
-        # A copy left in the profile by an older release is superseded by this choice.
-        session.execute(
-            delete(ProfileField).where(
-                ProfileField.customer_id == customer.id,
-                ProfileField.field.in_(SETTINGS_IN_PROFILES),
-            )
-        )
         if (language, timezone) == (customer.language, customer.timezone):
             return False
         if timezone != customer.timezone:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from app.campaigns.models import CampaignTemplate
+from app.compliance.trace import message_trace
 from app.customers.models import Customer
 from app.delivery.send_decisions import send_decision
 from app.delivery.settings import worker_settings
@@ -18,6 +20,8 @@ from app.delivery.worker import DeliveryWorker
 from app.ledger import consent
 from app.outbox.models import OutboxEntry, SendDecision
 from app.policy.trace import RULE_ORDER
+from app.transaction import transaction
+from app.vault import service as vault
 from tests.integration.test_delivery_helpers import (
     Sink,
     audience,
@@ -126,3 +130,55 @@ def test_the_traces_tables_export_as_csv_and_json(app, session, client, create_s
     consent_rows = client.get(f"{path}?table=consent&format=json").get_json()["rows"]
     assert [r["action"] for r in consent_rows] == ["granted"]
     assert client.get(f"{path}?table=nothing&format=csv").status_code == 400
+
+
+def _unshare_first_name(session, customer_id: int) -> None:
+    vault.set_sharing(
+        session, session.get(Customer, customer_id), {("first_name", "offers"): False}
+    )
+
+
+def test_today_decides_on_the_fields_the_template_requires(app, session):
+    customer_id = audience(session, 1)[0].id
+    campaign_outbox(session, [customer_id])  # "Dear {{ first_name }}": required
+    _deliver(app)
+    entry = session.scalar(select(OutboxEntry))
+    assert message_trace(session, entry.id).differences == []  # nothing changed, nothing differs
+    _unshare_first_name(session, customer_id)
+    found = message_trace(session, entry.id)
+    assert found.sent_decision.allowed
+    assert found.recomputed.outcome == "deny"
+    assert found.recomputed.rule_id == "data_minimisation"
+    assert found.differences == [("data_minimisation", "passed", "failed")]
+
+
+def test_today_shows_the_fallback_where_the_template_has_one(app, session):
+    customer_id = audience(session, 1)[0].id
+    campaign_id = campaign_outbox(session, [customer_id])
+    with transaction(session):
+        template = session.scalar(
+            select(CampaignTemplate).where(CampaignTemplate.campaign_id == campaign_id)
+        )
+        template.subject = "Hello {{ first_name|default('there') }}"
+        template.body_text = "Dear {{ first_name|default('customer') }},\n{{ offer }}\n"
+    _deliver(app)
+    entry = session.scalar(select(OutboxEntry))
+    _unshare_first_name(session, customer_id)
+    found = message_trace(session, entry.id)
+    assert found.sent_decision.allowed and found.recomputed.allowed
+    assert found.differences == []
+
+
+def test_today_decides_on_no_field_a_template_no_longer_parses(app, session):
+    customer_id = audience(session, 1)[0].id
+    campaign_id = campaign_outbox(session, [customer_id])
+    _deliver(app)
+    with transaction(session):
+        session.execute(
+            update(CampaignTemplate)
+            .where(CampaignTemplate.campaign_id == campaign_id)
+            .values(body_text="Dear {{ first_name")
+        )
+    found = message_trace(session, session.scalar(select(OutboxEntry.id)))
+    assert found.recomputed is None
+    assert found.recompute_problem.startswith("The campaign's templates cannot be read:")

@@ -6,14 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.campaigns.render import (
-    TemplateError,
-    TemplateFieldMissing,
-    render_message,
-    render_problems,
-    template_fields,
-    validate_template,
-)
+from app.campaigns.render import TemplateFieldMissing, render_message, render_problems
+from app.campaigns.template_fields import TemplateError, template_fields, validate_template
 
 
 def template(subject: str = "", text: str = "", html: str | None = None):
@@ -98,7 +92,7 @@ def test_a_name_given_as_field_and_context_is_refused():
 
 
 def test_fields_with_a_fallback_are_told_apart_from_required_ones():
-    from app.campaigns.render import field_usage
+    from app.campaigns.template_fields import field_usage
 
     t = template(
         "Hi {{ first_name|default('there') }}",

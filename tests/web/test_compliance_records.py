@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.compliance import request_queries as queries
 from app.compliance import requests as dsr
 from app.vault.models import VaultAccess
 from tests.helpers import csrf_token
@@ -151,7 +152,7 @@ def test_ledger_and_access_log_exports_follow_the_pages_order(officer, session):
     for person in people:
         dsr.file_request(session, person, "access", channel="staff", actor="staff:test",
                          details="Everything please")  # fmt: skip
-        dsr.read_details(session, dsr.customer_requests(session, person)[0], actor="staff:test")
+        dsr.read_details(session, queries.customer_requests(session, person)[0], actor="staff:test")
     log = officer.get("/compliance/access-log?format=json").get_json()["rows"]
     assert [row["id"] for row in log] == sorted((row["id"] for row in log), reverse=True)
 

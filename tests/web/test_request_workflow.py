@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.campaigns.scheduler import PERIODIC_JOBS
+from app.compliance import request_queries as queries
 from app.compliance import requests as dsr
 from app.compliance.models import DataSubjectRequest, RequestReminder
 from app.compliance.request_reminders import send_due_reminders
@@ -226,5 +227,5 @@ def test_deadline_reminders_are_rows_sent_once_by_the_scheduled_job(
     dsr.refuse(session, row, "Covered by an earlier answer", actor="staff:test")
     assert session.scalar(select(func.count()).select_from(RequestReminder).where(
         RequestReminder.sent_at.is_(None))) == 0  # fmt: skip
-    history = [h.action for h in dsr.history(session, row)]
+    history = [h.action for h in queries.history(session, row)]
     assert history.count("reminded") == 4

@@ -8,6 +8,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.accounts.models import StaffUser
+from app.compliance import request_fulfilment as fulfilment
+from app.compliance import request_queries as queries
 from app.compliance import requests as dsr
 from app.compliance.models import REQUEST_KINDS, DataSubjectRequest
 from app.compliance.request_identity import record_verification
@@ -75,14 +77,14 @@ def _table(rows: list[DataSubjectRequest]) -> Table:
 @roles_required(OFFICER)
 def requests():
     """Requests, most urgent first; overdue ones stand out; filters and exports."""
-    flt, errors = dsr.parse_request_filter(request.args)
+    flt, errors = queries.parse_request_filter(request.args)
     fmt = requested_format()
     if errors:
         if fmt is not None:
             bad_request(" ".join(errors.values()))
         rows = []
     else:
-        rows = dsr.list_requests(db.session, flt)
+        rows = queries.list_requests(db.session, flt)
     table = _table(rows)
     if fmt is not None:
         return export_response(table, fmt)
@@ -93,7 +95,7 @@ def requests():
         errors=errors,
         kinds=REQUEST_KINDS,
         labels=dsr.KIND_LABELS,
-        counts=dsr.request_counts(db.session),
+        counts=queries.request_counts(db.session),
     )
     return page, (400 if errors else 200)
 
@@ -176,7 +178,7 @@ def _detail(
         r=row,
         overdue=dsr.is_overdue(row),
         urgency=_urgency(row, utcnow()),
-        history=dsr.history(db.session(), row),
+        history=queries.history(db.session(), row),
         staff=dsr.assignable_staff(db.session()),
         labels=dsr.KIND_LABELS,
         fields=[name for name in HELD_FIELDS if name != "email"] + ["email"],
@@ -218,7 +220,7 @@ def request_detail(request_id: int):
     if fmt is not None:
         rows = [
             {c.key: getattr(h, c.key) for c in HISTORY_COLUMNS}
-            for h in dsr.history(db.session(), row)
+            for h in queries.history(db.session(), row)
         ]
         return export_response(Table(f"request-{row.id}-history", HISTORY_COLUMNS, rows), fmt)
     return _detail(row)
@@ -262,27 +264,27 @@ def request_action(request_id: int, action: str):
                 code=303,
             )
         elif action == "export":
-            mailed = dsr.fulfil_export(db.session(), row, actor=actor)
+            mailed = fulfilment.fulfil_export(db.session(), row, actor=actor)
             _mail_flash(mailed, "The download link was e-mailed to the customer.")
         elif action == "resend":
-            mailed = dsr.resend_export(db.session(), row, actor=actor)
+            mailed = fulfilment.resend_export(db.session(), row, actor=actor)
             _mail_flash(mailed, "A new download link was e-mailed; the previous one is revoked.")
         elif action == "verify":
             record_verification(db.session(), row, form.get("method"), actor=actor)
             flash("The requester's identity is recorded as verified.", "success")
         elif action == "rectify":
-            dsr.fulfil_rectification(
+            fulfilment.fulfil_rectification(
                 db.session(), row, form.get("field", ""), form.get("value", ""), actor=actor
             )
             flash(f"Field {form.get('field')} corrected.", "success")
         elif action == "complete":
-            dsr.complete(db.session(), row, actor=actor, outcome=form.get("outcome", ""))
+            fulfilment.complete(db.session(), row, actor=actor, outcome=form.get("outcome", ""))
             flash("Request fulfilled.", "success")
         elif action == "erase":
-            dsr.fulfil_erasure(db.session(), row, form.get("confirm", ""), actor=actor)
+            fulfilment.fulfil_erasure(db.session(), row, form.get("confirm", ""), actor=actor)
             flash("The customer's data was erased by crypto-shredding.", "success")
         elif action == "object":
-            dsr.fulfil_objection(db.session(), row, actor=actor)
+            fulfilment.fulfil_objection(db.session(), row, actor=actor)
             flash("The objection is recorded in the ledger.", "success")
         else:
             abort(404)

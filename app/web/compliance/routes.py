@@ -8,7 +8,7 @@ from flask import render_template
 from sqlalchemy import select
 
 from app.compliance.integrity import verification_history
-from app.compliance.requests import request_counts
+from app.compliance.request_queries import request_counts
 from app.extensions import db
 from app.ledger.models import LedgerVerification
 from app.ledger.overview import ledger_overview

@@ -15,7 +15,8 @@ from werkzeug.datastructures import MultiDict
 from app.campaigns.checks import policy_purposes
 from app.campaigns.models import Campaign, CampaignTemplate
 from app.campaigns.placeholders import PLACEHOLDERS
-from app.campaigns.render import TemplateError, field_usage, render_message, validate_template
+from app.campaigns.render import render_message
+from app.campaigns.template_fields import TemplateError, field_usage, validate_template
 from app.campaigns.template_sets import TemplateSpec
 from app.errors import InvalidInput
 from app.marketing.calendar import moment, moment_condition, moment_schedule

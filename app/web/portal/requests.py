@@ -8,6 +8,7 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.compliance import request_queries as queries
 from app.compliance import requests as dsr
 from app.compliance.models import REQUEST_KINDS
 from app.errors import AssensoError
@@ -62,7 +63,7 @@ def _page(status: int = 200, form: dict | None = None, error: str | None = None)
     return render(
         "portal/requests.html",
         status,
-        requests=dsr.customer_requests(db.session(), customer()),
+        requests=queries.customer_requests(db.session(), customer()),
         kinds=KIND_CHOICES,
         statuses=STATUS_LABELS,
         outcome_text=outcome_text,
