@@ -10,20 +10,26 @@ It prints, at the end::
     RESULT api_http_floor_rps <v> req/s         (the same clients against a bare WSGI answer)
     RESULT api_decisions_rps <v> req/s          (POST /decisions, one customer each; >= 1500)
     RESULT api_decisions_p99_ms <v> ms          (<= 25)
+    RESULT api_flask_query_floor_rps <v> req/s  (the same clients against a Flask view making
+                                                one indexed SELECT through SQLAlchemy)
     RESULT api_decisions_vs_floor <v> ratio
+    RESULT api_decisions_vs_flask_floor <v> ratio
     RESULT api_decisions_per_web_cpu_s <v> req/CPU-s  (decisions per CPU second of gunicorn)
     RESULT api_batch_decisions_per_s <v> decisions/s  (POST /decisions/batch of 1,000; >= 50000)
     RESULT api_consent_writes_rps <v> req/s     (POST /consents and withdrawals; >= 500)
     RESULT webhook_withdrawal_p95_s <v> s       (withdrawal answered -> receiver has it; <= 1)
 
-The floor is measured in the same run with the same client processes and gunicorn settings,
-so the ratio divides figures taken on the same (shared) machine.
+The floors are measured in the same run with the same client processes and gunicorn settings,
+so the ratios divide figures taken on the same (shared) machine. The clients send requests
+encoded in advance over plain sockets, so their own CPU (which shares the machine with the
+server and the database) is small.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import logging
 import multiprocessing
@@ -52,6 +58,28 @@ def app(environ, start_response):
                               ("Content-Length", str(len(body)))])
     environ["wsgi.input"].read()
     return [body]
+"""
+#: The second floor: what any Flask view reaches with one indexed query (a customer by primary
+#: key, the statement built per call as views do) on the same database, through SQLAlchemy.
+FLASK_FLOOR_APP = """
+import os
+
+from flask import Flask, request
+from sqlalchemy import column, create_engine, select, table
+
+engine = create_engine(os.environ["TEST_DATABASE_URL"])
+customers = table("customers", column("id"), column("jurisdiction"))
+app = Flask(__name__)
+
+
+@app.post("/")
+def one_query():
+    number = int(request.get_json()["customer"]["reference"][1:])
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(customers.c.id, customers.c.jurisdiction).where(customers.c.id == number + 1)
+        ).first()
+    return {"outcome": "deny", "found": row is not None}
 """
 
 
@@ -156,23 +184,60 @@ def wait_for(port: int, seconds: float = 60) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
+def _request(path: str, key: str, body: dict) -> bytes:
+    payload = json.dumps(body).encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {key}\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+
+
+def _exchange(connection: socket.socket, request: bytes) -> tuple[int, bool]:
+    """Send one request and read its answer: (status, whether the connection stays open)."""
+    connection.sendall(request)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise RuntimeError("the server closed the connection before answering")
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").lower().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    remaining = int(headers.get("content-length", "0")) - len(body)
+    while remaining > 0:
+        chunk = connection.recv(min(remaining, 65536))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+    return int(lines[0].split()[1]), headers.get("connection") != "close"
+
+
 def _client(args) -> list[float]:
-    """One client thread's loop: keep-alive POSTs until the deadline; its latencies (s)."""
+    """One client thread's loop: POSTs until the deadline, on one connection while the server
+    keeps it open; its latencies (s). The requests are encoded before the clock starts and
+    the answers read from the socket without an HTTP library, so the load generator spends
+    little of the CPU the server needs."""
     port, path, make_body, key, deadline, seed = args
     rng = random.Random(seed)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    requests = [_request(path, key, make_body(rng)) for _ in range(8 if "batch" in path else 256)]
+    connection = None
     latencies = []
-    while time.monotonic() < deadline:
-        body = json.dumps(make_body(rng)).encode()
+    for number in itertools.count():
+        if time.monotonic() >= deadline:
+            break
         sent = time.perf_counter()
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        if response.status >= 500:
-            raise RuntimeError(f"{path} answered {response.status}")
+        if connection is None:
+            connection = socket.create_connection(("127.0.0.1", port), timeout=300)
+        status, open_ = _exchange(connection, requests[number % len(requests)])
+        if status >= 500:
+            raise RuntimeError(f"{path} answered {status}")
         latencies.append(time.perf_counter() - sent)
-    connection.close()
+        if not open_:
+            connection.close()
+            connection = None
+    if connection is not None:
+        connection.close()
     return latencies
 
 
@@ -331,55 +396,54 @@ def main() -> None:
     key, notice_id = build(url, keystore, customers, receiver.url)
     env = environment(url, keystore)
     processes = []
+
+    def floor_command(module: str, on_port: int) -> list[str]:
+        """gunicorn as the application's is run, serving ``module``'s ``app`` from ``folder``."""
+        return [
+            *(sys.executable, "-m", "gunicorn", "-w", str(options.web_workers)),
+            *("-b", f"127.0.0.1:{on_port}", "--chdir", str(folder), f"{module}:app"),
+        ]
+
     try:
         floor_port = free_port()
         (folder / "floor.py").write_text(FLOOR_APP)
-        processes.append(
-            start(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-w",
-                    str(options.web_workers),
-                    "-b",
-                    f"127.0.0.1:{floor_port}",
-                    "--chdir",
-                    str(folder),
-                    "floor:app",
-                ],
-                env,
-            )
-        )
+        processes.append(start(floor_command("floor", floor_port), env))
+        flask_floor_port = free_port()
+        (folder / "flask_floor.py").write_text(FLASK_FLOOR_APP)
+        processes.append(start(floor_command("flask_floor", flask_floor_port), env))
         port = free_port()
-        processes.append(
-            start(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--config",
-                    "gunicorn.conf.py",
-                    "-w",
-                    str(options.web_workers),
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "wsgi:app",
-                ],
-                env,
-            )
+        web_server = start(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "gunicorn.conf.py",
+                "-w",
+                str(options.web_workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "wsgi:app",
+            ],
+            env,
         )
+        processes.append(web_server)
         processes.append(
             start([sys.executable, "-m", "flask", "--app", "worker", "worker", "run"], env)
         )
         wait_for(floor_port)
+        wait_for(flask_floor_port)
         wait_for(port)
         clients = options.clients
-        # Warm-up, not counted: every web process has loaded the application and the policies.
+        # Warm-up, not counted: every web process has loaded the application and the policies, and
+        # every process of the Flask floor has its database connection.
         drive(port, "/api/v1/decisions", "decision", key, 2, clients, customers)
+        drive(flask_floor_port, "/", "floor", key, 1, clients, customers)
         floor_rps, _ = drive(floor_port, "/", "floor", key, seconds, clients, customers)
         print(f"floor: {floor_rps:.0f} req/s")
-        web = processes[1].pid
+        flask_rps, _ = drive(flask_floor_port, "/", "floor", key, seconds, clients, customers)
+        print(f"Flask view with one query: {flask_rps:.0f} req/s")
+        web = web_server.pid
         cpu_before = cpu_seconds(web)
         rps, lat = drive(port, "/api/v1/decisions", "decision", key, seconds, clients, customers)
         per_cpu = len(lat) / max(cpu_seconds(web) - cpu_before, 1e-9)
@@ -409,7 +473,9 @@ def main() -> None:
     print(f"RESULT api_http_floor_rps {floor_rps:.0f} req/s")
     print(f"RESULT api_decisions_rps {rps:.0f} req/s")
     print(f"RESULT api_decisions_p99_ms {p99:.1f} ms")
+    print(f"RESULT api_flask_query_floor_rps {flask_rps:.0f} req/s")
     print(f"RESULT api_decisions_vs_floor {rps / floor_rps:.3f} ratio")
+    print(f"RESULT api_decisions_vs_flask_floor {rps / flask_rps:.3f} ratio")
     print(f"RESULT api_decisions_per_web_cpu_s {per_cpu:.0f} req/CPU-s")
     print(f"RESULT api_batch_decisions_per_s {batch:.0f} decisions/s")
     print(f"RESULT api_consent_writes_rps {writes:.0f} req/s")

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, time
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import Connection, CursorResult, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
 from app.ledger.models import ConsentState
-from app.models_base import among, driver_value_reader
+from app.models_base import among_parameter, among_value, driver_value_reader
 from app.outbox.models import SendLog, Suppression
 from app.policy.deferrals import WEEK
 from app.policy.facts import ConsentFact, ContactWindow, CustomerFacts
@@ -75,34 +75,18 @@ def _parsed_windows(raw: str) -> tuple[ContactWindow, ...]:
     return windows
 
 
-def load_recent_sends(
-    session: Session, customer_ids: Sequence[int], at: datetime, channel: str | None = None
-) -> dict[int, dict[str, list[datetime]]]:
-    """Non-transactional sends in ``(at - 7 days, at]``, per customer and channel."""
-    found: dict[int, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
-    query = select(SendLog.customer_id, SendLog.channel, SendLog.sent_at).where(
-        among(session, SendLog.customer_id, customer_ids),
-        SendLog.transactional.is_(False),
-        SendLog.sent_at > at - WEEK,
-        SendLog.sent_at <= at,
-    )
-    if channel is not None:
-        query = query.where(SendLog.channel == channel)
-    connection = session.connection()
-    read_time = driver_value_reader(SendLog.sent_at.type, connection.dialect)
-    result = connection.execute(query)
-    try:  # the driver's rows: audiences read this for tens of thousands of customers
-        rows = result.cursor.fetchall()
-    finally:
-        result.close()
-    for customer_id, name, sent_at in rows:
-        found[customer_id][name].append(read_time(sent_at))
-    return found
+@lru_cache(maxsize=4)
+def _queries(dialect: str) -> dict[str, Select]:
+    """The bulk queries of a chunk, built once per dialect: building and hashing a statement
+    costs SQLAlchemy more than running a small query (a single API decision runs all six).
+    The customers are the parameter ``ids`` (:func:`among_value`); the sends are those in
+    ``(since, at]``."""
 
+    def among_ids(column):
+        return among_parameter(dialect, column, "ids")
 
-def _consents(session: Session, ids: Sequence[int]) -> dict[int, dict]:
-    rows = session.connection().execute(
-        select(
+    return {
+        "consents": select(
             ConsentState.customer_id,
             ConsentState.purpose,
             ConsentState.channel,
@@ -111,47 +95,26 @@ def _consents(session: Session, ids: Sequence[int]) -> dict[int, dict]:
             ConsentState.expires_at,
             ConsentState.lawful_basis,
             ConsentState.confirmed,
-        ).where(among(session, ConsentState.customer_id, ids))
-    )
-    found: dict[int, dict] = defaultdict(dict)
-    for cid, purpose, channel, status, granted, expires, basis, confirmed in rows:
-        found[cid][(purpose, channel)] = ConsentFact(status, granted, expires, basis, confirmed)
-    return found
-
-
-def _suppressions(session: Session, ids: Sequence[int]) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = defaultdict(set)
-    query = select(Suppression.customer_id, Suppression.channel).where(
-        among(session, Suppression.customer_id, ids)
-    )
-    for cid, channel in session.connection().execute(query):
-        found[cid].add(channel)
-    return found
-
-
-def _shares(session: Session, ids: Sequence[int]) -> dict[int, dict[str, set[str]]]:
-    found: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    query = select(SharingChoice.customer_id, SharingChoice.purpose, SharingChoice.field).where(
-        among(session, SharingChoice.customer_id, ids), SharingChoice.shared.is_(True)
-    )
-    for cid, purpose, field in session.connection().execute(query):
-        found[cid][purpose].add(field)
-    return found
-
-
-def _preferences(session: Session, ids: Sequence[int]) -> dict[int, tuple]:
-    query = select(
-        ContactPreferences.customer_id,
-        ContactPreferences.windows_json,
-        ContactPreferences.weekly_cap,
-        ContactPreferences.paused_until,
-    ).where(among(session, ContactPreferences.customer_id, ids))
-    return {row[0]: tuple(row[1:]) for row in session.connection().execute(query)}
-
-
-def _customers(session: Session, ids: Sequence[int]) -> Iterable:
-    return session.connection().execute(
-        select(
+        ).where(among_ids(ConsentState.customer_id)),
+        "suppressions": select(Suppression.customer_id, Suppression.channel).where(
+            among_ids(Suppression.customer_id)
+        ),
+        "shares": select(
+            SharingChoice.customer_id, SharingChoice.purpose, SharingChoice.field
+        ).where(among_ids(SharingChoice.customer_id), SharingChoice.shared.is_(True)),
+        "preferences": select(
+            ContactPreferences.customer_id,
+            ContactPreferences.windows_json,
+            ContactPreferences.weekly_cap,
+            ContactPreferences.paused_until,
+        ).where(among_ids(ContactPreferences.customer_id)),
+        "sends": select(SendLog.customer_id, SendLog.channel, SendLog.sent_at).where(
+            among_ids(SendLog.customer_id),
+            SendLog.transactional.is_(False),
+            SendLog.sent_at > bindparam("since"),
+            SendLog.sent_at <= bindparam("at"),
+        ),
+        "customers": select(
             Customer.id,
             Customer.jurisdiction,
             Customer.timezone,
@@ -160,18 +123,70 @@ def _customers(session: Session, ids: Sequence[int]) -> Iterable:
             Customer.phone_verified,
             Customer.objected_at,
             Customer.customer_since,
-        ).where(among(session, Customer.id, ids), Customer.erased_at.is_(None))
-    )
+        ).where(among_ids(Customer.id), Customer.erased_at.is_(None)),
+    }
+
+
+def _rows(connection: Connection, name: str, ids: Sequence[int], **values) -> CursorResult:
+    """The rows of the query ``name`` for the customers ``ids``."""
+    dialect = connection.dialect.name
+    return connection.execute(_queries(dialect)[name], {"ids": among_value(dialect, ids), **values})
+
+
+def load_recent_sends(
+    session: Session, customer_ids: Sequence[int], at: datetime, channel: str | None = None
+) -> dict[int, dict[str, list[datetime]]]:
+    """Non-transactional sends in ``(at - 7 days, at]``, per customer and channel."""
+    found: dict[int, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+    connection = session.connection()
+    read_time = driver_value_reader(SendLog.sent_at.type, connection.dialect)
+    result = _rows(connection, "sends", customer_ids, since=at - WEEK, at=at)
+    try:  # the driver's rows: audiences read this for tens of thousands of customers
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    for customer_id, name, sent_at in rows:
+        if channel is None or name == channel:
+            found[customer_id][name].append(read_time(sent_at))
+    return found
+
+
+def _consents(connection: Connection, ids: Sequence[int]) -> dict[int, dict]:
+    found: dict[int, dict] = defaultdict(dict)
+    for cid, purpose, channel, status, granted, expires, basis, confirmed in _rows(
+        connection, "consents", ids
+    ):
+        found[cid][(purpose, channel)] = ConsentFact(status, granted, expires, basis, confirmed)
+    return found
+
+
+def _suppressions(connection: Connection, ids: Sequence[int]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = defaultdict(set)
+    for cid, channel in _rows(connection, "suppressions", ids):
+        found[cid].add(channel)
+    return found
+
+
+def _shares(connection: Connection, ids: Sequence[int]) -> dict[int, dict[str, set[str]]]:
+    found: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for cid, purpose, field in _rows(connection, "shares", ids):
+        found[cid][purpose].add(field)
+    return found
+
+
+def _preferences(connection: Connection, ids: Sequence[int]) -> dict[int, tuple]:
+    return {row[0]: tuple(row[1:]) for row in _rows(connection, "preferences", ids)}
 
 
 def _load_chunk(
     session: Session, ids: Sequence[int], at: datetime, broken: set[int] | None
 ) -> Iterator[CustomerFacts]:
-    consents, suppressions = _consents(session, ids), _suppressions(session, ids)
-    shares, preferences = _shares(session, ids), _preferences(session, ids)
+    connection = session.connection()
+    consents, suppressions = _consents(connection, ids), _suppressions(connection, ids)
+    shares, preferences = _shares(connection, ids), _preferences(connection, ids)
     sends = load_recent_sends(session, ids, at)
-    for cid, jurisdiction, zone, age, email_ok, phone_ok, objected, since in _customers(
-        session, ids
+    for cid, jurisdiction, zone, age, email_ok, phone_ok, objected, since in _rows(
+        connection, "customers", ids
     ):
         raw_windows, cap, paused = preferences.get(cid, (None, None, None))
         try:

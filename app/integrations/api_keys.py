@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from limits import parse as parse_limit
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidInput, NotFound
@@ -69,6 +69,20 @@ def _matches(stored: str, secret: str) -> bool:
     if not version_text.isdigit() or int(version_text) not in keyring.versions:
         return False
     return hmac.compare_digest(stored, _digest(keyring, int(version_text), secret))
+
+
+#: What a call reads of its key, in one indexed read (built once: a statement built per call
+#: costs SQLAlchemy more than the query).
+_KEY_BY_PUBLIC_ID = select(
+    ApiKey.id,
+    ApiKey.secret_hash,
+    ApiKey.name,
+    ApiKey.scopes,
+    ApiKey.rate_limit,
+    ApiKey.expires_at,
+    ApiKey.revoked_at,
+    ApiKey.last_used_at,
+).where(ApiKey.public_id == bindparam("public_id"))
 
 
 def check_scopes(scopes: list[str] | tuple[str, ...] | set[str]) -> list[str]:
@@ -135,18 +149,7 @@ def authenticate(session: Session, presented: str) -> AuthenticatedKey | None:
     public_id, sep, secret = body.partition("_")
     if not sep or len(public_id) != 12 or not secret:
         return None
-    row = session.execute(
-        select(
-            ApiKey.id,
-            ApiKey.secret_hash,
-            ApiKey.name,
-            ApiKey.scopes,
-            ApiKey.rate_limit,
-            ApiKey.expires_at,
-            ApiKey.revoked_at,
-            ApiKey.last_used_at,
-        ).where(ApiKey.public_id == public_id)
-    ).first()
+    row = session.execute(_KEY_BY_PUBLIC_ID, {"public_id": public_id}).first()
     now = utcnow()
     if row is None or not _matches(row.secret_hash, secret):
         return None

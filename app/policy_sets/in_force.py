@@ -18,7 +18,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from flask import g
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -58,10 +58,17 @@ class PoliciesInForce:
         self._held: InForce | None = None
         self._lock = threading.Lock()
 
-    def current(self, engine: Engine) -> InForce:
-        """The set in force now: one indexed read, and a rebuild only after a new load."""
-        with engine.connect() as connection:
+    def current(self, engine: Engine, connection: Connection | None = None) -> InForce:
+        """The set in force now: one indexed read, and a rebuild only after a new load.
+
+        The read is made on ``connection`` when one is given (a request's own, already in a
+        transaction: no second connection, no extra round trips), else on a connection of its
+        own."""
+        if connection is not None:
             newest = newest_set_id(connection)
+        else:
+            with engine.connect() as own:
+                newest = newest_set_id(own)
         held = self._held
         if held is not None and held.set_id == newest:
             return held
@@ -137,9 +144,10 @@ def refresh_policies() -> PolicySet:
     return check_in_force().policies
 
 
-def check_in_force() -> InForce:
-    """:func:`refresh_policies` with the id of the set revision it found."""
-    found = runtime().policies.current(db.engine)
+def check_in_force(connection: Connection | None = None) -> InForce:
+    """:func:`refresh_policies` with the id of the set revision it found; the database is
+    read on ``connection`` when one is given (see :meth:`PoliciesInForce.current`)."""
+    found = runtime().policies.current(db.engine, connection)
     setattr(g, _CHECKED, found.policies)
     return found
 

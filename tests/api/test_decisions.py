@@ -90,3 +90,55 @@ def test_a_body_that_is_not_json_is_a_problem(api, client):
     )
     assert response.status_code == 400
     assert response.get_json()["status"] == 400
+
+
+def test_a_set_loaded_elsewhere_decides_the_next_call(api, session, tmp_path):
+    """The set in force is read from the database on each call (on the call's own connection),
+    never remembered across calls: a load recorded by another process decides the next one."""
+    from app.policy import load_policies
+    from app.policy_sets.revisions import record_policy_load
+    from tests.integration.policy_files import policy_copy
+
+    _willing(session, "follows@example.org")
+    first = _decide(api, {"email": "follows@example.org"}).get_json()
+    edited = policy_copy(
+        tmp_path / "policies",
+        {"eu-gdpr.yaml": [("max_per_week: {email: 3,", "max_per_week: {email: 2,")]},
+    )
+    loaded = load_policies(edited)
+    record_policy_load(session, loaded, actor="operator:elsewhere")
+    second = _decide(api, {"email": "follows@example.org"}).get_json()
+    assert first["policy_hash"] != second["policy_hash"] == loaded.by_id["eu-gdpr"].sha256
+
+
+def test_a_single_decision_makes_one_connection_and_no_extra_round_trips(api, session, app):
+    """Key, set in force, customer, facts and the access log: one connection of the pool, and
+    each statement once."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    _willing(session, "counted@example.org")
+    _decide(api, {"email": "counted@example.org"})  # the key's first use is recorded once
+    checkouts, statements = [], []
+    engine = db.engine
+    with app.app_context():
+        engine = db.engine
+
+    def on_checkout(*_args):
+        checkouts.append(1)
+
+    def on_execute(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "checkout", on_checkout)
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        answer = _decide(api, {"email": "counted@example.org"})
+    finally:
+        event.remove(engine, "checkout", on_checkout)
+        event.remove(engine, "before_cursor_execute", on_execute)
+    assert answer.status_code == 200
+    assert len(checkouts) == 1
+    # key, set in force, customer, six fact queries, the access log's row
+    assert len(statements) == 10, statements

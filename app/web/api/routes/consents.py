@@ -10,7 +10,7 @@ from app.ledger import consent as ledger
 from app.ledger.models import ConsentState
 from app.ledger.notices import current_notice
 from app.ledger.proofs import receipt_for
-from app.policy_sets.in_force import known_purposes
+from app.policy_sets.in_force import check_in_force, known_purposes
 from app.self_service.consents import ACTIVE, check_choices, notice_shown, purpose_label
 from app.self_service.mail import send_confirmations
 from app.web.access import api_key_required
@@ -83,6 +83,7 @@ def give_consent(json: ConsentGrant):
     Scope `consent:write`.
     """
     session = db.session()
+    check_in_force(session.connection())  # read in the call's transaction, not a second
     customer = resolve(session, json.customer)
     check_choices(customer.jurisdiction, [(json.purpose, json.channel)])
     notice = notice_shown(session, json.purpose, json.notice_id)
@@ -118,6 +119,7 @@ def withdraw_consent(json: ConsentWithdrawal):
     Scope `consent:write`. Effective for every message claimed after the answer.
     """
     session = db.session()
+    check_in_force(session.connection())  # read in the call's transaction, not a second
     customer = resolve(session, json.customer)
     check_choices(customer.jurisdiction, [(json.purpose, json.channel)])
     state = session.get(ConsentState, (customer.id, json.purpose, json.channel))

@@ -12,7 +12,7 @@ from app.policy import facts
 from app.policy.decision import DENY
 from app.policy.decision import Decision as PolicyDecision
 from app.policy.engine import policy_error
-from app.policy_sets.in_force import policies_in_force
+from app.policy_sets.in_force import check_in_force, policies_in_force
 from app.transaction import transaction
 from app.vault.references import ids_for
 from app.vault.service import log_access
@@ -93,6 +93,7 @@ def decide(json: DecisionRequest):
 
     Scope `decisions:read`. The same decision the campaign pipeline takes at send time.
     """
+    check_in_force(db.session().connection())  # read in the call's transaction, not a second
     return decide_for(json, [json.customer])[0], 200
 
 
