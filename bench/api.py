@@ -115,7 +115,6 @@ def build(url: str, keystore: str, customers: int, receiver_url: str):
     from app.integrations.subscriptions import create_subscription
     from app.ledger import consent
     from app.ledger.notices import publish_notice
-    from app.vault.references import reference_index
     from app.vault.service import register_customer
 
     if url.startswith("postgresql"):  # before the app checks its stores against the old data
@@ -138,7 +137,7 @@ def build(url: str, keystore: str, customers: int, receiver_url: str):
                 session,
                 email=f"c{number}@bench.example",
                 jurisdiction="IT",
-                reference_index=reference_index(f"c{number}"),
+                reference=f"c{number}",
             )
             customer.email_verified = True
             session.commit()
@@ -166,6 +165,9 @@ def build(url: str, keystore: str, customers: int, receiver_url: str):
             session, url=receiver_url, event_types=["consent.withdrawn"], created_by="bench"
         )
         notice_id = notice.id
+        if db.engine.dialect.name == "postgresql":  # fresh statistics, as autovacuum keeps them
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("ANALYZE")
     return key, notice_id
 
 
