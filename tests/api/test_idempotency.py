@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+
 from sqlalchemy import func, select
 
 from app.integrations.models import IdempotentRequest
@@ -51,3 +55,14 @@ def test_a_request_still_in_hand_makes_a_retry_wait(api, session):
 def test_a_malformed_key_is_a_bad_request(api):
     response = api.post("/decisions", json=DECISION, headers={"Idempotency-Key": "x" * 300})
     assert response.status_code == 400
+
+
+def test_the_kept_fingerprint_cannot_be_recomputed_from_the_body_alone(api, session, app):
+    by_email = {"customer": {"email": "ann@example.org"}, "purpose": "offers", "channel": "email"}
+    assert api.post("/decisions", json=by_email, headers={"Idempotency-Key": "e-1"}).status_code
+    kept = session.scalar(select(IdempotentRequest.fingerprint))
+    canonical = json.dumps(by_email, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = f"POST /api/v1/decisions\n{canonical}".encode()
+    assert kept != hashlib.sha256(text).hexdigest()
+    secret = app.secret_key.encode() if isinstance(app.secret_key, str) else app.secret_key
+    assert kept == hmac.new(secret, text, hashlib.sha256).hexdigest()

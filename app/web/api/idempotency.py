@@ -14,6 +14,7 @@ lasts ``API_IDEMPOTENCY_RETENTION_HOURS``; a retry after that is a new request
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -40,11 +41,17 @@ MAX_KEY = 255
 
 
 def fingerprint() -> str:
-    """SHA-256 of the method, path and JSON body (keys sorted, so spacing does not count)."""
+    """HMAC-SHA-256 of the method, path and JSON body (keys sorted, so spacing does not count).
+
+    Keyed with the application's secret key: a small body (a decision asked by e-mail address)
+    could otherwise be guessed back from a plain hash kept in the database.
+    """
     body = request.get_json(silent=True)
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     text = f"{request.method} {request.path}\n{canonical}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    secret = current_app.secret_key
+    key = secret.encode() if isinstance(secret, str) else bytes(secret or b"")
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 def _claim(key_id: int, idem_key: str, print_: str, renew: bool = True) -> IdempotentRequest | None:
