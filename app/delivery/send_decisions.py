@@ -3,7 +3,8 @@
 The re-check at claim decides every claimed entry with the policy engine's ``explain``, and
 this module stores the outcome and trace per outbox entry; a hand-over re-check that decides
 again (the customer's facts moved) replaces it. The compliance console shows this stored trace
-as the reason a message was (or was not) sent. One bulk delete and one bulk insert per batch.
+as the reason a message was (or was not) sent. One bulk delete and one bulk insert per batch
+(on PostgreSQL one short statement over arrays, as :func:`app.delivery.recording.log_sends`).
 """
 
 from __future__ import annotations
@@ -11,15 +12,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from app.models_base import among
+from app.models_base import UTCDateTime, among, dialect_name, pg_array
 from app.outbox.models import SendDecision
 from app.policy import Decision
 from app.policy.decision import FAILED, RuleResult
 from app.policy.trace_record import decode_decision, encode_decision
+
+# PostgreSQL: a batch as arrays in one short statement (psycopg parses any statement with more
+# than 50 parameters again on every execution); the traces travel as a native ``bytea[]``.
+_INSERT_PG = text(
+    "INSERT INTO send_decisions (outbox_id, decided_at, outcome, rule_id, trace) "
+    "SELECT v.outbox_id, :now, v.outcome, v.rule_id, v.trace "
+    "FROM unnest(CAST(:ids AS BIGINT[]), CAST(:outcomes AS TEXT[]), CAST(:rules AS TEXT[]), "
+    "CAST(:traces AS BYTEA[])) AS v(outbox_id, outcome, rule_id, trace)"
+).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
 def _traced(decision: Decision) -> Decision:
@@ -50,7 +61,17 @@ def record_send_decisions(
         return
     ids = [row["outbox_id"] for row in rows]
     target.execute(delete(SendDecision).where(among(target, SendDecision.outbox_id, ids)))
-    target.execute(insert(SendDecision), rows)
+    if dialect_name(target) == "postgresql":
+        values = {
+            "now": now,
+            "ids": pg_array(ids),
+            "outcomes": pg_array([row["outcome"] for row in rows]),
+            "rules": pg_array([row["rule_id"] for row in rows]),
+            "traces": [row["trace"] for row in rows],
+        }
+        target.execute(_INSERT_PG, values)
+    else:
+        target.execute(insert(cast(Table, SendDecision.__table__)), rows)  # Core, not ORM bulk
 
 
 def send_decision(session: Session, outbox_id: int) -> tuple[datetime, Decision] | None:

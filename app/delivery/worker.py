@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +40,10 @@ from app.models_base import utcnow
 from app.settings import current_settings
 
 log = logging.getLogger("assenso.delivery")
+
+#: While the delivery queue is busy, a webhook round that found nothing to do is not repeated
+#: for this long (each round is two transactions and a write of the ledger cursor).
+WEBHOOK_IDLE_ROUND_SECONDS = 1.0
 
 
 def new_worker_id() -> str:
@@ -192,16 +197,26 @@ class DeliveryWorker:
         self._dispatch.clear()
 
     def run(self, stop: threading.Event, once: bool = False) -> BatchReport:
-        """Deliver batches until ``stop`` is set (or the queue is empty, with ``once``)."""
+        """Deliver batches until ``stop`` is set (or the queue is empty, with ``once``).
+
+        A webhook round follows every batch, except that a round which found nothing waits
+        :data:`WEBHOOK_IDLE_ROUND_SECONDS` before the next one while batches keep coming; an
+        empty queue always runs one (so ``once`` returns with both queues empty).
+        """
         total = BatchReport()
+        next_round = 0.0
         try:
             while not stop.is_set():
                 with logs.job("delivery"):
                     report = self.run_once(stop)
                 for name in BatchReport.__slots__:
                     setattr(total, name, getattr(total, name) + getattr(report, name))
-                webhooks = run_webhooks(db.session(), self.config)
-                db.session.remove()
+                webhooks = 0
+                if report.claimed == 0 or time.monotonic() >= next_round:
+                    webhooks = run_webhooks(db.session(), self.config)
+                    db.session.remove()
+                    if webhooks == 0:
+                        next_round = time.monotonic() + WEBHOOK_IDLE_ROUND_SECONDS
                 if report.claimed == 0 and webhooks == 0:
                     if once:
                         break
