@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import operator
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from psycopg import adapters
+from psycopg.adapt import Dumper
+from psycopg.postgres import types as pg_types
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -65,6 +69,39 @@ def rows_changed(bind, statement: Executable) -> int:
     return cast(CursorResult, bind.execute(statement)).rowcount  # DML gives a cursor result
 
 
+class _IdArray(list):
+    """Integer ids on their way to PostgreSQL as one ``bigint[]`` (see :class:`BigintIds`)."""
+
+
+class _IdArrayDumper(Dumper):
+    """Writes an :class:`_IdArray` in the array's text form, typed ``bigint[]``.
+
+    psycopg's own list adapter looks at every element to choose its type: about 2 µs an id, 9
+    ms for a batch of 5,000, where writing the text form takes a fifth of that. The parameter
+    keeps the ``bigint[]`` type, so the server reads it once as a constant (never as text cast
+    again for every row scanned). ``operator.index`` refuses anything that is not an integer.
+    """
+
+    oid = pg_types["int8"].array_oid
+
+    def dump(self, obj) -> bytes:
+        return ("{" + ",".join(map(str, map(operator.index, obj))) + "}").encode()
+
+
+adapters.register_dumper(_IdArray, _IdArrayDumper)
+
+
+class BigintIds(TypeDecorator):
+    """A ``bigint[]`` parameter of integer ids, written quickly (:class:`_IdArrayDumper`)."""
+
+    impl = ARRAY(BigInteger)
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        """Every value becomes an :class:`_IdArray` (ARRAY's own processor copies it to a list)."""
+        return lambda value: None if value is None else _IdArray(value)
+
+
 def among(bind, column, ids):
     """``column IN ids`` for a batch of integer ids, as one array parameter on PostgreSQL.
 
@@ -83,7 +120,7 @@ def among(bind, column, ids):
     """
     name = dialect_name(bind, getattr(column, "table", None))
     if name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger)))
+        return column == any_(bindparam(None, list(ids), type_=BigintIds()))
     ids = list(ids)
     if name == "sqlite" and len(ids) > SQLITE_JSON_BATCH:
         if any(type(i) is not int for i in ids):
@@ -99,7 +136,7 @@ def among_parameter(dialect: str, column, name: str):
     SQLite (see :func:`among`). A statement built once spares SQLAlchemy hashing a new one
     for every batch, which costs more than running a small query."""
     if dialect == "postgresql":  # a native bigint[], as in among()
-        return column == any_(bindparam(name, type_=ARRAY(BigInteger)))
+        return column == any_(bindparam(name, type_=BigintIds()))
     listed = bindparam(name, type_=String)
     return column.in_(select(literal_column("value")).select_from(func.json_each(listed)))
 

@@ -8,11 +8,19 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import StatementError
 
 from app.customers.models import Customer
 from app.decisions.facts_db import load_recent_sends
-from app.models_base import SQLITE_JSON_BATCH, among, dialect_name, pg_array, utcnow
+from app.models_base import (
+    SQLITE_JSON_BATCH,
+    BigintIds,
+    among,
+    dialect_name,
+    pg_array,
+    utcnow,
+)
 from app.outbox.models import SendLog
 from app.vault.models import CustomerKey
 from app.vault.service import register_customer
@@ -135,3 +143,26 @@ def test_a_claim_reads_an_unanalysed_table_with_the_ids_as_one_constant(session,
         session.rollback()
         session.execute(text("ALTER TABLE send_log RESET (autovacuum_enabled)"))
         session.commit()
+
+
+def test_ids_reach_postgresql_as_one_typed_array_and_only_integers_pass(session, engine_name):
+    """The quick writer of id arrays (text form) still sends a ``bigint[]``, read as a constant,
+    and refuses anything that is not an integer before it reaches the server."""
+    if engine_name != "postgresql":
+        pytest.skip("arrays are PostgreSQL's")
+    ids = [add_customer(session, Profile()) for _ in range(5)]
+    typed = text("SELECT pg_typeof(:ids)::text, cardinality(:ids)").bindparams(
+        bindparam("ids", type_=BigintIds())
+    )
+    assert tuple(session.execute(typed, {"ids": ids}).one()) == ("bigint[]", 5)
+    plan = session.execute(
+        text("EXPLAIN (FORMAT JSON) SELECT id FROM customers WHERE id = ANY(:ids)").bindparams(
+            bindparam("ids", type_=BigintIds())
+        ),
+        {"ids": ids},
+    ).scalar_one()
+    assert "cstring" not in json.dumps(plan)
+    for bad in ("1,2", "1 OR 1=1", 1.5, None):
+        with pytest.raises((TypeError, StatementError)):
+            session.scalars(select(Customer.id).where(among(session, Customer.id, [*ids, bad])))
+        session.rollback()
