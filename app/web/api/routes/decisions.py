@@ -35,6 +35,19 @@ from app.web.api.schemas import (
 FACTS_READ = ("consent_state", "contact_preferences", "sharing_choices", "suppressions")
 
 
+def _customer_ids(session, customers) -> list[int | None]:
+    """Each identifier's customer id (``None`` when unknown): one query per kind of identifier."""
+    by_reference, by_email = ids_for(
+        session,
+        [who.reference for who in customers if isinstance(who, ByReference)],
+        [who.email for who in customers if isinstance(who, ByEmail)],
+    )
+    return [
+        by_reference.get(who.reference) if isinstance(who, ByReference) else by_email.get(who.email)
+        for who in customers
+    ]
+
+
 def decide_for(intent: Intent, customers: list[CustomerIdentifier]) -> list[dict]:
     """The decisions of the send-time check (the campaign pipeline's), in the order asked.
 
@@ -42,15 +55,7 @@ def decide_for(intent: Intent, customers: list[CustomerIdentifier]) -> list[dict
     others' facts is written to the vault's access log under the key's name.
     """
     session = db.session()
-    by_reference, by_email = ids_for(
-        session,
-        [who.reference for who in customers if isinstance(who, ByReference)],
-        [who.email for who in customers if isinstance(who, ByEmail)],
-    )
-    ids = [
-        by_reference.get(who.reference) if isinstance(who, ByReference) else by_email.get(who.email)
-        for who in customers
-    ]
+    ids = _customer_ids(session, customers)
     wanted = facts.Intent(
         intent.purpose, intent.channel, intent.at or utcnow(), frozenset(intent.template_fields)
     )
@@ -110,15 +115,7 @@ def decide_set_wise(intent: Intent, customers: list[CustomerIdentifier]) -> list
     failing closed as the send-time check does; the vault's access log gets one entry.
     """
     session = db.session()
-    by_reference, by_email = ids_for(
-        session,
-        [who.reference for who in customers if isinstance(who, ByReference)],
-        [who.email for who in customers if isinstance(who, ByEmail)],
-    )
-    ids = [
-        by_reference.get(who.reference) if isinstance(who, ByReference) else by_email.get(who.email)
-        for who in customers
-    ]
+    ids = _customer_ids(session, customers)
     known = {cid for cid in ids if cid is not None}
     policy_set = policies_in_force()
     wanted = facts.Intent(
